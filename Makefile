@@ -1,0 +1,21 @@
+# The README's two commands. Both bootstrap .venv (finding a Python >= 3.12) first.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bootstrap lint clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap
+	$(BIN)/gauntlet run --matrix smoke
+
+test: bootstrap
+	$(BIN)/python -m pytest
+
+lint: bootstrap
+	$(BIN)/ruff check harness proxies tests
+	$(BIN)/mypy harness
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis
