@@ -1,0 +1,16 @@
+"""User-facing errors: one line that names what is wrong and where, never a traceback."""
+
+
+class GauntletError(Exception):
+    """A problem the user can fix (bad input, a proxy that will not start, ...).
+
+    The CLI prints `gauntlet: error: <message>` and exits 2; the message must stand alone.
+    """
+
+
+class ScenarioError(GauntletError):
+    """A scenario file or a name in it is wrong; the message names the file and the field."""
+
+
+class HopStartError(GauntletError):
+    """A proxy hop (a mitmdump subprocess) failed to start or to report readiness."""

@@ -1,0 +1,127 @@
+"""The event log: what every component of one cell saw, stamped with one clock.
+
+The publisher (in the server) appends `Published`; each reference client appends `Received`
+for every event it reads off the wire (duplicates included), `Connected` / `Disconnected` for
+every transport connection and `Request` for every HTTP request or WebSocket handshake it
+makes. Metrics are computed from this log alone (harness/metrics.py).
+
+All times are `time.monotonic_ns()`: system-wide on Linux, so stamps taken in different
+processes are comparable, and the server and clients of a cell share the harness process
+anyway. Latency is always the difference of two readings of this one clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+CLOCK_NAME = "time.monotonic_ns"
+
+
+def now_ns() -> int:
+    """The one clock every record is stamped with."""
+    return time.monotonic_ns()
+
+
+def clock_resolution_ns() -> int:
+    return max(1, round(time.get_clock_info("monotonic").resolution * 1e9))
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The server appended event `id` to its log at `t_ns`."""
+
+    id: int
+    t_ns: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A client read event `id` off connection `conn` at `t_ns` (before de-duplication)."""
+
+    id: int
+    t_ns: int
+    conn: int
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A client sent a request (HTTP request or WebSocket handshake) on connection `conn`."""
+
+    t_ns: int
+    conn: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """A client's transport connection `conn` got its response headers / handshake."""
+
+    t_ns: int
+    conn: int
+    http_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """Connection `conn` ended, cleanly or not; `reason` says how."""
+
+    t_ns: int
+    conn: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BytesReceived:
+    """A client read `n` body bytes (or WebSocket message bytes) on connection `conn`."""
+
+    t_ns: int
+    conn: int
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRequest:
+    """The server received a request for `path` over `http_version` (what the last hop spoke)."""
+
+    t_ns: int
+    path: str
+    http_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A free-text fact worth keeping (a fallback, a retry delay change, ...)."""
+
+    t_ns: int
+    text: str
+
+
+Record = (
+    Published | Received | Request | Connected | Disconnected | BytesReceived | ServerRequest | Note
+)
+
+
+@dataclass
+class EventLog:
+    """An append-only list of records; one per cell. Not thread-safe (trio is single-threaded)."""
+
+    records: list[Record] = field(default_factory=list)
+    listener: Callable[[Record], None] | None = None
+    """Called with every appended record: lets the runner wake on delivery instead of polling."""
+    _next_conn: int = 0
+
+    def append(self, record: Record) -> None:
+        self.records.append(record)
+        if self.listener is not None:
+            self.listener(record)
+
+    def new_conn(self) -> int:
+        """A fresh connection number for a client to tag its records with."""
+        self._next_conn += 1
+        return self._next_conn
+
+    def of(self, kind: type) -> list:
+        return [r for r in self.records if isinstance(r, kind)]
