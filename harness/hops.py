@@ -1,0 +1,217 @@
+"""Proxy hops: each a real `mitmdump` subprocess running behaviour addons from proxies/.
+
+A hop listens on 127.0.0.1 with a port the OS picks, and forwards either as a reverse proxy
+to the next hop or the server (`mode="reverse"`), or as a forward proxy that clients are
+configured to use (`mode="regular"`, absolute-URI requests and CONNECT). Hops are separate
+processes because mitmproxy's master and options are process globals, and so that the
+proxy's CPU stays out of the measuring process (MITMPROXY.md, DESIGN.md).
+
+Readiness is a pipe: the `_ready` addon writes the bound address from mitmproxy's
+`running()` hook; EOF first means the hop died, and its stderr says why. Teardown kills the
+hop's process group whatever ends the cell (normal end, exception, Ctrl-C), and the child
+also gets SIGKILL from the kernel if the harness itself dies (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+import proxies
+from harness.errors import HopStartError, ScenarioError
+
+HOP_START_TIMEOUT_S = 15.0
+HOP_EXIT_TIMEOUT_S = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class HopSpec:
+    """One hop: behaviours stacked in one mitmdump, its mode and extra mitmproxy options."""
+
+    behaviours: tuple[str, ...]
+    mode: str = "reverse"  # "reverse" | "regular" (forward proxy)
+    options: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.behaviours if b not in proxies.BEHAVIOURS]
+        if unknown:
+            known = ", ".join(sorted(proxies.BEHAVIOURS))
+            raise ScenarioError(f"unknown proxy behaviour {unknown[0]!r} (known: {known})")
+        if self.mode not in ("reverse", "regular"):
+            raise ScenarioError(f"unknown hop mode {self.mode!r} (known: reverse, regular)")
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.behaviours)
+
+
+@dataclass
+class RunningHop:
+    spec: HopSpec
+    index: int
+    url: str
+    pid: int
+    log_path: Path
+    process: trio.Process = field(repr=False)
+
+
+def mitmdump_path() -> str:
+    """The mitmdump beside this interpreter (the venv's), unless GAUNTLET_MITMDUMP says else."""
+    return os.environ.get("GAUNTLET_MITMDUMP") or str(Path(sys.executable).parent / "mitmdump")
+
+
+def mitmdump_args(spec: HopSpec, upstream: str | None, confdir: Path, ready_fd: int) -> list[str]:
+    """The full command line of one hop (pure, so it is unit-tested)."""
+    if spec.mode == "reverse":
+        if upstream is None:
+            raise ValueError("a reverse hop needs an upstream URL")
+        mode = f"reverse:{upstream}"
+    else:
+        mode = "regular"
+    args = [
+        mitmdump_path(),
+        "--mode", mode,
+        "--listen-host", "127.0.0.1",
+        "--listen-port", "0",
+        "--set", f"confdir={confdir}",
+        "--set", "flow_detail=0",
+        "--set", "termlog_verbosity=warn",
+        "--set", "connection_strategy=lazy",
+        "-s", str(proxies.READY_ADDON),
+    ]  # fmt: skip
+    for name in spec.behaviours:
+        args += ["-s", str(proxies.BEHAVIOURS[name].path)]
+    for key, value in spec.options:
+        args += ["--set", f"{key}={value}"]
+    args += ["--set", f"gauntlet_ready_fd={ready_fd}"]
+    return args
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:])
+
+
+async def _read_ready_line(read_fd: int) -> str:
+    stream = trio.lowlevel.FdStream(read_fd)
+    data = b""
+    async with stream:
+        while not data.endswith(b"\n"):
+            chunk = await stream.receive_some(256)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode().strip()
+
+
+@asynccontextmanager
+async def running_hop(
+    spec: HopSpec, index: int, upstream: str | None, workdir: Path
+) -> AsyncIterator[RunningHop]:
+    """Start one hop, wait for its readiness signal, yield it, and always kill it."""
+    confdir = workdir / f"hop{index}-confdir"
+    confdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / f"hop{index}.log"
+    read_fd, write_fd = os.pipe()
+    name = f"hop {index} ({spec.label})"
+    try:
+        with open(log_path, "wb") as log_file:
+            try:
+                process = await trio.lowlevel.open_process(
+                    mitmdump_args(spec, upstream, confdir, write_fd),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=log_file,
+                    pass_fds=(write_fd,),
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+            except OSError as exc:
+                raise HopStartError(f"{name}: cannot run mitmdump: {exc}") from None
+    finally:
+        os.close(write_fd)
+    try:
+        with trio.move_on_after(HOP_START_TIMEOUT_S) as timeout:
+            line = await _read_ready_line(read_fd)
+        if timeout.cancelled_caught:
+            raise HopStartError(f"{name} did not report ready within {HOP_START_TIMEOUT_S:g} s")
+        if not line:
+            with trio.move_on_after(HOP_EXIT_TIMEOUT_S):
+                await process.wait()
+            why = _tail(log_path) or f"exit status {process.returncode}"
+            raise HopStartError(f"{name} failed to start: {why}")
+        host, port = line.split()
+        yield RunningHop(spec, index, f"http://{host}:{port}", process.pid, log_path, process)
+    finally:
+        with trio.CancelScope(shield=True):
+            await _kill(process)
+
+
+async def _kill(process: trio.Process) -> None:
+    """SIGKILL the hop's process group and reap it (bounded). A hop has nothing to flush."""
+    if process.returncode is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    with trio.move_on_after(HOP_EXIT_TIMEOUT_S):
+        await process.wait()
+
+
+@asynccontextmanager
+async def running_chain(
+    specs: Sequence[HopSpec], server_url: str, workdir: Path
+) -> AsyncIterator[list[RunningHop]]:
+    """Start hops from the server outwards (each reverse hop needs its upstream's address).
+
+    Returns the hops client-first: hops[0] is what the client talks to. Hops start one
+    after another, since each needs the next one's port; they are all killed on exit.
+    """
+    check_chain(specs)
+    async with AsyncExitStack() as stack:
+        started: list[RunningHop] = []
+        upstream = server_url
+        for index in reversed(range(len(specs))):
+            hop = await stack.enter_async_context(
+                running_hop(specs[index], index + 1, upstream, workdir)
+            )
+            started.insert(0, hop)
+            if hop.spec.mode == "reverse":
+                upstream = hop.url
+        yield started
+
+
+def check_chain(specs: Sequence[HopSpec]) -> None:
+    """A forward (regular) hop must be the client's first hop: clients are configured with it."""
+    for position, spec in enumerate(specs):
+        if spec.mode == "regular" and position != 0:
+            raise ScenarioError(
+                f"hop {position + 1} ({spec.label}) is a forward proxy; only the first hop can be"
+            )
+
+
+def client_entry(hops: Sequence[RunningHop], server_url: str) -> tuple[str, str | None]:
+    """(base URL the client asks for, forward proxy URL or None) for a started chain."""
+    reverse = [h for h in hops if h.spec.mode == "reverse"]
+    base_url = reverse[0].url if reverse else server_url
+    forward = hops[0].url if hops and hops[0].spec.mode == "regular" else None
+    return base_url, forward

@@ -1,0 +1,165 @@
+"""The reference push server: one ASGI app, one endpoint per transport, one event log behind all.
+
+Endpoints (all resume from an id; ids are the publisher's sequence numbers):
+
+- `GET /sse`            text/event-stream, one endless response, chunked (no Content-Length).
+                        Resumes from `Last-Event-ID` (EventSource) or `?after=`.
+- `GET /sse/close-each` as /sse, but ends the response after each write of the events available
+                        (one event, or the small batch that queued up), so a store-and-forward
+                        hop flushes; the client reconnects at once with `Last-Event-ID`
+                        (FIELD.md: "close the SSE response after every event").
+- `GET /poll?after=N`   long poll: waits up to `timeout_ms` for events after N, returns them all
+                        as JSON (`{"events": [...]}`, possibly empty).
+- `WS  /ws?after=N`     WebSocket: one text frame per event, JSON.
+
+Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
+downgrades HTTP/2 to HTTP/1.1 shows in the event log.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+import trio
+
+from harness.eventlog import EventLog, ServerRequest, now_ns
+from harness.server.publisher import Publisher, PushEvent
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+]
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """Knobs of the reference server that a scenario may set.
+
+    `retry_ms` is sent as the SSE `retry:` field on every stream: Chromium's default of a
+    constant 3 s (FIELD.md) would make close-after-event SSE useless, so servers that close
+    send a small value. `long_poll_timeout_ms` is how long a poll waits before answering empty.
+    """
+
+    retry_ms: int = 50
+    long_poll_timeout_ms: int = 10_000
+
+
+def sse_frame(event: PushEvent) -> bytes:
+    return f"id: {event.id}\ndata: {event.payload}\n\n".encode()
+
+
+def _query(scope: dict) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+
+
+def _cursor(scope: dict) -> int:
+    """Resume point: `Last-Event-ID` header wins (EventSource sends it), else `?after=`."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"last-event-id":
+            try:
+                return int(value.decode())
+            except ValueError:
+                return 0
+    try:
+        return int(_query(scope).get("after", "0"))
+    except ValueError:
+        return 0
+
+
+class PushApp:
+    """ASGI application. Stateless apart from the publisher it reads."""
+
+    def __init__(self, publisher: Publisher, log: EventLog, options: ServerOptions) -> None:
+        self.publisher = publisher
+        self.log = log
+        self.options = options
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        version = scope.get("http_version", "1.1")
+        self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
+        self.publisher.first_request.set()
+        path = scope["path"]
+        if scope["type"] == "websocket" and path == "/ws":
+            await self._websocket(scope, receive, send)
+        elif scope["type"] == "http" and path == "/sse":
+            await self._sse(scope, receive, send, close_each=False)
+        elif scope["type"] == "http" and path == "/sse/close-each":
+            await self._sse(scope, receive, send, close_each=True)
+        elif scope["type"] == "http" and path == "/poll":
+            await self._poll(scope, receive, send)
+        elif scope["type"] == "http":
+            await _plain(send, 404, b"unknown endpoint\n")
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _sse(self, scope, receive, send, *, close_each: bool) -> None:
+        cursor = _cursor(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": f"retry: {self.options.retry_ms}\n\n".encode(),
+                "more_body": True,
+            }
+        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
+            while True:
+                events = await self.publisher.wait_after(cursor)
+                cursor = events[-1].id
+                body = b"".join(sse_frame(e) for e in events)
+                await send({"type": "http.response.body", "body": body, "more_body": not close_each})
+                if close_each:
+                    break
+            nursery.cancel_scope.cancel()
+
+    async def _poll(self, scope, receive, send) -> None:
+        cursor = _cursor(scope)
+        events: list[PushEvent] = []
+        with trio.move_on_after(self.options.long_poll_timeout_ms / 1000):
+            events = await self.publisher.wait_after(cursor)
+        body = json.dumps({"events": [{"id": e.id, "data": e.payload} for e in events]})
+        await _plain(send, 200, body.encode(), content_type=b"application/json")
+
+    async def _websocket(self, scope, receive, send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        cursor = _cursor(scope)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
+            while True:
+                for event in await self.publisher.wait_after(cursor):
+                    text = json.dumps({"id": event.id, "data": event.payload})
+                    await send({"type": "websocket.send", "text": text})
+                    cursor = event.id
+
+
+async def _cancel_on_disconnect(receive, scope: trio.CancelScope) -> None:
+    """Stop a push loop as soon as the client (or the hop in front) goes away."""
+    while True:
+        message = await receive()
+        if message["type"] in ("http.disconnect", "websocket.disconnect"):
+            scope.cancel()
+            return
+
+
+async def _plain(send, status: int, body: bytes, content_type: bytes = b"text/plain") -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,21 @@
+"""Relay every response chunk the moment it arrives: the well-behaved hop.
+
+Imitates: a reverse proxy or CDN configured for streaming (nginx with `proxy_buffering off`
+or `X-Accel-Buffering: no`), the baseline every hostile hop is compared with.
+Source: mitmproxy buffers bodies unless `flow.response.stream` is set
+(mitmproxy/addons/server_side_events.py; ../shared/MITMPROXY.md "Streaming and buffering").
+"""
+
+from __future__ import annotations
+
+from mitmproxy import http
+
+from proxies._body import stream_live
+
+
+class Transparent:
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        stream_live(flow)
+
+
+addons = [Transparent()]
