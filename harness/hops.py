@@ -159,7 +159,9 @@ async def running_hop(
                 await process.wait()
             why = _tail(log_path) or f"exit status {process.returncode}"
             raise HopStartError(f"{name} failed to start: {why}")
-        host, port = line.split()
+        if line.startswith("error "):
+            raise HopStartError(f"{name} failed to start: {line.removeprefix('error ')}")
+        _, host, port = line.split()
         yield RunningHop(spec, index, f"http://{host}:{port}", process.pid, log_path, process)
     finally:
         with trio.CancelScope(shield=True):

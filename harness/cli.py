@@ -1,0 +1,131 @@
+"""`gauntlet`: list what exists, run a matrix or one cell, and report a run.
+
+Exit status: 0 when every measured verdict equals its expectation (or none is written),
+1 when a cell differs from its expectation or ends in ERROR, 2 for bad input (one line on
+stderr naming the problem, never a traceback), 130 when interrupted (results of the cells
+already measured are still written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import trio
+
+import proxies
+from harness import __version__
+from harness.clients import TRANSPORTS
+from harness.errors import GauntletError
+from harness.scenario import SCENARIOS_DIR, adhoc_cell, list_matrices, load_intermediaries, load_matrix
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gauntlet",
+        description="Put real proxies between a push server and real clients; measure and "
+        "judge what each does to delivery, per transport.",
+    )
+    p.add_argument("--version", action="version", version=f"gauntlet {__version__}")
+    p.add_argument("--scenarios", type=Path, default=SCENARIOS_DIR, metavar="DIR",
+                   help="scenario folder (default: %(default)s)")  # fmt: skip
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("list", help="list transports, intermediaries and matrices")
+    run = sub.add_parser("run", help="run a matrix, or one transport x intermediary cell")
+    what = run.add_mutually_exclusive_group()
+    what.add_argument("--matrix", metavar="NAME", help="matrix to run (default: smoke)")
+    what.add_argument("--transport", metavar="T", help="run one cell: this transport ...")
+    run.add_argument("--intermediary", metavar="I", help="... through this intermediary")
+    run.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
+                     help="where runs are written (default: %(default)s)")  # fmt: skip
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
+    rep = sub.add_parser("report", help="print the table and write plots for a run")
+    rep.add_argument("run", type=Path, help="a run folder or its results.json")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list(args)
+        if args.command == "run":
+            return _run(args)
+        return _report(args)
+    except GauntletError as exc:
+        print(f"gauntlet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gauntlet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _list(args: argparse.Namespace) -> int:
+    print("Transports:")
+    for t in TRANSPORTS.values():
+        print(f"  {t.name:<20} {t.description}")
+    print("Intermediaries (a behaviour alone is one reverse-proxy hop):")
+    for name, inter in load_intermediaries(args.scenarios).items():
+        line = f"  {name:<20} {inter.description}"
+        if name in proxies.BEHAVIOURS and proxies.BEHAVIOURS[name].imitates:
+            line += f" [imitates: {proxies.BEHAVIOURS[name].imitates}]"
+        print(line)
+    print("Matrices:")
+    for name, description in list_matrices(args.scenarios):
+        print(f"  {name:<20} {description}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.report import render_table, write_plots
+    from harness.results import new_run_id
+    from harness.runner import run_cells
+
+    if args.transport or args.intermediary:
+        if not (args.transport and args.intermediary):
+            raise GauntletError("--transport and --intermediary go together")
+        cells = [adhoc_cell(args.transport, args.intermediary, args.scenarios)]
+        label, matrix_name, scale = cells[0].id, "adhoc", cells[0].timing.time_scale
+    else:
+        matrix = load_matrix(args.matrix or "smoke", args.scenarios)
+        cells, label, matrix_name, scale = list(matrix.cells), matrix.name, matrix.name, \
+            matrix.time_scale
+
+    def progress(line: str) -> None:
+        if args.verbose or not line.startswith("  "):
+            print(line, file=sys.stderr, flush=True)
+
+    outcome = trio.run(lambda: run_cells(
+        cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
+        results_dir=args.results, progress=progress))  # fmt: skip
+    if outcome.error is not None and not outcome.document["cells"]:
+        raise outcome.error  # nothing was measured: the error is the whole story
+    print(render_table(outcome.document))
+    if not args.no_plots and outcome.document["cells"]:
+        for png in write_plots(outcome.document, outcome.path.parent):
+            print(f"plot: {png}")
+    print(f"results: {outcome.path}")
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.interrupted:
+        print("gauntlet: interrupted; the cells measured so far are in the results",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
+    bad = [c for c in outcome.document["cells"]
+           if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])]  # fmt: skip
+    return EXIT_MISMATCH if bad else EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.report import load_results, render_table, write_plots
+
+    path = args.run / "results.json" if args.run.is_dir() else args.run
+    doc = load_results(path)
+    print(render_table(doc))
+    for png in write_plots(doc, path.parent):
+        print(f"plot: {png}")
+    return EXIT_OK

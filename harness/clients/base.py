@@ -1,0 +1,57 @@
+"""What every reference client shares: where to connect, how, and how long to back off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a client connects: the front of the chain (first hop, or the server when direct).
+
+    `base_url` is what the client asks for (`http://127.0.0.1:PORT`). With `forward_proxy`
+    set, the client talks to that proxy and asks it for `base_url` (absolute-URI requests),
+    as a browser configured with a corporate proxy does.
+    """
+
+    base_url: str
+    forward_proxy: str | None = None
+    http2: bool = False
+    ca_file: str | None = None
+
+    def ws_url(self, path: str) -> str:
+        return "ws" + self.base_url.removeprefix("http") + path
+
+
+def http_client(target: Target) -> httpx.AsyncClient:
+    """One httpx client per subscriber: its own pool, so connections are the subscriber's own.
+
+    No read timeout: a push stream may legitimately be silent; the cell's deadline bounds it.
+    """
+    return httpx.AsyncClient(
+        proxy=target.forward_proxy,
+        http2=target.http2,
+        verify=target.ca_file or True,
+        timeout=httpx.Timeout(DEFAULT_CONNECT_TIMEOUT_S, read=None),
+        trust_env=False,  # never pick up a proxy from the environment: loopback only
+    )
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff for reconnects: `initial_s` doubling up to `max_s`, reset on success."""
+
+    initial_s: float = 0.05
+    max_s: float = 2.0
+    _next_s: float = 0.0
+
+    def next_delay(self) -> float:
+        self._next_s = self.initial_s if self._next_s == 0 else min(self.max_s, self._next_s * 2)
+        return self._next_s
+
+    def reset(self) -> None:
+        self._next_s = 0.0

@@ -1,0 +1,78 @@
+"""Reference EventSource client: reconnects after the retry delay, resumes with Last-Event-ID.
+
+Follows the WHATWG HTML EventSource model
+(https://html.spec.whatwg.org/multipage/server-sent-events.html): a non-200 status or a
+Content-Type other than text/event-stream fails the connection for good; a network error or
+the end of the response reconnects after the reconnection time (the last valid `retry:`,
+else the client's default, 3 s as Chromium) and sends `Last-Event-ID`. The byte stream is
+parsed by harness.sse.SSEParser; every dispatched event is logged as `Received` (duplicates
+included: de-duplication is the metrics' job, so wire duplicates stay visible).
+"""
+
+from __future__ import annotations
+
+import httpx
+import trio
+
+from harness.clients.base import Target, http_client
+from harness.eventlog import (
+    BytesReceived,
+    Connected,
+    Disconnected,
+    EventLog,
+    Note,
+    Received,
+    Request,
+    now_ns,
+)
+from harness.sse import SSEParser
+
+CHROMIUM_DEFAULT_RETRY_MS = 3000
+
+
+async def run_sse(
+    target: Target,
+    log: EventLog,
+    *,
+    path: str = "/sse",
+    default_retry_ms: int = CHROMIUM_DEFAULT_RETRY_MS,
+) -> None:
+    """Subscribe until cancelled or until the connection fails for good."""
+    last_event_id = ""
+    retry_ms = default_retry_ms
+    async with http_client(target) as client:
+        while True:
+            conn = log.new_conn()
+            headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+            if last_event_id:
+                headers["Last-Event-ID"] = last_event_id
+            log.append(Request(now_ns(), conn, "GET " + path))
+            parser = SSEParser(last_event_id=last_event_id)
+            reason = "end of stream"
+            try:
+                async with client.stream("GET", target.base_url + path, headers=headers) as resp:
+                    content_type = resp.headers.get("content-type", "")
+                    if resp.status_code != 200 or not content_type.startswith("text/event-stream"):
+                        log.append(
+                            Disconnected(
+                                now_ns(),
+                                conn,
+                                f"failed for good: status {resp.status_code}, {content_type!r}",
+                            )
+                        )
+                        return
+                    log.append(Connected(now_ns(), conn, resp.http_version))
+                    async for chunk in resp.aiter_bytes():
+                        t = now_ns()
+                        log.append(BytesReceived(t, conn, len(chunk)))
+                        for event in parser.feed(chunk):
+                            if event.last_event_id.isdigit():
+                                log.append(Received(int(event.last_event_id), t, conn))
+            except httpx.HTTPError as exc:
+                reason = f"network error: {type(exc).__name__}"
+            last_event_id = parser.last_event_id
+            if parser.retry_ms is not None and parser.retry_ms != retry_ms:
+                retry_ms = parser.retry_ms
+                log.append(Note(now_ns(), f"sse retry set to {retry_ms} ms"))
+            log.append(Disconnected(now_ns(), conn, reason))
+            await trio.sleep(retry_ms / 1000)

@@ -1,0 +1,6 @@
+"""Readers of results.json: the text table and the PNG plots. Nothing here measures."""
+
+from harness.report.plots import write_plots
+from harness.report.table import load_results, render_table
+
+__all__ = ["load_results", "render_table", "write_plots"]

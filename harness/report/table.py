@@ -1,0 +1,75 @@
+"""The verdict matrix as a plain-text table, read from a results document only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import GauntletError
+
+SUPPORTED_SCHEMA = 1
+VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR")
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read a results.json; a one-line GauntletError names the file if it cannot be used."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise GauntletError(f"{path}: no such results file") from None
+    except (OSError, ValueError) as exc:
+        raise GauntletError(f"{path}: not a results document: {exc}") from None
+    version = doc.get("schema_version") if isinstance(doc, dict) else None
+    if version != SUPPORTED_SCHEMA:
+        raise GauntletError(
+            f"{path}: schema_version {version!r}, this gauntlet reads {SUPPORTED_SCHEMA}"
+        )
+    return doc
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _row(cell: dict[str, Any]) -> list[str]:
+    m = cell.get("metrics") or {}
+    lat = m.get("latency_ms") or {}
+    verdict = cell["verdict"]
+    expected = cell.get("expected_verdict")
+    mismatch = expected is not None and expected != verdict
+    if mismatch:
+        verdict += f" (expected {expected})"
+    delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
+    return ["!" if mismatch else " ", cell["transport"], cell["intermediary"], verdict,
+            _ms(lat.get("p50")), _ms(lat.get("p95")), delivered, cell.get("reason") or ""]  # fmt: skip
+
+
+def render_table(doc: dict[str, Any]) -> str:
+    """One row per cell: verdict, p50/p95 latency, delivered/sent, reason; then a summary."""
+    header = ["", "transport", "intermediary", "verdict", "p50 ms", "p95 ms", "delivered/sent",
+              "reason"]  # fmt: skip
+    rows = [_row(c) for c in doc["cells"]]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+
+    def fmt(r: list[str]) -> str:
+        cols = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
+                r[3].ljust(widths[3]), r[4].rjust(widths[4]), r[5].rjust(widths[5]),
+                r[6].rjust(widths[6]), r[7]]  # fmt: skip
+        return "  ".join(cols).rstrip()
+
+    lines = [
+        f"run {doc.get('run_id')}  matrix {doc.get('matrix')}  "
+        f"time scale 1/{doc.get('time_scale'):g} (real-world durations divided by it)",
+        fmt(header),
+        *map(fmt, rows),
+    ]
+    counts = {v: sum(c["verdict"] == v for c in doc["cells"]) for v in VERDICTS}
+    mismatches = sum(r[0] == "!" for r in rows)
+    lines.append(
+        f"{len(rows)} cells: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+        + f"; {mismatches} mismatch(es) with expectations"
+    )
+    if doc.get("interrupted"):
+        lines.append("run interrupted: only the cells above were measured")
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""The results document: one versioned JSON file per run, written once (write, then rename).
+
+Other tools read this file, so these names are stable: top-level `schema_version` and
+`cells`; each cell has `transport`, `intermediary`, `verdict`, `expected_verdict`, `reason`,
+and `metrics` with `sent`, `delivered`, `lost`, `duplicates`, `latency_ms` (`p50`, `p95`,
+`p99`, `max`) and `time_to_first_event_ms`. Units are in field names; raw per-event samples
+are kept so plots and later analyses need nothing else (pytest-benchmark, hyperfine).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.eventlog import CLOCK_NAME, clock_resolution_ns
+
+SCHEMA_VERSION = 1
+RESULTS_FILE = "results.json"
+LATEST = "latest"
+DEPENDENCIES = ("mitmproxy", "hypercorn", "trio", "trio-websocket", "httpx", "h2", "matplotlib")
+
+
+def new_run_id(label: str, now: dt.datetime | None = None) -> str:
+    """`20261124T120000Z-smoke-1a2b`: sortable by time, unique across concurrent runs."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{label}-{secrets.token_hex(2)}"
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def dependency_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_info(repo: Path) -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True,
+                                  text=True, timeout=5, check=True)  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def build_document(
+    *, run_id: str, matrix: str, time_scale: float, cells: list[dict[str, Any]],
+    interrupted: bool, repo: Path, created: dt.datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    created = created or dt.datetime.now(dt.UTC)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "gauntlet", "version": __version__},
+        "run_id": run_id,
+        "created_utc": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "matrix": matrix,
+        "time_scale": time_scale,
+        "interrupted": interrupted,
+        "machine": machine_info(),
+        "dependencies": dependency_versions(),
+        "git": git_info(repo),
+        "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
+        "cells": cells,
+    }
+
+
+def write_document(doc: dict[str, Any], results_dir: Path) -> Path:
+    """Write `<results_dir>/<run_id>/results.json` atomically and point `latest` at the run."""
+    run_dir = results_dir / doc["run_id"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / RESULTS_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+    link = results_dir / LATEST
+    tmp_link = results_dir / f".{LATEST}.{doc['run_id']}"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(doc["run_id"], target_is_directory=True)
+    os.replace(tmp_link, link)
+    return path

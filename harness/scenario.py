@@ -1,0 +1,281 @@
+"""Scenario data -> frozen, validated specs, one `CellSpec` per transport x intermediary.
+
+A matrix file (`scenarios/<name>.toml`) names transports, intermediaries, a workload, a budget,
+a time scale, and the expected verdict of every cell with its reason. Named intermediaries
+(chains of hops) live in `scenarios/intermediaries.toml`; any proxy behaviour's name is also an
+intermediary on its own (one reverse hop), and `direct` means no hop at all.
+
+Real-world durations are written at their real values (names end in `_real_s`) and divided by
+the matrix's `time_scale` here, in one place, so a scenario takes seconds and the report can
+show both. Every error names the file, the place in it and the field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import proxies
+from harness.clients import TRANSPORTS
+from harness.errors import ScenarioError
+from harness.hops import HopSpec, check_chain
+from harness.verdict import Budget, Verdict
+
+SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+INTERMEDIARIES_FILE = "intermediaries.toml"
+DIRECT = "direct"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the publisher sends: `events` events, `rate_per_s` per second, `payload_bytes` each."""
+
+    events: int
+    rate_per_s: float
+    payload_bytes: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Real-world patience, scaled: `deliver_within_s` = `deliver_within_real_s / time_scale`."""
+
+    time_scale: float
+    deliver_within_real_s: float
+
+    @property
+    def deliver_within_s(self) -> float:
+        return self.deliver_within_real_s / self.time_scale
+
+
+@dataclass(frozen=True)
+class Intermediary:
+    name: str
+    description: str
+    hops: tuple[HopSpec, ...]
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    matrix: str
+    transport: str
+    intermediary: Intermediary
+    workload: Workload
+    budget: Budget
+    timing: Timing
+    expected_verdict: Verdict | None
+    expected_reason: str | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.transport}-{self.intermediary.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "matrix": self.matrix,
+            "transport": self.transport,
+            "intermediary": self.intermediary.name,
+            "hops": [
+                {"behaviours": list(h.behaviours), "mode": h.mode, "options": dict(h.options)}
+                for h in self.intermediary.hops
+            ],
+            "workload": vars(self.workload),
+            "budget": {"latency_p95_ms": self.budget.latency_p95_ms,
+                       "max_lost": self.budget.max_lost},
+            "timing": {"time_scale": self.timing.time_scale,
+                       "deliver_within_real_s": self.timing.deliver_within_real_s,
+                       "deliver_within_s": self.timing.deliver_within_s},
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Matrix:
+    name: str
+    description: str
+    path: Path
+    time_scale: float
+    cells: tuple[CellSpec, ...]
+
+
+class _Table:
+    """A TOML table that reports missing, mistyped and unknown keys with file and place."""
+
+    def __init__(self, data: Any, path: Path, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{path}: {where}: expected a table, got {type(data).__name__}")
+        self.data, self.path, self.where, self.used = data, path, where, set()
+
+    def error(self, key: str, what: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {self.where}: field '{key}': {what}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is ...:
+                raise self.error(key, "missing")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.error(key, f"expected {names}, got {type(value).__name__} {value!r}")
+        return value
+
+    def positive(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        value = self.get(key, kind, default)
+        if value <= 0:
+            raise self.error(key, f"must be > 0, got {value!r}")
+        return value
+
+    def table(self, key: str, default: Any = ...) -> _Table:
+        return _Table(self.get(key, dict, default), self.path, f"{self.where}.{key}".lstrip("."))
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(unknown[0], "unknown field (a typo?)")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Intermediary]:
+    """Every intermediary name: `direct`, each behaviour alone, and the named chains."""
+    found = {DIRECT: Intermediary(DIRECT, "no intermediary: the client talks to the server", ())}
+    for name, behaviour in proxies.BEHAVIOURS.items():
+        found[name] = Intermediary(name, behaviour.summary, (HopSpec((name,)),))
+    path = scenarios_dir / INTERMEDIARIES_FILE
+    if path.exists():
+        root = _Table(read_toml(path), path, "")
+        for name in root.data:
+            entry = root.table(name)
+            hops = []
+            for i, raw in enumerate(entry.get("hops", list)):
+                hop = _Table(raw, path, f"{name}.hops[{i}]")
+                options = hop.get("options", dict, {})
+                try:
+                    spec = HopSpec(
+                        tuple(hop.get("behaviours", list)),
+                        hop.get("mode", str, "reverse"),
+                        tuple((k, str(v)) for k, v in options.items()),
+                    )
+                except ScenarioError as exc:
+                    raise ScenarioError(f"{path}: {name}.hops[{i}]: {exc}") from None
+                hop.done()
+                hops.append(spec)
+            try:
+                check_chain(hops)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{path}: {name}: {exc}") from None
+            found[name] = Intermediary(name, entry.get("description", str), tuple(hops))
+            entry.done()
+    return found
+
+
+def resolve_intermediary(name: str, scenarios_dir: Path = SCENARIOS_DIR) -> Intermediary:
+    known = load_intermediaries(scenarios_dir)
+    if name not in known:
+        raise ScenarioError(f"unknown intermediary {name!r} (known: {', '.join(sorted(known))})")
+    return known[name]
+
+
+def check_transport(name: str) -> str:
+    if name not in TRANSPORTS:
+        raise ScenarioError(f"unknown transport {name!r} (known: {', '.join(TRANSPORTS)})")
+    return name
+
+
+def matrix_path(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Path:
+    if name_or_path.endswith(".toml") or "/" in name_or_path:
+        return Path(name_or_path)
+    path = scenarios_dir / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(m for m, _ in list_matrices(scenarios_dir)) or "none"
+        raise ScenarioError(f"unknown matrix {name_or_path!r} (known: {known})")
+    return path
+
+
+def list_matrices(scenarios_dir: Path = SCENARIOS_DIR) -> list[tuple[str, str]]:
+    """(name, description) of every matrix file, without validating it fully."""
+    out = []
+    for path in sorted(scenarios_dir.glob("*.toml")):
+        if path.name != INTERMEDIARIES_FILE:
+            out.append((path.stem, str(read_toml(path).get("description", ""))))
+    return out
+
+
+def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matrix:
+    path = matrix_path(name_or_path, scenarios_dir)
+    root = _Table(read_toml(path), path, "")
+    name = root.get("name", str, path.stem)
+    description = root.get("description", str)
+    time_scale = root.positive("time_scale", (int, float))
+    wl = root.table("workload")
+    workload = Workload(
+        wl.positive("events", int), wl.positive("rate_per_s", (int, float)),
+        wl.positive("payload_bytes", int),
+    )  # fmt: skip
+    wl.done()
+    bt = root.table("budget")
+    budget = Budget(bt.positive("latency_p95_ms", (int, float)), bt.get("max_lost", int, 0))
+    timing = Timing(time_scale, bt.positive("deliver_within_real_s", (int, float)))
+    bt.done()
+    known = load_intermediaries(scenarios_dir)
+    transports = root.get("transports", list)
+    for i, t in enumerate(transports):
+        if t not in TRANSPORTS:
+            raise root.error(f"transports[{i}]", f"unknown transport {t!r} "
+                             f"(known: {', '.join(TRANSPORTS)})")  # fmt: skip
+    intermediaries = root.get("intermediaries", list)
+    for i, m in enumerate(intermediaries):
+        if m not in known:
+            raise root.error(f"intermediaries[{i}]", f"unknown intermediary {m!r} "
+                             f"(known: {', '.join(sorted(known))})")  # fmt: skip
+    expectations: dict[tuple[str, str], tuple[Verdict, str]] = {}
+    for i, raw in enumerate(root.get("expect", list)):
+        e = _Table(raw, path, f"expect[{i}]")
+        transport, intermediary = e.get("transport", str), e.get("intermediary", str)
+        verdict_name = e.get("verdict", str)
+        if verdict_name not in Verdict.__members__:
+            raise e.error("verdict", f"{verdict_name!r} is not one of {', '.join(Verdict)}")
+        reason = e.get("reason", str)
+        if not reason.strip():
+            raise e.error("reason", "must say why (a reader checks it against FIELD.md)")
+        e.done()
+        if transport not in transports or intermediary not in intermediaries:
+            raise e.error("transport", f"cell {transport}-{intermediary} is not in the matrix")
+        if (transport, intermediary) in expectations:
+            raise e.error("transport", f"cell {transport}-{intermediary} is expected twice")
+        expectations[(transport, intermediary)] = (Verdict(verdict_name), reason)
+    root.done()
+    cells = []
+    for t in transports:
+        for m in intermediaries:
+            if (t, m) not in expectations:
+                raise ScenarioError(f"{path}: cell {t}-{m} has no [[expect]] entry "
+                                    "(every cell needs an expected verdict and a reason)")
+            verdict, reason = expectations[(t, m)]
+            cells.append(CellSpec(name, t, known[m], workload, budget, timing, verdict, reason))
+    return Matrix(name, description, path, time_scale, tuple(cells))
+
+
+def adhoc_cell(transport: str, intermediary: str, scenarios_dir: Path = SCENARIOS_DIR,
+               base: str = "smoke") -> CellSpec:
+    """One cell outside any matrix: the base matrix's workload, and its expectation if any."""
+    check_transport(transport)
+    inter = resolve_intermediary(intermediary, scenarios_dir)
+    matrix = load_matrix(base, scenarios_dir)
+    for cell in matrix.cells:
+        if cell.transport == transport and cell.intermediary.name == intermediary:
+            return cell
+    first = matrix.cells[0]
+    return CellSpec("adhoc", transport, inter, first.workload, first.budget, first.timing,
+                    None, None)  # fmt: skip

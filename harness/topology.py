@@ -1,0 +1,191 @@
+"""One cell, end to end: server, proxy hops, client, workload -> event log -> metrics -> verdict.
+
+The cell's order of events, each step waiting on a signal, never on a sleep:
+1. the push server starts (hypercorn reports its bound port);
+2. hops start from the server outwards (each writes its port to a readiness pipe);
+3. the client starts; the workload begins when the client's first request reaches the
+   server (the publisher's `first_request` event), so no client is raced;
+4. the publisher sends `events` at `rate_per_s` (this pacing is the workload, not a wait);
+5. the cell waits until every event is delivered or the scaled delivery budget runs out;
+6. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from harness import metrics as metrics_mod
+from harness.clients import TRANSPORTS, Target
+from harness.errors import HopStartError
+from harness.eventlog import (
+    Connected,
+    Disconnected,
+    EventLog,
+    Note,
+    Received,
+    Record,
+    ServerRequest,
+    now_ns,
+)
+from harness.hops import RunningHop, client_entry, running_chain
+from harness.scenario import CellSpec
+from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+from harness.verdict import Judgement, error, judge
+
+FIRST_REQUEST_TIMEOUT_S = 10.0
+Progress = Callable[[str], None]
+
+
+def _single(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-member exception groups (trio nurseries)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+class _DeliveryWatch:
+    """Sets `all_delivered` once every published id has been received at least once."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.seen: set[int] = set()
+        self.all_delivered = trio.Event()
+
+    def __call__(self, record: Record) -> None:
+        if isinstance(record, Received):
+            self.seen.add(record.id)
+            if len(self.seen) >= self.expected:
+                self.all_delivered.set()
+
+
+async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None) -> dict:
+    """Measure one cell and return its results entry (see harness/results.py).
+
+    A hop that fails to start aborts the run (HopStartError): that is the environment, not a
+    finding. Any other failure becomes an ERROR cell with the exception as its reason.
+    """
+    started = trio.current_time()
+    log = EventLog()
+    hops: list[RunningHop] = []
+    client_error: list[str] = []
+    try:
+        t0_ns, deadline_ns = await _measure(cell, workdir, log, hops, client_error, progress)
+    except BaseException as exc:
+        inner = _single(exc)
+        if isinstance(inner, HopStartError):
+            raise inner from None
+        if isinstance(inner, Exception):
+            return _entry(cell, log, hops, None, error(f"{type(inner).__name__}: {inner}"),
+                          trio.current_time() - started)  # fmt: skip
+        raise
+    m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns)
+    if client_error:
+        judgement = error(client_error[0])
+    else:
+        judgement = judge(m, cell.budget, within_s=cell.timing.deliver_within_s)
+    entry = _entry(cell, log, hops, m, judgement, trio.current_time() - started)
+    entry["samples"] = [
+        {"id": s.id, "sent_ms": s.sent_ms, "received_ms": list(s.received_ms)}
+        for s in metrics_mod.samples(log, t0_ns=t0_ns)
+    ]
+    return entry
+
+
+async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[int, int]:
+    watch = _DeliveryWatch(cell.workload.events)
+    log.listener = watch
+    publisher = Publisher(log, cell.workload.payload_bytes)
+    app = PushApp(publisher, log, ServerOptions())
+    cell_dir = workdir / cell.id
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    async with trio.open_nursery() as nursery:
+        server_url = await nursery.start(serve_push_app, app)
+        progress(f"  server listening on {server_url}")
+        async with running_chain(cell.intermediary.hops, server_url, cell_dir) as chain:
+            hops.extend(chain)
+            for hop in chain:
+                progress(f"  hop {hop.index} ({hop.spec.label}) pid {hop.pid} "
+                         f"listening on {hop.url}")  # fmt: skip
+            base_url, forward = client_entry(chain, server_url)
+            target = Target(base_url, forward_proxy=forward)
+            # The client gets its own nursery so it is stopped before the hops and the
+            # server go away: a teardown must not show up as a disconnect in the log.
+            async with trio.open_nursery() as clients:
+                clients.start_soon(_client, cell.transport, target, log, client_error)
+                t0_ns, deadline_ns = await _workload(cell, publisher, watch, progress)
+                clients.cancel_scope.cancel()
+        nursery.cancel_scope.cancel()
+    return t0_ns, deadline_ns
+
+
+async def _workload(cell: CellSpec, publisher: Publisher, watch: _DeliveryWatch,
+                    progress: Progress) -> tuple[int, int]:  # fmt: skip
+    """Wait for the client's first request, publish at the workload's rate, await delivery."""
+    with trio.move_on_after(FIRST_REQUEST_TIMEOUT_S):
+        await publisher.first_request.wait()
+    if not publisher.first_request.is_set():
+        raise RuntimeError(
+            f"the client's first request did not reach the server within "
+            f"{FIRST_REQUEST_TIMEOUT_S:g} s"
+        )
+    progress("  client connected; publishing")
+    t0_ns = now_ns()
+    start = trio.current_time()
+    interval = 1.0 / cell.workload.rate_per_s
+    for i in range(cell.workload.events):
+        await trio.sleep_until(start + i * interval)  # the workload's pacing, not a wait
+        publisher.publish()
+    within_s = cell.timing.deliver_within_s
+    deadline_ns = now_ns() + int(within_s * 1e9)
+    with trio.move_on_after(within_s):
+        await watch.all_delivered.wait()
+    return t0_ns, deadline_ns
+
+
+async def _client(transport: str, target: Target, log: EventLog, errors: list[str]) -> None:
+    """Run the transport's client; a crash is recorded (an ERROR cell), not propagated."""
+    try:
+        await TRANSPORTS[transport].run(target, log)
+    except Exception as exc:  # noqa: BLE001 - the cell reports it as ERROR
+        errors.append(f"client crashed: {type(exc).__name__}: {exc}")
+        log.append(Note(now_ns(), errors[-1]))
+
+
+def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: Judgement,
+           duration_s: float) -> dict[str, Any]:  # fmt: skip
+    return {
+        "id": cell.id,
+        "transport": cell.transport,
+        "intermediary": cell.intermediary.name,
+        "verdict": str(judgement.verdict),
+        "expected_verdict": str(cell.expected_verdict) if cell.expected_verdict else None,
+        "reason": judgement.reason,
+        "expected_reason": cell.expected_reason,
+        "metrics": m.to_json() if m is not None else None,
+        "samples": [],
+        "hops": [
+            {"index": h.index, "behaviours": list(h.spec.behaviours), "mode": h.spec.mode,
+             "url": h.url}
+            for h in hops
+        ],  # fmt: skip
+        "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),
+        "connections": _connections(log),
+        "spec": cell.to_json(),
+        "duration_s": round(duration_s, 3),
+        "error": judgement.reason if str(judgement.verdict) == "ERROR" else None,
+    }
+
+
+def _connections(log: EventLog) -> list[dict[str, Any]]:
+    """Per client connection: protocol and how it ended, for the report and for debugging."""
+    conns: dict[int, dict[str, Any]] = {}
+    for r in log.records:
+        if isinstance(r, Connected):
+            conns.setdefault(r.conn, {"conn": r.conn})["http_version"] = r.http_version
+        elif isinstance(r, Disconnected):
+            conns.setdefault(r.conn, {"conn": r.conn})["ended"] = r.reason
+    return [conns[k] for k in sorted(conns)][:50]

@@ -1,0 +1,153 @@
+"""Scenario loading and validation: every error names the file, the place and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.scenario import (
+    SCENARIOS_DIR,
+    adhoc_cell,
+    list_matrices,
+    load_intermediaries,
+    load_matrix,
+)
+from harness.verdict import Verdict
+
+GOOD = """
+name = "mini"
+description = "two cells"
+time_scale = 10
+transports = ["sse", "long_poll"]
+intermediaries = ["direct"]
+[workload]
+events = 3
+rate_per_s = 10
+payload_bytes = 32
+[budget]
+latency_p95_ms = 100
+deliver_within_real_s = 20
+[[expect]]
+transport = "sse"
+intermediary = "direct"
+verdict = "PASS"
+reason = "nothing in between"
+[[expect]]
+transport = "long_poll"
+intermediary = "direct"
+verdict = "PASS"
+reason = "nothing in between"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "mini.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_smoke_matrix_has_every_cell_with_expectation_and_reason():
+    matrix = load_matrix("smoke")
+    assert len(matrix.cells) == 12
+    expected = {(c.transport, c.intermediary.name): c.expected_verdict for c in matrix.cells}
+    assert expected[("sse", "store_and_forward")] == Verdict.FAIL
+    assert [k for k, v in expected.items() if v != Verdict.PASS] == [("sse", "store_and_forward")]
+    assert all(c.expected_reason for c in matrix.cells)
+
+
+def test_time_scale_divides_real_world_durations_in_one_place(tmp_path):
+    matrix = load_matrix(str(write(tmp_path, GOOD)))
+    assert matrix.cells[0].timing.deliver_within_real_s == 20
+    assert matrix.cells[0].timing.deliver_within_s == 2.0
+
+
+def test_cell_ids_are_transport_dash_intermediary(tmp_path):
+    ids = [c.id for c in load_matrix(str(write(tmp_path, GOOD))).cells]
+    assert ids == ["sse-direct", "long_poll-direct"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.replace('"sse", "long_poll"', '"sse", "carrier_pigeon"'),
+         "field 'transports[1]': unknown transport 'carrier_pigeon'"),
+        (lambda s: s.replace('["direct"]', '["direct", "squid9"]'),
+         "field 'intermediaries[1]': unknown intermediary 'squid9'"),
+        (lambda s: s.replace("events = 3", 'events = "three"'),
+         "workload: field 'events': expected int, got str"),
+        (lambda s: s.replace("events = 3", "events = 0"), "workload: field 'events': must be > 0"),
+        (lambda s: s.replace("latency_p95_ms = 100\n", ""),
+         "budget: field 'latency_p95_ms': missing"),
+        (lambda s: s.replace('verdict = "PASS"', 'verdict = "OK"', 1),
+         "expect[0]: field 'verdict': 'OK' is not one of"),
+        (lambda s: s.replace('reason = "nothing in between"', 'reason = " "', 1),
+         "expect[0]: field 'reason': must say why"),
+        (lambda s: s.replace("payload_bytes = 32", "payload_bytes = 32\npayload_byte = 1"),
+         "workload: field 'payload_byte': unknown field"),
+        (lambda s: s.split("[[expect]]")[0] + "[[expect]]" + s.split("[[expect]]")[1],
+         "cell long_poll-direct has no [[expect]] entry"),
+        (lambda s: s + '[[expect]]\ntransport = "sse"\nintermediary = "direct"\n'
+                       'verdict = "FAIL"\nreason = "x"\n',
+         "expect[2]: field 'transport': cell sse-direct is expected twice"),
+        (lambda s: s.replace("time_scale = 10", "time_scale = [10"), "not valid TOML"),
+    ],
+)
+def test_bad_matrix_errors_name_file_place_and_field(tmp_path, edit, message):
+    path = write(tmp_path, edit(GOOD))
+    with pytest.raises(ScenarioError) as err:
+        load_matrix(str(path))
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_matrix_lists_known_ones():
+    with pytest.raises(ScenarioError, match=r"unknown matrix 'nope' \(known: .*smoke"):
+        load_matrix("nope")
+
+
+def test_intermediaries_include_direct_every_behaviour_and_named_chains(tmp_path):
+    (tmp_path / "intermediaries.toml").write_text(
+        '[corp]\ndescription = "corporate proxy then CDN"\n'
+        'hops = [{behaviours = ["store_and_forward"], mode = "regular"},'
+        ' {behaviours = ["transparent"]}]\n'
+    )
+    known = load_intermediaries(tmp_path)
+    assert known["direct"].hops == ()
+    assert known["store_and_forward"].hops[0].behaviours == ("store_and_forward",)
+    assert [h.mode for h in known["corp"].hops] == ["regular", "reverse"]
+
+
+@pytest.mark.parametrize(
+    ("hops", "message"),
+    [
+        ('[{behaviours = ["nope"]}]', "corp.hops[0]: unknown proxy behaviour 'nope'"),
+        ('[{behaviours = ["transparent"], mode = "sideways"}]', "unknown hop mode 'sideways'"),
+        ('[{behaviours = ["transparent"]}, {behaviours = ["transparent"], mode = "regular"}]',
+         "hop 2 (transparent) is a forward proxy; only the first hop can be"),
+    ],
+)
+def test_bad_chain_errors_name_the_chain(tmp_path, hops, message):
+    path = tmp_path / "intermediaries.toml"
+    path.write_text(f'[corp]\ndescription = "x"\nhops = {hops}\n')
+    with pytest.raises(ScenarioError) as err:
+        load_intermediaries(tmp_path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_adhoc_cell_takes_the_smoke_expectation_when_the_cell_is_in_it():
+    cell = adhoc_cell("sse", "store_and_forward")
+    assert cell.expected_verdict == Verdict.FAIL
+
+
+def test_adhoc_cell_unknown_names_are_one_line_errors():
+    with pytest.raises(ScenarioError, match="unknown transport 'smoke_signals'"):
+        adhoc_cell("smoke_signals", "direct")
+    with pytest.raises(ScenarioError, match="unknown intermediary 'squid9'"):
+        adhoc_cell("sse", "squid9")
+
+
+def test_list_matrices_finds_smoke():
+    assert "smoke" in dict(list_matrices(SCENARIOS_DIR))
