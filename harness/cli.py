@@ -18,7 +18,13 @@ import proxies
 from harness import __version__
 from harness.clients import TRANSPORTS
 from harness.errors import GauntletError
-from harness.scenario import SCENARIOS_DIR, adhoc_cell, list_matrices, load_intermediaries, load_matrix
+from harness.scenario import (
+    SCENARIOS_DIR,
+    adhoc_cell,
+    list_matrices,
+    load_intermediaries,
+    load_matrix,
+)
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -115,8 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         print("gauntlet: interrupted; the cells measured so far are in the results",
               file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED
-    bad = [c for c in outcome.document["cells"]
-           if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])]  # fmt: skip
+    bad = [
+        c for c in outcome.document["cells"]
+        if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])
+    ]  # fmt: skip
     return EXIT_MISMATCH if bad else EXIT_OK
 
 

@@ -62,8 +62,10 @@ async def run_cells(
             except GauntletError as exc:
                 failure = exc
             nursery.cancel_scope.cancel()
-    doc = build_document(run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,
-                         interrupted=bool(interrupted) or failure is not None, repo=REPO)  # fmt: skip
+    doc = build_document(
+        run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,
+        interrupted=bool(interrupted) or failure is not None, repo=REPO,
+    )  # fmt: skip
     path = write_document(doc, results_dir)
     return RunOutcome(doc, path, bool(interrupted), failure)
 

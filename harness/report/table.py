@@ -41,8 +41,10 @@ def _row(cell: dict[str, Any]) -> list[str]:
     if mismatch:
         verdict += f" (expected {expected})"
     delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
-    return ["!" if mismatch else " ", cell["transport"], cell["intermediary"], verdict,
-            _ms(lat.get("p50")), _ms(lat.get("p95")), delivered, cell.get("reason") or ""]  # fmt: skip
+    return [
+        "!" if mismatch else " ", cell["transport"], cell["intermediary"], verdict,
+        _ms(lat.get("p50")), _ms(lat.get("p95")), delivered, cell.get("reason") or "",
+    ]  # fmt: skip
 
 
 def render_table(doc: dict[str, Any]) -> str:

@@ -122,7 +122,8 @@ class PushApp:
                 events = await self.publisher.wait_after(cursor)
                 cursor = events[-1].id
                 body = b"".join(sse_frame(e) for e in events)
-                await send({"type": "http.response.body", "body": body, "more_body": not close_each})
+                more = not close_each
+                await send({"type": "http.response.body", "body": body, "more_body": more})
                 if close_each:
                     break
             nursery.cancel_scope.cancel()

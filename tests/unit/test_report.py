@@ -1,0 +1,95 @@
+"""Report readers: the table and the plots read only a results document."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib.image
+import pytest
+
+from harness.errors import GauntletError
+from harness.report import load_results, render_table, write_plots
+from harness.report.plots import grid_shape, latencies_ms
+
+
+def cell(transport, intermediary, verdict, expected, delivered=3, p=(1.0, 2.0)):
+    samples = [{"id": i, "sent_ms": i * 100.0,
+                "received_ms": [i * 100.0 + p[0]] if i <= delivered else []}
+               for i in range(1, 4)]  # fmt: skip
+    return {
+        "id": f"{transport}-{intermediary}", "transport": transport,
+        "intermediary": intermediary, "verdict": verdict, "expected_verdict": expected,
+        "reason": f"why {verdict}", "samples": samples,
+        "metrics": {"sent": 3, "delivered": delivered,
+                    "latency_ms": {"p50": p[0] if delivered else None,
+                                   "p95": p[1] if delivered else None}},
+    }  # fmt: skip
+
+
+DOC = {
+    "schema_version": 1, "run_id": "r1", "matrix": "smoke", "time_scale": 30,
+    "interrupted": False,
+    "cells": [
+        cell("sse", "direct", "PASS", "PASS"),
+        cell("sse", "store_and_forward", "FAIL", "FAIL", delivered=0),
+        cell("websocket", "direct", "DEGRADED", "PASS", p=(300.0, 420.0)),
+        {"id": "long_poll-x", "transport": "long_poll", "intermediary": "x", "verdict": "ERROR",
+         "expected_verdict": None, "reason": "client crashed", "metrics": None, "samples": []},
+    ],
+}  # fmt: skip
+
+
+def test_table_has_a_row_per_cell_with_numbers_and_marks_mismatches():
+    lines = render_table(DOC).splitlines()
+    assert "time scale 1/30" in lines[0]
+    row = next(line for line in lines if "store_and_forward" in line)
+    assert "FAIL" in row and "0/3" in row and " - " in row
+    mismatch = next(line for line in lines if line.startswith("!"))
+    assert "websocket" in mismatch and "DEGRADED (expected PASS)" in mismatch
+    assert "300.0" in mismatch and "420.0" in mismatch
+    assert lines[-1] == (
+        "4 cells: 1 PASS, 1 DEGRADED, 1 FAIL, 1 ERROR; 1 mismatch(es) with expectations"
+    )
+
+
+def test_interrupted_run_says_so():
+    assert "interrupted" in render_table({**DOC, "interrupted": True}).splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no such results file"), ("{not json", "not a results document"),
+     ('{"schema_version": 2}', "schema_version 2, this gauntlet reads 1")],
+)  # fmt: skip
+def test_load_results_errors_name_the_file(tmp_path, content, message):
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(GauntletError) as err:
+        load_results(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_load_results_round_trip(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(DOC))
+    assert load_results(path) == DOC
+
+
+def test_latencies_are_first_receipts_minus_sends_sorted():
+    assert latencies_ms(cell("sse", "d", "PASS", "PASS", p=(5.0, 5.0))) == [5.0, 5.0, 5.0]
+    assert latencies_ms(DOC["cells"][1]) == []
+
+
+@pytest.mark.parametrize(("n", "shape"), [(1, (1, 1)), (4, (1, 4)), (5, (2, 4)), (12, (3, 4))])
+def test_grid_shape(n, shape):
+    assert grid_shape(n) == shape
+
+
+def test_plots_are_real_pngs(tmp_path):
+    paths = write_plots(DOC, tmp_path)
+    assert [p.name for p in paths] == ["latency.png", "timeline.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        image = matplotlib.image.imread(p)
+        assert image.shape[0] > 200 and image.shape[1] > 200
