@@ -74,12 +74,20 @@ def _list(args: argparse.Namespace) -> int:
     print("Transports:")
     for t in TRANSPORTS.values():
         print(f"  {t.name:<20} {t.description}")
-    print("Intermediaries (a behaviour alone is one reverse-proxy hop):")
+    print("Intermediaries (each proxy behaviour alone is one reverse-proxy hop):")
     for name, inter in load_intermediaries(args.scenarios).items():
-        line = f"  {name:<20} {inter.description}"
-        if name in proxies.BEHAVIOURS and proxies.BEHAVIOURS[name].imitates:
-            line += f" [imitates: {proxies.BEHAVIOURS[name].imitates}]"
-        print(line)
+        print(f"  {name:<20} {inter.description}")
+        behaviour = proxies.BEHAVIOURS.get(name)
+        if behaviour is None:
+            if inter.hops:
+                print(f"  {'':<20} chain: " + " -> ".join(
+                    f"{h.label} ({h.mode})" for h in inter.hops))  # fmt: skip
+            continue
+        print(f"  {'':<20} imitates: {behaviour.imitates}")
+        for option in behaviour.options:
+            scaled = ", real-world duration, divided by the time scale" * option.is_duration
+            print(f"  {'':<20} --set {option.name}={option.default!r} ({option.type}{scaled}): "
+                  f"{option.help}")  # fmt: skip
     print("Matrices:")
     for name, description in list_matrices(args.scenarios):
         print(f"  {name:<20} {description}")

@@ -70,7 +70,28 @@ def mitmdump_path() -> str:
     return os.environ.get("GAUNTLET_MITMDUMP") or str(Path(sys.executable).parent / "mitmdump")
 
 
-def mitmdump_args(spec: HopSpec, upstream: str | None, confdir: Path, ready_fd: int) -> list[str]:
+def effective_options(spec: HopSpec, time_scale: float = 1.0) -> dict[str, str]:
+    """The options a hop runs with: explicit values, and every duration divided by the scale.
+
+    Durations (options named `*_s` / `*_ms`, see proxies/__init__.py) are written at their
+    real-world values, defaults included, so each is passed explicitly, scaled. Other options
+    are passed only when the scenario sets them. Pure.
+    """
+    explicit = dict(spec.options)
+    out: dict[str, str] = {}
+    for name in spec.behaviours:
+        for option in proxies.BEHAVIOURS[name].options:
+            if option.is_duration:
+                scaled = float(explicit.get(option.name, option.default)) / time_scale
+                out[option.name] = str(max(1, round(scaled))) if scaled else "0"
+    for key, value in explicit.items():
+        out.setdefault(key, value)
+    return out
+
+
+def mitmdump_args(
+    spec: HopSpec, upstream: str | None, confdir: Path, ready_fd: int, time_scale: float = 1.0
+) -> list[str]:
     """The full command line of one hop (pure, so it is unit-tested)."""
     if spec.mode == "reverse":
         if upstream is None:
@@ -91,7 +112,8 @@ def mitmdump_args(spec: HopSpec, upstream: str | None, confdir: Path, ready_fd: 
     ]  # fmt: skip
     for name in spec.behaviours:
         args += ["-s", str(proxies.BEHAVIOURS[name].path)]
-    for key, value in spec.options:
+    args += ["-s", str(proxies.BASELINE_ADDON)]
+    for key, value in effective_options(spec, time_scale).items():
         args += ["--set", f"{key}={value}"]
     args += ["--set", f"gauntlet_ready_fd={ready_fd}"]
     return args
@@ -124,7 +146,7 @@ async def _read_ready_line(read_fd: int) -> str:
 
 @asynccontextmanager
 async def running_hop(
-    spec: HopSpec, index: int, upstream: str | None, workdir: Path
+    spec: HopSpec, index: int, upstream: str | None, workdir: Path, time_scale: float = 1.0
 ) -> AsyncIterator[RunningHop]:
     """Start one hop, wait for its readiness signal, yield it, and always kill it."""
     confdir = workdir / f"hop{index}-confdir"
@@ -136,7 +158,7 @@ async def running_hop(
         with open(log_path, "wb") as log_file:
             try:
                 process = await trio.lowlevel.open_process(
-                    mitmdump_args(spec, upstream, confdir, write_fd),
+                    mitmdump_args(spec, upstream, confdir, write_fd, time_scale),
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=log_file,
@@ -181,7 +203,7 @@ async def _kill(process: trio.Process) -> None:
 
 @asynccontextmanager
 async def running_chain(
-    specs: Sequence[HopSpec], server_url: str, workdir: Path
+    specs: Sequence[HopSpec], server_url: str, workdir: Path, time_scale: float = 1.0
 ) -> AsyncIterator[list[RunningHop]]:
     """Start hops from the server outwards (each reverse hop needs its upstream's address).
 
@@ -194,7 +216,7 @@ async def running_chain(
         upstream = server_url
         for index in reversed(range(len(specs))):
             hop = await stack.enter_async_context(
-                running_hop(specs[index], index + 1, upstream, workdir)
+                running_hop(specs[index], index + 1, upstream, workdir, time_scale)
             )
             started.insert(0, hop)
             if hop.spec.mode == "reverse":

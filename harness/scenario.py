@@ -20,7 +20,7 @@ from typing import Any
 import proxies
 from harness.clients import TRANSPORTS
 from harness.errors import ScenarioError
-from harness.hops import HopSpec, check_chain
+from harness.hops import HopSpec, check_chain, effective_options
 from harness.verdict import Budget, Verdict
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -77,7 +77,8 @@ class CellSpec:
             "transport": self.transport,
             "intermediary": self.intermediary.name,
             "hops": [
-                {"behaviours": list(h.behaviours), "mode": h.mode, "options": dict(h.options)}
+                {"behaviours": list(h.behaviours), "mode": h.mode, "options": dict(h.options),
+                 "options_scaled": effective_options(h, self.timing.time_scale)}
                 for h in self.intermediary.hops
             ],
             "workload": vars(self.workload),

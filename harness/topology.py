@@ -105,7 +105,9 @@ async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[in
     async with trio.open_nursery() as nursery:
         server_url = await nursery.start(serve_push_app, app)
         progress(f"  server listening on {server_url}")
-        async with running_chain(cell.intermediary.hops, server_url, cell_dir) as chain:
+        async with running_chain(
+            cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale
+        ) as chain:
             hops.extend(chain)
             for hop in chain:
                 progress(f"  hop {hop.index} ({hop.spec.label}) pid {hop.pid} "

@@ -3,8 +3,13 @@
 Each behaviour module is a mitmproxy addon script: a small class, `addons = [...]` at module
 level, options declared in `load()` with units in their names. Its docstring's first line
 says what it does in one sentence; an `Imitates:` line names the real device and a `Source:`
-the document it is drawn from. `BEHAVIOURS` is built from those docstrings, so `gauntlet
-list` and the registry test read the same text the modules carry.
+the document it is drawn from. `BEHAVIOURS` is built from those docstrings and from the
+options each addon declares, so `gauntlet list`, the scaling of durations and the registry
+test all read what the modules themselves say.
+
+Options whose names end in `_s` or `_ms` (ints: mitmproxy options have no float type) are
+durations from the real world (an ALB's 60 s
+idle timeout); the harness divides them by the scenario's time scale before the hop starts.
 
 Modules whose names start with `_` are plumbing, not behaviours.
 """
@@ -12,11 +17,27 @@ Modules whose names start with `_` are plumbing, not behaviours.
 from __future__ import annotations
 
 import ast
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROXIES_DIR = Path(__file__).resolve().parent
 READY_ADDON = PROXIES_DIR / "_ready.py"
+BASELINE_ADDON = PROXIES_DIR / "_baseline.py"
+DURATION_SUFFIXES = ("_s", "_ms")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: str
+    default: Any
+    help: str
+
+    @property
+    def is_duration(self) -> bool:
+        return self.name.endswith(DURATION_SUFFIXES) and self.type == "int"
 
 
 @dataclass(frozen=True)
@@ -26,6 +47,21 @@ class Behaviour:
     summary: str
     imitates: str
     source: str
+    options: tuple[Option, ...]
+
+
+class _OptionRecorder:
+    """Stands in for mitmproxy's loader: records what an addon declares in `load()`."""
+
+    def __init__(self) -> None:
+        self.options: list[Option] = []
+
+    def add_option(self, name, typespec, default, help, choices=None) -> None:  # noqa: A002
+        type_name = getattr(typespec, "__name__", str(typespec))
+        self.options.append(Option(name, type_name, default, " ".join(help.split())))
+
+    def add_command(self, *args, **kwargs) -> None:  # pragma: no cover - none use it yet
+        pass
 
 
 def _field(doc: str, label: str) -> str:
@@ -39,6 +75,18 @@ def _field(doc: str, label: str) -> str:
     return rest.strip()
 
 
+def _declared_options(path: Path) -> tuple[Option, ...]:
+    spec = importlib.util.spec_from_file_location(f"gauntlet_behaviour_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    recorder = _OptionRecorder()
+    for addon in getattr(module, "addons", []):
+        if hasattr(addon, "load"):
+            addon.load(recorder)
+    return tuple(recorder.options)
+
+
 def _load(path: Path) -> Behaviour:
     doc = ast.get_docstring(ast.parse(path.read_text())) or ""
     return Behaviour(
@@ -47,6 +95,7 @@ def _load(path: Path) -> Behaviour:
         summary=doc.split("\n", 1)[0].strip(),
         imitates=_field(doc, "Imitates:"),
         source=_field(doc, "Source:"),
+        options=_declared_options(path),
     )
 
 

@@ -35,9 +35,15 @@ class BodyPipeline:
         return chunks
 
 
+HOLD_WHOLE_RESPONSE = "gauntlet_hold_whole_response"
+"""Flow metadata flag: leave mitmproxy's own buffering (headers and body) in place."""
+
+
 def add_body_filter(flow: http.HTTPFlow, body_filter: BodyFilter) -> None:
     """Stream this response through `body_filter` (after any filter already added)."""
     assert flow.response is not None
+    if flow.response.status_code == 101:  # a WebSocket upgrade has no body
+        return
     if not isinstance(flow.response.stream, BodyPipeline):
         flow.response.stream = BodyPipeline()
     flow.response.stream.filters.append(body_filter)
@@ -46,5 +52,7 @@ def add_body_filter(flow: http.HTTPFlow, body_filter: BodyFilter) -> None:
 def stream_live(flow: http.HTTPFlow) -> None:
     """Relay this response's body chunk by chunk, unless a behaviour already shapes it."""
     assert flow.response is not None
+    if flow.metadata.get(HOLD_WHOLE_RESPONSE) or flow.response.status_code == 101:
+        return
     if not flow.response.stream:
         flow.response.stream = True

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from mitmproxy import ctx, http
 
-from proxies._body import add_body_filter
+from proxies._body import HOLD_WHOLE_RESPONSE, add_body_filter
 
 
 class HoldBody:
@@ -41,10 +41,8 @@ class StoreAndForward:
         )
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        if flow.response.status_code == 101:  # a WebSocket upgrade has no body to hold
-            return
         if ctx.options.store_and_forward_hold_headers:
-            flow.response.stream = False  # mitmproxy then reads the whole response first
+            flow.metadata[HOLD_WHOLE_RESPONSE] = True  # mitmproxy reads the whole response
             return
         add_body_filter(flow, HoldBody())
 

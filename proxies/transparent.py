@@ -14,6 +14,8 @@ from proxies._body import stream_live
 
 
 class Transparent:
+    """Adds nothing to the baseline every hop has (proxies/_baseline.py): it streams."""
+
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         stream_live(flow)
 

@@ -6,6 +6,7 @@ feeds body chunks through the stream callable exactly as mitmproxy's HTTP layer 
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from mitmproxy.test import taddons, tflow
 
 import proxies
-from proxies._body import BodyPipeline, add_body_filter
+from proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter
 
 
 def load(name: str):
@@ -48,11 +49,13 @@ def test_store_and_forward_holds_body_until_end():
 
 
 def test_store_and_forward_can_hold_headers_too():
-    addon = load("store_and_forward")
-    with taddons.context(addon) as tctx:
+    addon, baseline = load("store_and_forward"), load("_baseline")
+    with taddons.context(addon, baseline) as tctx:
         tctx.configure(addon, store_and_forward_hold_headers=True)
         flow = tflow.tflow(resp=True)
         addon.responseheaders(flow)
+        baseline.responseheaders(flow)
+        assert flow.metadata[HOLD_WHOLE_RESPONSE] is True
         assert flow.response.stream is False  # mitmproxy reads the whole response first
 
 
@@ -82,6 +85,139 @@ def test_pipeline_runs_filters_in_order_and_flushes_each_at_end():
     assert stream_through(flow, [b"a", b"b"]) == [[b"A."], [b"B."], [b"!."]]
 
 
+def test_baseline_streams_what_no_behaviour_holds():
+    baseline = load("_baseline")
+    with taddons.context(baseline):
+        flow = tflow.tflow(resp=True)
+        baseline.responseheaders(flow)
+        assert flow.response.stream is True
+
+
+@pytest.mark.parametrize(("block", "chunks", "expected"), [
+    (4, [b"ab", b"cd", b"e"], [[], [b"abcd"], [], [b"e"]]),
+    (2, [b"abcde"], [[b"ab", b"cd"], [b"e"]]),
+    (8, [b"abc"], [[], [b"abc"]]),
+])  # fmt: skip
+def test_size_buffer_releases_whole_blocks_and_the_rest_at_the_end(block, chunks, expected):
+    addon = load("size_buffer")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, size_buffer_bytes=block)
+        flow = tflow.tflow(resp=True)
+        addon.responseheaders(flow)
+        assert stream_through(flow, chunks) == expected
+
+
+def test_size_buffer_rejects_a_zero_block():
+    addon = load("size_buffer")
+    with taddons.context(addon) as tctx, pytest.raises(Exception, match="size_buffer_bytes"):
+        tctx.configure(addon, size_buffer_bytes=0)
+
+
+def sse_flow(cache_control: str | None = None):
+    flow = tflow.tflow(resp=True)
+    flow.request.headers["accept-encoding"] = "gzip, deflate"
+    flow.response.headers["content-type"] = "text/event-stream"
+    if cache_control:
+        flow.response.headers["cache-control"] = cache_control
+    return flow
+
+
+def test_gzip_buffer_compresses_event_streams_and_holds_small_events():
+    addon = load("gzip_buffer")
+    with taddons.context(addon):
+        flow = sse_flow()
+        addon.responseheaders(flow)
+        assert flow.response.headers["content-encoding"] == "gzip"
+        out = stream_through(flow, [b"data: 1\n\n", b"data: 2\n\n"])
+        assert len(b"".join(out[0] + out[1])) <= 10  # at most the gzip header before the end
+        assert gzip.decompress(b"".join(sum(out, []))) == b"data: 1\n\ndata: 2\n\n"
+
+
+@pytest.mark.parametrize(("honour", "compressed"), [(True, False), (False, True)])
+def test_gzip_buffer_no_transform_is_honoured_only_when_configured(honour, compressed):
+    addon = load("gzip_buffer")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, gzip_buffer_honour_no_transform=honour)
+        flow = sse_flow("no-cache, no-transform")
+        addon.responseheaders(flow)
+        assert ("content-encoding" in flow.response.headers) is compressed
+
+
+def test_gzip_buffer_leaves_clients_that_do_not_accept_gzip_alone():
+    addon = load("gzip_buffer")
+    with taddons.context(addon):
+        flow = sse_flow()
+        del flow.request.headers["accept-encoding"]
+        addon.responseheaders(flow)
+        assert "content-encoding" not in flow.response.headers
+
+
+def ws_flow():
+    flow = tflow.tflow()
+    flow.request.headers["upgrade"] = "websocket"
+    flow.request.headers["connection"] = "Upgrade"
+    flow.request.headers["sec-websocket-key"] = "x"
+    return flow
+
+
+def test_ws_refuse_answers_403_to_an_upgrade_and_ignores_plain_requests():
+    addon = load("ws_refuse")
+    with taddons.context(addon):
+        flow = ws_flow()
+        addon.requestheaders(flow)
+        assert flow.response.status_code == 403
+        plain = tflow.tflow()
+        addon.requestheaders(plain)
+        assert plain.response is None
+
+
+def test_ws_refuse_strip_mode_removes_the_upgrade_headers():
+    addon = load("ws_refuse")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, ws_refuse_mode="strip")
+        flow = ws_flow()
+        addon.requestheaders(flow)
+        assert flow.response is None
+        assert "upgrade" not in flow.request.headers
+        assert "sec-websocket-key" not in flow.request.headers
+        with pytest.raises(Exception, match="ws_refuse_mode"):
+            tctx.configure(addon, ws_refuse_mode="maybe")
+
+
+def test_http10_hop_downgrades_both_directions_and_drops_chunking():
+    addon = load("http10_hop")
+    with taddons.context(addon):
+        flow = tflow.tflow(resp=True)
+        flow.response.headers["transfer-encoding"] = "chunked"
+        addon.requestheaders(flow)
+        addon.responseheaders(flow)
+        assert flow.request.http_version == flow.response.http_version == "HTTP/1.0"
+        assert "transfer-encoding" not in flow.response.headers
+        assert flow.response.headers["connection"] == "close"
+
+
+def test_h1_only_turns_http2_off():
+    addon = load("h1_only")
+    with taddons.context(addon) as tctx:
+        assert tctx.options.http2 is True
+        addon.running()
+        assert tctx.options.http2 is False
+
+
+@pytest.mark.parametrize(("name", "option", "default"), [
+    ("idle_timeout", "idle_timeout_ms", 60_000),
+    ("lifetime_cap", "lifetime_cap_ms", 30_000),
+    ("lifetime_cap", "lifetime_cap_ttfb_ms", 0),
+    ("ws_accept_then_kill", "ws_kill_after_ms", 300),
+])  # fmt: skip
+def test_timed_behaviours_declare_real_world_defaults_in_ms(name, option, default):
+    """Their effect needs a live connection: tests/e2e/test_behaviours_e2e.py shows it."""
+    addon = load(name)
+    with taddons.context(addon) as tctx:
+        assert getattr(tctx.options, option) == default
+    assert next(o for o in proxies.BEHAVIOURS[name].options if o.name == option).is_duration
+
+
 @pytest.mark.parametrize("name", sorted(proxies.BEHAVIOURS))
 def test_every_behaviour_is_documented_with_device_and_source(name):
     behaviour = proxies.BEHAVIOURS[name]
@@ -90,7 +226,11 @@ def test_every_behaviour_is_documented_with_device_and_source(name):
     assert behaviour.source, f"{name}: docstring needs a 'Source:' line"
 
 
+E2E_TESTS = Path(__file__).parents[1] / "e2e" / "test_behaviours_e2e.py"
+
+
 @pytest.mark.parametrize("name", sorted(proxies.BEHAVIOURS))
-def test_every_behaviour_has_a_test_here(name):
-    text = Path(__file__).read_text()
-    assert f'load("{name}")' in text, f"{name} has no unit test in {Path(__file__).name}"
+def test_every_behaviour_has_a_unit_test_and_an_end_to_end_test(name):
+    unit = Path(__file__).read_text()
+    assert f'"{name}"' in unit, f"{name} has no unit test in {Path(__file__).name}"
+    assert f'"{name}"' in E2E_TESTS.read_text(), f"{name} has no test in {E2E_TESTS.name}"

@@ -1,0 +1,171 @@
+"""Each behaviour's signature effect, with numbers, through a real `mitmdump` hop.
+
+Determinism contract: server, hop and client on 127.0.0.1 with OS-chosen ports; every test
+has a hard `fail_after`. Timed effects use real-world defaults divided by a time scale, so
+they also show the scaling. Tolerance for timers: +-150 ms around a target of 300-500 ms;
+measured here the cut lands 0-10 ms late (asyncio timer plus one loop turn), so the band
+absorbs scheduling noise on a loaded 2-core machine without hiding a wrong timer.
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from harness.eventlog import BytesReceived, Connected, Disconnected, Received, ServerRequest
+from harness.hops import HopSpec
+from harness.metrics import compute
+from harness.scenario import CellSpec, Intermediary, Timing, Workload
+from harness.topology import run_cell
+from harness.verdict import Budget, Verdict
+from tests.e2e.signature import rig
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+TOLERANCE_MS = 150
+MS = 1_000_000
+
+
+def hop(name: str, **options: int | str) -> HopSpec:
+    return HopSpec((name,), options=tuple((k, str(v)) for k, v in options.items()))
+
+
+async def publish(r, n: int, every_s: float) -> None:
+    for _ in range(n):
+        r.publisher.publish()
+        await trio.sleep(every_s)  # the workload's pacing
+
+
+def latencies_ms(log) -> list[float]:
+    m = {p.id: p.t_ns for p in log.records if type(p).__name__ == "Published"}
+    return [(r.t_ns - m[r.id]) / MS for r in log.of(Received)]
+
+
+async def test_transparent_relays_each_event_as_it_comes(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("transparent")], tmp_path) as r:
+            await publish(r, 5, 0.05)
+            await r.wait_received(5)
+    assert len(latencies_ms(r.log)) == 5 and max(latencies_ms(r.log)) < 50
+
+
+async def test_store_and_forward_delivers_nothing_until_the_response_ends(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("store_and_forward")], tmp_path) as r:
+            await publish(r, 5, 0.1)
+            await trio.sleep(0.5)  # a window in which a live hop would have delivered all
+    assert r.log.of(Received) == [] and r.publisher.last_id == 5
+    with trio.fail_after(20):
+        async with rig("sse_close_each", [hop("store_and_forward")], tmp_path) as r:
+            await publish(r, 5, 0.1)
+            await r.wait_received(5)  # each response ends, so each is flushed
+
+
+async def test_size_buffer_releases_in_blocks_of_n_bytes(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("size_buffer", size_buffer_bytes=512)], tmp_path) as r:
+            await publish(r, 14, 0.02)  # 11-byte prelude + 14 x ~78-byte events = 1108 bytes
+            await r.wait_received(12)  # two full blocks hold the first 12 events
+            await trio.sleep(0.2)  # nothing more may come: the last 84 bytes are under a block
+    sizes = [b.n for b in r.log.of(BytesReceived)]
+    assert sum(sizes) == 1024 and all(n % 512 == 0 for n in sizes), sizes
+    first_ids = [rec.id for rec in r.log.of(Received)]
+    assert len(first_ids) == 12  # events 13 and 14 are still held
+
+
+async def test_idle_timeout_cuts_a_quiet_stream_and_spares_one_with_heartbeats(tmp_path):
+    # ALB's real 60 s, scaled by 120: 500 ms.
+    spec = [hop("idle_timeout")]
+    with trio.fail_after(20):
+        async with rig("sse", spec, tmp_path, time_scale=120) as r:
+            await trio.sleep(0.8)  # quiet: the hop must cut at ~500 ms
+    connected = r.log.of(Connected)[0].t_ns
+    cut = r.log.of(Disconnected)[0]
+    assert "network error" in cut.reason
+    assert abs((cut.t_ns - connected) / MS - 500) < TOLERANCE_MS
+    with trio.fail_after(20):
+        async with rig("sse", spec, tmp_path, time_scale=120) as r:
+            await publish(r, 6, 0.25)  # a message every T/2 for 1.5 s = 3 T
+            await r.wait_received(6)
+    assert r.log.of(Disconnected) == [] and len(r.log.of(Connected)) == 1
+
+
+async def test_lifetime_cap_cuts_a_busy_stream_and_sse_resumes_without_loss(tmp_path):
+    # GCP's real 30 s backend timeout, scaled by 60: 500 ms.
+    with trio.fail_after(20):
+        async with rig("sse", [hop("lifetime_cap")], tmp_path, time_scale=60) as r:
+            await publish(r, 16, 0.05)  # busy through the cut
+            await r.wait_received(16)
+    connected = r.log.of(Connected)[0].t_ns
+    cut = r.log.of(Disconnected)[0]
+    assert abs((cut.t_ns - connected) / MS - 500) < TOLERANCE_MS
+    m = compute(r.log, t0_ns=0)
+    assert m.reconnects >= 1 and m.lost == 0 and m.delivered == 16
+
+
+async def test_ws_refuse_makes_the_websocket_handshake_fail(tmp_path):
+    with trio.fail_after(20):
+        async with rig("websocket", [hop("ws_refuse")], tmp_path, wait_for_request=False) as r:
+            while len(r.log.of(Disconnected)) < 2:
+                await trio.sleep(0.05)  # bounded by fail_after: waiting for two refusals
+    assert r.log.of(Connected) == []
+    assert all("handshake failed" in d.reason and "403" in d.reason
+               for d in r.log.of(Disconnected))  # fmt: skip
+    assert not [s for s in r.log.of(ServerRequest) if s.path == "/ws"]
+
+
+async def test_ws_accept_then_kill_completes_the_upgrade_then_cuts_it(tmp_path):
+    with trio.fail_after(20):
+        async with rig("websocket", [hop("ws_accept_then_kill")], tmp_path) as r:
+            await publish(r, 10, 0.1)
+    conns = {c.conn: c.t_ns for c in r.log.of(Connected)}
+    cuts = [d for d in r.log.of(Disconnected) if d.conn in conns]
+    assert len(cuts) >= 2, "a naive client flaps: connect, killed, reconnect, killed"
+    for d in cuts:
+        assert abs((d.t_ns - conns[d.conn]) / MS - 300) < TOLERANCE_MS
+
+
+async def test_gzip_buffer_holds_a_stream_inside_the_compressor(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("gzip_buffer")], tmp_path) as r:
+            await publish(r, 5, 0.1)
+            await trio.sleep(0.5)
+    assert r.log.of(Received) == []
+    with trio.fail_after(20):
+        async with rig("sse_close_each", [hop("gzip_buffer")], tmp_path) as r:
+            await publish(r, 3, 0.1)
+            await r.wait_received(3)  # the compressor is flushed when each response ends
+
+
+async def test_http10_hop_speaks_http10_both_ways_and_streams_close_delimited(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("http10_hop")], tmp_path) as r:
+            await publish(r, 3, 0.05)
+            await r.wait_received(3)
+    assert {s.http_version for s in r.log.of(ServerRequest)} == {"HTTP/1.0"}
+    assert {c.http_version for c in r.log.of(Connected)} == {"HTTP/1.0"}
+    assert max(latencies_ms(r.log)) < 50
+
+
+async def test_h1_only_keeps_both_sides_on_http11(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("h1_only")], tmp_path) as r:
+            await publish(r, 1, 0)
+            await r.wait_received(1)
+    assert {s.http_version for s in r.log.of(ServerRequest)} == {"HTTP/1.1"}
+    assert {c.http_version for c in r.log.of(Connected)} == {"HTTP/1.1"}
+
+
+async def test_a_three_hop_chain_runs_and_is_reported_hop_by_hop(tmp_path):
+    chain = Intermediary("corp-chain", "corporate proxy, then two CDN-ish hops", (
+        hop("size_buffer", size_buffer_bytes=256), hop("transparent"), hop("http10_hop"),
+    ))  # fmt: skip
+    cell = CellSpec("test", "sse", chain, Workload(10, 20, 64), Budget(250), Timing(30, 30),
+                    Verdict.PASS, "blocks of 256 bytes flow; nothing is held for long")  # fmt: skip
+    with trio.fail_after(30):
+        entry = await run_cell(cell, tmp_path)
+    assert [h["behaviours"] for h in entry["hops"]] == [
+        ["size_buffer"], ["transparent"], ["http10_hop"]]  # fmt: skip
+    assert [h["index"] for h in entry["hops"]] == [1, 2, 3]
+    assert len({h["url"] for h in entry["hops"]}) == 3
+    assert entry["server_saw"] == ["HTTP/1.0 /sse"]
+    assert entry["metrics"]["sent"] == 10
