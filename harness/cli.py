@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--matrix", metavar="NAME", help="matrix to run (default: smoke)")
     what.add_argument("--transport", metavar="T", help="run one cell: this transport ...")
     run.add_argument("--intermediary", metavar="I", help="... through this intermediary")
+    run.add_argument("--protocol", default="h1", choices=["h1", "https", "h2"],
+                     help="... over this protocol (default: %(default)s)")  # fmt: skip
     run.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
                      help="where runs are written (default: %(default)s)")  # fmt: skip
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -102,7 +104,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.transport or args.intermediary:
         if not (args.transport and args.intermediary):
             raise GauntletError("--transport and --intermediary go together")
-        cells = [adhoc_cell(args.transport, args.intermediary, args.scenarios)]
+        cells = [adhoc_cell(args.transport, args.intermediary, args.scenarios,
+                            protocol=args.protocol)]  # fmt: skip
         label, matrix_name, scale = cells[0].id, "adhoc", cells[0].timing.time_scale
     else:
         matrix = load_matrix(args.matrix or "smoke", args.scenarios)

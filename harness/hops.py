@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import trio
 
 import proxies
 from harness.errors import HopStartError, ScenarioError
+from harness.tls import RunCA
 
 HOP_START_TIMEOUT_S = 15.0
 HOP_EXIT_TIMEOUT_S = 5.0
@@ -90,8 +92,9 @@ def effective_options(spec: HopSpec, time_scale: float = 1.0) -> dict[str, str]:
 
 
 def mitmdump_args(
-    spec: HopSpec, upstream: str | None, confdir: Path, ready_fd: int, time_scale: float = 1.0
-) -> list[str]:
+    spec: HopSpec, upstream: str | None, confdir: Path, ready_fd: int, time_scale: float = 1.0,
+    tls: RunCA | None = None,
+) -> list[str]:  # fmt: skip
     """The full command line of one hop (pure, so it is unit-tested)."""
     if spec.mode == "reverse":
         if upstream is None:
@@ -110,6 +113,8 @@ def mitmdump_args(
         "--set", "connection_strategy=lazy",
         "-s", str(proxies.READY_ADDON),
     ]  # fmt: skip
+    if tls is not None:  # trust the run's CA upstream; the hop signs with it (confdir)
+        args += ["--set", f"ssl_verify_upstream_trusted_ca={tls.ca_cert}"]
     for name in spec.behaviours:
         args += ["-s", str(proxies.BEHAVIOURS[name].path)]
     args += ["-s", str(proxies.BASELINE_ADDON)]
@@ -146,11 +151,14 @@ async def _read_ready_line(read_fd: int) -> str:
 
 @asynccontextmanager
 async def running_hop(
-    spec: HopSpec, index: int, upstream: str | None, workdir: Path, time_scale: float = 1.0
-) -> AsyncIterator[RunningHop]:
+    spec: HopSpec, index: int, upstream: str | None, workdir: Path, time_scale: float = 1.0,
+    tls: RunCA | None = None,
+) -> AsyncIterator[RunningHop]:  # fmt: skip
     """Start one hop, wait for its readiness signal, yield it, and always kill it."""
     confdir = workdir / f"hop{index}-confdir"
     confdir.mkdir(parents=True, exist_ok=True)
+    if tls is not None:  # the hop intercepts TLS with the run's CA, not one of its own
+        shutil.copy(tls.mitmproxy_ca, confdir / "mitmproxy-ca.pem")
     log_path = workdir / f"hop{index}.log"
     read_fd, write_fd = os.pipe()
     name = f"hop {index} ({spec.label})"
@@ -158,7 +166,7 @@ async def running_hop(
         with open(log_path, "wb") as log_file:
             try:
                 process = await trio.lowlevel.open_process(
-                    mitmdump_args(spec, upstream, confdir, write_fd, time_scale),
+                    mitmdump_args(spec, upstream, confdir, write_fd, time_scale, tls),
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=log_file,
@@ -184,7 +192,9 @@ async def running_hop(
         if line.startswith("error "):
             raise HopStartError(f"{name} failed to start: {line.removeprefix('error ')}")
         _, host, port = line.split()
-        yield RunningHop(spec, index, f"http://{host}:{port}", process.pid, log_path, process)
+        scheme = "https" if tls is not None and spec.mode == "reverse" else "http"
+        url = f"{scheme}://{host}:{port}"
+        yield RunningHop(spec, index, url, process.pid, log_path, process)
     finally:
         with trio.CancelScope(shield=True):
             await _kill(process)
@@ -203,8 +213,9 @@ async def _kill(process: trio.Process) -> None:
 
 @asynccontextmanager
 async def running_chain(
-    specs: Sequence[HopSpec], server_url: str, workdir: Path, time_scale: float = 1.0
-) -> AsyncIterator[list[RunningHop]]:
+    specs: Sequence[HopSpec], server_url: str, workdir: Path, time_scale: float = 1.0,
+    tls: RunCA | None = None,
+) -> AsyncIterator[list[RunningHop]]:  # fmt: skip
     """Start hops from the server outwards (each reverse hop needs its upstream's address).
 
     Returns the hops client-first: hops[0] is what the client talks to. Hops start one
@@ -216,7 +227,7 @@ async def running_chain(
         upstream = server_url
         for index in reversed(range(len(specs))):
             hop = await stack.enter_async_context(
-                running_hop(specs[index], index + 1, upstream, workdir, time_scale)
+                running_hop(specs[index], index + 1, upstream, workdir, time_scale, tls)
             )
             started.insert(0, hop)
             if hop.spec.mode == "reverse":

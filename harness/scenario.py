@@ -56,6 +56,13 @@ class Intermediary:
     hops: tuple[HopSpec, ...]
 
 
+PROTOCOLS = {
+    "h1": "plain HTTP/1.1",
+    "https": "HTTP/1.1 over TLS (the run's own CA)",
+    "h2": "TLS with ALPN offering h2 (HTTP/2 where every hop and the server agree)",
+}
+
+
 @dataclass(frozen=True)
 class CellSpec:
     matrix: str
@@ -66,15 +73,19 @@ class CellSpec:
     timing: Timing
     expected_verdict: Verdict | None
     expected_reason: str | None
+    protocol: str = "h1"
 
     @property
     def id(self) -> str:
-        return f"{self.transport}-{self.intermediary.name}"
+        """`transport-intermediary`, plus `-protocol` when it is not plain HTTP/1.1."""
+        suffix = "" if self.protocol == "h1" else f"-{self.protocol}"
+        return f"{self.transport}-{self.intermediary.name}{suffix}"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "matrix": self.matrix,
             "transport": self.transport,
+            "protocol": self.protocol,
             "intermediary": self.intermediary.name,
             "hops": [
                 {"behaviours": list(h.behaviours), "mode": h.mode, "options": dict(h.options),
@@ -152,7 +163,7 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
     """Every intermediary name: `direct`, each behaviour alone, and the named chains."""
     found = {DIRECT: Intermediary(DIRECT, "no intermediary: the client talks to the server", ())}
     for name, behaviour in proxies.BEHAVIOURS.items():
-        found[name] = Intermediary(name, behaviour.summary, (HopSpec((name,)),))
+        found[name] = Intermediary(name, behaviour.summary, (HopSpec((name,), behaviour.mode),))
     path = scenarios_dir / INTERMEDIARIES_FILE
     if path.exists():
         root = _Table(read_toml(path), path, "")
@@ -269,14 +280,17 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
 
 
 def adhoc_cell(transport: str, intermediary: str, scenarios_dir: Path = SCENARIOS_DIR,
-               base: str = "smoke") -> CellSpec:
+               base: str = "smoke", protocol: str = "h1") -> CellSpec:  # fmt: skip
     """One cell outside any matrix: the base matrix's workload, and its expectation if any."""
     check_transport(transport)
+    if protocol not in PROTOCOLS:
+        raise ScenarioError(f"unknown protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
     inter = resolve_intermediary(intermediary, scenarios_dir)
     matrix = load_matrix(base, scenarios_dir)
     for cell in matrix.cells:
-        if cell.transport == transport and cell.intermediary.name == intermediary:
+        if (cell.transport, cell.intermediary.name, cell.protocol) == (
+            transport, intermediary, protocol):  # fmt: skip
             return cell
     first = matrix.cells[0]
     return CellSpec("adhoc", transport, inter, first.workload, first.budget, first.timing,
-                    None, None)  # fmt: skip
+                    None, None, protocol)  # fmt: skip

@@ -34,6 +34,7 @@ from harness.eventlog import (
 from harness.hops import RunningHop, client_entry, running_chain
 from harness.scenario import CellSpec
 from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+from harness.tls import create_run_ca
 from harness.verdict import Judgement, error, judge
 
 FIRST_REQUEST_TIMEOUT_S = 10.0
@@ -102,18 +103,19 @@ async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[in
     app = PushApp(publisher, log, ServerOptions())
     cell_dir = workdir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
+    tls = create_run_ca(cell_dir / "ca") if cell.protocol != "h1" else None
     async with trio.open_nursery() as nursery:
-        server_url = await nursery.start(serve_push_app, app)
+        server_url = await nursery.start(serve_push_app, app, tls)
         progress(f"  server listening on {server_url}")
         async with running_chain(
-            cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale
+            cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale, tls
         ) as chain:
             hops.extend(chain)
             for hop in chain:
                 progress(f"  hop {hop.index} ({hop.spec.label}) pid {hop.pid} "
                          f"listening on {hop.url}")  # fmt: skip
             base_url, forward = client_entry(chain, server_url)
-            target = Target(base_url, forward_proxy=forward)
+            target = Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2", tls=tls)
             # The client gets its own nursery so it is stopped before the hops and the
             # server go away: a teardown must not show up as a disconnect in the log.
             async with trio.open_nursery() as clients:
@@ -163,6 +165,7 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "id": cell.id,
         "transport": cell.transport,
         "intermediary": cell.intermediary.name,
+        "protocol": cell.protocol,
         "verdict": str(judgement.verdict),
         "expected_verdict": str(cell.expected_verdict) if cell.expected_verdict else None,
         "reason": judgement.reason,

@@ -48,6 +48,7 @@ class Behaviour:
     imitates: str
     source: str
     options: tuple[Option, ...]
+    mode: str  # how the hop runs when this behaviour stands alone: "reverse" or "regular"
 
 
 class _OptionRecorder:
@@ -75,7 +76,8 @@ def _field(doc: str, label: str) -> str:
     return rest.strip()
 
 
-def _declared_options(path: Path) -> tuple[Option, ...]:
+def _declared(path: Path) -> tuple[tuple[Option, ...], str]:
+    """The options an addon declares in `load()`, and its `HOP_MODE` (default reverse)."""
     spec = importlib.util.spec_from_file_location(f"gauntlet_behaviour_{path.stem}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -84,18 +86,20 @@ def _declared_options(path: Path) -> tuple[Option, ...]:
     for addon in getattr(module, "addons", []):
         if hasattr(addon, "load"):
             addon.load(recorder)
-    return tuple(recorder.options)
+    return tuple(recorder.options), getattr(module, "HOP_MODE", "reverse")
 
 
 def _load(path: Path) -> Behaviour:
     doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    options, mode = _declared(path)
     return Behaviour(
         name=path.stem,
         path=path,
         summary=doc.split("\n", 1)[0].strip(),
         imitates=_field(doc, "Imitates:"),
         source=_field(doc, "Source:"),
-        options=_declared_options(path),
+        options=options,
+        mode=mode,
     )
 
 

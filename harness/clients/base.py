@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 import httpx
+
+from harness.tls import RunCA
 
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 
@@ -21,7 +24,12 @@ class Target:
     base_url: str
     forward_proxy: str | None = None
     http2: bool = False
-    ca_file: str | None = None
+    tls: RunCA | None = None  # the run's CA, trusted for https:// and wss://
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.tls is None:
+            return None
+        return self.tls.client_context(["h2", "http/1.1"] if self.http2 else ["http/1.1"])
 
     def ws_url(self, path: str) -> str:
         return "ws" + self.base_url.removeprefix("http") + path
@@ -35,7 +43,7 @@ def http_client(target: Target) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         proxy=target.forward_proxy,
         http2=target.http2,
-        verify=target.ca_file or True,
+        verify=target.ssl_context() or True,
         timeout=httpx.Timeout(DEFAULT_CONNECT_TIMEOUT_S, read=None),
         trust_env=False,  # never pick up a proxy from the environment: loopback only
     )

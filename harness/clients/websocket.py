@@ -37,6 +37,7 @@ async def run_websocket(target: Target, log: EventLog, *, path: str = "/ws") -> 
         try:
             async with open_websocket_url(
                 target.ws_url(f"{path}?after={cursor}"),
+                ssl_context=target.tls.client_context(["http/1.1"]) if target.tls else None,
                 connect_timeout=DEFAULT_CONNECT_TIMEOUT_S,
                 disconnect_timeout=1,
             ) as ws:

@@ -7,20 +7,25 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from harness.server.app import PushApp
+from harness.tls import RunCA
 
 
-def _config() -> Config:
+def _config(tls: RunCA | None) -> Config:
     config = Config()
     config.bind = ["127.0.0.1:0"]  # loopback only; port 0: the OS picks a free port
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 0.5
+    if tls is not None:  # HTTPS, offering h2 and http/1.1 by ALPN (hypercorn's default)
+        config.certfile = str(tls.server_cert)
+        config.keyfile = str(tls.server_key)
     return config
 
 
 async def serve_push_app(
-    app: PushApp, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED
-) -> None:
+    app: PushApp, tls: RunCA | None = None, *,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:  # fmt: skip
     """Run until cancelled; `await nursery.start(serve_push_app, app)` returns the base URL.
 
     hypercorn's `serve` reports its bound addresses through the nursery start protocol, which
@@ -28,5 +33,5 @@ async def serve_push_app(
     """
 
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(serve, app, _config())
+        binds = await nursery.start(serve, app, _config(tls))
         task_status.started(binds[0])

@@ -169,3 +169,50 @@ async def test_a_three_hop_chain_runs_and_is_reported_hop_by_hop(tmp_path):
     assert len({h["url"] for h in entry["hops"]}) == 3
     assert entry["server_saw"] == ["HTTP/1.0 /sse"]
     assert entry["metrics"]["sent"] == 10
+
+
+def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str, events: int = 5) -> CellSpec:
+    inter = Intermediary("+".join(h.label for h in hops), "test chain", hops)
+    return CellSpec("test", transport, inter, Workload(events, 20, 64), Budget(250),
+                    Timing(60, 60), None, None, protocol)  # fmt: skip
+
+
+async def test_h2_front_h1_back_client_speaks_h2_while_the_server_sees_http11(tmp_path):
+    with trio.fail_after(30):
+        front = await run_cell(cell("sse", (hop("h2_front_h1_back"),), "h2"), tmp_path)
+        plain = await run_cell(cell("sse", (hop("transparent"),), "h2"), tmp_path)
+    assert {c["http_version"] for c in front["connections"]} == {"HTTP/2"}
+    assert front["server_saw"] == ["HTTP/1.1 /sse"]
+    assert plain["server_saw"] == ["HTTP/2 /sse"]  # without it, h2 goes all the way
+    assert front["metrics"]["delivered"] == 5
+
+
+async def test_h1_only_refuses_http2_on_both_sides_even_when_offered(tmp_path):
+    with trio.fail_after(30):
+        entry = await run_cell(cell("sse", (hop("h1_only"),), "h2"), tmp_path)
+    assert {c["http_version"] for c in entry["connections"]} == {"HTTP/1.1"}
+    assert entry["server_saw"] == ["HTTP/1.1 /sse"]
+
+
+def forward(*behaviours: str) -> HopSpec:
+    return HopSpec(behaviours, mode="regular")
+
+
+async def test_connect_passthrough_lets_https_stream_live_but_plain_http_is_held(tmp_path):
+    hops = (forward("connect_passthrough", "store_and_forward"),)
+    with trio.fail_after(30):
+        tunnelled = await run_cell(cell("sse", hops, "https"), tmp_path)
+        plain = await run_cell(cell("sse", hops, "h1"), tmp_path)
+    assert tunnelled["metrics"]["delivered"] == 5 and tunnelled["verdict"] == "PASS"
+    assert tunnelled["metrics"]["latency_ms"]["max"] < 50
+    assert plain["metrics"]["delivered"] == 0 and plain["verdict"] == "FAIL"
+
+
+async def test_tls_intercept_with_store_and_forward_holds_the_https_stream(tmp_path):
+    with trio.fail_after(30):
+        entry = await run_cell(
+            cell("sse", (forward("tls_intercept", "store_and_forward"),), "https"), tmp_path
+        )
+        live = await run_cell(cell("sse", (forward("tls_intercept"),), "https"), tmp_path)
+    assert entry["metrics"]["delivered"] == 0 and entry["verdict"] == "FAIL"
+    assert live["metrics"]["delivered"] == 5  # interception alone streams

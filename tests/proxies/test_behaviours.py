@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from mitmproxy.proxy import server_hooks
 from mitmproxy.test import taddons, tflow
 
 import proxies
@@ -202,6 +203,30 @@ def test_h1_only_turns_http2_off():
         assert tctx.options.http2 is True
         addon.running()
         assert tctx.options.http2 is False
+
+
+def test_h2_front_h1_back_offers_only_http11_to_the_server():
+    addon = load("h2_front_h1_back")
+    with taddons.context(addon) as tctx:
+        tctx.options.http2 = False
+        addon.running()
+        assert tctx.options.http2 is True
+        data = server_hooks.ServerConnectionHookData(server=tflow.tserver_conn(),
+                                                     client=tflow.tclient_conn())  # fmt: skip
+        addon.server_connect(data)
+        assert data.server.alpn_offers == (b"http/1.1",)
+
+
+@pytest.mark.parametrize(("name", "ignore_hosts"), [
+    ("connect_passthrough", [".*"]), ("tls_intercept", []),
+])  # fmt: skip
+def test_forward_proxies_tunnel_or_intercept_every_host(name, ignore_hosts):
+    addon = load(name)
+    with taddons.context(addon) as tctx:
+        tctx.options.ignore_hosts = ["example"]
+        addon.running()
+        assert tctx.options.ignore_hosts == ignore_hosts
+    assert proxies.BEHAVIOURS[name].mode == "regular"
 
 
 @pytest.mark.parametrize(("name", "option", "default"), [
