@@ -51,6 +51,16 @@ class HopSpec:
             raise ScenarioError(f"unknown proxy behaviour {unknown[0]!r} (known: {known})")
         if self.mode not in ("reverse", "regular"):
             raise ScenarioError(f"unknown hop mode {self.mode!r} (known: reverse, regular)")
+        layers = {proxies.BEHAVIOURS[b].layer for b in self.behaviours}
+        if "tcp" in layers and (len(self.behaviours) > 1 or self.mode != "reverse"):
+            raise ScenarioError(
+                f"hop {self.label}: a connection-level behaviour runs alone in a reverse hop; "
+                "chain it with HTTP behaviours in other hops"
+            )
+
+    @property
+    def tcp_layer(self) -> bool:
+        return any(proxies.BEHAVIOURS[b].layer == "tcp" for b in self.behaviours)
 
     @property
     def label(self) -> str:
@@ -100,6 +110,8 @@ def mitmdump_args(
         if upstream is None:
             raise ValueError("a reverse hop needs an upstream URL")
         mode = f"reverse:{upstream}"
+        if spec.tcp_layer:  # relay raw bytes (TLS included) to the upstream's host:port
+            mode = "reverse:tcp://" + upstream.split("://", 1)[1]
     else:
         mode = "regular"
     args = [

@@ -49,6 +49,7 @@ class Behaviour:
     source: str
     options: tuple[Option, ...]
     mode: str  # how the hop runs when this behaviour stands alone: "reverse" or "regular"
+    layer: str  # "http" (parses HTTP, stacks with HTTP behaviours) or "tcp" (raw relay)
 
 
 class _OptionRecorder:
@@ -76,8 +77,8 @@ def _field(doc: str, label: str) -> str:
     return rest.strip()
 
 
-def _declared(path: Path) -> tuple[tuple[Option, ...], str]:
-    """The options an addon declares in `load()`, and its `HOP_MODE` (default reverse)."""
+def _declared(path: Path) -> tuple[tuple[Option, ...], str, str]:
+    """An addon's options from `load()`, its `HOP_MODE` (reverse) and `HOP_LAYER` (http)."""
     spec = importlib.util.spec_from_file_location(f"gauntlet_behaviour_{path.stem}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -86,12 +87,13 @@ def _declared(path: Path) -> tuple[tuple[Option, ...], str]:
     for addon in getattr(module, "addons", []):
         if hasattr(addon, "load"):
             addon.load(recorder)
-    return tuple(recorder.options), getattr(module, "HOP_MODE", "reverse")
+    mode, layer = getattr(module, "HOP_MODE", "reverse"), getattr(module, "HOP_LAYER", "http")
+    return tuple(recorder.options), mode, layer
 
 
 def _load(path: Path) -> Behaviour:
     doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-    options, mode = _declared(path)
+    options, mode, layer = _declared(path)
     return Behaviour(
         name=path.stem,
         path=path,
@@ -100,6 +102,7 @@ def _load(path: Path) -> Behaviour:
         source=_field(doc, "Source:"),
         options=options,
         mode=mode,
+        layer=layer,
     )
 
 

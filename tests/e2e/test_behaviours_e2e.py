@@ -216,3 +216,36 @@ async def test_tls_intercept_with_store_and_forward_holds_the_https_stream(tmp_p
         live = await run_cell(cell("sse", (forward("tls_intercept"),), "https"), tmp_path)
     assert entry["metrics"]["delivered"] == 0 and entry["verdict"] == "FAIL"
     assert live["metrics"]["delivered"] == 5  # interception alone streams
+
+
+async def test_network_adds_its_latency_once_per_event_not_per_chunk(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("network", network_latency_ms=100)], tmp_path) as r:
+            await publish(r, 6, 0.05)
+            await r.wait_received(6)
+    lat = latencies_ms(r.log)
+    assert all(100 <= x < 100 + TOLERANCE_MS for x in lat), lat
+
+
+async def test_network_resets_cut_connections_and_long_polling_recovers(tmp_path):
+    spec = [hop("network", network_reset_per_mille=300, network_seed=1)]
+    with trio.fail_after(20):
+        async with rig("long_poll", spec, tmp_path) as r:
+            await publish(r, 5, 0.05)
+            await r.wait_received(5)  # long polling recovers from every reset
+    resets = [d.reason for d in r.log.of(Disconnected)]
+    assert resets and all("poll failed" in reason for reason in resets)
+    assert compute(r.log, t0_ns=0).lost == 0
+
+
+async def test_time_flush_releases_in_bursts_every_interval(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("time_flush", time_flush_interval_ms=300)], tmp_path) as r:
+            await publish(r, 6, 0.1)
+            await r.wait_received(6)
+    arrivals = sorted(rec.t_ns for rec in r.log.of(Received))
+    bursts = [a for a, prev in zip(arrivals, [0, *arrivals], strict=False) if a - prev > 20 * MS]
+    gaps_ms = [(b - a) / MS for a, b in zip(bursts, bursts[1:], strict=False)]
+    assert len(bursts) <= 3, "six events 100 ms apart arrive in at most three bursts"
+    assert all(abs(g - 300) < TOLERANCE_MS for g in gaps_ms), gaps_ms
+    assert max(latencies_ms(r.log)) < 300 + TOLERANCE_MS

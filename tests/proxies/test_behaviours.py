@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from mitmproxy import tcp
 from mitmproxy.proxy import server_hooks
 from mitmproxy.test import taddons, tflow
 
@@ -227,6 +228,55 @@ def test_forward_proxies_tunnel_or_intercept_every_host(name, ignore_hosts):
         addon.running()
         assert tctx.options.ignore_hosts == ignore_hosts
     assert proxies.BEHAVIOURS[name].mode == "regular"
+
+
+def test_network_releases_chunks_as_a_pipeline_in_order():
+    addon = load("network")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, network_latency_ms=100, network_bandwidth_kbps=8)  # 1 byte/ms
+        key = ("flow", False)
+        assert addon.release_at(key, 0.0, 10) == pytest.approx(0.110)
+        assert addon.release_at(key, 0.001, 10) == pytest.approx(0.120)  # queued behind it
+        assert addon.release_at(key, 5.0, 0) == pytest.approx(5.100)  # no build-up when idle
+
+
+def test_network_jitter_is_seeded():
+    def delays(seed: int) -> list[float]:
+        addon = load("network")
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, network_latency_ms=50, network_jitter_ms=40, network_seed=seed)
+            return [addon.release_at((str(i), False), 0.0, 0) for i in range(20)]
+
+    assert delays(7) == delays(7) != delays(8)
+    assert all(0.010 <= d <= 0.090 for d in delays(7))
+
+
+def test_time_flush_holds_server_bytes_and_passes_client_bytes():
+    addon = load("time_flush")
+    with taddons.context(addon):
+        flow = tflow.ttcpflow()
+        flow.messages = [tcp.TCPMessage(False, b"event one")]
+        addon.tcp_message(flow)
+        assert flow.messages[-1].content == b"" and addon.held[flow.id] == b"event one"
+        flow.messages.append(tcp.TCPMessage(True, b"GET /"))
+        addon.tcp_message(flow)
+        assert flow.messages[-1].content == b"GET /"
+        release = b"event one"
+        addon.released[flow.id] = [release]
+        flow.messages.append(tcp.TCPMessage(False, release))
+        addon.tcp_message(flow)  # our own release passes through untouched
+        assert flow.messages[-1].content == b"event one"
+
+
+def test_tcp_behaviours_run_alone_in_reverse_hops():
+    from harness.errors import ScenarioError
+    from harness.hops import HopSpec, mitmdump_args
+
+    args = mitmdump_args(HopSpec(("network",)), "https://127.0.0.1:9", Path("/c"), 3)
+    assert args[args.index("--mode") + 1] == "reverse:tcp://127.0.0.1:9"
+    with pytest.raises(ScenarioError, match="connection-level"):
+        HopSpec(("network", "store_and_forward"))
+    assert proxies.BEHAVIOURS["time_flush"].layer == "tcp"
 
 
 @pytest.mark.parametrize(("name", "option", "default"), [
