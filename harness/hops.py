@@ -43,8 +43,14 @@ class HopSpec:
     behaviours: tuple[str, ...]
     mode: str = "reverse"  # "reverse" | "regular" (forward proxy)
     options: tuple[tuple[str, str], ...] = ()
+    external: str | None = None
+    """An HTTP proxy already running (`http://127.0.0.1:3128`): Gauntlet neither starts nor
+    configures it. Forward (`regular`): clients send it absolute-URI requests and CONNECT.
+    Reverse: it must already forward to what follows it (its config is the team's)."""
 
     def __post_init__(self) -> None:
+        if self.external is not None:
+            _check_external(self)
         unknown = [b for b in self.behaviours if b not in proxies.BEHAVIOURS]
         if unknown:
             known = ", ".join(sorted(proxies.BEHAVIOURS))
@@ -64,7 +70,26 @@ class HopSpec:
 
     @property
     def label(self) -> str:
+        if self.external is not None:
+            return f"external {self.external}"
         return "+".join(self.behaviours)
+
+
+LOOPBACK_HOSTS = ("127.", "localhost", "[::1]")
+
+
+def _check_external(spec: HopSpec) -> None:
+    """An external hop is a URL of a proxy on this machine, with no behaviours of ours."""
+    url = spec.external or ""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    if scheme not in ("http", "https") or ":" not in host.replace("[::1]", ""):
+        raise ScenarioError(f"external hop {url!r}: expected http://HOST:PORT")
+    if not host.startswith(LOOPBACK_HOSTS):
+        raise ScenarioError(f"external hop {url!r}: Gauntlet sends traffic to this machine only "
+                            "(127.0.0.0/8, localhost, [::1])")  # fmt: skip
+    if spec.behaviours or spec.options:
+        raise ScenarioError(f"external hop {url!r}: takes no behaviours or options of ours")
 
 
 @dataclass
@@ -72,9 +97,9 @@ class RunningHop:
     spec: HopSpec
     index: int
     url: str
-    pid: int
-    log_path: Path
-    process: trio.Process = field(repr=False)
+    pid: int | None
+    log_path: Path | None
+    process: trio.Process | None = field(repr=False)
 
 
 def mitmdump_path() -> str:
@@ -167,6 +192,9 @@ async def running_hop(
     tls: RunCA | None = None,
 ) -> AsyncIterator[RunningHop]:  # fmt: skip
     """Start one hop, wait for its readiness signal, yield it, and always kill it."""
+    if spec.external is not None:  # not ours: nothing to start, wait for or stop
+        yield RunningHop(spec, index, spec.external.rstrip("/"), None, None, None)
+        return
     confdir = workdir / f"hop{index}-confdir"
     confdir.mkdir(parents=True, exist_ok=True)
     if tls is not None:  # the hop intercepts TLS with the run's CA, not one of its own

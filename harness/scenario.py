@@ -173,11 +173,13 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
             for i, raw in enumerate(entry.get("hops", list)):
                 hop = _Table(raw, path, f"{name}.hops[{i}]")
                 options = hop.get("options", dict, {})
+                external = hop.get("external", str, None)
                 try:
                     spec = HopSpec(
-                        tuple(hop.get("behaviours", list)),
+                        tuple(hop.get("behaviours", list, [] if external else ...)),
                         hop.get("mode", str, "reverse"),
                         tuple((k, str(v)) for k, v in options.items()),
+                        external,
                     )
                 except ScenarioError as exc:
                     raise ScenarioError(f"{path}: {name}.hops[{i}]: {exc}") from None

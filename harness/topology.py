@@ -112,7 +112,8 @@ async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[in
         ) as chain:
             hops.extend(chain)
             for hop in chain:
-                progress(f"  hop {hop.index} ({hop.spec.label}) pid {hop.pid} "
+                owner = f"pid {hop.pid}" if hop.pid else "not started by gauntlet"
+                progress(f"  hop {hop.index} ({hop.spec.label}) {owner} "
                          f"listening on {hop.url}")  # fmt: skip
             base_url, forward = client_entry(chain, server_url)
             target = Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2", tls=tls)
@@ -174,7 +175,7 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "samples": [],
         "hops": [
             {"index": h.index, "behaviours": list(h.spec.behaviours), "mode": h.spec.mode,
-             "url": h.url}
+             "url": h.url, "external": h.spec.external is not None}
             for h in hops
         ],  # fmt: skip
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),

@@ -249,3 +249,19 @@ async def test_time_flush_releases_in_bursts_every_interval(tmp_path):
     assert len(bursts) <= 3, "six events 100 ms apart arrive in at most three bursts"
     assert all(abs(g - 300) < TOLERANCE_MS for g in gaps_ms), gaps_ms
     assert max(latencies_ms(r.log)) < 300 + TOLERANCE_MS
+
+
+async def test_external_forward_proxy_joins_a_chain_without_gauntlet_starting_it(tmp_path):
+    # A team's own proxy, already running: here a plain mitmdump started outside the cell.
+    from harness.hops import running_hop
+
+    with trio.fail_after(30):
+        async with running_hop(HopSpec(("transparent",), mode="regular"), 9, None,
+                               tmp_path / "team-proxy") as team_proxy:  # fmt: skip
+            external = HopSpec((), mode="regular", external=team_proxy.url)
+            entry = await run_cell(cell("sse", (external, hop("store_and_forward")), "h1"),
+                                   tmp_path)  # fmt: skip
+            assert team_proxy.process.returncode is None  # the cell did not stop it
+    assert [h["external"] for h in entry["hops"]] == [True, False]
+    assert entry["hops"][0]["url"] == team_proxy.url
+    assert entry["metrics"]["delivered"] == 0  # the buffering hop behind it still holds sse

@@ -42,3 +42,19 @@ def test_forward_hop_only_first():
     check_chain([HopSpec(("transparent",), mode="regular"), HopSpec(("transparent",))])
     with pytest.raises(ScenarioError, match="hop 2"):
         check_chain([HopSpec(("transparent",)), HopSpec(("transparent",), mode="regular")])
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("squid:3128", "expected http://HOST:PORT"),
+    ("http://10.0.0.5:3128", "this machine only"),
+    ("http://proxy.example.com:3128", "this machine only"),
+])  # fmt: skip
+def test_external_hops_must_be_loopback_urls(url, message):
+    with pytest.raises(ScenarioError, match=message):
+        HopSpec((), mode="regular", external=url)
+
+
+def test_external_hop_takes_no_behaviours():
+    with pytest.raises(ScenarioError, match="no behaviours"):
+        HopSpec(("transparent",), external="http://127.0.0.1:3128")
+    assert HopSpec((), external="http://127.0.0.1:3128").label == "external http://127.0.0.1:3128"
