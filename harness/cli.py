@@ -87,7 +87,7 @@ def _list(args: argparse.Namespace) -> int:
             continue
         print(f"  {'':<20} imitates: {behaviour.imitates}")
         for option in behaviour.options:
-            scaled = ", real-world duration, divided by the time scale" * option.is_duration
+            scaled = ", real-world duration, divided by the time scale" * option.scaled
             print(f"  {'':<20} --set {option.name}={option.default!r} ({option.type}{scaled}): "
                   f"{option.help}")  # fmt: skip
     print("Matrices:")

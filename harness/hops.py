@@ -110,15 +110,15 @@ def mitmdump_path() -> str:
 def effective_options(spec: HopSpec, time_scale: float = 1.0) -> dict[str, str]:
     """The options a hop runs with: explicit values, and every duration divided by the scale.
 
-    Durations (options named `*_s` / `*_ms`, see proxies/__init__.py) are written at their
-    real-world values, defaults included, so each is passed explicitly, scaled. Other options
+    Real-world durations (a module's `SCALED_OPTIONS`, see proxies/__init__.py) are written at
+    their real-world values, defaults included, so each is passed explicitly, scaled. Other options
     are passed only when the scenario sets them. Pure.
     """
     explicit = dict(spec.options)
     out: dict[str, str] = {}
     for name in spec.behaviours:
         for option in proxies.BEHAVIOURS[name].options:
-            if option.is_duration:
+            if option.scaled:
                 scaled = float(explicit.get(option.name, option.default)) / time_scale
                 out[option.name] = str(max(1, round(scaled))) if scaled else "0"
     for key, value in explicit.items():

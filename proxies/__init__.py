@@ -7,9 +7,11 @@ the document it is drawn from. `BEHAVIOURS` is built from those docstrings and f
 options each addon declares, so `gauntlet list`, the scaling of durations and the registry
 test all read what the modules themselves say.
 
-Options whose names end in `_s` or `_ms` (ints: mitmproxy options have no float type) are
-durations from the real world (an ALB's 60 s
-idle timeout); the harness divides them by the scenario's time scale before the hop starts.
+Durations are ints in milliseconds (`*_ms`: mitmproxy options have no float type). The ones
+a module lists in `SCALED_OPTIONS` are the real world's patience (an ALB's 60 s idle timeout,
+a 30 s lifetime cap): the harness divides them by the scenario's time scale before the hop
+starts. Latencies, jitter and kill delays are not scaled: they are already short, and the
+clients' own reconnect timings they interact with run in real time.
 
 Modules whose names start with `_` are plumbing, not behaviours.
 """
@@ -18,14 +20,13 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 PROXIES_DIR = Path(__file__).resolve().parent
 READY_ADDON = PROXIES_DIR / "_ready.py"
 BASELINE_ADDON = PROXIES_DIR / "_baseline.py"
-DURATION_SUFFIXES = ("_s", "_ms")
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,7 @@ class Option:
     type: str
     default: Any
     help: str
-
-    @property
-    def is_duration(self) -> bool:
-        return self.name.endswith(DURATION_SUFFIXES) and self.type == "int"
+    scaled: bool = False  # a real-world duration, divided by the scenario's time scale
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,9 @@ def _declared(path: Path) -> tuple[tuple[Option, ...], str, str]:
         if hasattr(addon, "load"):
             addon.load(recorder)
     mode, layer = getattr(module, "HOP_MODE", "reverse"), getattr(module, "HOP_LAYER", "http")
-    return tuple(recorder.options), mode, layer
+    scaled = set(getattr(module, "SCALED_OPTIONS", ()))
+    options = tuple(replace(o, scaled=o.name in scaled) for o in recorder.options)
+    return options, mode, layer
 
 
 def _load(path: Path) -> Behaviour:

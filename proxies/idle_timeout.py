@@ -15,6 +15,8 @@ from mitmproxy import connection, ctx
 
 from proxies._conn import close_client, idle_for_s, later
 
+SCALED_OPTIONS = ("idle_timeout_ms",)
+
 
 class IdleTimeout:
     def load(self, loader) -> None:

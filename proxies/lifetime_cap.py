@@ -15,6 +15,8 @@ from mitmproxy import connection, ctx, http
 
 from proxies._conn import close_client, later
 
+SCALED_OPTIONS = ("lifetime_cap_ms", "lifetime_cap_ttfb_ms")
+
 
 class LifetimeCap:
     def load(self, loader) -> None:

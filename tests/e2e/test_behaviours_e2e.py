@@ -12,7 +12,14 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harness.eventlog import BytesReceived, Connected, Disconnected, Received, ServerRequest
+from harness.eventlog import (
+    BytesReceived,
+    Connected,
+    Disconnected,
+    Received,
+    Request,
+    ServerRequest,
+)
 from harness.hops import HopSpec
 from harness.metrics import compute
 from harness.scenario import CellSpec, Intermediary, Timing, Workload
@@ -265,3 +272,31 @@ async def test_external_forward_proxy_joins_a_chain_without_gauntlet_starting_it
     assert [h["external"] for h in entry["hops"]] == [True, False]
     assert entry["hops"][0]["url"] == team_proxy.url
     assert entry["metrics"]["delivered"] == 0  # the buffering hop behind it still holds sse
+
+
+async def test_lifetime_cap_ttfb_cuts_a_request_whose_response_never_starts(tmp_path):
+    # Heroku's 30 s to first byte, scaled by 100: 300 ms. With nothing published, the
+    # server holds each long poll for 10 s, so only the cut can end it sooner.
+    spec = [hop("lifetime_cap", lifetime_cap_ms=0, lifetime_cap_ttfb_ms=30_000)]
+    with trio.fail_after(20):
+        async with rig("long_poll", spec, tmp_path, time_scale=100) as r:
+            while len(r.log.of(Request)) < 3:
+                await trio.sleep(0.02)  # bounded by fail_after: waiting for two cuts
+    starts = [q.t_ns for q in r.log.of(Request)]
+    assert r.log.of(Connected) == []  # no poll ever got a response
+    backoff_ms = 50  # the client's first reconnect delay (harness.clients.base.Backoff)
+    assert abs((starts[1] - starts[0]) / MS - 300 - backoff_ms) < TOLERANCE_MS
+
+
+async def test_named_corporate_chain_holds_https_sse_but_not_close_each(tmp_path):
+    from harness.scenario import load_intermediaries
+
+    chain = load_intermediaries()["corporate_tls_cdn"]
+    with trio.fail_after(40):
+        held = await run_cell(cell("sse", chain.hops, "h2"), tmp_path)
+        flushed = await run_cell(cell("sse_close_each", chain.hops, "h2"), tmp_path)
+    assert [h["behaviours"] for h in held["hops"]] == [
+        ["tls_intercept", "store_and_forward"], ["h2_front_h1_back", "idle_timeout"]]
+    assert held["metrics"]["delivered"] == 0
+    assert flushed["metrics"]["delivered"] == 5
+    assert flushed["server_saw"] == ["HTTP/1.1 /sse/close-each"]

@@ -279,18 +279,30 @@ def test_tcp_behaviours_run_alone_in_reverse_hops():
     assert proxies.BEHAVIOURS["time_flush"].layer == "tcp"
 
 
-@pytest.mark.parametrize(("name", "option", "default"), [
-    ("idle_timeout", "idle_timeout_ms", 60_000),
-    ("lifetime_cap", "lifetime_cap_ms", 30_000),
-    ("lifetime_cap", "lifetime_cap_ttfb_ms", 0),
-    ("ws_accept_then_kill", "ws_kill_after_ms", 300),
+@pytest.mark.parametrize(("name", "option", "default", "scaled"), [
+    ("idle_timeout", "idle_timeout_ms", 60_000, True),
+    ("lifetime_cap", "lifetime_cap_ms", 30_000, True),
+    ("lifetime_cap", "lifetime_cap_ttfb_ms", 0, True),
+    ("ws_accept_then_kill", "ws_kill_after_ms", 300, False),
+    ("network", "network_latency_ms", 0, False),
 ])  # fmt: skip
-def test_timed_behaviours_declare_real_world_defaults_in_ms(name, option, default):
+def test_timed_behaviours_declare_real_world_defaults_in_ms(name, option, default, scaled):
     """Their effect needs a live connection: tests/e2e/test_behaviours_e2e.py shows it."""
     addon = load(name)
     with taddons.context(addon) as tctx:
         assert getattr(tctx.options, option) == default
-    assert next(o for o in proxies.BEHAVIOURS[name].options if o.name == option).is_duration
+    assert next(o for o in proxies.BEHAVIOURS[name].options if o.name == option).scaled is scaled
+
+
+def test_only_real_world_patience_is_divided_by_the_time_scale():
+    from harness.hops import HopSpec, effective_options
+
+    spec = HopSpec(("idle_timeout",), options=(("idle_timeout_ms", "90000"),))
+    assert effective_options(spec, 30) == {"idle_timeout_ms": "3000"}
+    assert effective_options(HopSpec(("lifetime_cap",)), 60) == {
+        "lifetime_cap_ms": "500", "lifetime_cap_ttfb_ms": "0"}
+    latency = HopSpec(("network",), options=(("network_latency_ms", "100"),))
+    assert effective_options(latency, 30) == {"network_latency_ms": "100"}
 
 
 @pytest.mark.parametrize("name", sorted(proxies.BEHAVIOURS))
