@@ -89,6 +89,7 @@ class CellSpec:
             "intermediary": self.intermediary.name,
             "hops": [
                 {"behaviours": list(h.behaviours), "mode": h.mode, "options": dict(h.options),
+                 "options_real": effective_options(h, 1.0),
                  "options_scaled": effective_options(h, self.timing.time_scale)}
                 for h in self.intermediary.hops
             ],

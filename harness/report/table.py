@@ -47,6 +47,18 @@ def _row(cell: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
 
 
+def _scaled_options(doc: dict[str, Any]) -> list[str]:
+    """One line per hop option that differs from its real-world value: real -> scaled."""
+    seen: dict[str, str] = {}
+    for cell in doc["cells"]:
+        for hop in (cell.get("spec") or {}).get("hops", []):
+            real = hop.get("options_real", hop.get("options", {}))
+            for name, scaled in hop.get("options_scaled", {}).items():
+                if name in real and str(real[name]) != str(scaled):
+                    seen.setdefault(f"{name} {real[name]} -> {scaled}", cell["id"])
+    return [f"scaled: {change} (real-world -> this run)" for change in sorted(seen)]
+
+
 def render_table(doc: dict[str, Any]) -> str:
     """One row per cell: verdict, p50/p95 latency, delivered/sent, reason; then a summary."""
     header = ["", "transport", "intermediary", "verdict", "p50 ms", "p95 ms", "delivered/sent",
@@ -72,6 +84,7 @@ def render_table(doc: dict[str, Any]) -> str:
         f"{len(rows)} cells: " + ", ".join(f"{n} {v}" for v, n in counts.items())
         + f"; {mismatches} mismatch(es) with expectations"
     )
+    lines.extend(_scaled_options(doc))
     if doc.get("interrupted"):
         lines.append("run interrupted: only the cells above were measured")
     return "\n".join(lines)

@@ -52,6 +52,13 @@ def test_table_has_a_row_per_cell_with_numbers_and_marks_mismatches():
     )
 
 
+def test_scaled_hop_options_are_shown_real_and_scaled():
+    scaled_cell = {**DOC["cells"][0], "spec": {"hops": [
+        {"options": {"idle_timeout_ms": "60000"}, "options_scaled": {"idle_timeout_ms": "2000"}}]}}
+    lines = render_table({**DOC, "cells": [scaled_cell]}).splitlines()
+    assert "scaled: idle_timeout_ms 60000 -> 2000 (real-world -> this run)" in lines
+
+
 def test_interrupted_run_says_so():
     assert "interrupted" in render_table({**DOC, "interrupted": True}).splitlines()[-1]
 
