@@ -28,13 +28,16 @@ class SSEEvent:
 class SSEParser:
     """Feed bytes as they arrive; get the events dispatched by them.
 
-    `last_event_id` persists across events and, passed to the constructor, across
-    connections (EventSource sends it back as `Last-Event-ID`). `retry_ms` is the last valid
-    `retry` field seen, or None.
+    `last_event_id` is the EventSource's "last event ID string": set from the `id` buffer
+    only when an event is dispatched (a blank line), so a connection cut between an `id:`
+    line and the end of its event does not advance it and the event is fetched again. It
+    persists across events and, passed to the constructor, across connections (EventSource
+    sends it back as `Last-Event-ID`). `retry_ms` is the last valid `retry` seen, or None.
     """
 
     def __init__(self, last_event_id: str = "") -> None:
         self.last_event_id = last_event_id
+        self._id_buffer = last_event_id
         self.retry_ms: int | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._at_start = True
@@ -90,13 +93,14 @@ class SSEParser:
             self._data.append(value)
         elif name == "id":
             if "\x00" not in value:
-                self.last_event_id = value
+                self._id_buffer = value
         elif name == "retry":
             if value and value.isascii() and value.isdigit():
                 self.retry_ms = int(value)
         return None
 
     def _dispatch(self) -> SSEEvent | None:
+        self.last_event_id = self._id_buffer  # spec step 1, even when no event follows
         data, event_type = self._data, self._type
         self._data, self._type = [], ""
         if not data:

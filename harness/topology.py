@@ -120,7 +120,8 @@ async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[in
             # The client gets its own nursery so it is stopped before the hops and the
             # server go away: a teardown must not show up as a disconnect in the log.
             async with trio.open_nursery() as clients:
-                clients.start_soon(_client, cell.transport, target, log, client_error)
+                clients.start_soon(_client, cell.transport, cell.timing.time_scale, target, log,
+                                   client_error)  # fmt: skip
                 t0_ns, deadline_ns = await _workload(cell, publisher, watch, progress)
                 clients.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
@@ -151,10 +152,11 @@ async def _workload(cell: CellSpec, publisher: Publisher, watch: _DeliveryWatch,
     return t0_ns, deadline_ns
 
 
-async def _client(transport: str, target: Target, log: EventLog, errors: list[str]) -> None:
+async def _client(transport: str, time_scale: float, target: Target, log: EventLog,
+                  errors: list[str]) -> None:  # fmt: skip
     """Run the transport's client; a crash is recorded (an ERROR cell), not propagated."""
     try:
-        await TRANSPORTS[transport].run(target, log)
+        await TRANSPORTS[transport].client(time_scale)(target, log)
     except Exception as exc:  # noqa: BLE001 - the cell reports it as ERROR
         errors.append(f"client crashed: {type(exc).__name__}: {exc}")
         log.append(Note(now_ns(), errors[-1]))
@@ -180,6 +182,7 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         ],  # fmt: skip
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),
         "connections": _connections(log),
+        "notes": [n.text for n in log.of(Note)][:50],
         "spec": cell.to_json(),
         "duration_s": round(duration_s, 3),
         "error": judgement.reason if str(judgement.verdict) == "ERROR" else None,

@@ -1,8 +1,10 @@
 """Hold response body bytes until a block of N bytes is full, then forward the block.
 
 The rest is flushed when the response ends. A push stream whose events are smaller than
-the block waits until enough events pile up: padding (SockJS's 2 KiB prelude) gets the
-first event through a small buffer, and nothing helps against a big one.
+the block waits until enough events pile up. With `size_buffer_mode=threshold` the hop
+holds only until the first N bytes, then streams (compression middlewares' minimum size,
+mitmproxy's `stream_large_bodies`): a padding prelude (SockJS's 2 KiB) defeats that kind,
+and nothing defeats the block kind but ending the response.
 Imitates: nginx as a reverse proxy with its defaults (`proxy_buffering on`, buffers of one
 memory page, 4/8 KiB); Traefik compress and Caddy encode middlewares (~1 KiB).
 Source: nginx docs, ngx_http_proxy_module `proxy_buffering` / `proxy_buffer_size`;
@@ -15,15 +17,23 @@ from mitmproxy import ctx, exceptions, http
 
 from proxies._body import add_body_filter
 
+MODES = ("blocks", "threshold")
+
 
 class BlockBuffer:
-    """A body filter releasing whole blocks of `block_bytes`, the remainder at the end."""
+    """A body filter releasing whole blocks of `block_bytes`, the remainder at the end.
 
-    def __init__(self, block_bytes: int) -> None:
+    With `threshold`, everything streams once the first block has been released."""
+
+    def __init__(self, block_bytes: int, threshold: bool = False) -> None:
         self.block_bytes = block_bytes
+        self.threshold = threshold
+        self.streaming = False
         self.held = bytearray()
 
     def __call__(self, chunk: bytes) -> list[bytes]:
+        if self.streaming:
+            return [chunk]
         if not chunk:
             rest, self.held = bytes(self.held), bytearray()
             return [rest]
@@ -32,20 +42,29 @@ class BlockBuffer:
         size = self.block_bytes
         blocks = [bytes(self.held[i : i + size]) for i in range(0, full, size)]
         del self.held[:full]
+        if self.threshold and blocks:
+            self.streaming = True
+            blocks.append(bytes(self.held))
+            self.held.clear()
         return blocks
 
 
 class SizeBuffer:
     def load(self, loader) -> None:
         loader.add_option("size_buffer_bytes", int, 4096, "Block size in bytes (nginx: 4096).")
+        loader.add_option("size_buffer_mode", str, "blocks",
+                          "blocks: forward each full block; threshold: hold only the first.")
 
     def configure(self, updates) -> None:
         if "size_buffer_bytes" in updates and ctx.options.size_buffer_bytes < 1:
             raise exceptions.OptionsError("size_buffer_bytes must be >= 1")
+        if "size_buffer_mode" in updates and ctx.options.size_buffer_mode not in MODES:
+            raise exceptions.OptionsError(f"size_buffer_mode must be one of {MODES}")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response.status_code != 101:
-            add_body_filter(flow, BlockBuffer(ctx.options.size_buffer_bytes))
+            threshold = ctx.options.size_buffer_mode == "threshold"
+            add_body_filter(flow, BlockBuffer(ctx.options.size_buffer_bytes, threshold))
 
 
 addons = [SizeBuffer()]

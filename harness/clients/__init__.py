@@ -1,7 +1,12 @@
 """Reference clients, one per transport, and the transport catalogue.
 
-A transport is a server endpoint plus the client that speaks to it the way real clients do;
-`TRANSPORTS` names each with a one-line description (shown by `gauntlet list`).
+A transport is a server endpoint plus the client that speaks to it the way real clients do.
+Its timings are written at real-world values (SockJS's 25 s heartbeat, Phoenix's 2.5 s
+long-poll fallback) and `Transport.client(time_scale)` divides the ones that are the real
+world's patience by the scenario's time scale, as hop timeouts are, so heartbeats stay
+below a scaled idle timeout exactly as they do in production. Client-side patience never
+drops below `PATIENCE_FLOOR_MS`: on loopback through TLS-intercepting hops a first response
+can take tens of ms, and a canary timeout below that would fall back for the wrong reason.
 """
 
 from __future__ import annotations
@@ -12,45 +17,95 @@ from functools import partial
 
 from harness.clients.base import Target
 from harness.clients.long_poll import run_long_poll
-from harness.clients.sse import run_sse
-from harness.clients.websocket import run_websocket
+from harness.clients.sse import run_sse, run_sse_canary
+from harness.clients.websocket import run_websocket, run_websocket_fallback
 from harness.eventlog import EventLog
 
 ClientRunner = Callable[[Target, EventLog], Awaitable[None]]
+PATIENCE_FLOOR_MS = 300
+
+# Real-world timings (ms), with where they come from.
+SOCKJS_HEARTBEAT_MS = 25_000  # SockJS server heartbeat_delay
+SOCKJS_PRELUDE_BYTES = 2048  # SockJS xhr-streaming prelude
+PHOENIX_FALLBACK_MS = 2_500  # Phoenix longPollFallbackMs
+LONG_POLL_HOLD_MS = 30_000  # a typical long-poll hold (SignalR 90 s, Phoenix 20 s, 30 s here)
+SHORT_POLL_EVERY_MS = 5_000  # a polite short-poll interval
+WS_PROBE_MS = 1_000  # how long a probe socket must live before the client trusts it
+WS_RETRY_MS = 500  # first wait before another upgrade probe (doubling)
+
+
+def scaled_ms(real_ms: float, time_scale: float, floor_ms: float = 1) -> int:
+    return int(max(floor_ms, real_ms / time_scale))
 
 
 @dataclass(frozen=True)
 class Transport:
     name: str
     description: str
-    run: ClientRunner
+    build: Callable[[float], ClientRunner]
+    """time scale -> the client coroutine for one subscriber"""
+
+    def client(self, time_scale: float = 1.0) -> ClientRunner:
+        return self.build(time_scale)
+
+    @property
+    def run(self) -> ClientRunner:
+        """The client at real-world timings (time scale 1)."""
+        return self.build(1.0)
+
+
+def _sse_query(**params: int) -> str:
+    return "/sse?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
 TRANSPORTS: dict[str, Transport] = {
     t.name: t
     for t in [
-        Transport(
-            "sse",
-            "Server-Sent Events: one endless chunked response, EventSource client",
-            run_sse,
-        ),
-        Transport(
-            "sse_close_each",
-            "SSE that ends the response after each event; the client reconnects with "
-            "Last-Event-ID (the buffering-proxy workaround)",
-            partial(run_sse, path="/sse/close-each"),
-        ),
-        Transport(
-            "long_poll",
-            "long polling: each request waits for events after the client's cursor",
-            run_long_poll,
-        ),
-        Transport(
-            "websocket",
-            "WebSocket: one text frame per event; reconnect with backoff and resume by id",
-            run_websocket,
-        ),
+        Transport("sse", "Server-Sent Events: one endless chunked response, no heartbeat",
+                  lambda s: run_sse),
+        Transport("sse_heartbeat",
+                  "SSE plus a comment line whenever quiet for H (SockJS 25 s, scaled)",
+                  lambda s: partial(run_sse, path=_sse_query(
+                      heartbeat_ms=scaled_ms(SOCKJS_HEARTBEAT_MS, s)))),
+        Transport("sse_close_each",
+                  "SSE that ends the response after each event (or batch); the client "
+                  "reconnects with Last-Event-ID (the buffering-proxy workaround)",
+                  lambda s: partial(run_sse, path="/sse/close-each")),
+        Transport("sse_adaptive",
+                  "SSE that closes after each event only when the server's peer speaks "
+                  "HTTP/1.x, streams on HTTP/2 (a practitioners' heuristic)",
+                  lambda s: partial(run_sse, path="/sse?close=adaptive")),
+        Transport("sse_padded",
+                  "SSE with a 2 KiB prelude (SockJS xhr-streaming) and heartbeats",
+                  lambda s: partial(run_sse, path=_sse_query(
+                      pad=SOCKJS_PRELUDE_BYTES,
+                      heartbeat_ms=scaled_ms(SOCKJS_HEARTBEAT_MS, s)))),
+        Transport("sse_canary",
+                  "SSE with a canary event after connect; no canary within N (Phoenix "
+                  "2.5 s, scaled) -> long polling for the session",
+                  lambda s: partial(
+                      run_sse_canary,
+                      canary_timeout_s=scaled_ms(PHOENIX_FALLBACK_MS, s, PATIENCE_FLOOR_MS)
+                      / 1000,
+                      poll_wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s))),
+        Transport("long_poll",
+                  "long polling: each request waits up to H (30 s, scaled) for events after "
+                  "the client's cursor",
+                  lambda s: partial(run_long_poll, wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s))),
+        Transport("short_poll",
+                  "short polling: the client asks every P (5 s, scaled) whatever happened",
+                  lambda s: partial(run_long_poll, wait_ms=0,
+                                    interval_s=scaled_ms(SHORT_POLL_EVERY_MS, s) / 1000)),
+        Transport("websocket",
+                  "WebSocket: one text frame per event; reconnect with backoff, resume by id",
+                  lambda s: run_websocket),
+        Transport("websocket_fallback",
+                  "engine.io-style: long polling first, upgrade to WebSocket once a probe "
+                  "lives 1 s, fall back when it dies, give up after 3 failed probes",
+                  lambda s: partial(run_websocket_fallback, probe_ms=WS_PROBE_MS,
+                                    poll_wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s),
+                                    retry_s=WS_RETRY_MS / 1000)),
     ]
-}
+}  # fmt: skip
 
 __all__ = ["TRANSPORTS", "Target", "Transport"]

@@ -48,18 +48,3 @@ def http_client(target: Target) -> httpx.AsyncClient:
         trust_env=False,  # never pick up a proxy from the environment: loopback only
     )
 
-
-@dataclass
-class Backoff:
-    """Exponential backoff for reconnects: `initial_s` doubling up to `max_s`, reset on success."""
-
-    initial_s: float = 0.05
-    max_s: float = 2.0
-    _next_s: float = 0.0
-
-    def next_delay(self) -> float:
-        self._next_s = self.initial_s if self._next_s == 0 else min(self.max_s, self._next_s * 2)
-        return self._next_s
-
-    def reset(self) -> None:
-        self._next_s = 0.0

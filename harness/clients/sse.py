@@ -7,14 +7,24 @@ the end of the response reconnects after the reconnection time (the last valid `
 else the client's default, 3 s as Chromium) and sends `Last-Event-ID`. The byte stream is
 parsed by harness.sse.SSEParser; every dispatched event is logged as `Received` (duplicates
 included: de-duplication is the metrics' job, so wire duplicates stay visible).
+
+`run_sse_canary` adds the canary fallback: if the server's `event: canary`, sent right after
+connect, has not arrived within the timeout, the session switches to long polling for good
+and says so in the event log (SignalR's transport-connect timeout, Phoenix's
+`longPollFallbackMs` 2500 ms; FIELD.md).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 import httpx
 import trio
 
 from harness.clients.base import Target, http_client
+from harness.clients.long_poll import run_long_poll
+from harness.clients.policy import Cursor
 from harness.eventlog import (
     BytesReceived,
     Connected,
@@ -36,9 +46,12 @@ async def run_sse(
     *,
     path: str = "/sse",
     default_retry_ms: int = CHROMIUM_DEFAULT_RETRY_MS,
+    cursor: Cursor | None = None,
+    on_canary: Callable[[], None] | None = None,
 ) -> None:
     """Subscribe until cancelled or until the connection fails for good."""
-    last_event_id = ""
+    cursor = cursor if cursor is not None else Cursor()
+    last_event_id = str(cursor.resume_after) if cursor.resume_after else ""
     retry_ms = default_retry_ms
     async with http_client(target) as client:
         while True:
@@ -53,21 +66,19 @@ async def run_sse(
                 async with client.stream("GET", target.base_url + path, headers=headers) as resp:
                     content_type = resp.headers.get("content-type", "")
                     if resp.status_code != 200 or not content_type.startswith("text/event-stream"):
-                        log.append(
-                            Disconnected(
-                                now_ns(),
-                                conn,
-                                f"failed for good: status {resp.status_code}, {content_type!r}",
-                            )
-                        )
+                        why = f"failed for good: status {resp.status_code}, {content_type!r}"
+                        log.append(Disconnected(now_ns(), conn, why))
                         return
                     log.append(Connected(now_ns(), conn, resp.http_version))
                     async for chunk in resp.aiter_bytes():
                         t = now_ns()
                         log.append(BytesReceived(t, conn, len(chunk)))
                         for event in parser.feed(chunk):
-                            if event.last_event_id.isdigit():
+                            if event.type == "canary" and on_canary is not None:
+                                on_canary()
+                            elif event.last_event_id.isdigit():
                                 log.append(Received(int(event.last_event_id), t, conn))
+                                cursor.accept(int(event.last_event_id))
             except httpx.HTTPError as exc:
                 reason = f"network error: {type(exc).__name__}"
             last_event_id = parser.last_event_id
@@ -75,4 +86,25 @@ async def run_sse(
                 retry_ms = parser.retry_ms
                 log.append(Note(now_ns(), f"sse retry set to {retry_ms} ms"))
             log.append(Disconnected(now_ns(), conn, reason))
-            await trio.sleep(retry_ms / 1000)
+            await trio.sleep(retry_ms / 1000)  # the EventSource reconnection time
+
+
+async def run_sse_canary(
+    target: Target, log: EventLog, *, canary_timeout_s: float, poll_wait_ms: int,
+    path: str = "/sse?canary=1",
+) -> None:  # fmt: skip
+    """SSE while the canary arrives in time; otherwise long polling for the rest of the session."""
+    cursor = Cursor()
+    seen = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(run_sse, target, log, path=path, cursor=cursor,
+                                   on_canary=seen.set))  # fmt: skip
+        with trio.move_on_after(canary_timeout_s):
+            await seen.wait()
+        if seen.is_set():
+            log.append(Note(now_ns(), "canary seen: staying on sse"))
+            await trio.sleep_forever()
+        nursery.cancel_scope.cancel()
+    log.append(Note(now_ns(), f"canary not seen within {canary_timeout_s * 1000:.0f} ms: "
+                              "falling back to long polling"))  # fmt: skip
+    await run_long_poll(target, log, cursor=cursor, wait_ms=poll_wait_ms)

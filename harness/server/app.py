@@ -4,12 +4,18 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
 
 - `GET /sse`            text/event-stream, one endless response, chunked (no Content-Length).
                         Resumes from `Last-Event-ID` (EventSource) or `?after=`.
-- `GET /sse/close-each` as /sse, but ends the response after each write of the events available
-                        (one event, or the small batch that queued up), so a store-and-forward
-                        hop flushes; the client reconnects at once with `Last-Event-ID`
-                        (FIELD.md: "close the SSE response after every event").
-- `GET /poll?after=N`   long poll: waits up to `timeout_ms` for events after N, returns them all
-                        as JSON (`{"events": [...]}`, possibly empty).
+                        Query options (`SSEPlan`): `heartbeat_ms` (comment lines when quiet),
+                        `pad` (a comment prelude of that many bytes, SockJS's 2 KiB),
+                        `canary=1` (an `event: canary` right after connect), `close=` one of
+                        `each` | `adaptive` (each, only when the server's peer speaks HTTP/1.x)
+                        | `bytes` (after `close_after_bytes`, SockJS's 128 KiB budget).
+- `GET /sse/close-each` as `/sse?close=each`: ends the response after each write of the events
+                        available (one event, or the small batch that queued up), so a
+                        store-and-forward hop flushes; the client reconnects with
+                        `Last-Event-ID` (FIELD.md: "close the SSE response after every event").
+- `GET /poll?after=N`   long poll: waits up to `wait_ms` (default `long_poll_timeout_ms`) for
+                        events after N, returns them all as JSON (`{"events": [...]}`, possibly
+                        empty). `wait_ms=0` is a short poll.
 - `WS  /ws?after=N`     WebSocket: one text frame per event, JSON.
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from math import inf
 from urllib.parse import parse_qs
 
 import trio
@@ -44,6 +51,45 @@ class ServerOptions:
 
     retry_ms: int = 50
     long_poll_timeout_ms: int = 10_000
+
+
+@dataclass(frozen=True)
+class SSEPlan:
+    """How one SSE response behaves, from its query string (pure, unit-tested)."""
+
+    close: str = "never"  # never | each | adaptive | bytes
+    close_after_bytes: int = 0
+    heartbeat_ms: int = 0
+    pad_bytes: int = 0
+    canary: bool = False
+
+    @classmethod
+    def from_query(cls, query: dict[str, str], *, close_each: bool = False) -> SSEPlan:
+        def number(name: str) -> int:
+            value = query.get(name, "0")
+            return int(value) if value.isdigit() else 0
+
+        close = "each" if close_each else query.get("close", "never")
+        if close not in ("never", "each", "adaptive", "bytes"):
+            close = "never"
+        return cls(close, number("close_after_bytes"), number("heartbeat_ms"), number("pad"),
+                   query.get("canary") == "1")  # fmt: skip
+
+    def closes_after_write(self, http_version: str, bytes_sent: int) -> bool:
+        """Whether to end the response after a write of events."""
+        if self.close == "each":
+            return True
+        if self.close == "adaptive":  # the practitioners' heuristic: h1 peers get closes
+            return not http_version.startswith("2")
+        return self.close == "bytes" and bytes_sent >= self.close_after_bytes
+
+    def prelude(self, retry_ms: int) -> bytes:
+        out = f"retry: {retry_ms}\n\n".encode()
+        if self.pad_bytes:
+            out += b":" + b" " * max(0, self.pad_bytes - 3) + b"\n\n"
+        if self.canary:
+            out += b"event: canary\ndata: hello\n\n"
+        return out
 
 
 def sse_frame(event: PushEvent) -> bytes:
@@ -108,31 +154,38 @@ class PushApp:
 
     async def _sse(self, scope, receive, send, *, close_each: bool) -> None:
         cursor = _cursor(scope)
+        plan = SSEPlan.from_query(_query(scope), close_each=close_each)
+        version = scope.get("http_version", "1.1")
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-        await send(
-            {
-                "type": "http.response.body",
-                "body": f"retry: {self.options.retry_ms}\n\n".encode(),
-                "more_body": True,
-            }
-        )
+        prelude = plan.prelude(self.options.retry_ms)
+        await send({"type": "http.response.body", "body": prelude, "more_body": True})
+        sent = 0
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             while True:
-                events = await self.publisher.wait_after(cursor)
+                events = None
+                with trio.move_on_after(plan.heartbeat_ms / 1000 if plan.heartbeat_ms else inf):
+                    events = await self.publisher.wait_after(cursor)
+                if events is None:  # quiet for a heartbeat interval: a comment keeps it alive
+                    await send({"type": "http.response.body", "body": b":\n\n", "more_body": True})
+                    continue
                 cursor = events[-1].id
                 body = b"".join(sse_frame(e) for e in events)
-                more = not close_each
-                await send({"type": "http.response.body", "body": body, "more_body": more})
-                if close_each:
+                sent += len(body)
+                last = plan.closes_after_write(version, sent)
+                await send({"type": "http.response.body", "body": body, "more_body": not last})
+                if last:
                     break
             nursery.cancel_scope.cancel()
 
     async def _poll(self, scope, receive, send) -> None:
         cursor = _cursor(scope)
-        events: list[PushEvent] = []
-        with trio.move_on_after(self.options.long_poll_timeout_ms / 1000):
-            events = await self.publisher.wait_after(cursor)
+        wait = _query(scope).get("wait_ms", "")
+        wait_ms = int(wait) if wait.isdigit() else self.options.long_poll_timeout_ms
+        events: list[PushEvent] = self.publisher.after(cursor)
+        if not events and wait_ms > 0:
+            with trio.move_on_after(wait_ms / 1000):
+                events = await self.publisher.wait_after(cursor)
         body = json.dumps({"events": [{"id": e.id, "data": e.payload} for e in events]})
         await _plain(send, 200, body.encode(), content_type=b"application/json")
 

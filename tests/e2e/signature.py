@@ -49,7 +49,7 @@ async def rig(
         server_url = await nursery.start(serve_push_app, app)
         async with running_chain(hops, server_url, workdir, time_scale) as chain:
             base_url, forward = client_entry(chain, server_url)
-            run = client or TRANSPORTS[transport].run
+            run = client or TRANSPORTS[transport].client(time_scale)
             async with trio.open_nursery() as clients:
                 clients.start_soon(run, Target(base_url, forward_proxy=forward), log)
                 if wait_for_request:

@@ -109,6 +109,15 @@ def test_size_buffer_releases_whole_blocks_and_the_rest_at_the_end(block, chunks
         assert stream_through(flow, chunks) == expected
 
 
+def test_size_buffer_threshold_mode_streams_after_the_first_block():
+    addon = load("size_buffer")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, size_buffer_bytes=4, size_buffer_mode="threshold")
+        flow = tflow.tflow(resp=True)
+        addon.responseheaders(flow)
+        assert stream_through(flow, [b"ab", b"cdef", b"g"]) == [[], [b"abcd", b"ef"], [b"g"], []]
+
+
 def test_size_buffer_rejects_a_zero_block():
     addon = load("size_buffer")
     with taddons.context(addon) as tctx, pytest.raises(Exception, match="size_buffer_bytes"):

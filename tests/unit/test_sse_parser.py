@@ -151,3 +151,14 @@ def test_any_split_of_any_valid_stream_gives_the_modelled_events(model, data):
     got, parser = events_of(chunks)
     assert got == expected
     assert parser.retry_ms == retry
+
+
+def test_last_event_id_advances_only_when_the_event_is_dispatched():
+    """Found by the resume state machine: resuming from a half-read event would lose it."""
+    parser = SSEParser("4")
+    assert parser.feed(b"id: 5\ndata: five") == []
+    assert parser.last_event_id == "4"  # the connection could drop here: resume after 4
+    assert parser.feed(b"\n\n") == [SSEEvent("message", "five", "5")]
+    assert parser.last_event_id == "5"
+    parser.feed(b"id: 6\n\n")  # a dispatch with no data still sets the string (spec step 1)
+    assert parser.last_event_id == "6"

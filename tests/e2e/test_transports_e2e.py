@@ -1,0 +1,124 @@
+"""Every transport through real processes: direct over h1, HTTPS and HTTP/2, the buffering
+matrix from scenarios/transports.toml, and the WebSocket fallback against a killing proxy.
+
+Determinism contract: loopback only, OS-chosen ports, a hard `fail_after` on every wait.
+Tolerance: direct cells must deliver everything with p95 under the 250 ms budget; the slowest
+by design is short polling (interval 5 s / 30 = 167 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import trio
+
+from harness.clients import TRANSPORTS
+from harness.hops import HopSpec
+from harness.scenario import CellSpec, Intermediary, Timing, Workload, load_intermediaries
+from harness.topology import run_cell
+from harness.verdict import Budget
+from tests.e2e.conftest import gauntlet_cmd
+
+pytestmark = pytest.mark.e2e
+
+
+def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str) -> CellSpec:
+    name = "+".join(h.label for h in hops) or "direct"
+    return CellSpec("test", transport, Intermediary(name, "", hops), Workload(6, 10, 64),
+                    Budget(250), Timing(30, 60), None, None, protocol)  # fmt: skip
+
+
+@pytest.mark.parametrize("protocol", ["h1", "https", "h2"])
+async def test_every_transport_passes_direct(protocol, tmp_path):
+    failures = {}
+    for transport in TRANSPORTS:
+        with trio.fail_after(30):
+            entry = await run_cell(cell(transport, (), protocol), tmp_path)
+        if entry["verdict"] != "PASS":
+            failures[transport] = entry["reason"]
+        versions = {c.get("http_version") for c in entry["connections"]}
+        if protocol == "h2" and not transport.startswith("websocket"):
+            assert versions == {"HTTP/2"}, (transport, versions)
+    assert not failures
+
+
+@pytest.fixture(scope="module")
+def transports_matrix(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    done = subprocess.run(
+        gauntlet_cmd("run", "--matrix", "transports", "--no-plots", "--results", str(results)),
+        capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    doc = json.loads((results / "latest" / "results.json").read_text())
+    return done, {c["id"]: c for c in doc["cells"]}
+
+
+def test_transports_matrix_meets_every_expectation(transports_matrix):
+    done, cells = transports_matrix
+    assert len(cells) == 30
+    mismatches = {k: (c["verdict"], c["reason"]) for k, c in cells.items()
+                  if c["verdict"] != c["expected_verdict"]}  # fmt: skip
+    assert not mismatches, done.stdout[-3000:]
+    assert done.returncode == 0
+
+
+def test_store_and_forward_what_gets_through(transports_matrix):
+    _, cells = transports_matrix
+    delivered = {c["transport"]: c["metrics"]["delivered"] for c in cells.values()
+                 if c["intermediary"] == "store_and_forward"}  # fmt: skip
+    for transport in ("sse_close_each", "sse_canary", "long_poll", "short_poll", "websocket",
+                      "websocket_fallback"):  # fmt: skip
+        assert delivered[transport] == 15, transport
+    assert delivered["sse"] == delivered["sse_padded"] == 0
+
+
+def test_canary_fallback_is_said_in_the_event_log(transports_matrix):
+    _, cells = transports_matrix
+    held = cells["sse_canary-store_and_forward"]
+    assert any("falling back to long polling" in n for n in held["notes"])
+    assert any("staying on sse" in n for n in cells["sse_canary-direct"]["notes"])
+
+
+def test_padding_gets_the_first_event_through_a_small_threshold(transports_matrix):
+    _, cells = transports_matrix
+    padded = cells["sse_padded-small_threshold_buffer"]["metrics"]
+    plain = cells["sse-small_threshold_buffer"]["metrics"]
+    assert padded["time_to_first_event_ms"] < 100
+    assert plain["time_to_first_event_ms"] > 1000  # held until the stream crosses 1 KiB
+
+
+def test_each_transport_reports_its_cost(transports_matrix):
+    _, cells = transports_matrix
+    direct = {c["transport"]: c["metrics"] for c in cells.values()
+              if c["intermediary"] == "direct"}  # fmt: skip
+    assert direct["sse"]["requests"] == 1 and direct["sse"]["reconnects"] == 0
+    assert direct["sse_close_each"]["reconnects"] >= 10
+    assert direct["short_poll"]["requests"] > direct["long_poll"]["requests"]
+    assert all(m["bytes_received"] > 0 for m in direct.values())
+
+
+async def test_websocket_fallback_gives_up_on_a_killing_proxy_and_keeps_polling(tmp_path):
+    kill = Intermediary("kill", "", (HopSpec(("ws_accept_then_kill",)),))
+
+    def four_seconds(transport: str) -> CellSpec:
+        return CellSpec("test", transport, kill, Workload(20, 5, 64), Budget(250),
+                        Timing(30, 60), None, None)  # fmt: skip
+
+    with trio.fail_after(60):
+        naive = await run_cell(four_seconds("websocket"), tmp_path)
+        fallback = await run_cell(four_seconds("websocket_fallback"), tmp_path)
+    assert naive["metrics"]["reconnects"] >= 5  # flaps all along: accepted, killed, again
+    assert fallback["metrics"]["delivered"] == 20
+    assert any("given up after 3 failed probes" in n for n in fallback["notes"])
+
+
+async def test_adaptive_sse_guesses_wrong_behind_an_h2_front_h1_back_hop(tmp_path):
+    chain = load_intermediaries()["corporate_tls_cdn"].hops[1:]  # the CDN edge alone
+    with trio.fail_after(30):
+        entry = await run_cell(cell("sse_adaptive", chain, "h2"), tmp_path)
+    # The client speaks h2, the server sees HTTP/1.1 and closes after every event: each
+    # event costs the client a reconnect it did not need.
+    assert entry["server_saw"] == ["HTTP/1.1 /sse"]
+    assert entry["metrics"]["reconnects"] >= 5
