@@ -56,6 +56,7 @@ class Intermediary:
     hops: tuple[HopSpec, ...]
 
 
+ANY_PROTOCOL = "*"
 PROTOCOLS = {
     "h1": "plain HTTP/1.1",
     "https": "HTTP/1.1 over TLS (the run's own CA)",
@@ -254,10 +255,18 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
         if m not in known:
             raise root.error(f"intermediaries[{i}]", f"unknown intermediary {m!r} "
                              f"(known: {', '.join(sorted(known))})")  # fmt: skip
-    expectations: dict[tuple[str, str], tuple[Verdict, str]] = {}
+    protocols = root.get("protocols", list, ["h1"])
+    for i, p in enumerate(protocols):
+        if p not in PROTOCOLS:
+            raise root.error(f"protocols[{i}]", f"unknown protocol {p!r} "
+                             f"(known: {', '.join(PROTOCOLS)})")  # fmt: skip
+    expectations: dict[tuple[str, str, str], tuple[Verdict, str]] = {}
     for i, raw in enumerate(root.get("expect", list)):
         e = _Table(raw, path, f"expect[{i}]")
         transport, intermediary = e.get("transport", str), e.get("intermediary", str)
+        protocol = e.get("protocol", str, ANY_PROTOCOL)  # absent: every protocol of the matrix
+        if protocol != ANY_PROTOCOL and protocol not in protocols:
+            raise e.error("protocol", f"{protocol!r} is not in the matrix's protocols")
         verdict_name = e.get("verdict", str)
         if verdict_name not in Verdict.__members__:
             raise e.error("verdict", f"{verdict_name!r} is not one of {', '.join(Verdict)}")
@@ -267,18 +276,21 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
         e.done()
         if transport not in transports or intermediary not in intermediaries:
             raise e.error("transport", f"cell {transport}-{intermediary} is not in the matrix")
-        if (transport, intermediary) in expectations:
+        if (transport, intermediary, protocol) in expectations:
             raise e.error("transport", f"cell {transport}-{intermediary} is expected twice")
-        expectations[(transport, intermediary)] = (Verdict(verdict_name), reason)
+        expectations[(transport, intermediary, protocol)] = (Verdict(verdict_name), reason)
     root.done()
     cells = []
     for t in transports:
         for m in intermediaries:
-            if (t, m) not in expectations:
-                raise ScenarioError(f"{path}: cell {t}-{m} has no [[expect]] entry "
-                                    "(every cell needs an expected verdict and a reason)")
-            verdict, reason = expectations[(t, m)]
-            cells.append(CellSpec(name, t, known[m], workload, budget, timing, verdict, reason))
+            for p in protocols:
+                found = expectations.get((t, m, p)) or expectations.get((t, m, ANY_PROTOCOL))
+                if found is None:
+                    raise ScenarioError(f"{path}: cell {t}-{m} ({p}) has no [[expect]] entry "
+                                        "(every cell needs an expected verdict and a reason)")
+                verdict, reason = found
+                cells.append(CellSpec(name, t, known[m], workload, budget, timing, verdict,
+                                      reason, p))  # fmt: skip
     return Matrix(name, description, path, time_scale, tuple(cells))
 
 

@@ -42,7 +42,8 @@ def _row(cell: dict[str, Any]) -> list[str]:
         verdict += f" (expected {expected})"
     delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
     return [
-        "!" if mismatch else " ", cell["transport"], cell["intermediary"], verdict,
+        "!" if mismatch else " ", cell["transport"], cell["intermediary"],
+        cell.get("protocol", "h1"), verdict,
         _ms(lat.get("p50")), _ms(lat.get("p95")), delivered, cell.get("reason") or "",
     ]  # fmt: skip
 
@@ -61,15 +62,15 @@ def _scaled_options(doc: dict[str, Any]) -> list[str]:
 
 def render_table(doc: dict[str, Any]) -> str:
     """One row per cell: verdict, p50/p95 latency, delivered/sent, reason; then a summary."""
-    header = ["", "transport", "intermediary", "verdict", "p50 ms", "p95 ms", "delivered/sent",
-              "reason"]  # fmt: skip
+    header = ["", "transport", "intermediary", "protocol", "verdict", "p50 ms", "p95 ms",
+              "delivered/sent", "reason"]  # fmt: skip
     rows = [_row(c) for c in doc["cells"]]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
 
     def fmt(r: list[str]) -> str:
-        cols = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
-                r[3].ljust(widths[3]), r[4].rjust(widths[4]), r[5].rjust(widths[5]),
-                r[6].rjust(widths[6]), r[7]]  # fmt: skip
+        left = [r[i].ljust(widths[i]) for i in range(5)]
+        right = [r[i].rjust(widths[i]) for i in range(5, 8)]
+        cols = [*left, *right, r[8]]
         return "  ".join(cols).rstrip()
 
     lines = [

@@ -122,3 +122,34 @@ async def test_adaptive_sse_guesses_wrong_behind_an_h2_front_h1_back_hop(tmp_pat
     # event costs the client a reconnect it did not need.
     assert entry["server_saw"] == ["HTTP/1.1 /sse"]
     assert entry["metrics"]["reconnects"] >= 5
+
+
+def test_tls_matrix_https_saves_sse_only_from_a_proxy_that_cannot_see_inside(tmp_path):
+    done = subprocess.run(
+        gauntlet_cmd("run", "--matrix", "tls", "--no-plots", "--results", str(tmp_path)),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    cells = {c["id"]: c for c in json.loads(
+        (tmp_path / "latest" / "results.json").read_text())["cells"]}  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert len(cells) == 18
+    assert cells["sse-old_proxy_connect_only"]["metrics"]["delivered"] == 0
+    assert cells["sse-old_proxy_connect_only-https"]["metrics"]["delivered"] == 10
+    assert cells["sse-ssl_inspection-h2"]["metrics"]["delivered"] == 0
+
+
+async def test_sse_client_stops_for_good_on_a_non_200_answer(tmp_path):
+    from functools import partial
+
+    from harness.clients.sse import run_sse
+    from harness.eventlog import Disconnected, Request
+    from tests.e2e.signature import rig
+
+    with trio.fail_after(10):
+        client = partial(run_sse, path="/no-such-stream", default_retry_ms=10)
+        async with rig("sse", [], tmp_path, client=client) as r:
+            while not r.log.of(Disconnected):
+                await trio.sleep(0.01)  # bounded by fail_after
+            await trio.sleep(0.3)  # with a 10 ms retry, a reconnecting client would ask again
+    assert len(r.log.of(Request)) == 1
+    assert "failed for good: status 404" in r.log.of(Disconnected)[0].reason

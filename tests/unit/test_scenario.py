@@ -87,7 +87,9 @@ def test_cell_ids_are_transport_dash_intermediary(tmp_path):
         (lambda s: s.replace("payload_bytes = 32", "payload_bytes = 32\npayload_byte = 1"),
          "workload: field 'payload_byte': unknown field"),
         (lambda s: s.split("[[expect]]")[0] + "[[expect]]" + s.split("[[expect]]")[1],
-         "cell long_poll-direct has no [[expect]] entry"),
+         "cell long_poll-direct (h1) has no [[expect]] entry"),
+        (lambda s: s.replace("time_scale = 10", 'time_scale = 10\nprotocols = ["h3"]'),
+         "field 'protocols[0]': unknown protocol 'h3'"),
         (lambda s: s + '[[expect]]\ntransport = "sse"\nintermediary = "direct"\n'
                        'verdict = "FAIL"\nreason = "x"\n',
          "expect[2]: field 'transport': cell sse-direct is expected twice"),
@@ -101,6 +103,18 @@ def test_bad_matrix_errors_name_file_place_and_field(tmp_path, edit, message):
     assert str(path) in str(err.value)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_protocols_multiply_cells_and_an_expectation_can_name_one(tmp_path):
+    text = GOOD.replace("time_scale = 10", 'time_scale = 10\nprotocols = ["h1", "h2"]')
+    text += ('[[expect]]\ntransport = "sse"\nintermediary = "direct"\nprotocol = "h2"\n'
+             'verdict = "DEGRADED"\nreason = "a protocol-specific expectation wins"\n')
+    cells = {c.id: c for c in load_matrix(str(write(tmp_path, text))).cells}
+    assert sorted(cells) == ["long_poll-direct", "long_poll-direct-h2", "sse-direct",
+                             "sse-direct-h2"]  # fmt: skip
+    assert cells["sse-direct-h2"].expected_verdict == Verdict.DEGRADED
+    assert cells["sse-direct"].expected_verdict == Verdict.PASS
+    assert cells["long_poll-direct-h2"].protocol == "h2"
 
 
 def test_unknown_matrix_lists_known_ones():
