@@ -18,6 +18,7 @@ import proxies
 from harness import __version__
 from harness.clients import TRANSPORTS
 from harness.errors import GauntletError
+from harness.results import parse_shard, shard_of
 from harness.scenario import (
     SCENARIOS_DIR,
     adhoc_cell,
@@ -50,9 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
                      help="where runs are written (default: %(default)s)")  # fmt: skip
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
     rep = sub.add_parser("report", help="print the table and write plots for a run")
     rep.add_argument("run", type=Path, help="a run folder or its results.json")
+    cmp = sub.add_parser("compare", help="compare two runs; exit 1 on a regression")
+    cmp.add_argument("old", type=Path, help="the earlier run (folder or results.json)")
+    cmp.add_argument("new", type=Path, help="the later run (folder or results.json)")
+    cmp.add_argument("--latency-pct", type=float, default=25.0, metavar="PCT",
+                     help="p95 growth that counts as a regression, in %% (default: %(default)s)")
+    cmp.add_argument("--latency-min-ms", type=float, default=5.0, metavar="MS",
+                     help="... and at least this many ms (default: %(default)s)")
+    mrg = sub.add_parser("merge", help="merge shard runs of one matrix into one run")
+    mrg.add_argument("runs", type=Path, nargs="+", help="shard runs (folders or results.json)")
+    mrg.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
+                     help="where the merged run is written (default: %(default)s)")  # fmt: skip
     return p
 
 
@@ -63,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             return _list(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "compare":
+            return _compare(args)
+        if args.command == "merge":
+            return _merge(args)
         return _report(args)
     except GauntletError as exc:
         print(f"gauntlet: error: {exc}", file=sys.stderr)
@@ -112,6 +129,10 @@ def _run(args: argparse.Namespace) -> int:
         cells, label, matrix_name, scale = list(matrix.cells), matrix.name, matrix.name, \
             matrix.time_scale
 
+    if args.shard:
+        k, n = parse_shard(args.shard)
+        cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
+
     def progress(line: str) -> None:
         if args.verbose or not line.startswith("  "):
             print(line, file=sys.stderr, flush=True)
@@ -139,10 +160,38 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_MISMATCH if bad else EXIT_OK
 
 
+def _results_path(run: Path) -> Path:
+    return run / "results.json" if run.is_dir() else run
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from harness.report import load_results
+    from harness.report.compare import Thresholds, compare
+
+    result = compare(load_results(_results_path(args.old)), load_results(_results_path(args.new)),
+                     Thresholds(args.latency_pct, args.latency_min_ms))  # fmt: skip
+    print("\n".join(result.lines()))
+    return EXIT_MISMATCH if result.regressions else EXIT_OK
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from harness.report import load_results, render_table
+    from harness.results import merge_documents, new_run_id, write_document
+
+    paths = [_results_path(r) for r in args.runs]
+    docs = [load_results(p) for p in paths]
+    merged = merge_documents(docs, new_run_id(f"{docs[0].get('matrix')}-merged"),
+                             [str(p) for p in paths])  # fmt: skip
+    path = write_document(merged, args.results)
+    print(render_table(merged))
+    print(f"results: {path}")
+    return EXIT_OK
+
+
 def _report(args: argparse.Namespace) -> int:
     from harness.report import load_results, render_table, write_plots
 
-    path = args.run / "results.json" if args.run.is_dir() else args.run
+    path = _results_path(args.run)
     doc = load_results(path)
     print(render_table(doc))
     for png in write_plots(doc, path.parent):

@@ -103,3 +103,47 @@ def write_document(doc: dict[str, Any], results_dir: Path) -> Path:
     tmp_link.symlink_to(doc["run_id"], target_is_directory=True)
     os.replace(tmp_link, link)
     return path
+
+
+def merge_documents(docs: list[dict[str, Any]], run_id: str, sources: list[str]) -> dict[str, Any]:
+    """One document from the shards of one matrix run (`gauntlet run --shard K/N`).
+
+    Shards must share schema and matrix; a cell may appear in one shard only. The merged
+    document keeps the first shard's machine and versions and lists where each part came from.
+    """
+    from harness.errors import GauntletError
+
+    if not docs:
+        raise GauntletError("merge needs at least one results document")
+    first = docs[0]
+    seen: dict[str, str] = {}
+    cells: list[dict[str, Any]] = []
+    for doc, source in zip(docs, sources, strict=True):
+        for key in ("schema_version", "matrix", "time_scale"):
+            if doc.get(key) != first.get(key):
+                raise GauntletError(f"{source}: {key} {doc.get(key)!r} differs from "
+                                    f"{sources[0]}'s {first.get(key)!r}")  # fmt: skip
+        for cell in doc["cells"]:
+            if cell["id"] in seen:
+                raise GauntletError(f"{source}: cell {cell['id']} is also in {seen[cell['id']]}")
+            seen[cell["id"]] = source
+            cells.append(cell)
+    merged = {**first, "run_id": run_id, "cells": cells,
+              "interrupted": any(d.get("interrupted") for d in docs),
+              "merged_from": [d.get("run_id") for d in docs]}  # fmt: skip
+    return merged
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` -> (K, N), 1 <= K <= N; a clear error otherwise."""
+    from harness.errors import GauntletError
+
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
+        raise GauntletError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(k), int(n)
+
+
+def shard_of(items: list, k: int, n: int) -> list:
+    """Every n-th item starting at the k-th (1-based): shards are disjoint and cover all."""
+    return items[k - 1 :: n]

@@ -36,3 +36,41 @@ def test_write_is_atomic_and_latest_follows_the_newest_run(tmp_path):
     assert (tmp_path / "latest").resolve() == second.parent.resolve()
     assert not list(tmp_path.rglob("*.tmp"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "r1", "r2"]
+
+
+def test_shards_are_disjoint_and_cover_every_cell():
+    from harness.results import shard_of
+
+    items = list(range(10))
+    shards = [shard_of(items, k, 3) for k in (1, 2, 3)]
+    assert sorted(sum(shards, [])) == items
+    assert shards[0] == [0, 3, 6, 9]
+
+
+def test_bad_shard_spec_is_a_clear_error():
+    import pytest
+
+    from harness.errors import GauntletError
+    from harness.results import parse_shard
+
+    assert parse_shard("2/4") == (2, 4)
+    for bad in ("0/4", "5/4", "x/4", "2"):
+        with pytest.raises(GauntletError, match="expected K/N"):
+            parse_shard(bad)
+
+
+def test_merge_joins_shards_and_refuses_mixed_matrices_or_repeated_cells():
+    import pytest
+
+    from harness.errors import GauntletError
+    from harness.results import merge_documents
+
+    a = {**doc("a"), "cells": [{"id": "x"}]}
+    b = {**doc("b"), "cells": [{"id": "y"}], "interrupted": True}
+    merged = merge_documents([a, b], "m", ["a.json", "b.json"])
+    assert [c["id"] for c in merged["cells"]] == ["x", "y"]
+    assert merged["interrupted"] is True and merged["merged_from"] == ["a", "b"]
+    with pytest.raises(GauntletError, match="b.json: matrix 'tls' differs"):
+        merge_documents([a, {**b, "matrix": "tls"}], "m", ["a.json", "b.json"])
+    with pytest.raises(GauntletError, match="b.json: cell x is also in a.json"):
+        merge_documents([a, {**a, "run_id": "b"}], "m", ["a.json", "b.json"])
