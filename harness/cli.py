@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
-    rep = sub.add_parser("report", help="print the table and write plots for a run")
+    rep = sub.add_parser("report", help="print the table; write report.html, summary.md, PNGs")
     rep.add_argument("run", type=Path, help="a run folder or its results.json")
     cmp = sub.add_parser("compare", help="compare two runs; exit 1 on a regression")
     cmp.add_argument("old", type=Path, help="the earlier run (folder or results.json)")
@@ -114,7 +114,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.report import render_table, write_plots
+    from harness.report import render_table, write_report
     from harness.results import new_run_id
     from harness.runner import run_cells
 
@@ -144,8 +144,8 @@ def _run(args: argparse.Namespace) -> int:
         raise outcome.error  # nothing was measured: the error is the whole story
     print(render_table(outcome.document))
     if not args.no_plots and outcome.document["cells"]:
-        for png in write_plots(outcome.document, outcome.path.parent):
-            print(f"plot: {png}")
+        for written in write_report(outcome.document, outcome.path.parent):
+            print(f"report: {written}")
     print(f"results: {outcome.path}")
     if outcome.error is not None:
         raise outcome.error
@@ -189,11 +189,11 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harness.report import load_results, render_table, write_plots
+    from harness.report import load_results, render_table, write_report
 
     path = _results_path(args.run)
     doc = load_results(path)
     print(render_table(doc))
-    for png in write_plots(doc, path.parent):
-        print(f"plot: {png}")
+    for written in write_report(doc, path.parent):
+        print(f"report: {written}")
     return EXIT_OK

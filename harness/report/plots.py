@@ -90,3 +90,32 @@ def _timeline(doc: dict[str, Any], path: Path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def overhead(cell: dict[str, Any]) -> tuple[float, float] | None:
+    """(requests, bytes) per delivered event, or None when nothing was delivered (pure)."""
+    m = cell.get("metrics") or {}
+    if not m.get("delivered") or "requests" not in m or "bytes_received" not in m:
+        return None
+    return m["requests"] / m["delivered"], m["bytes_received"] / m["delivered"]
+
+
+def write_overhead_plot(doc: dict[str, Any], path: Path) -> Path:
+    """Bars: requests and bytes per delivered event per cell: the cost of robustness."""
+    cells = [c for c in doc["cells"] if overhead(c) is not None]
+    fig, (ax_req, ax_bytes) = plt.subplots(1, 2, figsize=(12, max(3.0, 0.28 * len(cells) + 1)))
+    names = [c["id"] for c in cells]
+    values = [overhead(c) for c in cells]
+    ax_req.barh(names, [v[0] for v in values], color="tab:purple")
+    ax_bytes.barh(names, [v[1] for v in values], color="tab:cyan")
+    ax_req.set_xlabel("requests per delivered event")
+    ax_bytes.set_xlabel("bytes received per delivered event")
+    ax_bytes.set_yticklabels([])
+    for ax in (ax_req, ax_bytes):
+        ax.tick_params(labelsize=7)
+        ax.invert_yaxis()
+    fig.suptitle(f"Cost per delivered event — {doc.get('run_id')}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

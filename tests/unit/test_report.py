@@ -100,3 +100,35 @@ def test_plots_are_real_pngs(tmp_path):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         image = matplotlib.image.imread(p)
         assert image.shape[0] > 200 and image.shape[1] > 200
+
+
+def test_grid_puts_transports_in_rows_and_intermediary_protocols_in_columns():
+    from harness.report.html import grid
+
+    h2 = {**DOC["cells"][0], "id": "sse-direct-h2", "protocol": "h2"}
+    rows, cols, cells = grid({**DOC, "cells": [*DOC["cells"], h2]})
+    assert rows == ["sse", "websocket", "long_poll"]
+    assert cols == ["direct", "store_and_forward", "x", "direct (h2)"]
+    assert cells[("sse", "direct (h2)")]["id"] == "sse-direct-h2"
+
+
+def test_html_report_has_one_grid_cell_per_scenario_cell_and_outlines_mismatches(tmp_path):
+    from harness.report import write_report
+
+    written = write_report(DOC, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert page.count('data-cell="') == len(DOC["cells"])
+    assert page.count('class="cell mismatch"') == 1
+    assert page.count("data:image/png;base64,") == 3
+    assert {p.name for p in written} >= {"report.html", "summary.md", "overhead.png"}
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| websocket | DEGRADED (expected PASS) |" in summary
+    assert summary.strip().endswith("4 cells: 1 PASS, 1 DEGRADED, 1 FAIL, 1 ERROR.")
+
+
+def test_overhead_is_requests_and_bytes_per_delivered_event():
+    from harness.report.plots import overhead
+
+    assert overhead({"metrics": {"delivered": 4, "requests": 2, "bytes_received": 400}}) == (
+        0.5, 100.0)
+    assert overhead({"metrics": {"delivered": 0}}) is None and overhead({"metrics": None}) is None

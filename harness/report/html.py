@@ -1,0 +1,129 @@
+"""A self-contained HTML report and a Markdown summary, from a results document only.
+
+The HTML embeds its PNGs (data URIs) so the one file can be mailed or uploaded as a CI
+artefact; the PNGs are also written beside it. The verdict grid is the headline: one row per
+transport, one column per intermediary (and protocol), each cell coloured by its measured
+verdict, with the expectation beside it and mismatches outlined.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from harness.report.plots import write_overhead_plot, write_plots
+from harness.report.table import VERDICTS
+
+COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161"}
+
+
+def _column(cell: dict[str, Any]) -> str:
+    protocol = cell.get("protocol", "h1")
+    return cell["intermediary"] if protocol == "h1" else f"{cell['intermediary']} ({protocol})"
+
+
+def grid(doc: dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str], dict]]:
+    """(rows, columns, cell by (row, column)) in order of first appearance (pure)."""
+    rows: list[str] = []
+    cols: list[str] = []
+    cells: dict[tuple[str, str], dict] = {}
+    for cell in doc["cells"]:
+        row, col = cell["transport"], _column(cell)
+        rows += [row] if row not in rows else []
+        cols += [col] if col not in cols else []
+        cells[(row, col)] = cell
+    return rows, cols, cells
+
+
+def _cell_html(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return '<td class="empty"></td>'
+    verdict, expected = cell["verdict"], cell.get("expected_verdict")
+    mismatch = expected is not None and expected != verdict
+    p95 = ((cell.get("metrics") or {}).get("latency_ms") or {}).get("p95")
+    m = cell.get("metrics") or {}
+    why = f" | expected {expected}: {cell.get('expected_reason')}" if expected else ""
+    title = html.escape(f"{cell['id']}: {cell['reason']}{why}")
+    detail = f"{m.get('delivered', '-')}/{m.get('sent', '-')}"
+    if p95 is not None:
+        detail += f", p95 {p95:.1f} ms"
+    return (
+        f'<td class="cell{" mismatch" if mismatch else ""}" data-cell="{html.escape(cell["id"])}" '
+        f'style="background:{COLOURS.get(verdict, "#000")}" title="{title}">'
+        f'<b>{verdict}</b><br><small>{detail}</small>'
+        + (f"<br><small>expected {expected}</small>" if mismatch else "") + "</td>"
+    )
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{path.stem}" src="data:image/png;base64,{data}">'
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    rows, cols, cells = grid(doc)
+    commit = (doc.get("git") or {}).get("commit")
+    out = [
+        f"# Gauntlet run {doc.get('run_id')} ({doc.get('matrix')})", "",
+        f"Time scale 1/{doc.get('time_scale'):g}; commit {commit}.", "",
+        "| transport | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|",
+    ]  # fmt: skip
+    for row in rows:
+        line = []
+        for col in cols:
+            c = cells.get((row, col))
+            if c is None:
+                line.append("")
+                continue
+            mark = "" if c.get("expected_verdict") in (None, c["verdict"]) else \
+                f" (expected {c['expected_verdict']})"
+            line.append(f"{c['verdict']}{mark}")
+        out.append(f"| {row} | " + " | ".join(line) + " |")
+    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS)
+    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}."]) + "\n"
+
+
+def write_report(doc: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Write report.html, summary.md and the PNGs they show into out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pngs = [*write_plots(doc, out_dir), write_overhead_plot(doc, out_dir / "overhead.png")]
+    rows, cols, cells = grid(doc)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        f"<tr><th>{html.escape(r)}</th>" + "".join(_cell_html(cells.get((r, c))) for c in cols)
+        + "</tr>" for r in rows
+    )  # fmt: skip
+    git, machine, clock = doc.get("git") or {}, doc.get("machine") or {}, doc.get("clock") or {}
+    meta = html.escape(
+        f"matrix {doc.get('matrix')} | time scale 1/{doc.get('time_scale'):g} | "
+        f"{doc.get('created_utc')} | commit {git.get('commit')} | "
+        f"{machine.get('platform')} | clock {clock.get('name')}"
+    )
+    run_id = html.escape(str(doc.get("run_id")))
+    interrupted = "<p><b>Run interrupted: only the cells below were measured.</b></p>"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Gauntlet {run_id}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table.grid {{ border-collapse: collapse; }}
+table.grid th, table.grid td {{ border: 1px solid #ccc; padding: .4em .6em; text-align: center; }}
+td.cell {{ color: white; min-width: 8em; }}
+td.mismatch {{ outline: 4px solid #ffd600; outline-offset: -4px; }}
+img {{ max-width: 100%; margin: 1em 0; }}
+</style></head><body>
+<h1>Gauntlet run {run_id}</h1>
+<p class="meta">{meta}</p>
+{interrupted if doc.get("interrupted") else ""}
+<h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
+<table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
+<h2>Latency</h2>{_img(pngs[0])}
+<h2>Send vs receive time</h2>{_img(pngs[1])}
+<h2>Cost per delivered event</h2>{_img(pngs[2])}
+</body></html>
+"""
+    html_path, md_path = out_dir / "report.html", out_dir / "summary.md"
+    html_path.write_text(page)
+    md_path.write_text(render_markdown(doc))
+    return [html_path, md_path, *pngs]
