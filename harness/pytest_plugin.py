@@ -1,14 +1,126 @@
-"""Gauntlet's pytest plugin (registered through the `pytest11` entry point).
+"""Gauntlet's pytest plugin (the `pytest11` entry point): markers, options and fixtures.
 
-Declares the markers Gauntlet's own tests and other projects' tests use. Fixtures for a
-started reference server, proxy chains and clients come with the full-matrix work (issue 5).
+Other projects get, without writing any plumbing:
+- `gauntlet_server`: a started reference push server (`.url`, `.publisher`, `.log`);
+- `gauntlet_chain`: `async with gauntlet_chain(["store_and_forward"], upstream_url) as hops`
+  starts real mitmdump hops from behaviour or intermediary names;
+- `gauntlet_client`: `gauntlet_client("sse")` is that transport's reference client coroutine;
+- `gauntlet_run_cell`: measure a whole `CellSpec` and collect it for the session's results;
+- `gauntlet_results`: the cells collected so far; written as one results run at the end of the
+  session when `--gauntlet-results DIR` is given.
+Options live in one `--gauntlet-*` group. Async fixtures need pytest-trio (trio mode).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import pytest
+import trio
+
+MATRIX_MARKERS = {
+    "smoke": "a cell of the smoke matrix (about a minute)",
+    "transports": "a cell of the transports matrix",
+    "tls": "a cell of the tls matrix",
+    "matrix": "a measured matrix cell (deselected unless asked for with -m)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gauntlet", "Gauntlet: server-push delivery through real proxies")
+    group.addoption("--gauntlet-results", metavar="DIR", default=None,
+                    help="write the cells measured in this session as one run in DIR "
+                         "(default: not written)")  # fmt: skip
+    group.addoption("--gauntlet-time-scale", metavar="FACTOR", type=float, default=None,
+                    help="divide real-world durations by FACTOR instead of each scenario's "
+                         "time_scale (default: the scenario's)")  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: runs real processes and sockets")
     config.addinivalue_line("markers", "slow: real-clock test with a written tolerance")
+    for name, help_text in MATRIX_MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {help_text}")
+
+
+@dataclass
+class RunningServer:
+    url: str
+    publisher: Any
+    log: Any
+
+
+@pytest.fixture
+async def gauntlet_server(nursery) -> AsyncIterator[RunningServer]:
+    from harness.eventlog import EventLog
+    from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+
+    log = EventLog()
+    publisher = Publisher(log)
+    url = await nursery.start(serve_push_app, PushApp(publisher, log, ServerOptions()))
+    yield RunningServer(url, publisher, log)
+
+
+@pytest.fixture
+def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]:
+    from harness.hops import HopSpec, running_chain
+    from harness.scenario import load_intermediaries
+
+    def chain(names: list[str], upstream: str, time_scale: float = 1.0):
+        known = load_intermediaries()
+        specs: list[HopSpec] = []
+        for name in names:
+            specs += known[name].hops if name in known else [HopSpec((name,))]
+        return running_chain(specs, upstream, tmp_path, time_scale)
+
+    return chain
+
+
+@pytest.fixture
+def gauntlet_client() -> Callable[..., Any]:
+    from harness.clients import TRANSPORTS
+
+    def client(transport: str, time_scale: float = 1.0):
+        return TRANSPORTS[transport].client(time_scale)
+
+    return client
+
+
+@pytest.fixture(scope="session")
+def gauntlet_results(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    cells: list[dict[str, Any]] = []
+    yield cells
+    target = request.config.getoption("--gauntlet-results")
+    if target and cells:
+        from harness.results import build_document, new_run_id, write_document
+
+        doc = build_document(
+            run_id=new_run_id("pytest"), matrix="pytest", time_scale=cells[0]["spec"]
+            ["timing"]["time_scale"], cells=cells, interrupted=False,
+            repo=Path(__file__).resolve().parent.parent, created=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        write_document(doc, Path(target))
+
+
+@pytest.fixture
+def gauntlet_run_cell(gauntlet_results, tmp_path: Path, request: pytest.FixtureRequest):
+    from dataclasses import replace
+
+    from harness.topology import run_cell
+
+    scale = request.config.getoption("--gauntlet-time-scale")
+
+    async def run(cell) -> dict[str, Any]:
+        if scale is not None:
+            cell = replace(cell, timing=replace(cell.timing, time_scale=scale))
+        with trio.fail_after(120):
+            entry = await run_cell(cell, tmp_path)
+        gauntlet_results.append(entry)
+        return entry
+
+    return run

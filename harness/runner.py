@@ -53,12 +53,16 @@ async def run_cells(
         progress(f"run {run_id}: {len(cells)} cells, time scale 1/{time_scale:g}, work dir {tmp}")
         async with trio.open_nursery() as nursery:
             await nursery.start(_cancel_on_signal, nursery.cancel_scope, interrupted)
+            started = trio.current_time()
             try:
                 for i, cell in enumerate(cells, 1):
                     progress(f"[{i}/{len(cells)}] {cell.id} ...")
                     entry = await run_cell(cell, workdir, progress)
                     done.append(entry)
-                    progress(_cell_line(i, len(cells), entry))
+                    elapsed = trio.current_time() - started
+                    eta = elapsed / i * (len(cells) - i)
+                    progress(f"{_cell_line(i, len(cells), entry)} "
+                             f"[elapsed {elapsed:.0f} s, ETA {eta:.0f} s]")  # fmt: skip
             except GauntletError as exc:
                 failure = exc
             nursery.cancel_scope.cancel()

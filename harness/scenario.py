@@ -118,7 +118,8 @@ class _Table:
     def __init__(self, data: Any, path: Path, where: str) -> None:
         if not isinstance(data, dict):
             raise ScenarioError(f"{path}: {where}: expected a table, got {type(data).__name__}")
-        self.data, self.path, self.where, self.used = data, path, where, set()
+        self.data, self.path, self.where = data, path, where
+        self.used: set[str] = set()
 
     def error(self, key: str, what: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: {self.where}: field '{key}': {what}")

@@ -102,10 +102,10 @@ def overhead(cell: dict[str, Any]) -> tuple[float, float] | None:
 
 def write_overhead_plot(doc: dict[str, Any], path: Path) -> Path:
     """Bars: requests and bytes per delivered event per cell: the cost of robustness."""
-    cells = [c for c in doc["cells"] if overhead(c) is not None]
-    fig, (ax_req, ax_bytes) = plt.subplots(1, 2, figsize=(12, max(3.0, 0.28 * len(cells) + 1)))
-    names = [c["id"] for c in cells]
-    values = [overhead(c) for c in cells]
+    pairs = [(c["id"], o) for c in doc["cells"] if (o := overhead(c)) is not None]
+    fig, (ax_req, ax_bytes) = plt.subplots(1, 2, figsize=(12, max(3.0, 0.28 * len(pairs) + 1)))
+    names = [name for name, _ in pairs]
+    values = [o for _, o in pairs]
     ax_req.barh(names, [v[0] for v in values], color="tab:purple")
     ax_bytes.barh(names, [v[1] for v in values], color="tab:cyan")
     ax_req.set_xlabel("requests per delivered event")

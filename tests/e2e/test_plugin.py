@@ -1,0 +1,57 @@
+"""The pytest plugin from another project's point of view (a pytester subprocess run)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.e2e
+
+OTHER_PROJECT_TEST = '''
+import pytest
+import trio
+
+from harness.eventlog import Received
+from harness.clients import Target
+from harness.scenario import load_matrix
+
+pytestmark = pytest.mark.trio
+
+
+async def test_store_and_forward_holds_sse(gauntlet_server, gauntlet_chain, gauntlet_client):
+    with trio.fail_after(20):
+        async with gauntlet_chain(["store_and_forward"], gauntlet_server.url) as hops:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(gauntlet_client("sse"), Target(hops[0].url),
+                                   gauntlet_server.log)
+                await gauntlet_server.publisher.first_request.wait()
+                gauntlet_server.publisher.publish()
+                await trio.sleep(0.5)
+                nursery.cancel_scope.cancel()
+    assert gauntlet_server.log.of(Received) == []
+
+
+async def test_a_whole_cell_is_collected(gauntlet_run_cell):
+    cell = next(c for c in load_matrix("smoke").cells if c.id == "long_poll-direct")
+    entry = await gauntlet_run_cell(cell)
+    assert entry["verdict"] == "PASS"
+'''
+
+
+def test_fixtures_work_in_another_project_and_results_are_written(pytester):
+    pytester.makepyfile(test_other=OTHER_PROJECT_TEST)
+    results = pytester.path / "gauntlet-results"
+    outcome = pytester.runpytest_subprocess(
+        "-p", "trio", f"--gauntlet-results={results}", "--gauntlet-time-scale=60", timeout=120)
+    outcome.assert_outcomes(passed=2)
+    doc = json.loads((results / "latest" / "results.json").read_text())
+    assert [c["id"] for c in doc["cells"]] == ["long_poll-direct"]
+    assert doc["cells"][0]["spec"]["timing"]["time_scale"] == 60
+
+
+def test_options_are_in_one_gauntlet_group(pytester):
+    help_text = pytester.runpytest_subprocess("--help").stdout.str()
+    assert "Gauntlet: server-push delivery through real proxies" in help_text
+    assert "--gauntlet-results=DIR" in help_text and "--gauntlet-time-scale=FACTOR" in help_text

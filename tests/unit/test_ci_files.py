@@ -1,0 +1,44 @@
+"""The CI files parse, and the nightly workflow names only tox envs and matrices that exist."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from harness.scenario import list_matrices
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tox_envs() -> set[str]:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(REPO / "tox.ini")
+    envs = {s.removeprefix("testenv:") for s in config.sections() if s.startswith("testenv:")}
+    envs |= {e.strip() for e in config["tox"]["envlist"].split(",")}
+    return envs
+
+
+def test_tox_has_the_envs_the_project_promises():
+    assert {"py312", "py313", "lint", "types", "smoke", "nightly", "report"} <= tox_envs()
+
+
+def test_nightly_workflow_parses_and_uses_existing_envs_and_matrices():
+    workflow = YAML(typ="safe").load((REPO / ".github/workflows/nightly.yml").read_text())
+    assert "schedule" in workflow["on"]  # YAML 1.2: "on" stays a string key
+    runs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"]
+            if "run" in step]  # fmt: skip
+    used_envs = {m for run in runs for m in re.findall(r"tox -e (\w+)", run)}
+    assert used_envs and used_envs <= tox_envs()
+    shards = workflow["jobs"]["matrix"]["strategy"]["matrix"]["shard"]
+    assert sorted(shards) == ["1/3", "2/3", "3/3"]
+    merged = re.search(r"for matrix in ([\w ]+); do", "\n".join(runs)).group(1).split()
+    assert set(merged) <= {name for name, _ in list_matrices()}
+
+
+def test_nightly_tox_env_runs_every_matrix():
+    nightly = (REPO / "tox.ini").read_text().split("[testenv:nightly]")[1].split("[testenv:")[0]
+    for name, _ in list_matrices():
+        assert f"--matrix {name}" in nightly, name
