@@ -11,6 +11,8 @@ demo: bootstrap
 	$(BIN)/gauntlet run --matrix smoke
 
 test: bootstrap
+	$(BIN)/ruff check harness proxies tests
+	$(BIN)/mypy harness
 	$(BIN)/python -m pytest
 
 lint: bootstrap

@@ -14,7 +14,7 @@ Options live in one `--gauntlet-*` group. Async fixtures need pytest-trio (trio 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +92,7 @@ def gauntlet_client() -> Callable[..., Any]:
 
 
 @pytest.fixture(scope="session")
-def gauntlet_results(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+def gauntlet_results(request: pytest.FixtureRequest) -> Iterator[list[dict[str, Any]]]:
     cells: list[dict[str, Any]] = []
     yield cells
     target = request.config.getoption("--gauntlet-results")
