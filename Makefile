@@ -11,6 +11,7 @@ demo: bootstrap
 	$(BIN)/gauntlet run --matrix smoke
 
 test: bootstrap
+	@scripts/ensure-chromium.sh
 	$(BIN)/ruff check harness proxies tests
 	$(BIN)/mypy harness
 	$(BIN)/python -m pytest

@@ -25,6 +25,8 @@ from harness.scenario import (
     list_matrices,
     load_intermediaries,
     load_matrix,
+    load_profiles,
+    profile_cells,
 )
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a matrix, or one transport x intermediary cell")
     what = run.add_mutually_exclusive_group()
     what.add_argument("--matrix", metavar="NAME", help="matrix to run (default: smoke)")
+    what.add_argument("--profile", metavar="NAME", help="run a profile: smoke, default, nightly")
     what.add_argument("--transport", metavar="T", help="run one cell: this transport ...")
     run.add_argument("--intermediary", metavar="I", help="... through this intermediary")
     run.add_argument("--protocol", default="h1", choices=["h1", "https", "h2"],
@@ -110,6 +113,10 @@ def _list(args: argparse.Namespace) -> int:
     print("Matrices:")
     for name, description in list_matrices(args.scenarios):
         print(f"  {name:<20} {description}")
+    print("Profiles:")
+    for profile in load_profiles(args.scenarios).values():
+        repeats = f" (x{profile.repeats})" if profile.repeats > 1 else ""
+        print(f"  {profile.name:<20} {', '.join(profile.matrices)}{repeats}: {profile.description}")
     return EXIT_OK
 
 
@@ -118,7 +125,12 @@ def _run(args: argparse.Namespace) -> int:
     from harness.results import new_run_id
     from harness.runner import run_cells
 
-    if args.transport or args.intermediary:
+    ids = None
+    if args.profile:
+        profile, pairs = profile_cells(args.profile, args.scenarios)
+        ids, cells = [i for i, _ in pairs], [c for _, c in pairs]
+        label, matrix_name, scale = profile.name, profile.name, cells[0].timing.time_scale
+    elif args.transport or args.intermediary:
         if not (args.transport and args.intermediary):
             raise GauntletError("--transport and --intermediary go together")
         cells = [adhoc_cell(args.transport, args.intermediary, args.scenarios,
@@ -132,6 +144,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.shard:
         k, n = parse_shard(args.shard)
         cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
+        ids = shard_of(ids, k, n) if ids is not None else None
 
     def progress(line: str) -> None:
         if args.verbose or not line.startswith("  "):
@@ -139,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
 
     outcome = trio.run(lambda: run_cells(
         cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
-        results_dir=args.results, progress=progress))  # fmt: skip
+        results_dir=args.results, progress=progress, ids=ids))  # fmt: skip
     if outcome.error is not None and not outcome.document["cells"]:
         raise outcome.error  # nothing was measured: the error is the whole story
     print(render_table(outcome.document))

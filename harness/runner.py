@@ -43,8 +43,9 @@ async def _cancel_on_signal(scope: trio.CancelScope, flag: list[bool], *, task_s
 
 async def run_cells(
     cells: list[CellSpec], *, run_id: str, matrix: str, time_scale: float,
-    results_dir: Path, progress: Progress = lambda _: None,
+    results_dir: Path, progress: Progress = lambda _: None, ids: list[str] | None = None,
 ) -> RunOutcome:  # fmt: skip
+    """Measure `cells` in order; `ids` (one per cell) name them when matrices are mixed."""
     done: list[dict[str, Any]] = []
     interrupted: list[bool] = []
     failure: GauntletError | None = None
@@ -56,8 +57,10 @@ async def run_cells(
             started = trio.current_time()
             try:
                 for i, cell in enumerate(cells, 1):
-                    progress(f"[{i}/{len(cells)}] {cell.id} ...")
+                    progress(f"[{i}/{len(cells)}] {ids[i - 1] if ids else cell.id} ...")
                     entry = await run_cell(cell, workdir, progress)
+                    if ids is not None:
+                        entry["id"] = ids[i - 1]
                     done.append(entry)
                     elapsed = trio.current_time() - started
                     eta = elapsed / i * (len(cells) - i)

@@ -25,6 +25,7 @@ from harness.verdict import Budget, Verdict
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 INTERMEDIARIES_FILE = "intermediaries.toml"
+PROFILES_FILE = "profiles.toml"
 DIRECT = "direct"
 
 
@@ -224,7 +225,7 @@ def list_matrices(scenarios_dir: Path = SCENARIOS_DIR) -> list[tuple[str, str]]:
     """(name, description) of every matrix file, without validating it fully."""
     out = []
     for path in sorted(scenarios_dir.glob("*.toml")):
-        if path.name != INTERMEDIARIES_FILE:
+        if path.name not in (INTERMEDIARIES_FILE, PROFILES_FILE):
             out.append((path.stem, str(read_toml(path).get("description", ""))))
     return out
 
@@ -293,6 +294,50 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
                 cells.append(CellSpec(name, t, known[m], workload, budget, timing, verdict,
                                       reason, p))  # fmt: skip
     return Matrix(name, description, path, time_scale, tuple(cells))
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    matrices: tuple[str, ...]
+    repeats: int
+
+
+def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
+    path = scenarios_dir / PROFILES_FILE
+    if not path.exists():
+        return {}
+    root = _Table(read_toml(path), path, "")
+    known = {m for m, _ in list_matrices(scenarios_dir)}
+    profiles = {}
+    for name in root.data:
+        t = root.table(name)
+        matrices = t.get("matrices", list)
+        for i, m in enumerate(matrices):
+            if m not in known:
+                raise t.error(f"matrices[{i}]", f"unknown matrix {m!r} (known: "
+                              f"{', '.join(sorted(known))})")  # fmt: skip
+        profiles[name] = Profile(name, t.get("description", str), tuple(matrices),
+                                 t.positive("repeats", int, 1))  # fmt: skip
+        t.done()
+    return profiles
+
+
+def profile_cells(name: str, scenarios_dir: Path = SCENARIOS_DIR
+                  ) -> tuple[Profile, list[tuple[str, CellSpec]]]:  # fmt: skip
+    """(profile, [(unique id, cell)]): ids are `matrix:cell-id`, `#k` per repeat."""
+    profiles = load_profiles(scenarios_dir)
+    if name not in profiles:
+        raise ScenarioError(f"unknown profile {name!r} (known: {', '.join(profiles) or 'none'})")
+    profile = profiles[name]
+    out = []
+    for k in range(1, profile.repeats + 1):
+        for matrix in profile.matrices:
+            for cell in load_matrix(matrix, scenarios_dir).cells:
+                suffix = f"#{k}" if profile.repeats > 1 else ""
+                out.append((f"{matrix}:{cell.id}{suffix}", cell))
+    return profile, out
 
 
 def adhoc_cell(transport: str, intermediary: str, scenarios_dir: Path = SCENARIOS_DIR,

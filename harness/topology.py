@@ -37,7 +37,7 @@ from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
 from harness.tls import create_run_ca
 from harness.verdict import Judgement, error, judge
 
-FIRST_REQUEST_TIMEOUT_S = 10.0
+FIRST_REQUEST_TIMEOUT_S = 3.0
 Progress = Callable[[str], None]
 
 
@@ -130,14 +130,16 @@ async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[in
 
 async def _workload(cell: CellSpec, publisher: Publisher, watch: _DeliveryWatch,
                     progress: Progress) -> tuple[int, int]:  # fmt: skip
-    """Wait for the client's first request, publish at the workload's rate, await delivery."""
+    """Wait for the client's first request, publish at the workload's rate, await delivery.
+
+    A hop may stop every request (a refused WebSocket upgrade): after a bounded wait the
+    workload runs anyway, so that cell is measured (nothing delivered), not an ERROR.
+    """
     with trio.move_on_after(FIRST_REQUEST_TIMEOUT_S):
         await publisher.first_request.wait()
     if not publisher.first_request.is_set():
-        raise RuntimeError(
-            f"the client's first request did not reach the server within "
-            f"{FIRST_REQUEST_TIMEOUT_S:g} s"
-        )
+        publisher.log_note(f"no client request reached the server within "
+                           f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway")  # fmt: skip
     progress("  client connected; publishing")
     t0_ns = now_ns()
     start = trio.current_time()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from mitmproxy import http
 
+from proxies._conn import close_client, later
+
 
 class Http10Hop:
     def requestheaders(self, flow: http.HTTPFlow) -> None:
@@ -22,6 +24,11 @@ class Http10Hop:
         response.http_version = "HTTP/1.0"
         response.headers.pop("transfer-encoding", None)
         response.headers["connection"] = "close"
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        """The body is delimited by the close: without it the client waits forever."""
+        if flow.response is not None and flow.response.http_version == "HTTP/1.0":
+            later(0, lambda: close_client(flow.client_conn, "HTTP/1.0 body ends with close"))
 
 
 addons = [Http10Hop()]

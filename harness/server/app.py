@@ -156,6 +156,9 @@ class PushApp:
         cursor = _cursor(scope)
         plan = SSEPlan.from_query(_query(scope), close_each=close_each)
         version = scope.get("http_version", "1.1")
+        if version == "1.0" and plan.closes_after_write(version, 0):
+            await self._sse_http10_batch(scope, receive, send, plan, cursor)
+            return
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
         prelude = plan.prelude(self.options.retry_ms)
         await send({"type": "http.response.body", "body": prelude, "more_body": True})
@@ -176,6 +179,18 @@ class PushApp:
                 await send({"type": "http.response.body", "body": body, "more_body": not last})
                 if last:
                     break
+            nursery.cancel_scope.cancel()
+
+    async def _sse_http10_batch(self, scope, receive, send, plan: SSEPlan, cursor: int) -> None:
+        """An HTTP/1.0 peer cannot take chunks, and hypercorn 0.18 does not close a
+        close-delimited HTTP/1.0 response, so the batch goes out with a Content-Length."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
+            events = await self.publisher.wait_after(cursor)
+            body = plan.prelude(self.options.retry_ms) + b"".join(sse_frame(e) for e in events)
+            headers = [*SSE_HEADERS, (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
             nursery.cancel_scope.cancel()
 
     async def _poll(self, scope, receive, send) -> None:

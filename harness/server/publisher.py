@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import trio
 
-from harness.eventlog import EventLog, Published, now_ns
+from harness.eventlog import EventLog, Note, Published, now_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,9 @@ class Publisher:
         self._changed.set()
         self._changed = trio.Event()
         return event
+
+    def log_note(self, text: str) -> None:
+        self._log.append(Note(now_ns(), text))
 
     def after(self, cursor: int) -> list[PushEvent]:
         """Every event with id > cursor, in id order (ids are list positions + 1)."""

@@ -165,3 +165,49 @@ def test_adhoc_cell_unknown_names_are_one_line_errors():
 
 def test_list_matrices_finds_smoke():
     assert "smoke" in dict(list_matrices(SCENARIOS_DIR))
+
+
+def test_profiles_list_matrices_and_repeat_with_unique_ids(tmp_path):
+    from harness.scenario import load_profiles, profile_cells
+
+    write(tmp_path, GOOD)
+    (tmp_path / "profiles.toml").write_text(
+        '[quick]\ndescription = "q"\nmatrices = ["mini"]\n'
+        '[twice]\ndescription = "t"\nmatrices = ["mini"]\nrepeats = 2\n'
+    )
+    assert set(load_profiles(tmp_path)) == {"quick", "twice"}
+    _, once = profile_cells("quick", tmp_path)
+    assert [i for i, _ in once] == ["mini:sse-direct", "mini:long_poll-direct"]
+    _, twice = profile_cells("twice", tmp_path)
+    assert [i for i, _ in twice][-1] == "mini:long_poll-direct#2" and len(twice) == 4
+    assert "mini" in dict(list_matrices(tmp_path)) and "profiles" not in dict(
+        list_matrices(tmp_path))
+
+
+def test_profile_errors_name_the_profile_file_and_field(tmp_path):
+    from harness.scenario import load_profiles, profile_cells
+
+    write(tmp_path, GOOD)
+    path = tmp_path / "profiles.toml"
+    path.write_text('[quick]\ndescription = "q"\nmatrices = ["mini", "nope"]\n')
+    with pytest.raises(ScenarioError, match=r"quick: field 'matrices\[1\]': unknown matrix 'nope'"):
+        load_profiles(tmp_path)
+    path.write_text('[quick]\ndescription = "q"\nmatrices = ["mini"]\n')
+    with pytest.raises(ScenarioError, match="unknown profile 'slow' \\(known: quick\\)"):
+        profile_cells("slow", tmp_path)
+
+
+def test_shipped_profiles_cover_every_transport_and_behaviour():
+    """The default profile's promise (issue 5): every transport and behaviour at least once,
+    at least three named chains, and h1, https and h2."""
+    import proxies
+    from harness.clients import TRANSPORTS
+    from harness.scenario import profile_cells
+
+    _, cells = profile_cells("default")
+    transports = {c.transport for _, c in cells}
+    behaviours = {b for _, c in cells for h in c.intermediary.hops for b in h.behaviours}
+    chains = {c.intermediary.name for _, c in cells if len(c.intermediary.hops) > 1}
+    assert transports == set(TRANSPORTS)
+    assert behaviours == set(proxies.BEHAVIOURS)
+    assert len(chains) >= 3 and {c.protocol for _, c in cells} == {"h1", "https", "h2"}
