@@ -46,12 +46,8 @@ class Transport:
     """time scale -> the client coroutine for one subscriber"""
 
     def client(self, time_scale: float = 1.0) -> ClientRunner:
+        """The client coroutine with its real-world timings divided by `time_scale`."""
         return self.build(time_scale)
-
-    @property
-    def run(self) -> ClientRunner:
-        """The client at real-world timings (time scale 1)."""
-        return self.build(1.0)
 
 
 def _sse_query(**params: int) -> str:

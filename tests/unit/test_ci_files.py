@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from harness.scenario import list_matrices
+from harness.scenario import list_matrices, load_profiles
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,11 +34,13 @@ def test_nightly_workflow_parses_and_uses_existing_envs_and_matrices():
     assert used_envs and used_envs <= tox_envs()
     shards = workflow["jobs"]["matrix"]["strategy"]["matrix"]["shard"]
     assert sorted(shards) == ["1/3", "2/3", "3/3"]
-    merged = re.search(r"for matrix in ([\w ]+); do", "\n".join(runs)).group(1).split()
-    assert set(merged) <= {name for name, _ in list_matrices()}
+    merged = re.search(r"for profile in ([\w ]+); do", "\n".join(runs)).group(1).split()
+    assert set(merged) <= set(load_profiles())
 
 
-def test_nightly_tox_env_runs_every_matrix():
+def test_nightly_runs_every_matrix_repeatedly():
     nightly = (REPO / "tox.ini").read_text().split("[testenv:nightly]")[1].split("[testenv:")[0]
-    for name, _ in list_matrices():
-        assert f"--matrix {name}" in nightly, name
+    assert "--profile nightly" in nightly and "HYPOTHESIS_PROFILE = deep" in nightly
+    profile = load_profiles()["nightly"]
+    assert set(profile.matrices) == {name for name, _ in list_matrices()}
+    assert profile.repeats >= 3
