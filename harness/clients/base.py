@@ -25,6 +25,9 @@ class Target:
     forward_proxy: str | None = None
     http2: bool = False
     tls: RunCA | None = None  # the run's CA, trusted for https:// and wss://
+    transport: httpx.AsyncBaseTransport | None = None
+    """An in-memory HTTP transport for unit tests that drive a client under trio's MockClock
+    (tests/unit/test_client_drivers.py); None, always in a cell, means real sockets."""
 
     def ssl_context(self) -> ssl.SSLContext | None:
         if self.tls is None:
@@ -46,5 +49,6 @@ def http_client(target: Target) -> httpx.AsyncClient:
         verify=target.ssl_context() or True,
         timeout=httpx.Timeout(DEFAULT_CONNECT_TIMEOUT_S, read=None),
         trust_env=False,  # never pick up a proxy from the environment: loopback only
+        transport=target.transport,
     )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+CHROMIUM_DEFAULT_RETRY_MS = 3000
+
 
 @dataclass
 class Backoff:
@@ -79,3 +81,43 @@ class UpgradePolicy:
     @property
     def gave_up(self) -> bool:
         return self.failures >= self.max_failures
+
+
+@dataclass
+class EventSourcePolicy:
+    """The EventSource reconnection model (WHATWG HTML, "Server-sent events"), without I/O.
+
+    - A response that is not `200` with a `text/event-stream` Content-Type fails the
+      connection for good ("fail the connection"): no reconnect.
+    - Otherwise, when the response ends or the network fails, the client waits the
+      reconnection time and asks again, sending the last event ID as `Last-Event-ID`.
+    - The reconnection time starts at the implementation's default (Chromium: a constant
+      3 s, no backoff; FIELD.md) and becomes the last valid `retry:` the parser saw.
+    - The last event ID is the parser's: set only when an event is dispatched, kept across
+      events and connections.
+    The trio driver (harness/clients/sse.py) does the I/O and asks this object what to send
+    and how long to wait; tests drive it with plain calls and trio's MockClock.
+    """
+
+    retry_ms: int = CHROMIUM_DEFAULT_RETRY_MS
+    last_event_id: str = ""
+    closed: bool = False
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        if self.last_event_id:
+            headers["Last-Event-ID"] = self.last_event_id
+        return headers
+
+    def accepts(self, status: int, content_type: str) -> bool:
+        """Announce the connection (True) or fail it for good (False, and `closed`)."""
+        ok = status == 200 and content_type.split(";")[0].strip().lower() == "text/event-stream"
+        self.closed = not ok
+        return ok
+
+    def connection_ended(self, last_event_id: str, retry_ms: int | None) -> float:
+        """Take what the parser kept; the delay in seconds before the next request."""
+        self.last_event_id = last_event_id
+        if retry_ms is not None:
+            self.retry_ms = retry_ms
+        return self.retry_ms / 1000

@@ -24,7 +24,7 @@ import trio
 
 from harness.clients.base import Target, http_client
 from harness.clients.long_poll import run_long_poll
-from harness.clients.policy import Cursor
+from harness.clients.policy import CHROMIUM_DEFAULT_RETRY_MS, Cursor, EventSourcePolicy
 from harness.eventlog import (
     BytesReceived,
     Connected,
@@ -37,8 +37,6 @@ from harness.eventlog import (
 )
 from harness.sse import SSEParser
 
-CHROMIUM_DEFAULT_RETRY_MS = 3000
-
 
 async def run_sse(
     target: Target,
@@ -49,23 +47,27 @@ async def run_sse(
     cursor: Cursor | None = None,
     on_canary: Callable[[], None] | None = None,
 ) -> None:
-    """Subscribe until cancelled or until the connection fails for good."""
+    """Subscribe until cancelled or until the connection fails for good.
+
+    The decisions (what to send, whether to reconnect, how long to wait) are
+    `EventSourcePolicy`'s; this loop only does the I/O and writes the event log.
+    """
     cursor = cursor if cursor is not None else Cursor()
-    last_event_id = str(cursor.resume_after) if cursor.resume_after else ""
-    retry_ms = default_retry_ms
+    policy = EventSourcePolicy(
+        default_retry_ms, str(cursor.resume_after) if cursor.resume_after else ""
+    )
     async with http_client(target) as client:
         while True:
             conn = log.new_conn()
-            headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
-            if last_event_id:
-                headers["Last-Event-ID"] = last_event_id
             log.append(Request(now_ns(), conn, "GET " + path))
-            parser = SSEParser(last_event_id=last_event_id)
+            parser = SSEParser(last_event_id=policy.last_event_id)
             reason = "end of stream"
             try:
-                async with client.stream("GET", target.base_url + path, headers=headers) as resp:
+                async with client.stream(
+                    "GET", target.base_url + path, headers=policy.request_headers()
+                ) as resp:
                     content_type = resp.headers.get("content-type", "")
-                    if resp.status_code != 200 or not content_type.startswith("text/event-stream"):
+                    if not policy.accepts(resp.status_code, content_type):
                         why = f"failed for good: status {resp.status_code}, {content_type!r}"
                         log.append(Disconnected(now_ns(), conn, why))
                         return
@@ -81,12 +83,12 @@ async def run_sse(
                                 cursor.accept(int(event.last_event_id))
             except httpx.HTTPError as exc:
                 reason = f"network error: {type(exc).__name__}"
-            last_event_id = parser.last_event_id
-            if parser.retry_ms is not None and parser.retry_ms != retry_ms:
-                retry_ms = parser.retry_ms
-                log.append(Note(now_ns(), f"sse retry set to {retry_ms} ms"))
+            before_ms = policy.retry_ms
+            delay_s = policy.connection_ended(parser.last_event_id, parser.retry_ms)
+            if policy.retry_ms != before_ms:
+                log.append(Note(now_ns(), f"sse retry set to {policy.retry_ms} ms"))
             log.append(Disconnected(now_ns(), conn, reason))
-            await trio.sleep(retry_ms / 1000)  # the EventSource reconnection time
+            await trio.sleep(delay_s)  # the EventSource reconnection time
 
 
 async def run_sse_canary(
