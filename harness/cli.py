@@ -121,6 +121,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from harness.progress import ProgressPrinter
     from harness.report import render_table, write_report
     from harness.results import new_run_id
     from harness.runner import run_cells
@@ -146,13 +147,13 @@ def _run(args: argparse.Namespace) -> int:
         cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
         ids = shard_of(ids, k, n) if ids is not None else None
 
-    def progress(line: str) -> None:
-        if args.verbose or not line.startswith("  "):
-            print(line, file=sys.stderr, flush=True)
-
-    outcome = trio.run(lambda: run_cells(
-        cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
-        results_dir=args.results, progress=progress, ids=ids))  # fmt: skip
+    progress = ProgressPrinter(sys.stderr, verbose=args.verbose)
+    try:
+        outcome = trio.run(lambda: run_cells(
+            cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
+            results_dir=args.results, progress=progress, ids=ids))  # fmt: skip
+    finally:
+        progress.close()
     if outcome.error is not None and not outcome.document["cells"]:
         raise outcome.error  # nothing was measured: the error is the whole story
     print(render_table(outcome.document))
