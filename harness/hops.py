@@ -14,10 +14,8 @@ also gets SIGKILL from the kernel if the harness itself dies (PR_SET_PDEATHSIG).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -29,11 +27,11 @@ import trio
 
 import proxies
 from harness.errors import HopStartError, ScenarioError
+from harness.spawn import Child, kill_group, spawn
 from harness.tls import RunCA
 
 HOP_START_TIMEOUT_S = 15.0
 HOP_EXIT_TIMEOUT_S = 5.0
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ class RunningHop:
     url: str
     pid: int | None
     log_path: Path | None
-    process: trio.Process | None = field(repr=False)
+    process: Child | None = field(repr=False)
 
 
 def mitmdump_path() -> str:
@@ -161,11 +159,6 @@ def mitmdump_args(
     return args
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def _tail(path: Path, lines: int = 3) -> str:
     try:
         text = path.read_text(errors="replace").strip().splitlines()
@@ -205,14 +198,14 @@ async def running_hop(
     try:
         with open(log_path, "wb") as log_file:
             try:
-                process = await trio.lowlevel.open_process(
+                # harness.spawn: own process group, SIGKILL if the harness dies (PDEATHSIG
+                # from a thread that outlives the hop; trio's would retire after 10 s idle)
+                process = await spawn(
                     mitmdump_args(spec, upstream, confdir, write_fd, time_scale, tls),
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=log_file,
                     pass_fds=(write_fd,),
-                    start_new_session=True,
-                    preexec_fn=_die_with_parent,
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
             except OSError as exc:
@@ -240,15 +233,9 @@ async def running_hop(
             await _kill(process)
 
 
-async def _kill(process: trio.Process) -> None:
+async def _kill(process: Child) -> None:
     """SIGKILL the hop's process group and reap it (bounded). A hop has nothing to flush."""
-    if process.returncode is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    with trio.move_on_after(HOP_EXIT_TIMEOUT_S):
-        await process.wait()
+    await kill_group(process, HOP_EXIT_TIMEOUT_S)
 
 
 @asynccontextmanager
