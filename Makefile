@@ -11,7 +11,7 @@ demo: bootstrap
 	$(BIN)/gauntlet run --matrix smoke
 
 test: bootstrap
-	@scripts/ensure-chromium.sh
+	@scripts/ensure-test-deps.sh
 	$(BIN)/ruff check harness proxies tests
 	$(BIN)/mypy harness
 	$(BIN)/python -m pytest

@@ -12,7 +12,9 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +65,22 @@ class _DeliveryWatch:
                 self.all_delivered.set()
 
 
-async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None) -> dict:
+async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None, *,
+                   server_socket: socket.socket | None = None) -> dict:  # fmt: skip
     """Measure one cell and return its results entry (see harness/results.py).
 
     A hop that fails to start aborts the run (HopStartError): that is the environment, not a
     finding. Any other failure becomes an ERROR cell with the exception as its reason.
+    `server_socket` (listening, loopback) is where the server listens instead of a fresh
+    port: an external reverse hop, configured before the cell, forwards to it.
     """
     started = trio.current_time()
     log = EventLog()
     hops: list[RunningHop] = []
     client_error: list[str] = []
     try:
-        t0_ns, deadline_ns = await _measure(cell, workdir, log, hops, client_error, progress)
+        t0_ns, deadline_ns = await _measure(cell, workdir, log, hops, client_error, progress,
+                                            server_socket)  # fmt: skip
     except BaseException as exc:
         inner = _single(exc)
         if isinstance(inner, HopStartError):
@@ -96,7 +102,8 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     return entry
 
 
-async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[int, int]:
+async def _measure(cell, workdir, log, hops, client_error, progress,
+                   server_socket=None) -> tuple[int, int]:  # fmt: skip
     watch = _DeliveryWatch(cell.workload.events)
     log.listener = watch
     publisher = Publisher(log, cell.workload.payload_bytes)
@@ -105,7 +112,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress) -> tuple[in
     cell_dir.mkdir(parents=True, exist_ok=True)
     tls = create_run_ca(cell_dir / "ca") if cell.protocol != "h1" else None
     async with trio.open_nursery() as nursery:
-        server_url = await nursery.start(serve_push_app, app, tls)
+        server_url = await nursery.start(partial(serve_push_app, app, tls, sock=server_socket))
         progress(f"  server listening on {server_url}")
         async with running_chain(
             cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale, tls

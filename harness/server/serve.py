@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
@@ -10,9 +13,11 @@ from harness.server.app import PushApp
 from harness.tls import RunCA
 
 
-def _config(tls: RunCA | None) -> Config:
+def _config(tls: RunCA | None, sock: socket.socket | None = None) -> Config:
     config = Config()
     config.bind = ["127.0.0.1:0"]  # loopback only; port 0: the OS picks a free port
+    if sock is not None:  # hypercorn adopts (and closes) this fd: give it its own copy
+        config.bind = [f"fd://{os.dup(sock.fileno())}"]
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 0.5
@@ -23,15 +28,17 @@ def _config(tls: RunCA | None) -> Config:
 
 
 async def serve_push_app(
-    app: PushApp, tls: RunCA | None = None, *,
+    app: PushApp, tls: RunCA | None = None, *, sock: socket.socket | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:  # fmt: skip
     """Run until cancelled; `await nursery.start(serve_push_app, app)` returns the base URL.
 
     hypercorn's `serve` reports its bound addresses through the nursery start protocol, which
     is the readiness signal: no polling, and the real port rather than the requested 0.
+    `sock`, a listening socket the caller bound (127.0.0.1, port from the OS), is served
+    instead: a proxy the caller starts can be told where the server is before it starts.
     """
 
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(serve, app, _config(tls))
+        binds = await nursery.start(serve, app, _config(tls, sock))
         task_status.started(binds[0])

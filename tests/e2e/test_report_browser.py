@@ -51,7 +51,7 @@ def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_report_renders_one_grid_cell_per_scenario_with_verdict_colours(tmp_path):
-    assert Path(CHROMIUM).exists(), "scripts/ensure-chromium.sh installs it (make test)"
+    assert Path(CHROMIUM).exists(), "scripts/ensure-test-deps.sh installs it (make test)"
     write_report(DOC, tmp_path / "run")
     page = (tmp_path / "run" / "report.html").as_uri()
     try:

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite drives, if missing and we may (root + apt-get):
+#   chromium  the report's browser test (shared/CHROMIUM.md: /usr/lib/chromium/chromium)
+#   nginx     tests/e2e/test_external_proxies.py: a real reverse proxy with its defaults
+#   squid     tests/e2e/test_external_proxies.py: a real forward proxy
+# The tests start these themselves, on loopback ports from the OS; installing must not leave
+# a system service running (port 80, 3128), so package scripts may not start services.
+# Idempotent: when everything is present this only checks and exits.
+set -euo pipefail
+
+have() {  # a binary on PATH or in the sbin directories a non-root PATH often lacks
+    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+
+missing=()
+[ -x /usr/lib/chromium/chromium ] || have chromium || missing+=(chromium)
+have nginx || missing+=(nginx)
+have squid || missing+=(squid)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "gauntlet: missing test dependencies: ${missing[*]}; install them" \
+         "(Debian: apt-get install ${missing[*]}), or run pytest directly:" \
+         "their tests skip with this reason" >&2
+    exit 1
+fi
+
+echo "gauntlet: installing Debian packages for the tests: ${missing[*]}" >&2
+# policy-rc.d exit 101 = "action forbidden": invoke-rc.d and deb-systemd-invoke then do not
+# start the services the packages ship. Only ours is removed afterwards.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    trap 'rm -f "$policy"' EXIT
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+fi
+quietly() {  # apt's chatter only when it fails
+    local out
+    if ! out=$("$@" 2>&1); then
+        printf '%s\n' "$out" >&2
+        exit 1
+    fi
+}
+quietly apt-get update -qq
+quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+
+# Belt and braces, for the services of packages installed just now: stopped, and not
+# started at boot either (no-ops where policy-rc.d already kept them from starting).
+for service in nginx squid; do
+    case " ${missing[*]} " in *" $service "*) ;; *) continue ;; esac
+    if command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --now --quiet "$service" >/dev/null 2>&1 || true
+    fi
+    if command -v service >/dev/null 2>&1 && [ -x "/etc/init.d/$service" ]; then
+        service "$service" stop >/dev/null 2>&1 || true
+    fi
+done
