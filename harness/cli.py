@@ -1,9 +1,9 @@
 """`gauntlet`: list what exists, run a matrix or one cell, and report a run.
 
 Exit status: 0 when every measured verdict equals its expectation (or none is written),
-1 when a cell differs from its expectation or ends in ERROR, 2 for bad input (one line on
-stderr naming the problem, never a traceback), 130 when interrupted (results of the cells
-already measured are still written).
+1 when a cell differs from its expectation or ends in ERROR (`calibrate`: when a band is not
+met), 2 for bad input (one line on stderr naming the problem, never a traceback), 130 when
+interrupted (results of the cells already measured are still written).
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
                      help="where runs are written (default: %(default)s)")  # fmt: skip
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--no-calibration", action="store_true",
+                     help="do not measure a calibration first when none is saved for this "
+                     "machine in DIR/calibration (the report then says so)")  # fmt: skip
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
     rep = sub.add_parser("report", help="print the table; write report.html, summary.md, PNGs")
@@ -69,7 +72,27 @@ def _parser() -> argparse.ArgumentParser:
     mrg.add_argument("runs", type=Path, nargs="+", help="shard runs (folders or results.json)")
     mrg.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
                      help="where the merged run is written (default: %(default)s)")  # fmt: skip
+    _bench_parser(sub)
+    cal = sub.add_parser("calibrate", help="measure known delays through real hops; exit 1 "
+                         "unless every band is met -> DIR/calibration/<id>.json")  # fmt: skip
+    cal.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
+                     help="the document goes to DIR/calibration/ (default: %(default)s)")
     return p
+
+
+def _bench_parser(sub) -> None:
+    b = sub.add_parser("bench", help="measure the instrument: floor, hop overhead, load sweep, "
+                       "matrix wall times -> results/bench/<id>.json")  # fmt: skip
+    b.add_argument("--quick", action="store_true",
+                   help="under 3 minutes: fewer points and events, no default profile")
+    b.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
+                   help="the document goes to DIR/bench/ (default: %(default)s)")
+    b.add_argument("--subscribers", metavar="N,N,...",
+                   help="sweep subscriber counts (default: 10,100,500,1000,2000; quick: 10,1000)")
+    b.add_argument("--transports", metavar="T,T,...",
+                   help="sweep transports (default: sse,long_poll,websocket)")
+    b.add_argument("--events", type=int, metavar="N", help="events per sweep point, 1 per s")
+    b.add_argument("--no-matrices", action="store_true", help="do not time the matrices")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(args)
         if args.command == "merge":
             return _merge(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
+        if args.command == "bench":
+            return _bench(args)
         return _report(args)
     except GauntletError as exc:
         print(f"gauntlet: error: {exc}", file=sys.stderr)
@@ -147,11 +174,16 @@ def _run(args: argparse.Namespace) -> int:
         cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
         ids = shard_of(ids, k, n) if ids is not None else None
 
+    from harness.calibrate import for_run
+
+    calibration = for_run(args.results, may_measure=not args.no_calibration,
+                          progress=lambda line: print(line, file=sys.stderr, flush=True))
     progress = ProgressPrinter(sys.stderr, verbose=args.verbose)
     try:
         outcome = trio.run(lambda: run_cells(
             cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
-            results_dir=args.results, progress=progress, ids=ids))  # fmt: skip
+            results_dir=args.results, progress=progress, ids=ids,
+            calibration=calibration))  # fmt: skip
     finally:
         progress.close()
     if outcome.error is not None and not outcome.document["cells"]:
@@ -172,6 +204,49 @@ def _run(args: argparse.Namespace) -> int:
         if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])
     ]  # fmt: skip
     return EXIT_MISMATCH if bad else EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from harness.bench.run import full_config, quick_config, run_bench, summary_lines
+
+    def numbers(text: str, flag: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(x) for x in text.split(",") if x)
+        except ValueError:
+            raise GauntletError(f"{flag} {text!r}: expected numbers like 10,100,1000") from None
+
+    overrides: dict = {}
+    if args.subscribers:
+        overrides["subscribers"] = numbers(args.subscribers, "--subscribers")
+    if args.transports:
+        names = tuple(t for t in args.transports.split(",") if t)
+        overrides.update(transports=names, floor_transports=names,
+                         hop_transports=names[:1] if args.quick else names)
+    if args.events is not None:
+        overrides["sweep_events"] = args.events
+    if args.no_matrices:
+        overrides.update(matrices=(), skipped_matrices=(("smoke", "--no-matrices"),
+                                                        ("default", "--no-matrices")))
+    config = (quick_config if args.quick else full_config)(**overrides)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    doc, path = trio.run(lambda: run_bench(config, args.results, progress,
+                                           ["gauntlet", *sys.argv[1:]]))  # fmt: skip
+    print("\n".join(summary_lines(doc)))
+    print(f"bench: {path}")
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from harness.calibrate import calibrate, render_table
+
+    doc, path = trio.run(calibrate, args.results,
+                         lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+    print(render_table(doc))
+    print(f"calibration: {path}")
+    return EXIT_OK if doc["passed"] else EXIT_MISMATCH
 
 
 def _results_path(run: Path) -> Path:

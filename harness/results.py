@@ -3,8 +3,10 @@
 Other tools read this file, so these names are stable: top-level `schema_version` and
 `cells`; each cell has `transport`, `intermediary`, `verdict`, `expected_verdict`, `reason`,
 and `metrics` with `sent`, `delivered`, `lost`, `duplicates`, `latency_ms` (`p50`, `p95`,
-`p99`, `max`) and `time_to_first_event_ms`. Units are in field names; raw per-event samples
-are kept so plots and later analyses need nothing else (pytest-benchmark, hyperfine).
+`p99`, `max`) and `time_to_first_event_ms`; top-level `clock` (name, resolution) and
+`calibration` (the instrument's measured error, harness/calibrate.py; null if not looked
+for). Units are in field names; raw per-event samples are kept so plots and later analyses
+need nothing else (pytest-benchmark, hyperfine).
 """
 
 from __future__ import annotations
@@ -71,7 +73,10 @@ def git_info(repo: Path) -> dict[str, Any]:
 def build_document(
     *, run_id: str, matrix: str, time_scale: float, cells: list[dict[str, Any]],
     interrupted: bool, repo: Path, created: dt.datetime | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """`calibration` is harness.calibrate.excerpt(...): the instrument's measured error, which
+    every report shows in its header; None means the run did not look for one."""
     created = created or dt.datetime.now(dt.UTC)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -85,18 +90,25 @@ def build_document(
         "dependencies": dependency_versions(),
         "git": git_info(repo),
         "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
+        "calibration": calibration,
         "cells": cells,
     }
 
 
+def write_json(doc: dict[str, Any], *paths: Path) -> Path:
+    """Write `doc` to each path atomically (write a temporary file, then rename); the first."""
+    text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return paths[0]
+
+
 def write_document(doc: dict[str, Any], results_dir: Path) -> Path:
     """Write `<results_dir>/<run_id>/results.json` atomically and point `latest` at the run."""
-    run_dir = results_dir / doc["run_id"]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / RESULTS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    path = write_json(doc, results_dir / doc["run_id"] / RESULTS_FILE)
     link = results_dir / LATEST
     tmp_link = results_dir / f".{LATEST}.{doc['run_id']}"
     tmp_link.unlink(missing_ok=True)

@@ -44,8 +44,11 @@ async def _cancel_on_signal(scope: trio.CancelScope, flag: list[bool], *, task_s
 async def run_cells(
     cells: list[CellSpec], *, run_id: str, matrix: str, time_scale: float,
     results_dir: Path, progress: Progress = lambda _: None, ids: list[str] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> RunOutcome:  # fmt: skip
-    """Measure `cells` in order; `ids` (one per cell) name them when matrices are mixed."""
+    """Measure `cells` in order; `ids` (one per cell) name them when matrices are mixed.
+
+    `calibration` (harness.calibrate.excerpt) goes into the results document as it is."""
     done: list[dict[str, Any]] = []
     interrupted: list[bool] = []
     failure: GauntletError | None = None
@@ -72,6 +75,7 @@ async def run_cells(
     doc = build_document(
         run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,
         interrupted=bool(interrupted) or failure is not None, repo=REPO,
+        calibration=calibration,
     )  # fmt: skip
     path = write_document(doc, results_dir)
     return RunOutcome(doc, path, bool(interrupted), failure)

@@ -57,6 +57,46 @@ def _cell_html(cell: dict[str, Any] | None) -> str:
     )
 
 
+def calibration_summary(doc: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
+    """(state, one sentence, points) about the instrument's measured error, from the document.
+
+    state is "calibrated" (every band met), "out-of-band" or "uncalibrated"."""
+    cal = doc.get("calibration") or {}
+    if cal.get("status") != "calibrated":
+        why = cal.get("reason", "this run did not look for one")
+        return ("uncalibrated", f"Instrument not calibrated ({why}): run `gauntlet calibrate`; "
+                "the latencies below carry an unknown measurement error.", [])  # fmt: skip
+    points = cal.get("points") or []
+    met = sum(1 for p in points if p.get("pass"))
+    base = cal.get("baseline") or {}
+    machine = (cal.get("machine") or {}).get("platform")
+    state = "calibrated" if cal.get("passed") else "out-of-band"
+    verdict = "all bands met" if cal.get("passed") else f"BANDS NOT MET ({met}/{len(points)} met)"
+    text = (f"Instrument calibration: {verdict}, max |error| {cal.get('max_abs_error_ms')} ms "
+            f"(bands {cal.get('band_rule')}); measured {cal.get('created_utc')} on {machine} "
+            f"({cal.get('id')}); baseline one hop p50 {base.get('hop_p50_ms')} ms, direct "
+            f"p50 {base.get('direct_p50_ms')} ms.")  # fmt: skip
+    return state, text, points
+
+
+def _point_label(p: dict[str, Any]) -> str:
+    return f"{p.get('kind')} {p.get('nominal_ms'):g} ms"
+
+
+def _calibration_html(doc: dict[str, Any]) -> str:
+    state, text, points = calibration_summary(doc)
+    rows = "".join(
+        f"<tr><td>{html.escape(_point_label(p))}</td><td>{p.get('expected_ms')}</td>"
+        f"<td>{p.get('measured_ms')}</td><td>{p.get('error_ms')}</td><td>{p.get('band_ms')}</td>"
+        f"<td>{'ok' if p.get('pass') else 'OUT OF BAND'}</td></tr>" for p in points
+    )  # fmt: skip
+    table = ("<table class=\"calibration\"><tr><th>point</th><th>expected ms</th>"
+             f"<th>measured ms</th><th>error ms</th><th>band ms</th><th></th></tr>{rows}</table>"
+             if points else "")  # fmt: skip
+    return (f'<div class="calibration {state}" id="calibration"><p>{html.escape(text)}</p>'
+            f"{table}</div>")
+
+
 def _img(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<img alt="{path.stem}" src="data:image/png;base64,{data}">'
@@ -82,6 +122,13 @@ def render_markdown(doc: dict[str, Any]) -> str:
             line.append(f"{c['verdict']}{mark}")
         out.append(f"| {row} | " + " | ".join(line) + " |")
     counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS)
+    _, calibration, points = calibration_summary(doc)
+    out[4:4] = [calibration, ""] + ([
+        "| calibration point | expected ms | measured ms | error ms | band ms | |",
+        "|---|---|---|---|---|---|",
+        *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
+          f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
+          for p in points), ""] if points else [])  # fmt: skip
     return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}."]) + "\n"
 
 
@@ -112,9 +159,14 @@ table.grid th, table.grid td {{ border: 1px solid #ccc; padding: .4em .6em; text
 td.cell {{ color: white; min-width: 8em; }}
 td.mismatch {{ outline: 4px solid #ffd600; outline-offset: -4px; }}
 img {{ max-width: 100%; margin: 1em 0; }}
+div.calibration {{ border-left: 6px solid #2e7d32; padding: .2em .8em; margin: 1em 0; }}
+div.calibration.out-of-band {{ border-color: #c62828; }}
+div.calibration.uncalibrated {{ border-color: #ef6c00; }}
+table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: right; }}
 </style></head><body>
 <h1>Gauntlet run {run_id}</h1>
 <p class="meta">{meta}</p>
+{_calibration_html(doc)}
 {interrupted if doc.get("interrupted") else ""}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>

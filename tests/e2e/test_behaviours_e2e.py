@@ -300,3 +300,35 @@ async def test_named_corporate_chain_holds_https_sse_but_not_close_each(tmp_path
     assert held["metrics"]["delivered"] == 0
     assert flushed["metrics"]["delivered"] == 5
     assert flushed["server_saw"] == ["HTTP/1.1 /sse/close-each"]
+
+
+async def test_keep_back_holds_the_start_of_a_stream_for_t_then_relays_live(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse", [hop("keep_back", keep_back_ms=300)], tmp_path) as r:
+            await publish(r, 1, 0)  # published during the hold
+            await r.wait_received(1)
+            await publish(r, 3, 0.05)  # after the hold: live
+            await r.wait_received(4)
+    request = r.log.of(ServerRequest)[0].t_ns
+    held_ms = (r.log.of(Received)[0].t_ns - request) / MS
+    assert 300 <= held_ms < 300 + TOLERANCE_MS, held_ms
+    assert max(latencies_ms(r.log)[1:]) < 50
+
+
+@pytest.mark.parametrize("transport", ["sse", "websocket"])
+async def test_drop_events_loss_is_reported_exactly_with_the_dropped_ids(tmp_path, transport):
+    from proxies.drop_events import drops
+
+    seed, per_mille, events = 11, 200, 40
+    expected = tuple(i for i in range(1, events + 1) if drops(seed, i, per_mille))
+    spec = hop("drop_events", drop_events_per_mille=per_mille, drop_events_seed=seed)
+    inter = Intermediary("drop_events", "drops a seeded set of events", (spec,))
+    lossy = CellSpec("test", transport, inter, Workload(events, 40, 64), Budget(250),
+                     Timing(1, 1), None, None)  # fmt: skip
+    with trio.fail_after(30):
+        entry = await run_cell(lossy, tmp_path)
+    assert 0 < len(expected) < events
+    m = entry["metrics"]
+    assert m["sent"] == events and m["duplicates"] == 0
+    assert m["lost"] == len(expected) and tuple(m["lost_ids"]) == expected
+    assert m["delivered"] == events - len(expected)

@@ -64,7 +64,8 @@ def test_proxy_that_fails_to_start(tmp_path):
         'hops = [{behaviours = ["transparent"], options = {no_such_option_ms = 5}}]\n'
     )
     done = run_cli("--scenarios", str(scenarios), "run", "--transport", "sse",
-                   "--intermediary", "broken", "--results", str(tmp_path / "results"))  # fmt: skip
+                   "--intermediary", "broken", "--no-calibration",
+                   "--results", str(tmp_path / "results"))  # fmt: skip
     assert_one_line_error(done, "hop 1 (transparent) failed to start",
                           "unknown option no_such_option_ms")  # fmt: skip
 
@@ -81,7 +82,8 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
     results = tmp_path / "results"
     topology = Topology()
     proc = await trio.lowlevel.open_process(
-        gauntlet_cmd("run", "--matrix", "smoke", "-v", "--results", str(results)),
+        gauntlet_cmd("run", "--matrix", "smoke", "-v", "--no-calibration", "--results",
+                     str(results)),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     stderr = b""

@@ -3,7 +3,9 @@
 Runs `python -m harness run --matrix smoke` once (real hypercorn server, real mitmdump hops,
 real clients, real sockets) and checks the acceptance of the walking skeleton against the
 results document it writes. Tolerance: PASS cells must keep p95 under the 250 ms budget;
-loopback latencies here are a few ms, so the margin is two orders of magnitude.
+loopback latencies here are a few ms, so the margin is two orders of magnitude. The results
+folder is fresh, so the run first measures the instrument's calibration, as `make demo` does on
+a new checkout, and its report states it.
 """
 
 from __future__ import annotations
@@ -88,6 +90,17 @@ def test_results_document_has_the_stable_names(smoke_run):
         assert len(cell["samples"]) == 15
     assert doc["time_scale"] == 30
     assert (results / "latest").resolve().name == doc["run_id"]
+
+
+def test_the_report_header_states_the_instruments_measured_error(smoke_run):
+    _, doc, results = smoke_run
+    cal = doc["calibration"]
+    assert cal["status"] == "calibrated", cal
+    assert [p["kind"] for p in cal["points"]] == ["delay", "delay", "delay", "hold"]
+    assert (results / "calibration" / "latest.json").is_file()
+    page = (results / doc["run_id"] / "report.html").read_text()
+    assert 'id="calibration"' in page and "Instrument calibration:" in page
+    assert cal["id"] in (results / doc["run_id"] / "summary.md").read_text()
 
 
 def test_plots_are_written_beside_the_results(smoke_run):

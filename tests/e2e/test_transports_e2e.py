@@ -48,7 +48,8 @@ async def test_every_transport_passes_direct(protocol, tmp_path):
 def transports_matrix(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", "transports", "--no-plots", "--results", str(results)),
+        gauntlet_cmd("run", "--matrix", "transports", "--no-plots", "--no-calibration",
+                     "--results", str(results)),
         capture_output=True, text=True, timeout=400,
     )  # fmt: skip
     doc = json.loads((results / "latest" / "results.json").read_text())
@@ -126,7 +127,8 @@ async def test_adaptive_sse_guesses_wrong_behind_an_h2_front_h1_back_hop(tmp_pat
 
 def test_tls_matrix_https_saves_sse_only_from_a_proxy_that_cannot_see_inside(tmp_path):
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", "tls", "--no-plots", "--results", str(tmp_path)),
+        gauntlet_cmd("run", "--matrix", "tls", "--no-plots", "--no-calibration",
+                     "--results", str(tmp_path)),
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     cells = {c["id"]: c for c in json.loads(

@@ -7,13 +7,16 @@ feeds body chunks through the stream callable exactly as mitmproxy's HTTP layer 
 from __future__ import annotations
 
 import gzip
+import importlib
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
-from mitmproxy import tcp
+from mitmproxy import tcp, websocket
 from mitmproxy.proxy import server_hooks
 from mitmproxy.test import taddons, tflow
+from wsproto.frame_protocol import Opcode
 
 import proxies
 from proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter
@@ -275,6 +278,88 @@ def test_time_flush_holds_server_bytes_and_passes_client_bytes():
         flow.messages.append(tcp.TCPMessage(False, release))
         addon.tcp_message(flow)  # our own release passes through untouched
         assert flow.messages[-1].content == b"event one"
+
+
+def test_keep_back_holds_server_bytes_for_t_from_the_first_byte_then_relays_live():
+    addon = load("keep_back")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, keep_back_ms=250)
+        injected: list[bytes] = []
+        tctx.master.commands.call = lambda name, flow, to_client, data: injected.append(data)
+        flow = tflow.ttcpflow()
+        flow.messages = [tcp.TCPMessage(True, b"GET /")]
+        addon.tcp_message(flow)
+        assert flow.messages[-1].content == b"GET /" and flow.id not in addon.timers
+        for chunk in (b"HTTP/1.1 200", b" OK"):
+            flow.messages.append(tcp.TCPMessage(False, chunk))
+            addon.tcp_message(flow)
+            assert flow.messages[-1].content == b""
+        loop = tctx.master.event_loop
+        assert addon.timers[flow.id].when() - loop.time() == pytest.approx(0.250, abs=0.05)
+        addon.release(flow)  # what the timer does at T
+        assert injected == [b"HTTP/1.1 200 OK"]
+        flow.messages.append(tcp.TCPMessage(False, b"id: 2"))  # before our release echoes
+        addon.tcp_message(flow)
+        assert flow.messages[-1].content == b"" and injected[-1] == b"id: 2"  # kept in order
+        for echo in list(injected):
+            flow.messages.append(tcp.TCPMessage(False, echo))
+            addon.tcp_message(flow)
+            assert flow.messages[-1].content == echo  # our own releases pass untouched
+        flow.messages.append(tcp.TCPMessage(False, b"id: 3"))
+        addon.tcp_message(flow)
+        assert flow.messages[-1].content == b"id: 3"  # after the hold: live
+        addon.tcp_end(flow)
+        assert flow.id not in addon.held and flow.id not in addon.timers
+
+
+def sse_frames(*ids: int) -> bytes:
+    return b"".join(b"id: %d\ndata: {}\n\n" % i for i in ids)
+
+
+def test_drop_events_choice_is_a_pure_function_of_seed_id_and_share():
+    drop_events = importlib.import_module("proxies.drop_events")
+    chosen = [i for i in range(1, 2001) if drop_events.drops(7, i, 100)]
+    assert chosen == [i for i in range(1, 2001) if drop_events.drops(7, i, 100)]
+    assert 150 < len(chosen) < 250  # about 10 %
+    assert chosen != [i for i in range(1, 2001) if drop_events.drops(8, i, 100)]
+    assert not any(drop_events.drops(7, i, 0) for i in range(1, 200))
+    assert all(drop_events.drops(7, i, 1000) for i in range(1, 200))
+
+
+@pytest.mark.parametrize("cut", [1, 5, 9, 17, 40])
+def test_drop_events_removes_exactly_the_chosen_sse_frames_however_chunked(cut):
+    drop_events = importlib.import_module("proxies.drop_events")
+    addon = load("drop_events")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, drop_events_per_mille=300, drop_events_seed=3)
+        flow = sse_flow()
+        addon.responseheaders(flow)
+        body = b"retry: 50\n\n" + sse_frames(*range(1, 21)) + b": heartbeat\n\nid: 21"
+        chunks = [body[i : i + cut] for i in range(0, len(body), cut)]
+        out = b"".join(b"".join(c) for c in stream_through(flow, chunks))
+    kept = [i for i in range(1, 21) if not drop_events.drops(3, i, 300)]
+    assert 0 < len(kept) < 20
+    assert out == b"retry: 50\n\n" + sse_frames(*kept) + b": heartbeat\n\nid: 21"
+
+
+def test_drop_events_drops_chosen_websocket_messages_and_leaves_other_bodies_alone():
+    drop_events = importlib.import_module("proxies.drop_events")
+    addon = load("drop_events")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, drop_events_per_mille=500, drop_events_seed=1)
+        flow = tflow.twebsocketflow()
+        for i in range(1, 11):
+            flow.websocket.messages.append(websocket.WebSocketMessage(
+                Opcode.TEXT, False, b'{"id": %d, "sent_ns": 1}' % i))  # fmt: skip
+            addon.websocket_message(flow)
+        flow.websocket.messages.append(websocket.WebSocketMessage(Opcode.TEXT, True, b"hi"))
+        addon.websocket_message(flow)
+        dropped = [json.loads(m.content)["id"] for m in flow.websocket.messages if m.dropped]
+        assert dropped == [i for i in range(1, 11) if drop_events.drops(1, i, 500)]
+        assert not flow.websocket.messages[-1].dropped
+        plain = tflow.tflow(resp=True)  # JSON (long poll) is not an event stream: untouched
+        addon.responseheaders(plain)
+        assert not plain.response.stream
 
 
 def test_tcp_behaviours_run_alone_in_reverse_hops():

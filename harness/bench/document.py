@@ -1,0 +1,240 @@
+"""The bench document (PURE): figures of a point, the knee, the targets, the schema check.
+
+One versioned JSON document per `gauntlet bench` run, as results.json is per matrix run:
+`schema_version`, `kind = "gauntlet-bench"`, machine, dependency versions, commit, clock,
+then the measurements with units in field names. Everything here is a function of its
+arguments, so it is unit-tested without sockets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from harness.metrics import NS_PER_MS, percentile
+
+BENCH_SCHEMA_VERSION = 1
+KIND = "gauntlet-bench"
+KNEE_P99_MS = 1000.0
+SATURATED_CPU_SHARE = 0.9  # of one core: a process this busy limited the run
+
+# The targets of issue 6, on the 2-core machine the figures come from.
+HOP_P50_PER_HOP_MAX_MS = 1.0
+SCALE_SUBSCRIBERS, SCALE_P99_MAX_MS = 1000, 300.0
+SMOKE_MAX_S, DEFAULT_MAX_S = 60.0, 600.0
+
+
+def spread(n: int, workers: int) -> list[int]:
+    """`n` subscribers over `workers` processes, sizes differing by at most one, none empty."""
+    if n < 1 or workers < 1:
+        raise ValueError(f"spread({n}, {workers}): both must be >= 1")
+    workers = min(workers, n)
+    base, extra = divmod(n, workers)
+    return [base + (1 if i < extra else 0) for i in range(workers)]
+
+
+def workers_for(n: int, per_worker: int) -> int:
+    """How many worker processes `n` subscribers need at `per_worker` each."""
+    return max(1, math.ceil(n / per_worker))
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def latency_summary(samples_ms: Sequence[float]) -> dict[str, float | None]:
+    return {"p50": _ms(percentile(samples_ms, 50)), "p99": _ms(percentile(samples_ms, 99)),
+            "max": _ms(max(samples_ms) if samples_ms else None)}  # fmt: skip
+
+
+def point_figures(sent_ns: dict[int, int], receipts: Iterable[Sequence[Any]], subscribers: int,
+                  ) -> dict[str, Any]:  # fmt: skip
+    """Delivery and latency of one point from the workers' receipts.
+
+    `receipts` are `[event id, [receive stamp ns, ...]]` pairs (first receipt per subscriber,
+    from every worker); a latency sample is per (subscriber, event): receive stamp minus the
+    publisher's stamp. Expected deliveries are subscribers x published events.
+    """
+    samples: list[float] = []
+    for event_id, stamps in receipts:
+        sent = sent_ns.get(int(event_id))
+        if sent is None:
+            continue
+        samples.extend((t - sent) / NS_PER_MS for t in stamps)
+    expected = subscribers * len(sent_ns)
+    return {
+        "sent_events": len(sent_ns),
+        "expected_deliveries": expected,
+        "delivered": len(samples),
+        "delivered_fraction": round(len(samples) / expected, 6) if expected else None,
+        "latency_ms": latency_summary(samples),
+    }
+
+
+def limiting_process(processes: Sequence[dict[str, Any]], machine_busy_cores: float | None = None,
+                     cores: int | None = None) -> dict[str, Any] | None:  # fmt: skip
+    """The busiest process of a point (by share of one core) and whether it was saturated.
+
+    On a small machine no single process may fill a core while all cores are busy (server,
+    proxy and workers share them, other load too): `machine_saturated` says so, and then the
+    machine, not one process, limited the point.
+    """
+    busy = [p for p in processes if p.get("cpu_share") is not None]
+    if not busy:
+        return None
+    top = max(busy, key=lambda p: p["cpu_share"])
+    machine = machine_busy_cores is not None and bool(cores) and \
+        machine_busy_cores >= SATURATED_CPU_SHARE * (cores or 1)  # fmt: skip
+    return {"role": top["role"], "pid": top["pid"], "cpu_share": top["cpu_share"],
+            "saturated": top["cpu_share"] >= SATURATED_CPU_SHARE,
+            "machine_saturated": machine}  # fmt: skip
+
+
+def is_bad(point: dict[str, Any]) -> bool:
+    """Past the knee: an error, any loss, or p99 above 1 s."""
+    if point.get("error"):
+        return True
+    fraction = point.get("delivered_fraction")
+    p99 = (point.get("latency_ms") or {}).get("p99")
+    return fraction is None or fraction < 1 or p99 is None or p99 > KNEE_P99_MS
+
+
+def knees(points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (transport, path): the first subscriber count where p99 passes 1 s or loss appears.
+
+    `knee_subscribers` is None when no measured count reached it; `max_good_subscribers` is
+    the largest count below the knee (None when the smallest is already past it).
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in points:
+        groups.setdefault((p["transport"], p["path"]), []).append(p)
+    out = []
+    for (transport, path), group in groups.items():
+        knee, good = None, None
+        for p in sorted(group, key=lambda p: p["subscribers"]):
+            if is_bad(p):
+                knee = p
+                break
+            good = p["subscribers"]
+        reason = None
+        if knee is not None:
+            reason = knee.get("error") or (
+                f"delivered {knee['delivered_fraction']:.4f}, p99 "
+                f"{knee['latency_ms']['p99']} ms")
+        out.append({"transport": transport, "path": path,
+                    "knee_subscribers": knee["subscribers"] if knee else None,
+                    "max_good_subscribers": good, "reason": reason,
+                    "limited_by": limited_by(knee) if knee else None})
+    return out  # fmt: skip
+
+
+def limited_by(point: dict[str, Any]) -> str | None:
+    """`worker` / `server` / `proxy` when that process filled a core, else `machine` when every
+    core was busy, else the busiest process with `(not saturated)`."""
+    lim = point.get("limiting") or {}
+    if not lim:
+        return None
+    if lim.get("saturated"):
+        return str(lim["role"])
+    if lim.get("machine_saturated"):
+        return "machine"
+    return f"{lim['role']} (not saturated)"
+
+
+def hop_overhead(direct: dict[str, Any], chained: dict[str, Any], hops: int) -> dict[str, Any]:
+    """Added latency of `hops` transparent hops: the difference against direct, same run."""
+    added: dict[str, float | None] = {}
+    per_hop: dict[str, float | None] = {}
+    for q in ("p50", "p99"):
+        a, b = direct["latency_ms"].get(q), chained["latency_ms"].get(q)
+        diff = None if a is None or b is None else b - a
+        added[q] = None if diff is None else round(diff, 3)
+        per_hop[q] = None if diff is None else round(diff / hops, 3)
+    return {"hops": hops, "latency_ms": chained["latency_ms"],
+            "delivered_fraction": chained["delivered_fraction"],
+            "added_ms": added, "added_per_hop_ms": per_hop}  # fmt: skip
+
+
+def _target(name: str, text: str, figure: float | None, unit: str, met: bool | None,
+            note: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"name": name, "text": text, "figure": figure, "unit": unit, "met": met, "note": note}
+
+
+def evaluate_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue with the figure it was judged on; `met` None: not measured."""
+    out = []
+    for h in doc.get("hops", []) or [{"transport": "sse", "chains": []}]:
+        per_hop = [c["added_per_hop_ms"]["p50"] for c in h["chains"]
+                   if c["added_per_hop_ms"]["p50"] is not None]  # fmt: skip
+        worst = max(per_hop) if per_hop else None
+        out.append(_target(f"hop_p50_per_hop_{h['transport']}", f"a transparent hop adds at "
+                           f"most {HOP_P50_PER_HOP_MAX_MS:g} ms p50 per hop ({h['transport']})",
+                           worst, "ms", None if worst is None else worst <= HOP_P50_PER_HOP_MAX_MS,
+                           "worst per-hop p50 over the chains of 1, 2 and 3 hops"))  # fmt: skip
+    scale = [p for p in doc.get("sweep", []) if p["transport"] == "sse" and p["path"] == "hop"
+             and p["subscribers"] == SCALE_SUBSCRIBERS]  # fmt: skip
+    if scale:
+        p = scale[-1]
+        p99 = p["latency_ms"]["p99"]
+        met = not p.get("error") and p["delivered_fraction"] == 1 and p99 is not None \
+            and p99 < SCALE_P99_MAX_MS
+        out.append(_target("sse_1000_through_hop", f"{SCALE_SUBSCRIBERS} concurrent SSE "
+                           f"subscribers through one hop at 1 event/s: zero loss, p99 under "
+                           f"{SCALE_P99_MAX_MS:g} ms", p99, "ms", met,
+                           f"delivered fraction {p['delivered_fraction']}"))  # fmt: skip
+    else:
+        out.append(_target("sse_1000_through_hop", f"{SCALE_SUBSCRIBERS} concurrent SSE "
+                           "subscribers through one hop", None, "ms", None,
+                           "not in this sweep"))  # fmt: skip
+    walls = {m["name"]: m for m in doc.get("matrices", [])}
+    for name, limit in (("smoke", SMOKE_MAX_S), ("default", DEFAULT_MAX_S)):
+        m = walls.get(name)
+        wall = m.get("wall_s") if m else None
+        note = (m.get("skipped") if m else "not run") if wall is None else None
+        out.append(_target(f"{name}_matrix_wall", f"{name} matrix under {limit:g} s", wall, "s",
+                           None if wall is None else wall < limit, note))  # fmt: skip
+    return out
+
+
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "schema_version": int, "kind": str, "bench_id": str, "created_utc": str, "quick": bool,
+    "command": list, "machine": dict, "dependencies": dict, "git": dict, "clock": dict,
+    "config": dict, "floor": list, "hops": list, "sweep": list, "knees": list,
+    "matrices": list, "targets": list, "wall_s": (int, float),
+}  # fmt: skip
+_POINT = ("transport", "path", "hops", "subscribers", "workers", "events", "rate_per_s",
+          "delivered_fraction", "latency_ms", "processes", "limiting", "error")  # fmt: skip
+_PROCESS = ("role", "pid", "cpu_s", "cpu_share", "peak_rss_mb")
+
+
+def validate(doc: Any) -> list[str]:
+    """What is wrong with a bench document's shape (empty when it is well-formed)."""
+    if not isinstance(doc, dict):
+        return ["document is not an object"]
+    problems = [f"{key}: missing or not {kind}" for key, kind in _REQUIRED.items()
+                if not isinstance(doc.get(key), kind)]  # fmt: skip
+    if problems:
+        return problems
+    if doc["schema_version"] != BENCH_SCHEMA_VERSION or doc["kind"] != KIND:
+        problems.append(f"schema {doc['kind']!r} v{doc['schema_version']}: expected {KIND!r} "
+                        f"v{BENCH_SCHEMA_VERSION}")  # fmt: skip
+    points = [(f"floor {i}", p) for i, p in enumerate(doc["floor"])] + \
+        [(f"sweep {i}", p) for i, p in enumerate(doc["sweep"])]  # fmt: skip
+    for where, point in points:
+        problems += [f"{where}: {k} missing" for k in _POINT if k not in point]
+        for proc in point.get("processes", []):
+            problems += [f"{where} process: {k} missing" for k in _PROCESS if k not in proc]
+        lat = point.get("latency_ms") or {}
+        problems += [f"{where}: latency_ms.{q} missing" for q in ("p50", "p99") if q not in lat]
+    for i, h in enumerate(doc["hops"]):
+        if "direct" not in h or not isinstance(h.get("chains"), list):
+            problems.append(f"hops {i}: direct or chains missing")
+        for c in h.get("chains", []):
+            problems += [f"hops {i}: {k} missing" for k in ("hops", "added_ms", "added_per_hop_ms")
+                         if k not in c]  # fmt: skip
+    for t in doc["targets"]:
+        problems += [f"target: {k} missing" for k in ("name", "figure", "met") if k not in t]
+    for m in doc["matrices"]:
+        problems += [f"matrix: {k} missing" for k in ("name", "wall_s", "skipped") if k not in m]
+    return problems

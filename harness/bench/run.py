@@ -1,0 +1,323 @@
+"""The whole benchmark: floor, hop overhead, load sweep, matrix wall times -> one document.
+
+- floor: one subscriber per transport, direct, at a low rate: the instrument's own latency;
+- hops: the same through 1, 2 and 3 transparent hops, minus the floor measured in this run;
+- sweep: subscribers x transport x {direct, one hop} at 1 event/s each (harness/bench/sweep.py);
+- matrices: `gauntlet run` of the smoke matrix and the default profile as subprocesses, timed.
+
+The document goes to `<results>/bench/<bench id>.json` and `<results>/bench/latest.json`,
+each written once (write, then rename).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from harness import __version__
+from harness.bench import procs
+from harness.bench.document import (
+    BENCH_SCHEMA_VERSION,
+    KIND,
+    evaluate_targets,
+    hop_overhead,
+    knees,
+)
+from harness.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
+from harness.clients import TRANSPORTS
+from harness.errors import GauntletError
+from harness.eventlog import CLOCK_NAME, clock_resolution_ns
+from harness.results import dependency_versions, git_info, machine_info, new_run_id, write_json
+from harness.spawn import kill_group, spawn
+
+Progress = Callable[[str], None]
+BENCH_DIR = "bench"
+LATEST = "latest.json"
+SWEEP_TRANSPORTS = ("sse", "long_poll", "websocket")
+MATRIX_COMMANDS = {  # name -> (gauntlet arguments, time limit s)
+    "smoke": (["run", "--matrix", "smoke", "--no-plots"], 300.0),
+    "default": (["run", "--profile", "default", "--no-plots"], 1200.0),
+}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What one bench run measures; `full_config()` and `quick_config()` are the two presets."""
+
+    quick: bool = False
+    transports: tuple[str, ...] = SWEEP_TRANSPORTS
+    subscribers: tuple[int, ...] = (10, 100, 500, 1000, 2000)
+    sweep_events: int = 10
+    sweep_rate_per_s: float = 1.0
+    sweep_paths: tuple[int, ...] = (0, 1)  # hops: direct and one transparent hop
+    per_worker: int = 500
+    floor_transports: tuple[str, ...] = SWEEP_TRANSPORTS
+    floor_events: int = 100
+    floor_rate_per_s: float = 20.0
+    hop_transports: tuple[str, ...] = SWEEP_TRANSPORTS
+    hop_counts: tuple[int, ...] = (1, 2, 3)
+    matrices: tuple[str, ...] = ("smoke", "default")
+    skipped_matrices: tuple[tuple[str, str], ...] = ()  # (name, why)
+    deliver_within_s: float = 10.0
+    notes: tuple[str, ...] = field(default=())
+
+    def check(self) -> None:
+        unknown = [t for t in {*self.transports, *self.floor_transports, *self.hop_transports}
+                   if t not in TRANSPORTS]  # fmt: skip
+        if unknown:
+            raise GauntletError(f"unknown transport {sorted(unknown)[0]!r} (known: "
+                                f"{', '.join(TRANSPORTS)})")  # fmt: skip
+        too_many = [n for n in self.subscribers if not 1 <= n <= MAX_SUBSCRIBERS]
+        if too_many:
+            raise GauntletError(f"--subscribers {too_many[0]}: a point is bounded to "
+                                f"1..{MAX_SUBSCRIBERS} subscribers (loopback sockets, "
+                                "file descriptors)")  # fmt: skip
+        bad = [m for m in self.matrices if m not in MATRIX_COMMANDS]
+        if bad:
+            raise GauntletError(f"unknown matrix {bad[0]!r} (known: {', '.join(MATRIX_COMMANDS)})")
+
+
+def full_config(**overrides: Any) -> BenchConfig:
+    return BenchConfig(**overrides)
+
+
+def quick_config(**overrides: Any) -> BenchConfig:
+    """Under 3 minutes: the sweep at 10 and 1000, few events, hop chains for sse only, and the
+    smoke matrix; the default profile takes ~7 minutes and is skipped (and says so)."""
+    settings: dict[str, Any] = dict(
+        quick=True, subscribers=(10, 1000), sweep_events=5, floor_events=40,
+        hop_transports=("sse",), matrices=("smoke",),
+        skipped_matrices=(("default", "skipped by --quick (about 7 minutes)"),),
+    )  # fmt: skip
+    settings.update(overrides)
+    return BenchConfig(**settings)
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _memory_mb() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def bench_machine(open_files: int) -> dict[str, Any]:
+    return {**machine_info(), "cpu_model": _cpu_model(), "memory_mb": _memory_mb(),
+            "open_files_limit": open_files}  # fmt: skip
+
+
+def _line(label: str, point: dict[str, Any]) -> str:
+    if point.get("error"):
+        return f"  {label}: ERROR {point['error']}"
+    lat, lim = point["latency_ms"], point.get("limiting") or {}
+    busiest = f", busiest {lim['role']} {lim['cpu_share']:.0%}" if lim else ""
+    return (f"  {label}: delivered {point['delivered_fraction']:.4f}, p50 {lat['p50']} ms, "
+            f"p99 {lat['p99']} ms{busiest} [{point['duration_s']:.0f} s]")  # fmt: skip
+
+
+async def _floor_and_hops(config: BenchConfig, workdir: Path, progress: Progress,
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    floor, hops = [], []
+    for transport in config.floor_transports:
+        spec = PointSpec(transport, 1, 0, config.floor_events, config.floor_rate_per_s,
+                         deliver_within_s=config.deliver_within_s)  # fmt: skip
+        progress(f"floor: {transport}, 1 subscriber, {spec.events} events at "
+                 f"{spec.rate_per_s:g}/s, direct")  # fmt: skip
+        direct = await measure_point(spec, workdir, progress)
+        progress(_line("direct", direct))
+        floor.append(direct)
+        if transport not in config.hop_transports:
+            continue
+        chains = []
+        for k in config.hop_counts:
+            chained = await measure_point(PointSpec(
+                transport, 1, k, config.floor_events, config.floor_rate_per_s,
+                deliver_within_s=config.deliver_within_s), workdir, progress)  # fmt: skip
+            progress(_line(f"{k} hop(s)", chained))
+            entry = hop_overhead(direct, chained, k)
+            entry["error"] = chained.get("error")
+            chains.append(entry)
+        hops.append({"transport": transport, "direct": direct["latency_ms"], "chains": chains})
+    return floor, hops
+
+
+async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tuple[list, list]:
+    points: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    total = len(config.transports) * len(config.sweep_paths) * len(config.subscribers)
+    i = 0
+    for transport in config.transports:
+        for hops in config.sweep_paths:
+            broken = None
+            for n in sorted(config.subscribers):
+                i += 1
+                spec = PointSpec(transport, n, hops, config.sweep_events,
+                                 config.sweep_rate_per_s, per_worker=config.per_worker,
+                                 deliver_within_s=config.deliver_within_s)  # fmt: skip
+                if broken is not None:  # bounded: no bigger load after a point that broke
+                    skipped.append({"transport": transport, "path": spec.path,
+                                    "subscribers": n, "why": broken})  # fmt: skip
+                    progress(f"sweep [{i}/{total}] {transport} {spec.path} {n}: skipped")
+                    continue
+                progress(f"sweep [{i}/{total}] {transport} {spec.path} {n} subscribers "
+                         f"({spec.n_workers} workers)")  # fmt: skip
+                point = await measure_point(spec, workdir, progress)
+                progress(_line(f"{transport} {spec.path} {n}", point))
+                points.append(point)
+                if point.get("error"):
+                    broken = f"{n} subscribers already failed: {point['error']}"
+    return points, skipped
+
+
+async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict[str, Any]:
+    args, limit_s = MATRIX_COMMANDS[name]
+    command = [sys.executable, "-m", "harness", *args, "--results", str(results_dir)]
+    progress(f"matrix {name}: {' '.join(['gauntlet', *args])} (bounded {limit_s:.0f} s)")
+    started = time.monotonic()
+    entry: dict[str, Any] = {"name": name, "command": ["gauntlet", *args], "wall_s": None,
+                             "exit_code": None, "skipped": None}  # fmt: skip
+    results_dir.mkdir(parents=True, exist_ok=True)
+    out_path = results_dir / f"{name}.out"
+    with open(out_path, "wb") as out, open(results_dir / f"{name}.err", "wb") as err:
+        child = await spawn(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=REPO)
+    try:
+        with trio.move_on_after(limit_s) as scope:
+            code = await child.wait()
+    finally:
+        await kill_group(child)  # the run's own hops die with it (PDEATHSIG)
+    if scope.cancelled_caught:
+        entry["skipped"] = f"did not finish within {limit_s:g} s"
+    else:
+        entry["wall_s"] = round(time.monotonic() - started, 2)
+        entry["exit_code"] = code
+        cells = [line for line in out_path.read_text(errors="replace").splitlines()
+                 if line.startswith("results: ")]  # fmt: skip
+        entry["cells"] = _count_cells(cells[-1].removeprefix("results: ")) if cells else None
+    progress(f"  {name}: {entry['wall_s']} s, exit {entry['exit_code']}")
+    return entry
+
+
+async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress = lambda _: None,
+                    command: list[str] | None = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
+    """Measure everything `config` asks for and write the document; returns (doc, path)."""
+    config.check()
+    open_files = procs.raise_open_files_limit()
+    started = time.monotonic()
+    created = dt.datetime.now(dt.UTC)
+    bench_id = new_run_id("quick" if config.quick else "full", created)
+    progress(f"bench {bench_id}: {'quick' if config.quick else 'full'}; loopback only")
+    with tempfile.TemporaryDirectory(prefix=f"gauntlet-bench-{bench_id}-") as tmp:
+        workdir = Path(tmp)
+        floor, hops = await _floor_and_hops(config, workdir, progress)
+        sweep, skipped = await _sweep(config, workdir, progress)
+        matrices = [await _time_matrix(name, workdir / "matrix-results", progress)
+                    for name in config.matrices]  # fmt: skip
+    matrices += [{"name": name, "command": list(MATRIX_COMMANDS[name][0]), "wall_s": None,
+                  "exit_code": None, "skipped": why} for name, why in config.skipped_matrices]
+    doc: dict[str, Any] = {
+        "schema_version": BENCH_SCHEMA_VERSION,
+        "kind": KIND,
+        "tool": {"name": "gauntlet", "version": __version__},
+        "bench_id": bench_id,
+        "created_utc": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "quick": config.quick,
+        "command": command or ["gauntlet", "bench"],
+        "machine": bench_machine(open_files),
+        "dependencies": dependency_versions(),
+        "git": git_info(REPO),
+        "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
+        "config": asdict(config),
+        "floor": floor,
+        "hops": hops,
+        "sweep": sweep,
+        "skipped_points": skipped,
+        "knees": knees(sweep),
+        "matrices": matrices,
+        "targets": [],
+        "wall_s": 0.0,
+    }  # fmt: skip
+    doc["targets"] = evaluate_targets(doc)
+    doc["wall_s"] = round(time.monotonic() - started, 2)
+    return doc, write_bench(doc, results_dir)
+
+
+def _count_cells(results_json: str) -> int | None:
+    try:
+        return len(json.loads(Path(results_json).read_text())["cells"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def write_bench(doc: dict[str, Any], results_dir: Path) -> Path:
+    """`<results>/bench/<id>.json` and `latest.json`, each written atomically."""
+    folder = results_dir / BENCH_DIR
+    return write_json(doc, folder / f"{doc['bench_id']}.json", folder / LATEST)
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """A short human summary of a bench document (pure)."""
+    m = doc["machine"]
+    out = [f"bench {doc['bench_id']} ({'quick' if doc['quick'] else 'full'}), "
+           f"{doc['wall_s']:.0f} s on {m['cpu_count']} x {m.get('cpu_model')}, "
+           f"{m.get('memory_mb')} MB, Python {m['python']}"]  # fmt: skip
+    for p in doc["floor"]:
+        out.append(f"floor {p['transport']:<10} p50 {p['latency_ms']['p50']} ms, "
+                   f"p99 {p['latency_ms']['p99']} ms")  # fmt: skip
+    for h in doc["hops"]:
+        for c in h["chains"]:
+            out.append(f"hops  {h['transport']:<10} {c['hops']} hop(s): +{c['added_ms']['p50']} "
+                       f"ms p50, +{c['added_ms']['p99']} ms p99 "
+                       f"({c['added_per_hop_ms']['p50']} ms p50 per hop)")  # fmt: skip
+    out.append(f"{'transport':<10} {'path':<7} {'subs':>5} {'delivered':>9} {'p50 ms':>8} "
+               f"{'p99 ms':>8}  busiest process")  # fmt: skip
+    for p in doc["sweep"]:
+        lim = p.get("limiting") or {}
+        busiest = f"{lim['role']} {lim['cpu_share']:.0%}" if lim else "-"
+        if p.get("machine_busy_cores") is not None:
+            busiest += f", machine {p['machine_busy_cores']:.1f}/{m['cpu_count']} cores busy"
+        if p.get("error"):
+            busiest = f"ERROR {p['error']}"
+        frac = p["delivered_fraction"]
+        out.append(f"{p['transport']:<10} {p['path']:<7} {p['subscribers']:>5} "
+                   f"{frac if frac is not None else '-':>9} {_num(p['latency_ms']['p50']):>8} "
+                   f"{_num(p['latency_ms']['p99']):>8}  {busiest}")  # fmt: skip
+    for k in doc["knees"]:
+        where = (f"at {k['knee_subscribers']} ({k['reason']}; limited by {k['limited_by']})"
+                 if k["knee_subscribers"] else "not reached")  # fmt: skip
+        out.append(f"knee  {k['transport']} {k['path']}: {where}")
+    for m_ in doc["matrices"]:
+        out.append(f"matrix {m_['name']}: " + (f"{m_['wall_s']} s" if m_["wall_s"] is not None
+                                               else f"not timed ({m_['skipped']})"))
+    for t in doc["targets"]:
+        mark = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
+        out.append(f"target {mark}: {t['text']} (figure: {t['figure']} {t['unit']})")
+    return out
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

@@ -1,0 +1,360 @@
+"""Calibration: the instrument measures known delays, so every report can state its error.
+
+Hops with a known effect sit between the reference server and the reference SSE client, and
+the harness measures them exactly as it measures a cell (same publisher, server, client, event
+log and clock; latency is publication to first receipt):
+
+- `network` hops adding D ms per chunk (D in 20, 100, 500): the measured p50 latency must be
+  D + the baseline within the band;
+- a `keep_back` hop holding a connection's first bytes for T ms: the held time, measured on
+  fresh connections as (first receipt - the server seeing the request) minus the same through
+  the baseline hop, paired sample by sample, must be T within the band.
+
+The baseline is one `network` hop with D = 0, measured in the same calibration run: a transparent
+mitmdump relay costs about 0.5 ms by itself (MITMPROXY.md), which is the hop's, not D's. The
+direct path (no hop) is measured and recorded too, with each point's error against it.
+
+The band is max(2 ms, 5 % of the nominal value). The pure part (bands, checks, the document,
+the table, the results.json excerpt) is separate from `measure`, which runs real hops.
+Written to `<results>/calibration/<id>.json` and `<results>/calibration/latest.json`;
+`gauntlet run` embeds the latest one (measuring one first when none fits this machine).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from harness import __version__
+from harness.clients import Target
+from harness.clients.policy import Cursor
+from harness.clients.sse import run_sse
+from harness.errors import GauntletError
+from harness.eventlog import (
+    CLOCK_NAME,
+    EventLog,
+    Received,
+    Record,
+    ServerRequest,
+    clock_resolution_ns,
+)
+from harness.hops import HopSpec, RunningHop, running_hop
+from harness.metrics import NS_PER_MS, Metrics, compute, percentile
+from harness.results import dependency_versions, git_info, machine_info, new_run_id, write_json
+from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+
+SCHEMA_VERSION = 1
+CALIBRATION_DIR = "calibration"
+LATEST_FILE = "latest.json"
+DELAYS_MS = (20, 100, 500)
+HOLD_MS = 200
+EVENTS, RATE_PER_S, HOLD_SAMPLES = 30, 40.0, 9
+POINT_TIMEOUT_S = 15.0
+MAX_AGE_DAYS = 7
+REPO = Path(__file__).resolve().parent.parent
+Progress = Callable[[str], None]
+
+
+def band_ms(nominal_ms: float) -> float:
+    """How far a measurement may be from what is expected: max(2 ms, 5 % of the nominal)."""
+    return max(2.0, 0.05 * nominal_ms)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One calibration point: a hop of known effect, what was expected and what was measured."""
+
+    kind: str  # "delay" (network hop, D per chunk) or "hold" (keep_back hop, T)
+    nominal_ms: float
+    expected_ms: float
+    measured_ms: float | None  # p50 latency (delay) or p50 held time (hold)
+    p95_ms: float | None
+    samples: int
+    wanted: int
+
+    @property
+    def band_ms(self) -> float:
+        return band_ms(self.nominal_ms)
+
+    @property
+    def error_ms(self) -> float | None:
+        return None if self.measured_ms is None else self.measured_ms - self.expected_ms
+
+    @property
+    def passed(self) -> bool:
+        err = self.error_ms
+        return err is not None and self.samples == self.wanted and abs(err) <= self.band_ms
+
+    def to_json(self) -> dict[str, Any]:
+        r = _round
+        return {"kind": self.kind, "nominal_ms": self.nominal_ms,
+                "expected_ms": r(self.expected_ms), "measured_ms": r(self.measured_ms),
+                "p95_ms": r(self.p95_ms), "band_ms": r(self.band_ms), "error_ms": r(self.error_ms),
+                "pass": self.passed, "samples": self.samples, "wanted": self.wanted}  # fmt: skip
+
+
+def delay_point(nominal_ms: float, m: Metrics, baseline_p50_ms: float, wanted: int) -> Point:
+    """A network hop of D ms: its p50 latency should be D + the baseline's p50."""
+    return Point("delay", nominal_ms, nominal_ms + baseline_p50_ms, m.latency_ms.p50,
+                 m.latency_ms.p95, m.delivered, wanted)  # fmt: skip
+
+
+def hold_point(nominal_ms: float, held: list[float], baseline: list[float], wanted: int) -> Point:
+    """A hold of T ms: held minus baseline time to first event, paired, should be T."""
+    diffs = [h - b for h, b in zip(held, baseline, strict=False)]
+    return Point("hold", nominal_ms, nominal_ms, percentile(diffs, 50), percentile(diffs, 95),
+                 len(diffs), wanted)  # fmt: skip
+
+
+def build(points: list[Point], baseline: dict[str, Any], *, duration_s: float,
+          created: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """The calibration document (pure apart from reading machine, versions and git)."""
+    created = created or dt.datetime.now(dt.UTC)
+    errors = [abs(p.error_ms) for p in points if p.error_ms is not None]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "gauntlet-calibration",
+        "id": new_run_id("calibrate", created),
+        "tool": {"name": "gauntlet", "version": __version__},
+        "created_utc": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine_info(),
+        "dependencies": dependency_versions(),
+        "git": git_info(REPO),
+        "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
+        "band_rule": "max(2 ms, 5 % of nominal)",
+        "baseline": baseline,
+        "points": [p.to_json() for p in points],
+        "passed": bool(points) and all(p.passed for p in points),
+        "max_abs_error_ms": round(max(errors), 3) if errors else None,
+        "duration_s": round(duration_s, 3),
+    }
+
+
+def render_table(doc: dict[str, Any]) -> str:
+    """A short text table of a calibration document."""
+    b = doc["baseline"]
+    lines = [f"calibration {doc['id']} (bands {doc['band_rule']}); baseline: one hop "
+             f"p50 {b['hop_p50_ms']} ms, direct p50 {b['direct_p50_ms']} ms",
+             f"{'point':<14}{'expected':>10}{'measured':>10}{'p95':>9}{'error':>9}{'band':>7}"
+             f"{'n':>6}  result"]  # fmt: skip
+    for p in doc["points"]:
+        def f(x: float | None) -> str:
+            return "-" if x is None else f"{x:.2f}"
+
+        lines.append(f"{p['kind'] + ' ' + format(p['nominal_ms'], 'g') + ' ms':<14}"
+                     f"{f(p['expected_ms']):>10}{f(p['measured_ms']):>10}{f(p['p95_ms']):>9}"
+                     f"{f(p['error_ms']):>9}{f(p['band_ms']):>7}{p['samples']:>3}/{p['wanted']:<2}"
+                     f"  {'ok' if p['pass'] else 'OUT OF BAND'}")  # fmt: skip
+    verdict = "all bands met" if doc["passed"] else "BANDS NOT MET"
+    lines.append(f"{verdict}; max |error| {doc['max_abs_error_ms']} ms")
+    return "\n".join(lines)
+
+
+def excerpt(doc: dict[str, Any] | None, source: str | None = None,
+            reason: str = "no calibration saved for this machine") -> dict[str, Any]:  # fmt: skip
+    """What results.json carries about the instrument (the report header reads only this)."""
+    if doc is None:
+        return {"status": "not calibrated", "reason": reason}
+    keep = ("id", "created_utc", "band_rule", "baseline", "points", "passed", "max_abs_error_ms",
+            "machine", "clock")  # fmt: skip
+    return {"status": "calibrated", "source": source, **{k: doc.get(k) for k in keep}}
+
+
+def fits(doc: dict[str, Any], now: dt.datetime | None = None) -> bool:
+    """A saved calibration applies to this run: same machine, same mitmproxy, recent enough."""
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        created = dt.datetime.strptime(doc["created_utc"], "%Y-%m-%dT%H:%M:%SZ")
+    except (KeyError, TypeError, ValueError):
+        return False
+    mitmproxy = (doc.get("dependencies") or {}).get("mitmproxy")
+    return (doc.get("schema_version") == SCHEMA_VERSION and doc.get("machine") == machine_info()
+            and mitmproxy == dependency_versions().get("mitmproxy")
+            and now - created.replace(tzinfo=dt.UTC) <= dt.timedelta(days=MAX_AGE_DAYS))
+
+
+def write(doc: dict[str, Any], results_dir: Path) -> Path:
+    """`<results>/calibration/<id>.json` and `latest.json`, each written then renamed."""
+    folder = results_dir / CALIBRATION_DIR
+    return write_json(doc, folder / f"{doc['id']}.json", folder / LATEST_FILE)
+
+
+def load_latest(results_dir: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads((results_dir / CALIBRATION_DIR / LATEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+# --- measuring (real hops, real clock) -------------------------------------------------------
+
+
+class _Rig:
+    """One server and its event log; a wake-up on every record instead of polling."""
+
+    def __init__(self) -> None:
+        self.log = EventLog()
+        self.publisher = Publisher(self.log, payload_bytes=64)
+        self.app = PushApp(self.publisher, self.log, ServerOptions())
+        self._changed = trio.Event()
+        self.log.listener = self._on_record
+
+    def _on_record(self, record: Record) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def until(self, ready: Callable[[], Any]) -> Any:
+        while not (value := ready()):
+            await self._changed.wait()
+        return value
+
+    def since(self, start: int, kind: type) -> list:
+        return [r for r in self.log.records[start:] if isinstance(r, kind)]
+
+    @asynccontextmanager
+    async def subscriber(self, url: str):
+        """An SSE client resuming after the last published id; yields once the server sees it."""
+        start = len(self.log.records)
+        cursor = Cursor(resume_after=self.publisher.last_id)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(run_sse, Target(url), self.log, cursor=cursor))
+            request = await self.until(lambda: self.since(start, ServerRequest))
+            yield request[0].t_ns
+            nursery.cancel_scope.cancel()
+
+
+async def _stream(rig: _Rig, url: str, events: int, rate_per_s: float) -> Metrics:
+    """Publish `events` at `rate_per_s` to one subscriber; metrics of this stream only."""
+    first = rig.publisher.last_id + 1
+    wanted = set(range(first, first + events))
+    start = len(rig.log.records)
+    with trio.move_on_after(POINT_TIMEOUT_S):
+        async with rig.subscriber(url) as _:
+            begin = trio.current_time()
+            for i in range(events):
+                await trio.sleep_until(begin + i / rate_per_s)  # the workload's pacing
+                rig.publisher.publish()
+            await rig.until(lambda: wanted <= {r.id for r in rig.since(start, Received)})
+    records = [r for r in rig.log.records[start:]
+               if not isinstance(r, Received) or r.id in wanted]  # fmt: skip
+    return compute(EventLog(records=records), t0_ns=0)
+
+
+async def _first_event_ms(rig: _Rig, url: str) -> float | None:
+    """A fresh connection: from the server seeing the request to the first event's receipt."""
+    event_id = rig.publisher.last_id + 1
+    start = len(rig.log.records)
+    received: list[Received] = []
+    with trio.move_on_after(POINT_TIMEOUT_S):
+        async with rig.subscriber(url) as requested_ns:
+            rig.publisher.publish()
+            received = await rig.until(
+                lambda: [r for r in rig.since(start, Received) if r.id == event_id])
+    return (received[0].t_ns - requested_ns) / NS_PER_MS if received else None
+
+
+def _network(delay_ms: int) -> HopSpec:
+    return HopSpec(("network",), options=(("network_latency_ms", str(delay_ms)),))
+
+
+async def measure(
+    workdir: Path, *, delays_ms: tuple[int, ...] = DELAYS_MS, hold_ms: int = HOLD_MS,
+    events: int = EVENTS, rate_per_s: float = RATE_PER_S, hold_samples: int = HOLD_SAMPLES,
+    progress: Progress = lambda _: None,
+) -> dict[str, Any]:  # fmt: skip
+    """Run every point against one server and return the calibration document."""
+    started = trio.current_time()
+    rig = _Rig()
+    points: list[Point] = []
+    async with trio.open_nursery() as nursery:
+        server_url = await nursery.start(serve_push_app, rig.app)
+        direct = await _stream(rig, server_url, events, rate_per_s)
+        progress(f"  direct: p50 {_fmt(direct.latency_ms.p50)} ms")
+        hop: RunningHop
+        async with running_hop(_network(0), 1, server_url, workdir) as hop:
+            base = await _stream(rig, hop.url, events, rate_per_s)
+            base_p50 = base.latency_ms.p50
+            if base_p50 is None or direct.latency_ms.p50 is None:
+                raise GauntletError("calibration: the baseline (direct, or one hop with D = 0) "
+                                    "delivered nothing; the environment is broken")  # fmt: skip
+            progress(f"  one hop, D = 0: p50 {_fmt(base.latency_ms.p50)} ms (the baseline)")
+            for delay in delays_ms:
+                async with running_hop(_network(delay), 2, server_url, workdir) as delayed:
+                    m = await _stream(rig, delayed.url, events, rate_per_s)
+                points.append(delay_point(delay, m, base_p50, events))
+                progress(f"  delay {delay} ms: p50 {_fmt(m.latency_ms.p50)} ms")
+            keep_back = HopSpec(("keep_back",), options=(("keep_back_ms", str(hold_ms)),))
+            held: list[float] = []
+            unheld: list[float] = []
+            async with running_hop(keep_back, 2, server_url, workdir) as holding:
+                for _ in range(hold_samples):  # interleaved, so load drifts hit both alike
+                    h = await _first_event_ms(rig, holding.url)
+                    b = await _first_event_ms(rig, hop.url)
+                    if h is not None and b is not None:
+                        held.append(h)
+                        unheld.append(b)
+            points.append(hold_point(hold_ms, held, unheld, hold_samples))
+            progress(f"  hold {hold_ms} ms: p50 held {_fmt(points[-1].measured_ms)} ms")
+        nursery.cancel_scope.cancel()
+    baseline = {
+        "used": "one network hop with D = 0 (the hop's own relay cost is not D's)",
+        "hop_p50_ms": _round(base.latency_ms.p50),
+        "direct_p50_ms": _round(direct.latency_ms.p50),
+        "hop_first_event_p50_ms": _round(percentile(unheld, 50)),
+        "errors_vs_direct_ms": {f"{p.kind} {p.nominal_ms:g}": _round(
+            p.measured_ms - p.nominal_ms - (direct.latency_ms.p50 or 0.0))
+            for p in points if p.kind == "delay" and p.measured_ms is not None},
+        "events_per_point": events, "rate_per_s": rate_per_s, "hold_samples": hold_samples,
+    }  # fmt: skip
+    return build(points, baseline, duration_s=trio.current_time() - started)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+async def calibrate(results_dir: Path, progress: Progress = lambda _: None) -> tuple[dict, Path]:
+    """Measure, write `<results>/calibration/`, return (document, path).
+
+    A hop that cannot start or a dead baseline raises GauntletError (the environment is
+    broken), unwrapped from trio's exception groups so the CLI reports it in one line."""
+    with tempfile.TemporaryDirectory(prefix="gauntlet-calibrate-") as tmp:
+        try:
+            doc = await measure(Path(tmp), progress=progress)
+        except BaseExceptionGroup as group:
+            inner: BaseException = group
+            while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+                inner = inner.exceptions[0]
+            if isinstance(inner, GauntletError):
+                raise inner from None
+            raise
+    return doc, write(doc, results_dir)
+
+
+def for_run(results_dir: Path, *, may_measure: bool, progress: Progress) -> dict[str, Any]:
+    """The calibration excerpt a run embeds: the saved one if it fits, else a fresh one."""
+    latest = load_latest(results_dir)
+    source = str(results_dir / CALIBRATION_DIR / LATEST_FILE)
+    if latest is not None and fits(latest):
+        return excerpt(latest, source)
+    if not may_measure:
+        return excerpt(None, reason="none saved for this machine and --no-calibration given: "
+                                    "run `gauntlet calibrate`")  # fmt: skip
+    progress("calibrating the instrument first (none saved for this machine) ...")
+    doc, path = trio.run(calibrate, results_dir, progress)
+    progress(render_table(doc))
+    return excerpt(doc, str(path))

@@ -1,0 +1,51 @@
+"""A tiny bench through the real machinery: server, a real `mitmdump` hop, worker processes.
+
+Determinism contract: everything on 127.0.0.1 with OS-chosen ports; a hard `fail_after`.
+Nothing here asserts a speed: the bench reports figures, it does not judge them in tests.
+The only expectations are the document's shape, that loopback loses nothing at 5
+subscribers, and that no worker or hop outlives the run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import trio
+
+from harness import cli
+from harness.bench.document import validate
+from harness.bench.run import BenchConfig, run_bench
+from tests.e2e.conftest import alive
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
+    config = BenchConfig(
+        quick=True, transports=("sse", "websocket"), subscribers=(5,), sweep_events=3,
+        per_worker=3, floor_transports=("sse",), floor_events=5, hop_transports=("sse",),
+        hop_counts=(1,), matrices=(), skipped_matrices=(("smoke", "test"), ("default", "test")),
+    )  # fmt: skip
+    lines: list[str] = []
+    with trio.fail_after(120):
+        doc, path = await run_bench(config, tmp_path, lines.append, ["gauntlet", "bench"])
+    assert validate(doc) == []
+    assert json.loads(path.read_text()) == json.loads((tmp_path / "bench/latest.json").read_text())
+    assert [(p["transport"], p["path"]) for p in doc["sweep"]] == [
+        ("sse", "direct"), ("sse", "hop"), ("websocket", "direct"), ("websocket", "hop")]
+    for p in doc["sweep"]:
+        assert p["error"] is None and p["delivered_fraction"] == 1, p
+        assert p["expected_deliveries"] == 5 * 3
+        roles = [proc["role"] for proc in p["processes"]]
+        assert roles.count("worker") == p["workers"] == 2  # 5 subscribers, 3 per worker
+        assert roles.count("proxy") == p["hops"]
+        assert all(not alive(proc["pid"]) for proc in p["processes"] if proc["role"] != "server")
+    assert doc["hops"][0]["chains"][0]["hops"] == 1
+    assert {t["name"]: t["met"] for t in doc["targets"]}["smoke_matrix_wall"] is None
+    assert any(line.startswith("sweep [4/4]") for line in lines)
+
+
+def test_bench_refuses_an_unbounded_sweep(capsys):
+    assert cli.main(["bench", "--subscribers", "10,9000", "--no-matrices"]) == cli.EXIT_USAGE
+    assert "bounded" in capsys.readouterr().err

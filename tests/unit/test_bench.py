@@ -1,0 +1,218 @@
+"""The bench's pure parts: spreading subscribers, figures, the knee, targets, the schema,
+and the worker's command line. No sockets, no processes, no timing."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.bench.document import (
+    BENCH_SCHEMA_VERSION,
+    KIND,
+    evaluate_targets,
+    hop_overhead,
+    knees,
+    limited_by,
+    limiting_process,
+    point_figures,
+    spread,
+    validate,
+    workers_for,
+)
+from harness.bench.run import BenchConfig, quick_config, summary_lines
+from harness.bench.sweep import MAX_SUBSCRIBERS, PointSpec
+from harness.bench.worker import Tally, WorkerArgs, WorkerArgsError, parse_args
+from harness.errors import GauntletError
+from harness.eventlog import Connected, Received
+
+MS = 1_000_000
+
+
+@given(st.integers(1, 10_000), st.integers(1, 64))
+def test_spread_covers_every_subscriber_evenly_and_leaves_no_worker_empty(n, workers):
+    shares = spread(n, workers)
+    assert sum(shares) == n
+    assert len(shares) == min(n, workers)
+    assert min(shares) >= 1 and max(shares) - min(shares) <= 1
+
+
+def test_spread_refuses_nothing_to_spread():
+    with pytest.raises(ValueError):
+        spread(0, 3)
+
+
+@pytest.mark.parametrize(("n", "per", "workers"),
+                         [(10, 500, 1), (500, 500, 1), (501, 500, 2), (2000, 500, 4)])
+def test_workers_for(n, per, workers):
+    assert workers_for(n, per) == workers
+
+
+def test_point_figures_are_per_subscriber_and_event():
+    sent = {1: 1_000 * MS, 2: 2_000 * MS}
+    receipts = [[1, [1_001 * MS, 1_003 * MS]], [2, [2_002 * MS]], [3, [9_999 * MS]]]
+    f = point_figures(sent, receipts, subscribers=2)
+    assert f["expected_deliveries"] == 4 and f["delivered"] == 3  # id 3 was never published
+    assert f["delivered_fraction"] == 0.75
+    assert f["latency_ms"]["p50"] == 2.0 and f["latency_ms"]["max"] == 3.0
+
+
+def test_point_figures_with_nothing_delivered():
+    f = point_figures({1: 0}, [], subscribers=3)
+    assert f["delivered_fraction"] == 0 and f["latency_ms"]["p99"] is None
+
+
+def point(transport="sse", path="direct", n=10, fraction=1.0, p99=5.0, error=None, role="server"):
+    return {"transport": transport, "path": path, "subscribers": n, "delivered_fraction": fraction,
+            "latency_ms": {"p50": 1.0, "p99": p99}, "error": error,
+            "limiting": {"role": role, "pid": 1, "cpu_share": 0.2, "saturated": False}}  # fmt: skip
+
+
+def test_knee_is_the_first_count_with_loss_or_p99_over_one_second():
+    points = [point(n=100), point(n=10), point(n=500, p99=1000.5, role="proxy"),
+              point(n=1000, fraction=0.9), point(path="hop", n=10),
+              point(path="hop", n=100, fraction=0.999)]  # fmt: skip
+    by = {(k["transport"], k["path"]): k for k in knees(points)}
+    assert by["sse", "direct"]["knee_subscribers"] == 500
+    assert by["sse", "direct"]["max_good_subscribers"] == 100
+    assert by["sse", "direct"]["limited_by"] == "proxy (not saturated)"
+    assert by["sse", "hop"]["knee_subscribers"] == 100
+
+
+def test_no_knee_when_every_point_is_good_and_an_error_is_a_knee():
+    assert knees([point(n=10), point(n=100)])[0]["knee_subscribers"] is None
+    k = knees([point(n=10, error="only 3 of 10 subscribers reached the server")])[0]
+    assert k["knee_subscribers"] == 10 and "reached" in k["reason"]
+    assert k["max_good_subscribers"] is None
+
+
+def test_hop_overhead_is_the_difference_against_direct_per_hop():
+    direct = {"latency_ms": {"p50": 0.5, "p99": 1.0}, "delivered_fraction": 1.0}
+    chained = {"latency_ms": {"p50": 2.0, "p99": 4.0}, "delivered_fraction": 1.0}
+    h = hop_overhead(direct, chained, 3)
+    assert h["added_ms"] == {"p50": 1.5, "p99": 3.0}
+    assert h["added_per_hop_ms"] == {"p50": 0.5, "p99": 1.0}
+
+
+def test_limiting_process_flags_a_saturated_core():
+    procs = [{"role": "server", "pid": 1, "cpu_share": 0.4},
+             {"role": "worker", "pid": 2, "cpu_share": 0.95},
+             {"role": "proxy", "pid": 3, "cpu_share": None}]  # fmt: skip
+    assert limiting_process(procs) == {"role": "worker", "pid": 2, "cpu_share": 0.95,
+                                       "saturated": True, "machine_saturated": False}
+    assert limiting_process([]) is None
+
+
+def test_all_cores_busy_with_no_process_saturated_is_the_machine():
+    procs = [{"role": "server", "pid": 1, "cpu_share": 0.6},
+             {"role": "proxy", "pid": 3, "cpu_share": 0.7}]  # fmt: skip
+    lim = limiting_process(procs, machine_busy_cores=1.9, cores=2)
+    assert lim is not None and lim["role"] == "proxy" and lim["machine_saturated"]
+    assert limited_by({"limiting": lim}) == "machine"
+    assert limited_by({"limiting": limiting_process(procs, 1.0, 2)}) == "proxy (not saturated)"
+    assert limited_by({"limiting": {**lim, "saturated": True}}) == "proxy"
+
+
+def chain(per_hop_p50: float, hops: int = 1) -> dict:
+    return {"hops": hops, "added_ms": {"p50": per_hop_p50 * hops, "p99": 1.0},
+            "added_per_hop_ms": {"p50": per_hop_p50, "p99": 1.0}}  # fmt: skip
+
+
+def targets_of(**doc) -> dict:
+    return {t["name"]: t for t in evaluate_targets(doc)}
+
+
+def test_targets_met_not_met_and_not_measured():
+    sse_1000 = {**point(path="hop", n=1000, p99=250.0)}
+    t = targets_of(hops=[{"transport": "sse", "chains": [chain(0.4), chain(0.7, 2)]},
+                         {"transport": "long_poll", "chains": [chain(1.4)]}], sweep=[sse_1000],
+                   matrices=[{"name": "smoke", "wall_s": 50.0, "skipped": None},
+                             {"name": "default", "wall_s": None, "skipped": "--quick"}])
+    assert t["hop_p50_per_hop_sse"]["met"] is True and t["hop_p50_per_hop_sse"]["figure"] == 0.7
+    assert t["hop_p50_per_hop_long_poll"]["met"] is False
+    assert t["sse_1000_through_hop"]["met"] is True
+    assert t["smoke_matrix_wall"]["met"] is True
+    assert t["default_matrix_wall"]["met"] is None
+    assert t["default_matrix_wall"]["note"] == "--quick"
+    t = targets_of(hops=[{"transport": "sse", "chains": [chain(1.2)]}],
+                   sweep=[point(path="hop", n=1000, p99=250.0, fraction=0.99)],
+                   matrices=[{"name": "smoke", "wall_s": 61.0}])
+    assert t["hop_p50_per_hop_sse"]["met"] is False
+    assert t["sse_1000_through_hop"]["met"] is False
+    assert t["smoke_matrix_wall"]["met"] is False
+    assert targets_of()["sse_1000_through_hop"]["met"] is None
+    assert targets_of()["hop_p50_per_hop_sse"]["met"] is None
+
+
+def minimal_doc() -> dict:
+    p = {**point(), "hops": 0, "workers": 1, "events": 3, "rate_per_s": 1.0,
+         "processes": [{"role": "server", "pid": 1, "cpu_s": 0.1, "cpu_share": 0.05,
+                        "peak_rss_mb": 50.0}]}  # fmt: skip
+    return {"schema_version": BENCH_SCHEMA_VERSION, "kind": KIND, "bench_id": "x",
+            "created_utc": "2026-11-25T00:00:00Z", "quick": True, "command": ["gauntlet"],
+            "machine": {"cpu_count": 2, "python": "3.12", "cpu_model": "x", "memory_mb": 1},
+            "dependencies": {}, "git": {}, "clock": {}, "config": {}, "floor": [p],
+            "hops": [{"transport": "sse", "direct": p["latency_ms"], "chains": [chain(0.5)]}],
+            "sweep": [copy.deepcopy(p)], "knees": knees([p]), "matrices": [
+                {"name": "smoke", "wall_s": 40.0, "skipped": None}],
+            "targets": [], "wall_s": 1.0}  # fmt: skip
+
+
+def test_schema_check_accepts_a_well_formed_document_and_names_what_is_missing():
+    doc = minimal_doc()
+    doc["targets"] = evaluate_targets(doc)
+    assert validate(doc) == []
+    assert summary_lines(doc)  # the human summary reads the same document
+    del doc["sweep"][0]["processes"][0]["cpu_share"]
+    doc.pop("wall_s")
+    assert validate(doc) == ["wall_s: missing or not (<class 'int'>, <class 'float'>)"]
+    doc["wall_s"] = 1
+    assert validate(doc) == ["sweep 0 process: cpu_share missing"]
+    assert validate([]) == ["document is not an object"]
+
+
+def test_worker_arguments_round_trip():
+    args = WorkerArgs("long_poll", "http://127.0.0.1:8080", 250, 10, 200.0, 60.0)
+    assert parse_args(args.argv()) == args
+
+
+@pytest.mark.parametrize("argv", [
+    ["--transport", "carrier_pigeon", "--base-url", "http://127.0.0.1:1", "--subscribers", "1",
+     "--events", "1"],
+    ["--transport", "sse", "--base-url", "http://example.com", "--subscribers", "1",
+     "--events", "1"],
+    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "0",
+     "--events", "1"],
+    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "5001",
+     "--events", "1"],
+    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "1",
+     "--events", "1", "--surprise"],
+    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "many",
+     "--events", "1"],
+])  # fmt: skip
+def test_worker_refuses_bad_arguments(argv):
+    with pytest.raises(WorkerArgsError):
+        parse_args(argv)
+
+
+def test_tally_keeps_first_receipts_and_reports_completion_once():
+    done: list[int] = []
+    tally = Tally(2, lambda: done.append(1))
+    for record in [Connected(0, 1, "HTTP/1.1"), Received(1, 10, 1), Received(1, 11, 1),
+                   Received(2, 20, 1), Received(3, 30, 1)]:  # fmt: skip
+        tally.append(record)
+    assert tally.first == {1: 10, 2: 20, 3: 30} and tally.duplicates == 1
+    assert tally.connects == 1 and done == [1] and tally.records == []
+
+
+def test_points_and_configs_are_bounded():
+    with pytest.raises(GauntletError, match="bounded"):
+        PointSpec("sse", MAX_SUBSCRIBERS + 1)
+    assert PointSpec("sse", 2000).n_workers == 4 and PointSpec("sse", 2000, 1).path == "hop"
+    with pytest.raises(GauntletError, match="bounded"):
+        BenchConfig(subscribers=(10, 100_000)).check()
+    with pytest.raises(GauntletError, match="unknown transport"):
+        BenchConfig(transports=("smoke_signals",)).check()
+    assert quick_config().quick and "default" not in quick_config().matrices
