@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="do not measure a calibration first when none is saved for this "
                      "machine in DIR/calibration (the report then says so)")  # fmt: skip
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
+    run.add_argument("--jobs", type=int, metavar="N",
+                     help="cells measured side by side (default: the profile's, else 1)")
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
     rep = sub.add_parser("report", help="print the table; write report.html, summary.md, PNGs")
     rep.add_argument("run", type=Path, help="a run folder or its results.json")
@@ -143,6 +145,7 @@ def _list(args: argparse.Namespace) -> int:
     print("Profiles:")
     for profile in load_profiles(args.scenarios).values():
         repeats = f" (x{profile.repeats})" if profile.repeats > 1 else ""
+        repeats += f", {profile.jobs} cells at a time" if profile.jobs > 1 else ""
         print(f"  {profile.name:<20} {', '.join(profile.matrices)}{repeats}: {profile.description}")
     return EXIT_OK
 
@@ -154,10 +157,12 @@ def _run(args: argparse.Namespace) -> int:
     from harness.runner import run_cells
 
     ids = None
+    jobs = 1
     if args.profile:
         profile, pairs = profile_cells(args.profile, args.scenarios)
         ids, cells = [i for i, _ in pairs], [c for _, c in pairs]
         label, matrix_name, scale = profile.name, profile.name, cells[0].timing.time_scale
+        jobs = profile.jobs
     elif args.transport or args.intermediary:
         if not (args.transport and args.intermediary):
             raise GauntletError("--transport and --intermediary go together")
@@ -183,7 +188,8 @@ def _run(args: argparse.Namespace) -> int:
         outcome = trio.run(lambda: run_cells(
             cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
             results_dir=args.results, progress=progress, ids=ids,
-            calibration=calibration))  # fmt: skip
+            calibration=calibration,
+            jobs=jobs if args.jobs is None else args.jobs))  # fmt: skip
     finally:
         progress.close()
     if outcome.error is not None and not outcome.document["cells"]:

@@ -1,8 +1,8 @@
-"""Run a list of cells one after another, stop cleanly on Ctrl-C, and write the results.
+"""Run a list of cells, one at a time or a few side by side; stop cleanly on Ctrl-C; write results.
 
 Ctrl-C (SIGINT) and SIGTERM are turned into a cancellation of the run rather than a
-KeyboardInterrupt thrown at an arbitrary point: the cell in flight is torn down (its hops
-killed, its server closed), the cells already measured are written with
+KeyboardInterrupt thrown at an arbitrary point: the cells in flight are torn down (their hops
+killed, their servers closed), the cells already measured are written with
 `"interrupted": true`, and the caller exits 130. Nothing measured is lost.
 """
 
@@ -44,34 +44,58 @@ async def _cancel_on_signal(scope: trio.CancelScope, flag: list[bool], *, task_s
 async def run_cells(
     cells: list[CellSpec], *, run_id: str, matrix: str, time_scale: float,
     results_dir: Path, progress: Progress = lambda _: None, ids: list[str] | None = None,
-    calibration: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None, jobs: int = 1,
 ) -> RunOutcome:  # fmt: skip
-    """Measure `cells` in order; `ids` (one per cell) name them when matrices are mixed.
+    """Measure `cells`, `jobs` at a time; `ids` (one per cell) name them when matrices are mixed.
 
-    `calibration` (harness.calibrate.excerpt) goes into the results document as it is."""
-    done: list[dict[str, Any]] = []
+    Results keep the cells' order whatever order they finish in. Each cell is its own
+    topology (server, hops, CA, ports, work folder), so cells running side by side share
+    nothing but the machine: `jobs` must stay below what the machine can run without
+    slowing a cell down (ARCHITECTURE.md: the default profile's 2 on 2 cores, checked by
+    comparing latencies against a one-at-a-time run). `calibration`
+    (harness.calibrate.excerpt) goes into the results document as it is."""
+    if jobs < 1:
+        raise GauntletError(f"jobs must be at least 1, got {jobs}")
+    measured: list[dict[str, Any] | None] = [None] * len(cells)
     interrupted: list[bool] = []
-    failure: GauntletError | None = None
+    failures: list[GauntletError] = []
+    n = len(cells)
     with tempfile.TemporaryDirectory(prefix=f"gauntlet-{run_id}-") as tmp:
         workdir = Path(tmp)
-        progress(f"run {run_id}: {len(cells)} cells, time scale 1/{time_scale:g}, work dir {tmp}")
+        progress(f"run {run_id}: {n} cells, {jobs} at a time, time scale 1/{time_scale:g}, "
+                 f"work dir {tmp}")  # fmt: skip
         async with trio.open_nursery() as nursery:
             await nursery.start(_cancel_on_signal, nursery.cancel_scope, interrupted)
             started = trio.current_time()
-            try:
-                for i, cell in enumerate(cells, 1):
-                    progress(f"[{i}/{len(cells)}] {ids[i - 1] if ids else cell.id} ...")
-                    entry = await run_cell(cell, workdir, progress)
-                    if ids is not None:
-                        entry["id"] = ids[i - 1]
-                    done.append(entry)
-                    elapsed = trio.current_time() - started
-                    eta = elapsed / i * (len(cells) - i)
-                    progress(f"{_cell_line(i, len(cells), entry)} "
-                             f"[elapsed {elapsed:.0f} s, ETA {eta:.0f} s]")  # fmt: skip
-            except GauntletError as exc:
-                failure = exc
+            slots = trio.Semaphore(jobs)
+
+            async def measure(i: int, cell: CellSpec, cancel: trio.CancelScope) -> None:
+                name = ids[i] if ids else cell.id
+                progress(f"[{i + 1}/{n}] {name} ...")
+                try:
+                    entry = await run_cell(cell, workdir / f"{i:04d}", progress)
+                except GauntletError as exc:  # the environment is broken: stop the run
+                    failures.append(exc)
+                    cancel.cancel()
+                    return
+                finally:
+                    slots.release()
+                if ids is not None:
+                    entry["id"] = name
+                measured[i] = entry
+                finished = sum(e is not None for e in measured)
+                elapsed = trio.current_time() - started
+                eta = elapsed / finished * (n - finished)
+                progress(f"{_cell_line(i + 1, n, entry)} [{finished} done, "
+                         f"elapsed {elapsed:.0f} s, ETA {eta:.0f} s]")  # fmt: skip
+
+            async with trio.open_nursery() as cell_nursery:
+                for i, cell in enumerate(cells):
+                    await slots.acquire()  # cells start in spec order, at most `jobs` at once
+                    cell_nursery.start_soon(measure, i, cell, cell_nursery.cancel_scope)
             nursery.cancel_scope.cancel()
+    done = [e for e in measured if e is not None]
+    failure = failures[0] if failures else None
     doc = build_document(
         run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,
         interrupted=bool(interrupted) or failure is not None, repo=REPO,

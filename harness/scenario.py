@@ -31,11 +31,33 @@ DIRECT = "direct"
 
 @dataclass(frozen=True)
 class Workload:
-    """What the publisher sends: `events` events, `rate_per_s` per second, `payload_bytes` each."""
+    """What the publisher sends: `events` events of `payload_bytes`, `rate_per_s` on average.
+
+    Shapes from the field, each a reason a transport fails differently:
+    - steady (the default): one event every 1/rate_per_s seconds;
+    - bursts: `burst` events back to back, a burst every burst/rate_per_s seconds (a chat
+      room waking up, a batch job finishing), which tests batching and per-event cost;
+    - a quiet period: after event `quiet_after`, nothing for `quiet_real_s` real-world seconds
+      (divided by the time scale like every real-world duration), long enough to provoke
+      idle timeouts (ALB 60 s, nginx 60 s; FIELD.md) unless the transport sends heartbeats;
+    - large payloads: `payload_bytes` in the KiB, so size thresholds fill and flush.
+    """
 
     events: int
     rate_per_s: float
     payload_bytes: int
+    burst: int = 1
+    quiet_after: int = 0
+    quiet_real_s: float = 0.0
+
+    def schedule_s(self, time_scale: float) -> list[float]:
+        """When each event is published, in seconds after the workload starts (pure)."""
+        out: list[float] = []
+        quiet_s = self.quiet_real_s / time_scale if self.quiet_after else 0.0
+        for i in range(self.events):
+            at = (i // self.burst) * self.burst / self.rate_per_s
+            out.append(at + (quiet_s if self.quiet_after and i >= self.quiet_after else 0.0))
+        return out
 
 
 @dataclass(frozen=True)
@@ -239,8 +261,15 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
     wl = root.table("workload")
     workload = Workload(
         wl.positive("events", int), wl.positive("rate_per_s", (int, float)),
-        wl.positive("payload_bytes", int),
+        wl.positive("payload_bytes", int), wl.positive("burst", int, 1),
+        wl.get("quiet_after", int, 0), wl.get("quiet_real_s", (int, float), 0.0),
     )  # fmt: skip
+    if not 0 <= workload.quiet_after < workload.events:
+        raise wl.error("quiet_after", f"must be 0 (no quiet period) or below events "
+                       f"({workload.events}), got {workload.quiet_after}")  # fmt: skip
+    if workload.quiet_real_s < 0 or bool(workload.quiet_real_s) != bool(workload.quiet_after):
+        raise wl.error("quiet_real_s", "a quiet period needs both quiet_after > 0 and "
+                       "quiet_real_s > 0")  # fmt: skip
     wl.done()
     bt = root.table("budget")
     budget = Budget(bt.positive("latency_p95_ms", (int, float)), bt.get("max_lost", int, 0))
@@ -302,6 +331,8 @@ class Profile:
     description: str
     matrices: tuple[str, ...]
     repeats: int
+    jobs: int = 1
+    """Cells measured side by side (harness/runner.py); 1 means one after another."""
 
 
 def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
@@ -319,7 +350,8 @@ def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
                 raise t.error(f"matrices[{i}]", f"unknown matrix {m!r} (known: "
                               f"{', '.join(sorted(known))})")  # fmt: skip
         profiles[name] = Profile(name, t.get("description", str), tuple(matrices),
-                                 t.positive("repeats", int, 1))  # fmt: skip
+                                 t.positive("repeats", int, 1),
+                                 t.positive("jobs", int, 1))  # fmt: skip
         t.done()
     return profiles
 

@@ -5,7 +5,8 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
 2. hops start from the server outwards (each writes its port to a readiness pipe);
 3. the client starts; the workload begins when the client's first request reaches the
    server (the publisher's `first_request` event), so no client is raced;
-4. the publisher sends `events` at `rate_per_s` (this pacing is the workload, not a wait);
+4. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
+   this pacing is the workload, not a wait);
 5. the cell waits until every event is delivered or the scaled delivery budget runs out;
 6. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
 """
@@ -150,9 +151,8 @@ async def _workload(cell: CellSpec, publisher: Publisher, watch: _DeliveryWatch,
     progress("  client connected; publishing")
     t0_ns = now_ns()
     start = trio.current_time()
-    interval = 1.0 / cell.workload.rate_per_s
-    for i in range(cell.workload.events):
-        await trio.sleep_until(start + i * interval)  # the workload's pacing, not a wait
+    for at_s in cell.workload.schedule_s(cell.timing.time_scale):
+        await trio.sleep_until(start + at_s)  # the workload's pacing, not a wait
         publisher.publish()
     within_s = cell.timing.deliver_within_s
     deadline_ns = now_ns() + int(within_s * 1e9)

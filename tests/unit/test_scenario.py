@@ -9,6 +9,7 @@ import pytest
 from harness.errors import ScenarioError
 from harness.scenario import (
     SCENARIOS_DIR,
+    Workload,
     adhoc_cell,
     list_matrices,
     load_intermediaries,
@@ -94,6 +95,12 @@ def test_cell_ids_are_transport_dash_intermediary(tmp_path):
                        'verdict = "FAIL"\nreason = "x"\n',
          "expect[2]: field 'transport': cell sse-direct is expected twice"),
         (lambda s: s.replace("time_scale = 10", "time_scale = [10"), "not valid TOML"),
+        (lambda s: s.replace("events = 3", "events = 3\nburst = 0"),
+         "workload: field 'burst': must be > 0"),
+        (lambda s: s.replace("events = 3", "events = 3\nquiet_after = 3\nquiet_real_s = 60"),
+         "workload: field 'quiet_after': must be 0 (no quiet period) or below events (3)"),
+        (lambda s: s.replace("events = 3", "events = 3\nquiet_after = 1"),
+         "workload: field 'quiet_real_s': a quiet period needs both"),
     ],
 )
 def test_bad_matrix_errors_name_file_place_and_field(tmp_path, edit, message):
@@ -211,3 +218,26 @@ def test_shipped_profiles_cover_every_transport_and_behaviour():
     assert transports == set(TRANSPORTS)
     assert behaviours == set(proxies.BEHAVIOURS)
     assert len(chains) >= 3 and {c.protocol for _, c in cells} == {"h1", "https", "h2"}
+    workloads = {c.workload for _, c in cells}
+    assert any(w.burst == 1 and not w.quiet_after for w in workloads), "a steady workload"
+    assert any(w.burst > 1 for w in workloads), "a bursty workload"
+    assert any(w.quiet_after for w in workloads), "a quiet period that provokes idle timeouts"
+    assert any(w.payload_bytes >= 8192 for w in workloads), "large payloads"
+
+
+@pytest.mark.parametrize(("shape", "time_scale", "expected"), [
+    ({}, 1, [0.0, 0.5, 1.0, 1.5]),
+    ({"burst": 2}, 1, [0.0, 0.0, 1.0, 1.0]),
+    ({"quiet_after": 2, "quiet_real_s": 60.0}, 30, [0.0, 0.5, 3.0, 3.5]),
+    ({"burst": 2, "quiet_after": 2, "quiet_real_s": 10.0}, 10, [0.0, 0.0, 2.0, 2.0]),
+])  # fmt: skip
+def test_workload_schedule_steady_bursts_and_a_scaled_quiet_period(shape, time_scale, expected):
+    workload = Workload(events=4, rate_per_s=2, payload_bytes=64, **shape)
+    assert workload.schedule_s(time_scale) == pytest.approx(expected)
+
+
+def test_workload_shape_is_read_from_the_matrix_file(tmp_path):
+    text = GOOD.replace("events = 3", "events = 3\nburst = 3\nquiet_after = 1\nquiet_real_s = 5")
+    workload = load_matrix(str(write(tmp_path, text))).cells[0].workload
+    assert (workload.burst, workload.quiet_after, workload.quiet_real_s) == (3, 1, 5)
+    assert workload.schedule_s(10) == pytest.approx([0.0, 0.5, 0.5])
