@@ -55,10 +55,16 @@ class FakeServer(httpx.AsyncBaseTransport):
 
     script: Callable[[int, httpx.Request], httpx.Response]
     seen: list[Seen] = field(default_factory=list)
+    requests: dict[int, trio.Event] = field(default_factory=dict)
+    """Set when request n has arrived: `await server.arrived(n)`."""
+
+    async def arrived(self, n: int) -> None:
+        await self.requests.setdefault(n, trio.Event()).wait()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(Seen(trio.current_time(), request.url.path + "?" +
                               request.url.query.decode(), request.headers))  # fmt: skip
+        self.requests.setdefault(len(self.seen), trio.Event()).set()
         response = self.script(len(self.seen), request)
         if request.url.path == "/poll" and response.status_code == 200:
             await response.aread()
@@ -172,8 +178,7 @@ async def test_failed_polls_back_off_exponentially_and_count_one_reconnect(autoj
     with trio.move_on_after(1):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(run_long_poll, Target(BASE, transport=server), log)
-            while len(server.seen) < 6:
-                await trio.sleep(0.001)  # virtual time; ends when the 6th poll arrives
+            await server.arrived(6)
             nursery.cancel_scope.cancel()
     gaps = [b.at - a.at for a, b in zip(server.seen, server.seen[1:], strict=False)]
     assert gaps == pytest.approx([0, 0.05, 0.1, 0.2, 0])  # 50 ms doubling, reset on success
