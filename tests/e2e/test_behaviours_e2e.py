@@ -112,8 +112,7 @@ async def test_lifetime_cap_cuts_a_busy_stream_and_sse_resumes_without_loss(tmp_
 async def test_ws_refuse_makes_the_websocket_handshake_fail(tmp_path):
     with trio.fail_after(20):
         async with rig("websocket", [hop("ws_refuse")], tmp_path, wait_for_request=False) as r:
-            while len(r.log.of(Disconnected)) < 2:
-                await trio.sleep(0.05)  # bounded by fail_after: waiting for two refusals
+            await r.wait_until(lambda log: len(log.of(Disconnected)) >= 2)  # two refusals
     assert r.log.of(Connected) == []
     assert all("handshake failed" in d.reason and "403" in d.reason
                for d in r.log.of(Disconnected))  # fmt: skip
@@ -280,8 +279,7 @@ async def test_lifetime_cap_ttfb_cuts_a_request_whose_response_never_starts(tmp_
     spec = [hop("lifetime_cap", lifetime_cap_ms=0, lifetime_cap_ttfb_ms=30_000)]
     with trio.fail_after(20):
         async with rig("long_poll", spec, tmp_path, time_scale=100) as r:
-            while len(r.log.of(Request)) < 3:
-                await trio.sleep(0.02)  # bounded by fail_after: waiting for two cuts
+            await r.wait_until(lambda log: len(log.of(Request)) >= 3)  # two cuts
     starts = [q.t_ns for q in r.log.of(Request)]
     assert r.log.of(Connected) == []  # no poll ever got a response
     backoff_ms = 50  # the client's first reconnect delay (harness.clients.base.Backoff)
