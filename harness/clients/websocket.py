@@ -12,10 +12,18 @@ falls back to polling when it dies, and gives up upgrading after a few failed pr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
+from trio_websocket import (
+    ConnectionClosed,
+    HandshakeError,
+    WebSocketConnection,
+    open_websocket_url,
+    wrap_client_stream,
+)
 
 from harness.clients.base import DEFAULT_CONNECT_TIMEOUT_S, Target
 from harness.clients.long_poll import run_long_poll
@@ -37,19 +45,12 @@ async def websocket_session(
     probe_ms: float | None = None, on_probe_passed: Callable[[], None] | None = None,
 ) -> float | None:  # fmt: skip
     """One socket until it ends; returns how long it lived in ms (None: no handshake)."""
-    if target.forward_proxy:
-        raise NotImplementedError("websocket through a forward proxy (CONNECT) is not built yet")
     conn = log.new_conn()
     log.append(Request(now_ns(), conn, "WS " + path))
     opened_ns: int | None = None
     reason = "closed"
     try:
-        async with open_websocket_url(
-            target.ws_url(f"{path}?after={cursor.resume_after}"),
-            ssl_context=target.tls.client_context(["http/1.1"]) if target.tls else None,
-            connect_timeout=DEFAULT_CONNECT_TIMEOUT_S,
-            disconnect_timeout=1,
-        ) as ws:
+        async with open_socket(target, f"{path}?after={cursor.resume_after}") as ws:
             opened_ns = now_ns()
             log.append(Connected(opened_ns, conn, "HTTP/1.1"))
             async with trio.open_nursery() as nursery:
@@ -77,6 +78,80 @@ async def websocket_session(
     ended_ns = now_ns()
     log.append(Disconnected(ended_ns, conn, reason))
     return None if opened_ns is None else (ended_ns - opened_ns) / 1e6
+
+
+class ProxyRefused(HandshakeError):
+    """The forward proxy did not open a tunnel (its CONNECT answer was not 200)."""
+
+
+DISCONNECT_TIMEOUT_S = 1.0
+
+
+@asynccontextmanager
+async def open_socket(target: Target, resource: str) -> AsyncIterator[WebSocketConnection]:
+    """A WebSocket to `target` for `resource` (`/ws?after=N`), through its forward proxy if any.
+
+    Browsers configured with a proxy reach `ws://` and `wss://` through it with CONNECT
+    (CHROMIUM.md; RFC 6455 section 4.1 suggests the same), not with an absolute-URI upgrade:
+    the tunnel is opened here, TLS runs inside it for `wss://`, then the WebSocket handshake.
+    A proxy that intercepts (TLS inspection) or refuses the tunnel is thereby in the path.
+    """
+    ssl_context = target.tls.client_context(["http/1.1"]) if target.tls else None
+    if target.forward_proxy is None:
+        async with open_websocket_url(
+            target.ws_url(resource), ssl_context=ssl_context,
+            connect_timeout=DEFAULT_CONNECT_TIMEOUT_S, disconnect_timeout=DISCONNECT_TIMEOUT_S,
+        ) as ws:  # fmt: skip
+            yield ws
+        return
+    origin = urlsplit(target.base_url)
+    host, port = origin.hostname or "127.0.0.1", origin.port or 80
+    try:
+        async with trio.open_nursery() as nursery:  # the connection's reader task lives here
+            with trio.fail_after(DEFAULT_CONNECT_TIMEOUT_S):
+                stream: trio.abc.Stream = await open_tunnel(target.forward_proxy, host, port)
+                if ssl_context is not None:
+                    stream = trio.SSLStream(stream, ssl_context, server_hostname=host)
+                    await stream.do_handshake()
+                ws = await wrap_client_stream(
+                    nursery, stream, f"{host}:{port}", resource  # type: ignore[arg-type]
+                )
+            try:
+                yield ws
+            finally:
+                with trio.move_on_after(DISCONNECT_TIMEOUT_S) as cleanup:
+                    cleanup.shield = True
+                    await ws.aclose()
+    except BaseExceptionGroup as group:  # as open_websocket_url does: the one error, bare
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+
+
+async def open_tunnel(proxy_url: str, host: str, port: int) -> trio.SocketStream:
+    """A TCP stream to host:port through an HTTP proxy's CONNECT (RFC 9110 section 9.3.6)."""
+    proxy = urlsplit(proxy_url)
+    stream = await trio.open_tcp_stream(proxy.hostname or "127.0.0.1", proxy.port or 80)
+    try:
+        authority = f"{host}:{port}"
+        await stream.send_all(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = await stream.receive_some(4096)
+            if not chunk or len(head) > 16_384:
+                raise ProxyRefused(f"proxy ended the CONNECT exchange: {head[:80]!r}")
+            head += chunk
+        status_line = head.partition(b"\r\n")[0]
+        parts = status_line.split()
+        if len(parts) < 2 or parts[1] != b"200":
+            answer = status_line.decode(errors="replace")
+            raise ProxyRefused(f"proxy answered CONNECT with {answer!r}")
+        if head.split(b"\r\n\r\n", 1)[1]:
+            raise ProxyRefused("proxy sent bytes before the tunnel's first request")
+    except BaseException:
+        await stream.aclose()
+        raise
+    return stream
 
 
 async def _after(delay_s: float, action: Callable[[], None]) -> None:

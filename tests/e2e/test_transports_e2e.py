@@ -150,8 +150,39 @@ async def test_sse_client_stops_for_good_on_a_non_200_answer(tmp_path):
     with trio.fail_after(10):
         client = partial(run_sse, path="/no-such-stream", default_retry_ms=10)
         async with rig("sse", [], tmp_path, client=client) as r:
-            while not r.log.of(Disconnected):
-                await trio.sleep(0.01)  # bounded by fail_after
+            await r.wait_until(lambda log: bool(log.of(Disconnected)))
             await trio.sleep(0.3)  # with a 10 ms retry, a reconnecting client would ask again
     assert len(r.log.of(Request)) == 1
     assert "failed for good: status 404" in r.log.of(Disconnected)[0].reason
+
+
+@pytest.fixture(scope="module")
+def corporate_ws(tmp_path_factory):
+    results = tmp_path_factory.mktemp("corporate_ws")
+    done = subprocess.run(
+        gauntlet_cmd("run", "--matrix", "corporate_ws", "--no-plots", "--no-calibration",
+                     "--jobs", "2", "--results", str(results)),
+        capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    doc = json.loads((results / "latest" / "results.json").read_text())
+    return done, {c["id"]: c for c in doc["cells"]}
+
+
+def test_websocket_through_corporate_forward_proxies(corporate_ws):
+    """ws:// and wss:// go through the forward proxy's CONNECT tunnel, as a browser's do:
+    an inspecting proxy that refuses upgrades is what answers 403 (the server never sees
+    the /ws request), one that kills them makes the plain client flap while the engine.io-
+    style client gives up probing and stays on polling."""
+    done, cells = corporate_ws
+    assert done.returncode == 0, done.stdout + done.stderr
+    for suffix in ("", "-https"):  # h1 cells have no protocol suffix
+        refused = cells[f"websocket-ssl_inspection_no_websocket{suffix}"]
+        assert all("403" in c["ended"] for c in refused["connections"])
+        assert not [s for s in refused["server_saw"] if "/ws" in s]
+        tunnelled = cells[f"websocket-old_proxy_connect_only{suffix}"]
+        assert tunnelled["metrics"]["reconnects"] == 0
+        assert [s for s in tunnelled["server_saw"] if "/ws" in s]
+        assert cells[f"websocket-zscaler_class{suffix}"]["metrics"]["reconnects"] >= 3
+        for proxy in ("ssl_inspection_no_websocket", "zscaler_class"):
+            notes = cells[f"websocket_fallback-{proxy}{suffix}"]["notes"]
+            assert any("given up after 3 failed probes" in n for n in notes), notes
