@@ -17,7 +17,7 @@ import trio
 import proxies
 from harness import __version__
 from harness.clients import TRANSPORTS
-from harness.errors import GauntletError
+from harness.errors import GauntletError, unwrap
 from harness.results import parse_shard, shard_of
 from harness.scenario import (
     SCENARIOS_DIR,
@@ -113,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             return _bench(args)
         return _report(args)
-    except GauntletError as exc:
-        print(f"gauntlet: error: {exc}", file=sys.stderr)
+    except (GauntletError, BaseExceptionGroup) as exc:
+        inner = unwrap(exc)  # a GauntletError from inside a trio nursery is still one line
+        if not isinstance(inner, GauntletError):
+            raise
+        print(f"gauntlet: error: {inner}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gauntlet: interrupted", file=sys.stderr)

@@ -14,3 +14,11 @@ class ScenarioError(GauntletError):
 
 class HopStartError(GauntletError):
     """A proxy hop (a mitmdump subprocess) failed to start or to report readiness."""
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The one exception inside nested single-member exception groups (trio nurseries wrap
+    whatever escapes them), so a GauntletError raised deep in a topology is still one line."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc

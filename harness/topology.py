@@ -23,7 +23,7 @@ import trio
 
 from harness import metrics as metrics_mod
 from harness.clients import TRANSPORTS, Target
-from harness.errors import HopStartError
+from harness.errors import HopStartError, unwrap
 from harness.eventlog import (
     Connected,
     Disconnected,
@@ -42,13 +42,6 @@ from harness.verdict import Judgement, error, judge
 
 FIRST_REQUEST_TIMEOUT_S = 3.0
 Progress = Callable[[str], None]
-
-
-def _single(exc: BaseException) -> BaseException:
-    """The one exception inside nested single-member exception groups (trio nurseries)."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
 
 
 class _DeliveryWatch:
@@ -83,7 +76,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
         t0_ns, deadline_ns = await _measure(cell, workdir, log, hops, client_error, progress,
                                             server_socket)  # fmt: skip
     except BaseException as exc:
-        inner = _single(exc)
+        inner = unwrap(exc)
         if isinstance(inner, HopStartError):
             raise inner from None
         if isinstance(inner, Exception):

@@ -32,7 +32,7 @@ import trio
 from harness.bench import procs
 from harness.bench.document import limiting_process, point_figures, spread, workers_for
 from harness.bench.worker import WorkerArgs
-from harness.errors import GauntletError
+from harness.errors import GauntletError, unwrap
 from harness.eventlog import EventLog, Record, ServerRequest
 from harness.hops import HopSpec, client_entry, running_chain
 from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
@@ -215,10 +215,14 @@ async def run_point(spec: PointSpec, workdir: Path, progress: Progress = lambda 
             await _measure(spec, workdir, point_dir, point, progress)
     except trio.TooSlowError:
         point["error"] = f"the point did not end within its {spec.time_limit_s:g} s limit"
-    except GauntletError as exc:
-        point["error"] = str(exc)
-    except OSError as exc:
-        point["error"] = f"{type(exc).__name__}: {exc}"
+    except (GauntletError, OSError, BaseExceptionGroup) as exc:
+        inner = unwrap(exc)  # raised inside the server's or the workers' nursery
+        if isinstance(inner, GauntletError):
+            point["error"] = str(inner)
+        elif isinstance(inner, OSError):
+            point["error"] = f"{type(inner).__name__}: {inner}"
+        else:
+            raise
     point["duration_s"] = round(time.monotonic() - started, 3)
     return point
 
