@@ -43,7 +43,6 @@ from harness.eventlog import (
     CLOCK_NAME,
     EventLog,
     Received,
-    Record,
     ServerRequest,
     clock_resolution_ns,
 )
@@ -200,23 +199,15 @@ def load_latest(results_dir: Path) -> dict[str, Any] | None:
 
 
 class _Rig:
-    """One server and its event log; a wake-up on every record instead of polling."""
+    """One server and its event log; waits wake on every record (EventLog.wait_until)."""
 
     def __init__(self) -> None:
         self.log = EventLog()
         self.publisher = Publisher(self.log, payload_bytes=64)
         self.app = PushApp(self.publisher, self.log, ServerOptions())
-        self._changed = trio.Event()
-        self.log.listener = self._on_record
-
-    def _on_record(self, record: Record) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
 
     async def until(self, ready: Callable[[], Any]) -> Any:
-        while not (value := ready()):
-            await self._changed.wait()
-        return value
+        return await self.log.wait_until(lambda _: ready())
 
     def since(self, start: int, kind: type) -> list:
         return [r for r in self.log.records[start:] if isinstance(r, kind)]

@@ -15,8 +15,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+import trio
 
 CLOCK_NAME = "time.monotonic_ns"
+T = TypeVar("T")
 
 
 def now_ns() -> int:
@@ -112,11 +116,25 @@ class EventLog:
     listener: Callable[[Record], None] | None = None
     """Called with every appended record: lets the runner wake on delivery instead of polling."""
     _next_conn: int = 0
+    _changed: trio.Event | None = None  # exists only while someone waits in `wait_until`
 
     def append(self, record: Record) -> None:
         self.records.append(record)
         if self.listener is not None:
             self.listener(record)
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    async def wait_until(self, condition: Callable[[EventLog], T | None]) -> T:
+        """Wake on every appended record until `condition(log)` is truthy; return its value.
+
+        No polling: the caller bounds the wait (`fail_after`, `move_on_after`)."""
+        while not (value := condition(self)):
+            if self._changed is None:
+                self._changed = trio.Event()
+            await self._changed.wait()
+        return value
 
     def new_conn(self) -> int:
         """A fresh connection number for a client to tag its records with."""

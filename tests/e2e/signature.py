@@ -24,15 +24,13 @@ class Rig:
     log: EventLog
     publisher: Publisher
     received: dict[int, trio.Event]
-    changed: list[trio.Event]  # [one event, set and replaced on every appended record]
 
     async def wait_received(self, event_id: int) -> None:
         await self.received.setdefault(event_id, trio.Event()).wait()
 
     async def wait_until(self, condition: Callable[[EventLog], bool]) -> None:
         """Wake on every record the log gets until `condition(log)` holds (no polling)."""
-        while not condition(self.log):
-            await self.changed[0].wait()
+        await self.log.wait_until(condition)
 
 
 @asynccontextmanager
@@ -43,13 +41,10 @@ async def rig(
 ) -> AsyncIterator[Rig]:  # fmt: skip
     log = EventLog()
     received: dict[int, trio.Event] = {}
-    changed = [trio.Event()]
 
     def on_record(record: Record) -> None:
         if isinstance(record, Received):
             received.setdefault(record.id, trio.Event()).set()
-        changed[0].set()
-        changed[0] = trio.Event()
 
     log.listener = on_record
     publisher = Publisher(log, payload_bytes=64)
@@ -63,6 +58,6 @@ async def rig(
                 clients.start_soon(run, Target(base_url, forward_proxy=forward), log)
                 if wait_for_request:
                     await publisher.first_request.wait()
-                yield Rig(log, publisher, received, changed)
+                yield Rig(log, publisher, received)
                 clients.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
