@@ -193,8 +193,8 @@ def recommend(scores: list[TransportScore]) -> list[str]:
     else:
         why = "it survived every path"
         if len(survivors) > 1:
-            why += (f" and costs least among the survivors (ranked by DEGRADED cells "
-                    f"{best.counts['DEGRADED']}, then requests per event, then worst p95)")
+            why += (" and ranks first among the survivors (fewest DEGRADED cells, then "
+                    "fewest requests per event, then lowest worst p95)")
         out.append(f"Ship {best.transport}: {why}; {_cost(best)}.")
     errors = [s for s in measured if s.counts["ERROR"]]
     if errors:
