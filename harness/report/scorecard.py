@@ -17,8 +17,9 @@ Definitions (per transport):
   cell of the same transport, protocol and matrix (absent when the run had no direct cell);
 - requests / bytes per delivered event: sums over its cells that delivered something.
 
-The recommendation ranks transports by paths defeated, then DEGRADED cells, then requests
-per delivered event, then worst p95, and states the figures it used.
+The recommendation ranks transports by paths defeated, then paths survived (more evidence
+first), then DEGRADED cells, then requests per delivered event, then worst p95, and states
+the figures it used.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ def _score(transport: str, cells: list[dict[str, Any]],
 
 
 def _rank_key(s: TransportScore) -> tuple:
+    """Fewest defeats, then the most paths survived (evidence), then cost and speed."""
     inf = float("inf")
-    return (len(s.defeated_by), s.counts["DEGRADED"],
+    return (len(s.defeated_by), -s.survived, s.counts["DEGRADED"],
             s.requests_per_event if s.requests_per_event is not None else inf,
             s.worst_p95_ms if s.worst_p95_ms is not None else inf, s.transport)  # fmt: skip
 
@@ -181,8 +183,8 @@ def recommend(scores: list[TransportScore]) -> list[str]:
                    f"({'all ' if len(survivors) > 1 else ''}{survivors[0].paths} "
                    "measured).")  # fmt: skip
     elif survivors:
-        out.append(_names([f"{s.transport} ({s.paths} of {s.paths})" for s in survivors])
-                   + " survived every path they crossed.")
+        out.append(_names([f"{s.transport} ({s.paths})" for s in survivors])
+                   + " survived every path they crossed (how many in brackets).")
     others = [s for s in measured if s.defeated_by]
     if others:
         out.append("; ".join(_defeats(s) for s in others) + ".")
@@ -193,8 +195,8 @@ def recommend(scores: list[TransportScore]) -> list[str]:
     else:
         why = "it survived every path"
         if len(survivors) > 1:
-            why += (" and ranks first among the survivors (fewest DEGRADED cells, then "
-                    "fewest requests per event, then lowest worst p95)")
+            why += (f" ({best.paths}, the most of the survivors; ties go to fewer DEGRADED "
+                    "cells, then fewer requests per event, then a lower worst p95)")
         out.append(f"Ship {best.transport}: {why}; {_cost(best)}.")
     errors = [s for s in measured if s.counts["ERROR"]]
     if errors:

@@ -86,6 +86,15 @@ def test_changing_the_results_changes_the_recommendation():
     assert "Ship long_poll" in text
 
 
+def test_more_evidence_ranks_first_among_survivors():
+    cells = [c for c in run_a()["cells"] if c["transport"] != "sse"]
+    cells = [c for c in cells if c["transport"] == "long_poll" or c["intermediary"] in
+             ("direct", "transparent")]  # sse_close_each now crossed one path only
+    text = " ".join(build(doc(cells)).recommendation)
+    assert "long_poll (4) and sse_close_each (1) survived every path they crossed" in text
+    assert "Ship long_poll: it survived every path (4, the most of the survivors" in text
+
+
 def test_no_survivor_recommends_the_fewest_defeats_with_care():
     cells = [c for c in run_a()["cells"] if c["transport"] == "sse"]
     text = " ".join(build(doc(cells)).recommendation)
@@ -139,5 +148,5 @@ def test_defeats_are_exactly_the_paths_with_a_failed_cell(spec):
         assert sum(s.counts.values()) == len(mine)
         if s.paths and not failed:
             assert s.transport in " ".join(card.recommendation).split(" survived every path")[0]
-    ranked = [(len(s.defeated_by), s.counts["DEGRADED"]) for s in card.scores]
+    ranked = [(len(s.defeated_by), -s.survived, s.counts["DEGRADED"]) for s in card.scores]
     assert ranked == sorted(ranked)
