@@ -5,8 +5,9 @@ harness.examples.push_app:app`, or served by any ASGI server and `gauntlet run -
 
 - `GET /sse`            text/event-stream; each event `id: N` + `data: {"id": N, "sent_ns": T}`;
                         resumes after `Last-Event-ID` (or `?after=N`)
-- `GET /sse/close-each` the same, but the response ends after each write (the buffering-proxy
-                        workaround); the client reconnects with Last-Event-ID
+- `GET /sse/close-each` the same, but one complete response (Content-Length) per batch of
+                        events (the buffering-proxy workaround); the client reconnects with
+                        Last-Event-ID
 - `GET /poll?after=N`   long poll: holds up to `wait_ms` (default 30 s) for events after N, then
                         `{"events": [{"id": N, "data": ...}]}` (possibly empty)
 - `WS  /ws?after=N`     one text frame per event: `{"id": N, "data": ...}`
@@ -88,7 +89,24 @@ def make_app(send_time: bool = True):
     """An ASGI app with its own event log; `send_time=False` sends no `sent_ns`."""
     events = Events()
 
+    async def sse_batch(scope, receive, send) -> None:
+        """Close-each: wait for the events after the cursor, answer them with a Content-Length.
+
+        A complete response is what a buffering proxy flushes, and it works for HTTP/1.0
+        peers too (nginx speaks 1.0 upstream by default), which cannot take chunks."""
+        cursor = _cursor(scope)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_until_disconnect, receive, tg.cancel_scope)
+            batch = await events.wait_after(cursor)
+            body = f"retry: {RETRY_MS}\n\n" + "".join(
+                f"id: {e['id']}\ndata: {json.dumps(e)}\n\n" for e in batch)
+            await _respond(send, 200, body.encode(), b"text/event-stream")
+            tg.cancel_scope.cancel()
+
     async def sse(scope, receive, send, close_each: bool) -> None:
+        if close_each:
+            await sse_batch(scope, receive, send)
+            return
         cursor = _cursor(scope)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream"),
@@ -102,10 +120,7 @@ def make_app(send_time: bool = True):
                 cursor = batch[-1]["id"]
                 body = "".join(f"id: {e['id']}\ndata: {json.dumps(e)}\n\n" for e in batch)
                 await send({"type": "http.response.body", "body": body.encode(),
-                            "more_body": not close_each})  # fmt: skip
-                if close_each:
-                    break
-            tg.cancel_scope.cancel()
+                            "more_body": True})  # fmt: skip
 
     async def poll(scope, receive, send) -> None:
         cursor = _cursor(scope)
