@@ -199,10 +199,10 @@ def _run(args: argparse.Namespace) -> int:
         cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
         ids = shard_of(ids, k, n) if ids is not None else None
 
-    choice, cells, server_socket = _own_stack(args, cells)
+    choice, keep, server_socket = _own_stack(args, cells)
     if choice is not None or server_socket is not None:
-        if ids is not None:
-            ids = [i for i in ids if i.split(":", 1)[1] in {c.id for c in cells}]
+        cells = [cells[i] for i in keep]
+        ids = [ids[i] for i in keep] if ids is not None else None
         jobs, args.jobs = 1, None  # one endpoint / one port: cells take turns
 
     from harness.calibrate import for_run
@@ -241,8 +241,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
-    """(target choice or None, the cells it can run, server socket or None) for --target,
-    --app and --server-port; refuses bad input in one line before any cell runs."""
+    """(target choice or None, indexes of the cells it can run, server socket or None) for
+    --target, --app and --server-port; refuses bad input in one line before any cell runs."""
     from harness.loopback import check_target_url, parse_server_address
     from harness.target import CONTRACT_TRANSPORTS, TargetChoice, bind_server_socket, load_app
 
@@ -255,9 +255,11 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
     if args.server_port and args.target:
         raise GauntletError("--server-port and --target: a running endpoint already has its "
                             "port; --server-port is for the reference server or --app")
+    keep = list(range(len(cells)))
     if choice is not None:
-        kept = [c for c in cells if c.transport in CONTRACT_TRANSPORTS
+        keep = [i for i, c in enumerate(cells) if c.transport in CONTRACT_TRANSPORTS
                 and (args.app or c.protocol == "h1")]  # fmt: skip
+        kept = [cells[i] for i in keep]
         if len(kept) < len(cells):
             why = "transports outside the endpoint contract (" + ", ".join(CONTRACT_TRANSPORTS) \
                 + ")" + ("" if args.app else " or TLS (a running endpoint speaks plain HTTP)")
@@ -277,7 +279,7 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
     if args.server_port:
         host, port = parse_server_address(args.server_port, "--server-port")
         server_socket = bind_server_socket(host, port)
-    return choice, cells, server_socket
+    return choice, keep, server_socket
 
 
 def _bench(args: argparse.Namespace) -> int:
