@@ -231,6 +231,13 @@ def rows(card: Scorecard) -> list[tuple[str, ...]]:
     return out
 
 
+def subject(doc: dict[str, Any]) -> str:
+    """What the run measured: the reference server, or the team's app / endpoint (cells'
+    `target`, harness/target.py)."""
+    targets = sorted({c.get("target") or "reference server" for c in doc.get("cells", [])})
+    return ", ".join(targets) or "reference server"
+
+
 def render_text(doc: dict[str, Any]) -> list[str]:
     """The scorecard under the terminal table: aligned columns, then the recommendation."""
     card = build(doc)
@@ -238,7 +245,8 @@ def render_text(doc: dict[str, Any]) -> list[str]:
         return []
     table = [HEADER, *rows(card)]
     widths = [max(len(r[i]) for r in table) for i in range(len(HEADER) - 1)]
-    lines = ["", "Scorecard (per transport; a path is an intermediary other than direct):"]
+    lines = ["", f"Scorecard of {subject(doc)} (per transport; a path is an intermediary "
+             "other than direct):"]
     for r in table:
         lines.append("  ".join([r[0].ljust(widths[0]),
                                 *(r[i].rjust(widths[i]) for i in range(1, len(HEADER) - 1)),
@@ -251,7 +259,8 @@ def render_markdown(doc: dict[str, Any]) -> list[str]:
     card = build(doc)
     if not card.scores:
         return []
-    out = ["## Scorecard", "", "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
+    out = ["## Scorecard", "", f"Of {subject(doc)}.", "",
+           "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows(card)]
     out += ["", "**Recommendation.** " + " ".join(card.recommendation), ""]
     return out
@@ -267,5 +276,6 @@ def render_html(doc: dict[str, Any]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>"
                    for r in rows(card))  # fmt: skip
     advice = "".join(f"<li>{html.escape(s)}</li>" for s in card.recommendation)
-    return (f'<h2>Scorecard</h2><table class="scorecard" id="scorecard"><tr>{head}</tr>{body}'
+    return (f"<h2>Scorecard</h2><p>Of {html.escape(subject(doc))}.</p>"
+            f'<table class="scorecard" id="scorecard"><tr>{head}</tr>{body}'
             f'</table><h3>Recommendation</h3><ul class="recommendation">{advice}</ul>')

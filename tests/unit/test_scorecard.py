@@ -150,3 +150,11 @@ def test_defeats_are_exactly_the_paths_with_a_failed_cell(spec):
             assert s.transport in " ".join(card.recommendation).split(" survived every path")[0]
     ranked = [(len(s.defeated_by), -s.survived, s.counts["DEGRADED"]) for s in card.scores]
     assert ranked == sorted(ranked)
+
+
+def test_the_scorecard_names_what_was_measured():
+    d = run_a()
+    assert "Scorecard of reference server" in render_table(d)
+    d["cells"] = [dict(c, target="target http://127.0.0.1:8000") for c in d["cells"]]
+    assert "Scorecard of target http://127.0.0.1:8000 (per transport" in render_table(d)
+    assert "Of target http://127.0.0.1:8000." in render_markdown(d)
