@@ -275,6 +275,10 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
         assert choice is not None and choice.url is not None
         url = choice.url
         trio.run(lambda: check_endpoint(url, sorted({c.transport for c in cells})))
+    elif args.app:
+        from harness.preflight import check_app
+
+        trio.run(lambda: check_app(args.app, sorted({c.transport for c in cells})))
     server_socket = None
     if args.server_port:
         host, port = parse_server_address(args.server_port, "--server-port")

@@ -105,3 +105,16 @@ async def _check_websocket(base: str, label: str) -> None:
                             f"expected 101 Switching Protocols ({CONTRACT})") from None
     except OSError as exc:
         raise GauntletError(f"{label}: WS /ws: {exc.strerror or exc}") from None
+
+
+async def check_app(spec: str, transports: list[str]) -> None:
+    """`--app`: serve the app once on a loopback port and ask it as a target would be asked,
+    so an app that does not meet the contract is one line, not an ERROR in every cell."""
+    from harness.server import serve_push_app
+    from harness.target import load_app
+
+    app = load_app(spec)
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(serve_push_app, app)
+        await check_endpoint(url, transports, what=f"--app {spec} served at")
+        nursery.cancel_scope.cancel()

@@ -186,3 +186,27 @@ async def test_app_and_server_port_from_the_cli(tmp_path):
     assert f"app {APP} listening on http://127.0.0.1:{port}" in done.stderr.decode()
     doc = json.loads((tmp_path / "latest" / "results.json").read_text())
     assert [c["verdict"] for c in doc["cells"]] == ["PASS"]
+
+
+async def test_an_app_that_does_not_speak_the_transport_is_one_line(tmp_path):
+    """`--app` is asked the same questions before any cell (an app answering /poll with HTML)."""
+    done = await cli("run", "--app", "tests.e2e.test_own_stack:html_poll_app", "--transport",
+                     "long_poll", "--results", str(tmp_path))  # fmt: skip
+    one_line_error(done, "--app tests.e2e.test_own_stack:html_poll_app served at "
+                   "http://127.0.0.1:", "GET /poll answered 200 with a body that is not JSON "
+                   "(text/html); expected 200 JSON")  # fmt: skip
+
+
+def _html_poll(app):
+    async def wrapped(scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/poll":
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/html")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b"<html>sign in</html>"})
+        else:
+            await app(scope, receive, send)
+
+    return wrapped
+
+
+html_poll_app = _html_poll(make_app())
