@@ -238,6 +238,16 @@ def subject(doc: dict[str, Any]) -> str:
     return ", ".join(targets) or "reference server"
 
 
+def latency_note(doc: dict[str, Any]) -> str | None:
+    """`latency: not measured (...)` when cells had no send time (harness/target.py)."""
+    cells = doc.get("cells", [])
+    why = sorted({c["latency"] for c in cells if c.get("latency")})
+    if not why:
+        return None
+    n = sum(bool(c.get("latency")) for c in cells)
+    return f"latency: {'; '.join(why)} in {n} of {len(cells)} cells"
+
+
 def render_text(doc: dict[str, Any]) -> list[str]:
     """The scorecard under the terminal table: aligned columns, then the recommendation."""
     card = build(doc)
@@ -251,6 +261,8 @@ def render_text(doc: dict[str, Any]) -> list[str]:
         lines.append("  ".join([r[0].ljust(widths[0]),
                                 *(r[i].rjust(widths[i]) for i in range(1, len(HEADER) - 1)),
                                 r[-1]]).rstrip())  # fmt: skip
+    note = latency_note(doc)
+    lines += [note] if note else []
     lines += ["", "Recommendation:", *(f"  {s}" for s in card.recommendation)]
     return lines
 
@@ -262,6 +274,8 @@ def render_markdown(doc: dict[str, Any]) -> list[str]:
     out = ["## Scorecard", "", f"Of {subject(doc)}.", "",
            "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows(card)]
+    note = latency_note(doc)
+    out += ["", note] if note else []
     out += ["", "**Recommendation.** " + " ".join(card.recommendation), ""]
     return out
 
@@ -276,6 +290,8 @@ def render_html(doc: dict[str, Any]) -> str:
     body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>"
                    for r in rows(card))  # fmt: skip
     advice = "".join(f"<li>{html.escape(s)}</li>" for s in card.recommendation)
+    note = latency_note(doc)
+    advice = (f'<li class="latency-note">{html.escape(note)}</li>' if note else "") + advice
     return (f"<h2>Scorecard</h2><p>Of {html.escape(subject(doc))}.</p>"
             f'<table class="scorecard" id="scorecard"><tr>{head}</tr>{body}'
             f'</table><h3>Recommendation</h3><ul class="recommendation">{advice}</ul>')

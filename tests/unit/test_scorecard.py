@@ -158,3 +158,12 @@ def test_the_scorecard_names_what_was_measured():
     d["cells"] = [dict(c, target="target http://127.0.0.1:8000") for c in d["cells"]]
     assert "Scorecard of target http://127.0.0.1:8000 (per transport" in render_table(d)
     assert "Of target http://127.0.0.1:8000." in render_markdown(d)
+
+
+def test_cells_without_send_time_are_counted_in_a_latency_line():
+    d = run_a()
+    d["cells"][0]["latency"] = "not measured (endpoint sends no send time)"
+    line = "latency: not measured (endpoint sends no send time) in 1 of 15 cells"
+    assert line in render_table(d).splitlines() and line in render_markdown(d)
+    assert line in render_html(d)
+    assert "latency: not measured" not in render_table(run_a())
