@@ -162,6 +162,8 @@ def _defeats(s: TransportScore) -> str:
 
 
 def _cost(s: TransportScore) -> str:
+    if s.requests_per_event is None:
+        return "nothing delivered"
     parts = []
     if s.requests_per_event is not None:
         parts.append(f"{s.requests_per_event:.2f} requests and {s.bytes_per_event:.0f} bytes "
@@ -189,14 +191,19 @@ def recommend(scores: list[TransportScore]) -> list[str]:
     if others:
         out.append("; ".join(_defeats(s) for s in others) + ".")
     best = measured[0]
-    if best.defeated_by:
-        out.append(f"Ship {best.transport}, with care: no transport survived every path; it "
-                   f"lost the fewest ({len(best.defeated_by)}), {_cost(best)}.")  # fmt: skip
+    if best.defeated_by and len(measured) == 1:
+        out.append(f"Only {best.transport} was measured: run more transports (e.g. --matrix "
+                   "smoke) to choose between them.")  # fmt: skip
+    elif best.defeated_by:
+        out.append(f"No transport survived every path; {best.transport} lost the fewest "
+                   f"({len(best.defeated_by)} of {best.paths}): {_cost(best)}.")  # fmt: skip
     else:
         why = "it survived every path"
         if len(survivors) > 1:
             why += (f" ({best.paths}, the most of the survivors; ties go to fewer DEGRADED "
                     "cells, then fewer requests per event, then a lower worst p95)")
+        if len(measured) == 1:
+            why += " (the only transport measured)"
         out.append(f"Ship {best.transport}: {why}; {_cost(best)}.")
     errors = [s for s in measured if s.counts["ERROR"]]
     if errors:

@@ -98,7 +98,13 @@ def test_more_evidence_ranks_first_among_survivors():
 def test_no_survivor_recommends_the_fewest_defeats_with_care():
     cells = [c for c in run_a()["cells"] if c["transport"] == "sse"]
     text = " ".join(build(doc(cells)).recommendation)
-    assert "Ship sse, with care: no transport survived every path; it lost the fewest (3)" in text
+    assert "Only sse was measured: run more transports" in text and "Ship" not in text
+    two = cells + [cell("websocket", "store_and_forward", "FAIL", delivered=0),
+                   cell("websocket", "size_buffer", "PASS", requests=1)]
+    text = " ".join(build(doc(two)).recommendation)
+    assert "No transport survived every path; websocket lost the fewest (1 of 2): " \
+        "0.10 requests and 100 bytes per delivered event, worst p95 5 ms." in text
+    assert "Ship" not in text
 
 
 def test_partial_failures_name_the_variant_that_failed():
