@@ -22,6 +22,7 @@ from harness.results import parse_shard, shard_of
 from harness.scenario import (
     SCENARIOS_DIR,
     adhoc_cell,
+    check_transport,
     list_matrices,
     load_intermediaries,
     load_matrix,
@@ -61,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, metavar="N",
                      help="cells measured side by side (default: the profile's, else 1)")
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
+    own = run.add_mutually_exclusive_group()
+    own.add_argument("--target", metavar="URL",
+                     help="measure your running endpoint (http://127.0.0.1:PORT, "
+                     "docs/endpoint-contract.md) instead of the reference server")
+    own.add_argument("--app", metavar="MODULE:APP",
+                     help="serve your ASGI app (package.module:app) with hypercorn on a "
+                     "loopback port instead of the reference server")
+    run.add_argument("--server-port", metavar="PORT",
+                     help="the server listens on exactly 127.0.0.1:PORT (the port your "
+                     "reverse proxy, an external hop, forwards to); cells run one at a time")
     rep = sub.add_parser("report", help="print the table; write report.html, summary.md, PNGs")
     rep.add_argument("run", type=Path, help="a run folder or its results.json")
     cmp = sub.add_parser("compare", help="compare two runs; exit 1 on a regression")
@@ -166,6 +177,12 @@ def _run(args: argparse.Namespace) -> int:
         ids, cells = [i for i, _ in pairs], [c for _, c in pairs]
         label, matrix_name, scale = profile.name, profile.name, cells[0].timing.time_scale
         jobs = profile.jobs
+    elif args.transport and not args.intermediary and (args.target or args.app):
+        matrix = load_matrix(args.matrix or "smoke", args.scenarios)  # its paths, one transport
+        check_transport(args.transport)
+        cells = [c for c in matrix.cells if c.transport == args.transport]
+        label, matrix_name, scale = f"{matrix.name}-{args.transport}", matrix.name, \
+            matrix.time_scale
     elif args.transport or args.intermediary:
         if not (args.transport and args.intermediary):
             raise GauntletError("--transport and --intermediary go together")
@@ -182,6 +199,12 @@ def _run(args: argparse.Namespace) -> int:
         cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
         ids = shard_of(ids, k, n) if ids is not None else None
 
+    choice, keep, server_socket = _own_stack(args, cells)
+    if choice is not None or server_socket is not None:
+        cells = [cells[i] for i in keep]
+        ids = [ids[i] for i in keep] if ids is not None else None
+        jobs, args.jobs = 1, None  # one endpoint / one port: cells take turns
+
     from harness.calibrate import for_run
 
     calibration = for_run(args.results, may_measure=not args.no_calibration,
@@ -191,10 +214,12 @@ def _run(args: argparse.Namespace) -> int:
         outcome = trio.run(lambda: run_cells(
             cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
             results_dir=args.results, progress=progress, ids=ids,
-            calibration=calibration,
+            calibration=calibration, target=choice, server_socket=server_socket,
             jobs=jobs if args.jobs is None else args.jobs))  # fmt: skip
     finally:
         progress.close()
+        if server_socket is not None:
+            server_socket.close()
     if outcome.error is not None and not outcome.document["cells"]:
         raise outcome.error  # nothing was measured: the error is the whole story
     print(render_table(outcome.document))
@@ -213,6 +238,52 @@ def _run(args: argparse.Namespace) -> int:
         if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])
     ]  # fmt: skip
     return EXIT_MISMATCH if bad else EXIT_OK
+
+
+def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
+    """(target choice or None, indexes of the cells it can run, server socket or None) for
+    --target, --app and --server-port; refuses bad input in one line before any cell runs."""
+    from harness.loopback import check_target_url, parse_server_address
+    from harness.target import CONTRACT_TRANSPORTS, TargetChoice, bind_server_socket, load_app
+
+    choice = None
+    if args.target:
+        choice = TargetChoice(url=check_target_url(args.target))
+    elif args.app:
+        load_app(args.app)  # an import error is one line now, not an ERROR in every cell
+        choice = TargetChoice(app_spec=args.app)
+    if args.server_port and args.target:
+        raise GauntletError("--server-port and --target: a running endpoint already has its "
+                            "port; --server-port is for the reference server or --app")
+    keep = list(range(len(cells)))
+    if choice is not None:
+        keep = [i for i, c in enumerate(cells) if c.transport in CONTRACT_TRANSPORTS
+                and (args.app or c.protocol == "h1")]  # fmt: skip
+        kept = [cells[i] for i in keep]
+        if len(kept) < len(cells):
+            why = "transports outside the endpoint contract (" + ", ".join(CONTRACT_TRANSPORTS) \
+                + ")" + ("" if args.app else " or TLS (a running endpoint speaks plain HTTP)")
+            print(f"gauntlet: {len(cells) - len(kept)} of {len(cells)} cells skipped: {why}",
+                  file=sys.stderr)  # fmt: skip
+        if not kept:
+            raise GauntletError("no cell left to run against the endpoint: choose a transport "
+                                f"among {', '.join(CONTRACT_TRANSPORTS)}")  # fmt: skip
+        cells = kept
+    if args.target:
+        from harness.preflight import check_endpoint
+
+        assert choice is not None and choice.url is not None
+        url = choice.url
+        trio.run(lambda: check_endpoint(url, sorted({c.transport for c in cells})))
+    elif args.app:
+        from harness.preflight import check_app
+
+        trio.run(lambda: check_app(args.app, sorted({c.transport for c in cells})))
+    server_socket = None
+    if args.server_port:
+        host, port = parse_server_address(args.server_port, "--server-port")
+        server_socket = bind_server_socket(host, port)
+    return choice, keep, server_socket
 
 
 def _bench(args: argparse.Namespace) -> int:

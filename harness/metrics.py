@@ -67,7 +67,8 @@ def percentile(samples: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def compute(log: EventLog, *, t0_ns: int, deadline_ns: int | None = None) -> Metrics:
+def compute(log: EventLog, *, t0_ns: int, deadline_ns: int | None = None,
+            latency: bool = True) -> Metrics:
     """Metrics of one cell; receipts after `deadline_ns` do not count as delivered.
 
     - sent: `Published` records; delivered: distinct published ids received in time;
@@ -80,6 +81,8 @@ def compute(log: EventLog, *, t0_ns: int, deadline_ns: int | None = None) -> Met
     - requests: `Request` records; reconnects: `Connected` records beyond the first;
       bytes_received: the sum of `BytesReceived`.
     `t0_ns` is accepted for symmetry with `samples` and is not needed for these figures.
+    `latency=False` (an endpoint that gives no send time, harness/target.py): the publication
+    stamps are the harness's publish requests, not send times, so no latency is reported.
     """
     published = {r.id: r.t_ns for r in log.of(Published)}
     first: dict[int, int] = {}
@@ -99,7 +102,7 @@ def compute(log: EventLog, *, t0_ns: int, deadline_ns: int | None = None) -> Met
                 out_of_order += 1
             highest = max(highest, r.id)
     delivered_ids = [i for i in first if i in published]
-    latencies = [(first[i] - published[i]) / NS_PER_MS for i in delivered_ids]
+    latencies = [(first[i] - published[i]) / NS_PER_MS for i in delivered_ids] if latency else []
     lost_ids = tuple(sorted(set(published) - set(first)))
     requests = log.of(Request)
     ttfe = None

@@ -6,6 +6,10 @@ Other projects get, without writing any plumbing:
   starts real mitmdump hops from behaviour or intermediary names;
 - `gauntlet_client`: `gauntlet_client("sse")` is that transport's reference client coroutine;
 - `gauntlet_run_cell`: measure a whole `CellSpec` and collect it for the session's results;
+  `gauntlet_run_cell(cell, target="http://127.0.0.1:PORT")` measures a team's running
+  endpoint, `app="package.module:app"` serves a team's ASGI app, `server_socket=sock` (a
+  listening loopback socket, e.g. on the port a team's reverse proxy names) is where the
+  server or app listens (docs/endpoint-contract.md);
 - `gauntlet_results`: the cells collected so far; written as one results run at the end of the
   session when `--gauntlet-results DIR` is given.
 Options live in one `--gauntlet-*` group. Async fixtures need pytest-trio (trio mode).
@@ -115,11 +119,18 @@ def gauntlet_run_cell(gauntlet_results, tmp_path: Path, request: pytest.FixtureR
 
     scale = request.config.getoption("--gauntlet-time-scale")
 
-    async def run(cell) -> dict[str, Any]:
+    async def run(cell, *, target: str | None = None, app: str | None = None,
+                  server_socket: Any = None) -> dict[str, Any]:
+        from harness.loopback import check_target_url
+        from harness.target import TargetChoice, load_app
+
         if scale is not None:
             cell = replace(cell, timing=replace(cell.timing, time_scale=scale))
+        if app is not None:
+            load_app(app)  # a bad name fails the test here, in one line
+        choice = TargetChoice(url=check_target_url(target) if target else None, app_spec=app)
         with trio.fail_after(120):
-            entry = await run_cell(cell, tmp_path)
+            entry = await run_cell(cell, tmp_path, server_socket=server_socket, target=choice)
         gauntlet_results.append(entry)
         return entry
 

@@ -9,6 +9,7 @@ killed, their servers closed), the cells already measured are written with
 from __future__ import annotations
 
 import signal
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import trio
 from harness.errors import GauntletError
 from harness.results import build_document, write_document
 from harness.scenario import CellSpec
+from harness.target import TargetChoice
 from harness.topology import Progress, run_cell
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +47,7 @@ async def run_cells(
     cells: list[CellSpec], *, run_id: str, matrix: str, time_scale: float,
     results_dir: Path, progress: Progress = lambda _: None, ids: list[str] | None = None,
     calibration: dict[str, Any] | None = None, jobs: int = 1,
+    target: TargetChoice | None = None, server_socket: socket.socket | None = None,
 ) -> RunOutcome:  # fmt: skip
     """Measure `cells`, `jobs` at a time; `ids` (one per cell) name them when matrices are mixed.
 
@@ -53,7 +56,9 @@ async def run_cells(
     nothing but the machine: `jobs` must stay below what the machine can run without
     slowing a cell down (ARCHITECTURE.md: the default profile's 2 on 2 cores, checked by
     comparing latencies against a one-at-a-time run). `calibration`
-    (harness.calibrate.excerpt) goes into the results document as it is."""
+    (harness.calibrate.excerpt) goes into the results document as it is. `target` and
+    `server_socket` go to every cell (harness/topology.py: run_cell); both mean one endpoint
+    or one port, so the caller runs such cells one at a time."""
     if jobs < 1:
         raise GauntletError(f"jobs must be at least 1, got {jobs}")
     measured: list[dict[str, Any] | None] = [None] * len(cells)
@@ -73,7 +78,8 @@ async def run_cells(
                 name = ids[i] if ids else cell.id
                 progress(f"[{i + 1}/{n}] {name} ...")
                 try:
-                    entry = await run_cell(cell, workdir / f"{i:04d}", progress)
+                    entry = await run_cell(cell, workdir / f"{i:04d}", progress,
+                                           server_socket=server_socket, target=target)
                 except GauntletError as exc:  # the environment is broken: stop the run
                     failures.append(exc)
                     cancel.cancel()

@@ -19,8 +19,9 @@ from typing import Any
 
 import proxies
 from harness.clients import TRANSPORTS
-from harness.errors import ScenarioError
+from harness.errors import GauntletError, ScenarioError
 from harness.hops import HopSpec, check_chain, effective_options
+from harness.loopback import parse_server_address
 from harness.verdict import Budget, Verdict
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -77,6 +78,9 @@ class Intermediary:
     name: str
     description: str
     hops: tuple[HopSpec, ...]
+    server: tuple[str, int] | None = None
+    """Where the server must listen (`server = "127.0.0.1:PORT"`): the port a team's reverse
+    proxy (an external hop) already forwards to. None: a port from the OS."""
 
 
 ANY_PROTOCOL = "*"
@@ -215,7 +219,12 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
                 check_chain(hops)
             except ScenarioError as exc:
                 raise ScenarioError(f"{path}: {name}: {exc}") from None
-            found[name] = Intermediary(name, entry.get("description", str), tuple(hops))
+            server = entry.get("server", str, None)
+            try:
+                address = parse_server_address(server, "server") if server else None
+            except GauntletError as exc:
+                raise ScenarioError(f"{path}: {name}: field 'server': {exc}") from None
+            found[name] = Intermediary(name, entry.get("description", str), tuple(hops), address)
             entry.done()
     return found
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,13 @@ from harness.eventlog import (
     Note,
     Received,
     Record,
+    Request,
     ServerRequest,
     now_ns,
 )
 from harness.hops import RunningHop, client_entry, running_chain
 from harness.scenario import CellSpec
-from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+from harness.target import PushTarget, TargetChoice, bind_server_socket
 from harness.tls import create_run_ca
 from harness.verdict import Judgement, error, judge
 
@@ -60,21 +60,29 @@ class _DeliveryWatch:
 
 
 async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None, *,
-                   server_socket: socket.socket | None = None) -> dict:  # fmt: skip
+                   server_socket: socket.socket | None = None,
+                   target: TargetChoice | None = None) -> dict:  # fmt: skip
     """Measure one cell and return its results entry (see harness/results.py).
 
     A hop that fails to start aborts the run (HopStartError): that is the environment, not a
     finding. Any other failure becomes an ERROR cell with the exception as its reason.
     `server_socket` (listening, loopback) is where the server listens instead of a fresh
-    port: an external reverse hop, configured before the cell, forwards to it.
+    port: an external reverse hop, configured before the cell, forwards to it; without it,
+    a chain's `server = "127.0.0.1:PORT"` is bound for this cell. `target` says what is
+    measured (harness/target.py): the reference server by default, or a team's app or URL.
     """
     started = trio.current_time()
     log = EventLog()
     hops: list[RunningHop] = []
     client_error: list[str] = []
+    pushed = (target or TargetChoice()).build(log, cell.workload.payload_bytes)
+    own_socket = None
+    if server_socket is None and cell.intermediary.server is not None:
+        own_socket = server_socket = bind_server_socket(*cell.intermediary.server,
+                                                        what=f"{cell.intermediary.name}: server")
     try:
         t0_ns, deadline_ns = await _measure(cell, workdir, log, hops, client_error, progress,
-                                            server_socket)  # fmt: skip
+                                            server_socket, pushed)  # fmt: skip
     except BaseException as exc:
         inner = unwrap(exc)
         if isinstance(inner, HopStartError):
@@ -83,12 +91,19 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
             return _entry(cell, log, hops, None, error(f"{type(inner).__name__}: {inner}"),
                           trio.current_time() - started)  # fmt: skip
         raise
-    m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns)
+    finally:
+        if own_socket is not None:
+            own_socket.close()
+    m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns,
+                            latency=pushed.latency_measured)  # fmt: skip
     if client_error:
         judgement = error(client_error[0])
     else:
         judgement = judge(m, cell.budget, within_s=cell.timing.deliver_within_s)
     entry = _entry(cell, log, hops, m, judgement, trio.current_time() - started)
+    entry["target"] = pushed.label
+    if not pushed.latency_measured:
+        entry["latency"] = "not measured (endpoint sends no send time)"
     entry["samples"] = [
         {"id": s.id, "sent_ms": s.sent_ms, "received_ms": list(s.received_ms)}
         for s in metrics_mod.samples(log, t0_ns=t0_ns)
@@ -97,17 +112,16 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
 
 
 async def _measure(cell, workdir, log, hops, client_error, progress,
-                   server_socket=None) -> tuple[int, int]:  # fmt: skip
+                   server_socket, pushed: PushTarget) -> tuple[int, int]:  # fmt: skip
     watch = _DeliveryWatch(cell.workload.events)
     log.listener = watch
-    publisher = Publisher(log, cell.workload.payload_bytes)
-    app = PushApp(publisher, log, ServerOptions())
     cell_dir = workdir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
     tls = create_run_ca(cell_dir / "ca") if cell.protocol != "h1" else None
     async with trio.open_nursery() as nursery:
-        server_url = await nursery.start(partial(serve_push_app, app, tls, sock=server_socket))
-        progress(f"  server listening on {server_url}")
+        server_url = await pushed.start(nursery, tls, server_socket)
+        progress(f"  {'server' if pushed.label == 'reference server' else pushed.label} "
+                 f"listening on {server_url}")  # fmt: skip
         async with running_chain(
             cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale, tls
         ) as chain:
@@ -123,30 +137,35 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
             async with trio.open_nursery() as clients:
                 clients.start_soon(_client, cell.transport, cell.timing.time_scale, target, log,
                                    client_error)  # fmt: skip
-                t0_ns, deadline_ns = await _workload(cell, publisher, watch, progress)
+                t0_ns, deadline_ns = await _workload(cell, pushed, log, watch, progress)
                 clients.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     return t0_ns, deadline_ns
 
 
-async def _workload(cell: CellSpec, publisher: Publisher, watch: _DeliveryWatch,
+async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _DeliveryWatch,
                     progress: Progress) -> tuple[int, int]:  # fmt: skip
     """Wait for the client's first request, publish at the workload's rate, await delivery.
 
     A hop may stop every request (a refused WebSocket upgrade): after a bounded wait the
-    workload runs anyway, so that cell is measured (nothing delivered), not an ERROR.
+    workload runs anyway, so that cell is measured (nothing delivered), not an ERROR. A
+    running endpoint's requests are not visible here: the client's first request sent is
+    the signal then (the contract's resume by id hands over what was published before).
     """
     with trio.move_on_after(FIRST_REQUEST_TIMEOUT_S):
-        await publisher.first_request.wait()
-    if not publisher.first_request.is_set():
-        publisher.log_note(f"no client request reached the server within "
-                           f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway")  # fmt: skip
+        if pushed.first_request is not None:
+            await pushed.first_request.wait()
+        else:
+            await log.wait_until(lambda lg: lg.of(Request))
+    if pushed.first_request is not None and not pushed.first_request.is_set():
+        log.append(Note(now_ns(), f"no client request reached the server within "
+                                  f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway"))  # fmt: skip
     progress("  client connected; publishing")
     t0_ns = now_ns()
     start = trio.current_time()
     for at_s in cell.workload.schedule_s(cell.timing.time_scale):
         await trio.sleep_until(start + at_s)  # the workload's pacing, not a wait
-        publisher.publish()
+        await pushed.publish()
     within_s = cell.timing.deliver_within_s
     deadline_ns = now_ns() + int(within_s * 1e9)
     with trio.move_on_after(within_s):

@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from harness.report import scorecard
 from harness.report.plots import write_overhead_plot, write_plots
 from harness.report.table import VERDICTS
 
@@ -129,7 +130,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
           f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
           for p in points), ""] if points else [])  # fmt: skip
-    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}."]) + "\n"
+    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.", "",
+                      *scorecard.render_markdown(doc)]) + "\n"
 
 
 def write_report(doc: dict[str, Any], out_dir: Path) -> list[Path]:
@@ -163,6 +165,8 @@ div.calibration {{ border-left: 6px solid #2e7d32; padding: .2em .8em; margin: 1
 div.calibration.out-of-band {{ border-color: #c62828; }}
 div.calibration.uncalibrated {{ border-color: #ef6c00; }}
 table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: right; }}
+table.scorecard {{ border-collapse: collapse; }}
+table.scorecard td, table.scorecard th {{ border: 1px solid #ccc; padding: .2em .5em; }}
 </style></head><body>
 <h1>Gauntlet run {run_id}</h1>
 <p class="meta">{meta}</p>
@@ -170,6 +174,7 @@ table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: ri
 {interrupted if doc.get("interrupted") else ""}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
+{scorecard.render_html(doc)}
 <h2>Latency</h2>{_img(pngs[0])}
 <h2>Send vs receive time</h2>{_img(pngs[1])}
 <h2>Cost per delivered event</h2>{_img(pngs[2])}

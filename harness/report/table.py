@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import GauntletError
+from harness.report import scorecard
 
 SUPPORTED_SCHEMA = 1
 VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR")
@@ -88,4 +89,5 @@ def render_table(doc: dict[str, Any]) -> str:
     lines.extend(_scaled_options(doc))
     if doc.get("interrupted"):
         lines.append("run interrupted: only the cells above were measured")
+    lines.extend(scorecard.render_text(doc))
     return "\n".join(lines)

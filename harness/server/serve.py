@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Awaitable, Callable
 
 import trio
 from hypercorn.config import Config
@@ -11,6 +12,8 @@ from hypercorn.trio import serve
 
 from harness.server.app import PushApp
 from harness.tls import RunCA
+
+ASGIApp = Callable[..., Awaitable[None]]  # any ASGI app: a team's own (`gauntlet run --app`)
 
 
 def _config(tls: RunCA | None, sock: socket.socket | None = None) -> Config:
@@ -28,7 +31,7 @@ def _config(tls: RunCA | None, sock: socket.socket | None = None) -> Config:
 
 
 async def serve_push_app(
-    app: PushApp, tls: RunCA | None = None, *, sock: socket.socket | None = None,
+    app: PushApp | ASGIApp, tls: RunCA | None = None, *, sock: socket.socket | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:  # fmt: skip
     """Run until cancelled; `await nursery.start(serve_push_app, app)` returns the base URL.

@@ -423,3 +423,61 @@ async def test_default_squid_forwards_a_stream_as_it_comes(squid, tmp_path, prot
     m = entry["metrics"]
     assert m["delivered"] == 5 and m["reconnects"] == 0 and m["latency_ms"]["max"] < 50
     assert entry["verdict"] == "PASS"
+
+
+# --- a team's own stack: the example endpoint behind a team-configured nginx ---------------
+
+EXAMPLE_APP = "harness.examples.push_app:app"
+NGINX_VERDICTS = {"sse": "FAIL", "sse_close_each": "PASS", "long_poll": "PASS",
+                  "websocket": "FAIL"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("transport", "verdict"), NGINX_VERDICTS.items())
+async def test_example_app_behind_default_nginx_gets_the_reference_verdicts(
+        nginx, server_socket, tmp_path, transport, verdict):  # fmt: skip
+    """The example endpoint (docs/endpoint-contract.md) on the port nginx's config names gets
+    the verdicts the tests above measure for the reference server: the held stream and the
+    refused upgrade (nothing delivered) FAIL, responses that end PASS."""
+    from harness.target import TargetChoice
+
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell(transport, reverse(nginx)), tmp_path,
+                               server_socket=server_socket,
+                               target=TargetChoice(app_spec=EXAMPLE_APP))  # fmt: skip
+    assert entry["target"] == f"app {EXAMPLE_APP}"
+    assert entry["verdict"] == verdict, entry["reason"]
+    assert entry["server_saw"] and all(s.startswith("HTTP/1.0 ") for s in entry["server_saw"])
+
+
+async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(nginx,
+                                                                           server_socket,
+                                                                           tmp_path):
+    """`server = "127.0.0.1:PORT"` in scenarios/intermediaries.toml, through the real CLI:
+    the team's nginx was configured first; the server binds exactly the port it names."""
+    import json
+    import sys
+
+    from harness.scenario import SCENARIOS_DIR
+
+    port = server_socket.getsockname()[1]
+    server_socket.close()  # the CLI binds this port itself (nginx only connects to it)
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    for name in ("smoke.toml", "profiles.toml"):
+        (scenarios / name).write_text((SCENARIOS_DIR / name).read_text())
+    (scenarios / "intermediaries.toml").write_text(
+        f'[team_nginx]\ndescription = "our nginx, Debian defaults"\n'
+        f'server = "127.0.0.1:{port}"\nhops = [{{ external = "{nginx}" }}]\n')  # fmt: skip
+    results = tmp_path / "results"
+    for transport in ("sse", "sse_close_each"):
+        with trio.fail_after(60):
+            done = await trio.run_process(
+                [sys.executable, "-m", "harness", "--scenarios", str(scenarios), "run",
+                 "--app", EXAMPLE_APP, "--transport", transport, "--intermediary",
+                 "team_nginx", "--no-calibration", "--no-plots", "-v", "--results",
+                 str(results)], capture_stdout=True, capture_stderr=True, check=False)  # fmt: skip
+        err = done.stderr.decode()
+        assert done.returncode == 0, err
+        assert f"listening on http://127.0.0.1:{port}" in err
+        doc = json.loads((results / "latest" / "results.json").read_text())
+        assert doc["cells"][0]["verdict"] == NGINX_VERDICTS[transport], doc["cells"][0]["reason"]

@@ -55,3 +55,38 @@ def test_options_are_in_one_gauntlet_group(pytester):
     help_text = pytester.runpytest_subprocess("--help").stdout.str()
     assert "Gauntlet: server-push delivery through real proxies" in help_text
     assert "--gauntlet-results=DIR" in help_text and "--gauntlet-time-scale=FACTOR" in help_text
+
+
+OWN_STACK_TEST = '''
+import socket
+
+import pytest
+
+from harness.scenario import adhoc_cell
+
+pytestmark = pytest.mark.trio
+
+
+async def test_my_app_on_my_port(gauntlet_run_cell):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    with sock:
+        entry = await gauntlet_run_cell(adhoc_cell("sse_close_each", "store_and_forward"),
+                                        app="harness.examples.push_app:app", server_socket=sock)
+    assert entry["target"] == "app harness.examples.push_app:app"
+    assert entry["verdict"] == "PASS"
+
+
+async def test_a_target_off_loopback_is_refused(gauntlet_run_cell):
+    from harness.errors import GauntletError
+
+    with pytest.raises(GauntletError, match="not loopback"):
+        await gauntlet_run_cell(adhoc_cell("sse", "direct"), target="http://192.0.2.1:80")
+'''
+
+
+def test_run_cell_fixture_takes_an_app_a_target_and_a_server_socket(pytester):
+    pytester.makepyfile(test_own=OWN_STACK_TEST)
+    outcome = pytester.runpytest_subprocess("-p", "trio", timeout=120)
+    outcome.assert_outcomes(passed=2)

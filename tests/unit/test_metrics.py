@@ -92,3 +92,11 @@ def test_percentile_edges():
 @given(st.lists(st.floats(0, 1e6), min_size=1, max_size=200), st.floats(0, 100))
 def test_percentile_matches_numpy_linear(values, q):
     assert np.isclose(percentile(values, q), np.percentile(values, q), rtol=1e-9, atol=1e-9)
+
+
+def test_without_send_times_latency_is_left_out_but_delivery_is_not():
+    log = log_of(Request(0, 1, "GET /sse"), Published(1, 10 * MS, 0), Published(2, 20 * MS, 0),
+                 Received(2, 30 * MS, 1), Received(1, 31 * MS, 1))  # fmt: skip
+    m = compute(log, t0_ns=0, latency=False)
+    assert m.latency_ms.p50 is None and m.latency_ms.p95 is None and m.latency_ms.max is None
+    assert (m.delivered, m.lost, m.out_of_order, m.time_to_first_event_ms) == (2, 0, 1, 30.0)

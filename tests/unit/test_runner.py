@@ -18,7 +18,7 @@ DURATIONS_S = [3.0, 1.0, 1.5, 1.0, 1.0]
 
 
 def fake_run_cell(running: list[int], peak: list[int], fail_at: int | None = None):
-    async def run_cell(cell, workdir, progress):
+    async def run_cell(cell, workdir, progress, **where):
         i = CELLS.index(cell)
         running.append(i)
         peak[0] = max(peak[0], len(running))

@@ -158,6 +158,19 @@ def test_bad_chain_errors_name_the_chain(tmp_path, hops, message):
     assert str(path) in str(err.value) and message in str(err.value)
 
 
+def test_a_chain_may_name_its_server_address_loopback_only(tmp_path):
+    path = tmp_path / "intermediaries.toml"
+    hops = 'hops = [{ external = "http://127.0.0.1:8080" }]'
+    path.write_text(f'[team]\ndescription = "x"\nserver = "127.0.0.1:8081"\n{hops}\n')
+    assert load_intermediaries(tmp_path)["team"].server == ("127.0.0.1", 8081)
+    assert load_intermediaries(tmp_path)["store_and_forward"].server is None
+    path.write_text(f'[team]\ndescription = "x"\nserver = "10.0.0.5:8081"\n{hops}\n')
+    with pytest.raises(ScenarioError) as err:
+        load_intermediaries(tmp_path)
+    assert f"{path}: team: field 'server':" in str(err.value)
+    assert "host '10.0.0.5' is not loopback" in str(err.value)
+
+
 def test_adhoc_cell_takes_the_smoke_expectation_when_the_cell_is_in_it():
     cell = adhoc_cell("sse", "store_and_forward")
     assert cell.expected_verdict == Verdict.FAIL

@@ -45,3 +45,15 @@ def test_loss_within_max_lost_is_judged_on_latency():
 def test_error_carries_the_message():
     assert error("client crashed") == error("client crashed")
     assert error("client crashed").verdict == Verdict.ERROR
+
+
+def test_without_latency_the_verdict_rests_on_delivery_and_order_and_says_so():
+    """An endpoint with no send time: never a latency PASS by accident."""
+    none = metrics(p95=None)
+    judgement = judge(none, BUDGET, within_s=2)
+    assert judgement.verdict == Verdict.PASS
+    assert "10/10 delivered in order within 2 s; latency not measured" in judgement.reason
+    assert "latency budget not checked" in judgement.reason
+    assert judge(metrics(p95=None, out_of_order=1), BUDGET, within_s=2).verdict == \
+        Verdict.DEGRADED
+    assert judge(metrics(p95=None, delivered=9), BUDGET, within_s=2).verdict == Verdict.FAIL

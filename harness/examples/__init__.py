@@ -1,0 +1,1 @@
+"""Example endpoints that meet docs/endpoint-contract.md (`gauntlet run --app ...`)."""
