@@ -22,11 +22,13 @@ from typing import Any
 import trio
 
 from harness import metrics as metrics_mod
+from harness import metrics_stream
 from harness.clients import TRANSPORTS, Target
 from harness.errors import HopStartError, unwrap
 from harness.eventlog import (
     Connected,
     Disconnected,
+    EndOfAnswer,
     EventLog,
     Note,
     Received,
@@ -45,18 +47,22 @@ Progress = Callable[[str], None]
 
 
 class _DeliveryWatch:
-    """Sets `all_delivered` once every published id has been received at least once."""
+    """Sets `all_delivered` once every published id has been received at least once (and,
+    for a token stream, its end marker read: a client cut before it has a truncated answer)."""
 
-    def __init__(self, expected: int) -> None:
+    def __init__(self, expected: int, needs_end: bool = False) -> None:
         self.expected = expected
         self.seen: set[int] = set()
         self.all_delivered = trio.Event()
+        self.needs_end = needs_end
 
     def __call__(self, record: Record) -> None:
-        if isinstance(record, Received):
+        if isinstance(record, EndOfAnswer):
+            self.needs_end = False
+        elif isinstance(record, Received):
             self.seen.add(record.id)
-            if len(self.seen) >= self.expected:
-                self.all_delivered.set()
+        if len(self.seen) >= self.expected and not self.needs_end:
+            self.all_delivered.set()
 
 
 async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None, *,
@@ -84,11 +90,16 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
                           trio.current_time() - started)  # fmt: skip
         raise
     m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns)
+    stream = None
+    if TRANSPORTS[cell.transport].token_stream:
+        stream = metrics_stream.compute(log, deadline_ns=deadline_ns)
     if client_error:
         judgement = error(client_error[0])
     else:
-        judgement = judge(m, cell.budget, within_s=cell.timing.deliver_within_s)
+        judgement = judge(m, cell.budget, within_s=cell.timing.deliver_within_s, stream=stream)
     entry = _entry(cell, log, hops, m, judgement, trio.current_time() - started)
+    if stream is not None:
+        entry["stream_metrics"] = stream.to_json()
     entry["samples"] = [
         {"id": s.id, "sent_ms": s.sent_ms, "received_ms": list(s.received_ms)}
         for s in metrics_mod.samples(log, t0_ns=t0_ns)
@@ -98,10 +109,11 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
 
 async def _measure(cell, workdir, log, hops, client_error, progress,
                    server_socket=None) -> tuple[int, int]:  # fmt: skip
-    watch = _DeliveryWatch(cell.workload.events)
+    watch = _DeliveryWatch(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
     log.listener = watch
     publisher = Publisher(log, cell.workload.payload_bytes)
-    app = PushApp(publisher, log, ServerOptions())
+    app = PushApp(publisher, log, ServerOptions(sse_opt_out=cell.headers,
+                                                answer_events=cell.workload.events))
     cell_dir = workdir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
     tls = create_run_ca(cell_dir / "ca") if cell.protocol != "h1" else None
@@ -171,6 +183,7 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "transport": cell.transport,
         "intermediary": cell.intermediary.name,
         "protocol": cell.protocol,
+        "headers": cell.headers,
         "verdict": str(judgement.verdict),
         "expected_verdict": str(cell.expected_verdict) if cell.expected_verdict else None,
         "reason": judgement.reason,

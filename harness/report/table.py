@@ -42,7 +42,8 @@ def _row(cell: dict[str, Any]) -> list[str]:
         verdict += f" (expected {expected})"
     delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
     return [
-        "!" if mismatch else " ", cell["transport"], cell["intermediary"],
+        "!" if mismatch else " ", cell["transport"],
+        cell["intermediary"] + _opt_out(cell.get("headers", "none")),
         cell.get("protocol", "h1"), verdict,
         _ms(lat.get("p50")), _ms(lat.get("p95")), delivered, cell.get("reason") or "",
     ]  # fmt: skip
@@ -89,3 +90,8 @@ def render_table(doc: dict[str, Any]) -> str:
     if doc.get("interrupted"):
         lines.append("run interrupted: only the cells above were measured")
     return "\n".join(lines)
+
+
+def _opt_out(headers: str) -> str:
+    """An intermediary cell whose server sent anti-buffering headers shows them (`+both`)."""
+    return "" if headers == "none" else f" +{headers}"

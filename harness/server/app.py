@@ -17,6 +17,8 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
                         events after N, returns them all as JSON (`{"events": [...]}`, possibly
                         empty). `wait_ms=0` is a short poll.
 - `WS  /ws?after=N`     WebSocket: one text frame per event, JSON.
+- `POST /v1/chat/completions` an OpenAI-compatible streamed chat completion, one token per
+                        event (harness/server/llm.py).
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
 downgrades HTTP/2 to HTTP/1.1 shows in the event log.
@@ -32,6 +34,8 @@ from urllib.parse import parse_qs
 import trio
 
 from harness.eventlog import EventLog, ServerRequest, now_ns
+from harness.server.llm import CHAT_COMPLETIONS_PATH, chat_completions
+from harness.server.optout import sse_headers
 from harness.server.publisher import Publisher, PushEvent
 
 SSE_HEADERS = [
@@ -51,6 +55,10 @@ class ServerOptions:
 
     retry_ms: int = 50
     long_poll_timeout_ms: int = 10_000
+    sse_opt_out: str = "none"
+    """Anti-buffering headers on every event stream (harness/server/optout.py)."""
+    answer_events: int = 0
+    """Events in one LLM answer or MCP tool call (the workload's count); 0: never ends."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,8 @@ class PushApp:
             await self._sse(scope, receive, send, close_each=True)
         elif scope["type"] == "http" and path == "/poll":
             await self._poll(scope, receive, send)
+        elif scope["type"] == "http" and path == CHAT_COMPLETIONS_PATH:
+            await chat_completions(self.publisher, self.options, scope, receive, send)
         elif scope["type"] == "http":
             await _plain(send, 404, b"unknown endpoint\n")
         else:
@@ -159,7 +169,8 @@ class PushApp:
         if version == "1.0" and plan.closes_after_write(version, 0):
             await self._sse_http10_batch(scope, receive, send, plan, cursor)
             return
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        headers = sse_headers(self.options.sse_opt_out)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         prelude = plan.prelude(self.options.retry_ms)
         await send({"type": "http.response.body", "body": prelude, "more_body": True})
         sent = 0
@@ -188,7 +199,8 @@ class PushApp:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             events = await self.publisher.wait_after(cursor)
             body = plan.prelude(self.options.retry_ms) + b"".join(sse_frame(e) for e in events)
-            headers = [*SSE_HEADERS, (b"content-length", str(len(body)).encode())]
+            length = (b"content-length", str(len(body)).encode())
+            headers = [*sse_headers(self.options.sse_opt_out), length]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
             nursery.cancel_scope.cancel()
