@@ -12,9 +12,13 @@ answer appearing in lumps, or all at once at the end. So, per answer:
   see reads; None for clients that see only parsed messages, the official SDKs), and the
   longest lump: a run of tokens each arriving within `LUMP_NS` of the one before, which at
   30-100 tokens/s (10-33 ms apart) only a hop that held them produces, whether it releases
-  them in one write or in a quick series (a TCP relay re-injecting held chunks); the
-  verdict's batch budget applies to the larger of the two;
-- completeness: the end marker seen, and how many of the published tokens arrived.
+  them in one write or in a quick series (a TCP relay re-injecting held chunks); and the
+  typical lump, the size of the lump the median token arrived in: a hop that buffers puts
+  most tokens in lumps (nginx's 4 KiB: ~20 each), a one-off stall of a loaded machine puts a
+  few (it shows in the largest, not in the typical), so the verdict's batch budget applies
+  to the typical lump;
+- completeness: the end marker seen, and how many of the published tokens arrived;
+- resumptions: requests that resumed a cut stream (their kind names `Last-Event-ID`; MCP).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class StreamMetrics:
     gap_p99_ms: float | None
     max_tokens_per_read: int | None
     max_lump_tokens: int
+    typical_lump_tokens: int = 0
+    resumptions: int = 0
 
     @property
     def max_batch_tokens(self) -> int:
@@ -74,14 +80,23 @@ def most_per_read(receipts: list[Received]) -> int | None:
     return max(counts.values())
 
 
-def longest_lump(receipts: list[Received]) -> int:
-    """The longest run of tokens each arriving within LUMP_NS of the previous one."""
-    best = run = 0
+def lumps(receipts: list[Received]) -> list[int]:
+    """Sizes of the runs of tokens each arriving within LUMP_NS of the previous one."""
+    sizes: list[int] = []
     previous: int | None = None
     for r in receipts:
-        run = run + 1 if previous is not None and r.t_ns - previous < LUMP_NS else 1
-        best, previous = max(best, run), r.t_ns
-    return best
+        if previous is not None and r.t_ns - previous < LUMP_NS:
+            sizes[-1] += 1
+        else:
+            sizes.append(1)
+        previous = r.t_ns
+    return sizes
+
+
+def typical_lump(sizes: list[int]) -> int:
+    """The size of the lump the median token arrived in (token-weighted median)."""
+    per_token = sorted(size for size in sizes for _ in range(size))
+    return per_token[len(per_token) // 2] if per_token else 0
 
 
 def compute(log: EventLog, *, deadline_ns: int | None = None) -> StreamMetrics:
@@ -111,5 +126,7 @@ def compute(log: EventLog, *, deadline_ns: int | None = None) -> StreamMetrics:
         gap_p50_ms=percentile(gaps, 50),
         gap_p99_ms=percentile(gaps, 99),
         max_tokens_per_read=most_per_read(firsts),
-        max_lump_tokens=longest_lump(firsts),
+        max_lump_tokens=max(lumps(firsts), default=0),
+        typical_lump_tokens=typical_lump(lumps(firsts)),
+        resumptions=sum("Last-Event-ID" in r.kind for r in requests),
     )

@@ -18,6 +18,7 @@ from functools import partial
 from harness.clients.base import Target
 from harness.clients.llm import run_llm_stream, run_llm_stream_openai
 from harness.clients.long_poll import run_long_poll
+from harness.clients.mcp_streamable import run_mcp_streamable
 from harness.clients.sse import run_sse, run_sse_canary
 from harness.clients.websocket import run_websocket, run_websocket_fallback
 from harness.eventlog import EventLog
@@ -112,6 +113,10 @@ TRANSPORTS: dict[str, Transport] = {
                   "the same answer read by the official openai Python client "
                   "(AsyncOpenAI streaming chat completions, dummy key, loopback)",
                   lambda s: run_llm_stream_openai, token_stream=True),
+        Transport("mcp_streamable",
+                  "MCP Streamable HTTP (2025-11-25) by the official mcp SDK: a long tool call "
+                  "streaming progress as SSE, the GET stream for server messages, resumption "
+                  "with Last-Event-ID", lambda s: run_mcp_streamable, token_stream=True),
     ]
 }  # fmt: skip
 

@@ -19,6 +19,8 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
 - `WS  /ws?after=N`     WebSocket: one text frame per event, JSON.
 - `POST /v1/chat/completions` an OpenAI-compatible streamed chat completion, one token per
                         event (harness/server/llm.py).
+- `POST|GET|DELETE /mcp` MCP Streamable HTTP, revision 2025-11-25, by the official SDK
+                        (harness/server/mcp_app.py).
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
 downgrades HTTP/2 to HTTP/1.1 shows in the event log.
@@ -35,6 +37,7 @@ import trio
 
 from harness.eventlog import EventLog, ServerRequest, now_ns
 from harness.server.llm import CHAT_COMPLETIONS_PATH, chat_completions
+from harness.server.mcp_app import MCP_PATH, MCPEndpoint
 from harness.server.optout import sse_headers
 from harness.server.publisher import Publisher, PushEvent
 
@@ -129,6 +132,8 @@ class PushApp:
         self.publisher = publisher
         self.log = log
         self.options = options
+        self.mcp = MCPEndpoint(publisher, options.answer_events, options.retry_ms,
+                               options.sse_opt_out)
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -136,8 +141,9 @@ class PushApp:
             return
         version = scope.get("http_version", "1.1")
         self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
-        self.publisher.first_request.set()
         path = scope["path"]
+        if path != MCP_PATH:  # an MCP session starts its workload with its tool call
+            self.publisher.first_request.set()
         if scope["type"] == "websocket" and path == "/ws":
             await self._websocket(scope, receive, send)
         elif scope["type"] == "http" and path == "/sse":
@@ -148,19 +154,22 @@ class PushApp:
             await self._poll(scope, receive, send)
         elif scope["type"] == "http" and path == CHAT_COMPLETIONS_PATH:
             await chat_completions(self.publisher, self.options, scope, receive, send)
+        elif scope["type"] == "http" and path == MCP_PATH:
+            await self.mcp(scope, receive, send)
         elif scope["type"] == "http":
             await _plain(send, 404, b"unknown endpoint\n")
         else:
             await send({"type": "websocket.close", "code": 1008})
 
     async def _lifespan(self, receive, send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        async with self.mcp.running():  # the MCP SDK's task group lives as long as the server
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
 
     async def _sse(self, scope, receive, send, *, close_each: bool) -> None:
         cursor = _cursor(scope)

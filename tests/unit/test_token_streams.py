@@ -88,10 +88,19 @@ def test_all_tokens_but_no_end_marker_is_still_truncated():
     assert judged(answer([21, 41], end=False)).verdict == Verdict.FAIL
 
 
-def test_lumps_over_the_budget_are_degraded_batched():
-    j = judged(answer([50, 50, 50, 50, 50, 90], reads=[1, 1, 1, 1, 1, 2], every_ms=10))
+def test_mostly_lumps_over_the_budget_are_degraded_batched():
+    log = answer([50] * 5 + [90] * 5 + [130], reads=[1] * 5 + [2] * 5 + [3], every_ms=10)
+    j = judged(log)
     assert j.verdict == Verdict.DEGRADED
-    assert "batched: all 6 tokens delivered in lumps of up to 5 per read (budget 4)" in j.reason
+    assert ("batched: all 11 tokens delivered in lumps of 5 (typical; budget 4), up to 5 per "
+            "read") in j.reason  # fmt: skip
+
+
+def test_one_big_lump_among_streamed_tokens_is_a_hiccup_not_batching():
+    arrivals = [10.0 * i for i in range(1, 16)] + [200] * 6
+    s = stream_compute(answer(arrivals, every_ms=10))
+    assert s.max_lump_tokens == 6 and s.typical_lump_tokens == 1
+    assert judged(answer(arrivals, every_ms=10)).verdict == Verdict.PASS
 
 
 def test_held_until_the_end_says_first_token_equals_the_duration():
