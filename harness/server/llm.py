@@ -80,8 +80,20 @@ async def chat_completions(publisher: Publisher, options: ServerOptions, scope, 
         await send({"type": "http.response.body", "body": error, "more_body": False})
         return
     headers = sse_headers(options.sse_opt_out)
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
     first = chunk({"role": "assistant", "content": ""})
+    if scope.get("http_version") == "1.0" and options.answer_events:
+        # hypercorn 0.18 never ends a close-delimited HTTP/1.0 response (nginx's default
+        # upstream protocol), so a hop waiting for the end would wait forever; the answer's
+        # bytes are known in advance (token i is a function of i), so they are announced.
+        length = (
+            len(first)
+            + len(END)
+            + sum(
+                len(token_chunk(PushEvent(i, 0, ""))) for i in range(1, options.answer_events + 1)
+            )
+        )
+        headers = [*headers, (b"content-length", str(length).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": first, "more_body": True})
     cursor, last = 0, options.answer_events
     async with trio.open_nursery() as nursery:
