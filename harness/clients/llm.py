@@ -2,7 +2,7 @@
 
 An answer is one POST whose response is an event stream ending in `data: [DONE]`; it is
 read with a streaming HTTP reader, not EventSource: no automatic reconnect, no
-`Last-Event-ID`, so a cut stream is a truncated answer (FIELD.md, "Today's push").
+`Last-Event-ID`, so a cut stream is a truncated answer (docs/field.md, "Today's push").
 
 - `run_llm_stream`: Gauntlet's own reader (httpx, the WHATWG parser of harness/sse.py), for
   exact per-read timing: every token of one read is stamped with that read's time and

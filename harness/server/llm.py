@@ -10,7 +10,7 @@ field, `gauntlet_event_id` (the official `openai` client keeps unknown fields), 
 text is 2-20 bytes derived from the id. The answer ends after `answer_events` tokens.
 
 There is no resumption: a streamed completion is one request; a cut stream is a truncated
-answer (FIELD.md: clients read it with a streaming reader, not EventSource).
+answer (docs/field.md, "Today's push": clients read it with a streaming reader, not EventSource).
 """
 
 from __future__ import annotations
