@@ -48,6 +48,9 @@ class Received:
     id: int
     t_ns: int
     conn: int
+    read: int = 0
+    """Which read off the connection carried it (1, 2, ...; 0: the client does not say).
+    Token-stream clients set it, so a hop that batches shows as many events in one read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +106,17 @@ class Note:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class EndOfAnswer:
+    """A token-stream client read the answer's end marker (`data: [DONE]`, an MCP result)."""
+
+    t_ns: int
+    conn: int
+
+
 Record = (
     Published | Received | Request | Connected | Disconnected | BytesReceived | ServerRequest | Note
+    | EndOfAnswer
 )
 
 

@@ -22,6 +22,7 @@ from harness.clients import TRANSPORTS
 from harness.errors import GauntletError, ScenarioError
 from harness.hops import HopSpec, check_chain, effective_options
 from harness.loopback import parse_server_address
+from harness.server.optout import OPT_OUTS
 from harness.verdict import Budget, Verdict
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -102,11 +103,15 @@ class CellSpec:
     expected_verdict: Verdict | None
     expected_reason: str | None
     protocol: str = "h1"
+    headers: str = "none"
+    """Anti-buffering response headers the server sends (harness/server/optout.py)."""
 
     @property
     def id(self) -> str:
-        """`transport-intermediary`, plus `-protocol` when it is not plain HTTP/1.1."""
+        """`transport-intermediary`, plus `-protocol` when it is not plain HTTP/1.1, plus
+        `-headers` when the server sends anti-buffering headers."""
         suffix = "" if self.protocol == "h1" else f"-{self.protocol}"
+        suffix += "" if self.headers == "none" else f"-{self.headers}"
         return f"{self.transport}-{self.intermediary.name}{suffix}"
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +119,7 @@ class CellSpec:
             "matrix": self.matrix,
             "transport": self.transport,
             "protocol": self.protocol,
+            "headers": self.headers,
             "intermediary": self.intermediary.name,
             "hops": [
                 {"behaviours": list(h.behaviours), "mode": h.mode, "options": dict(h.options),
@@ -123,7 +129,9 @@ class CellSpec:
             ],
             "workload": vars(self.workload),
             "budget": {"latency_p95_ms": self.budget.latency_p95_ms,
-                       "max_lost": self.budget.max_lost},
+                       "max_lost": self.budget.max_lost,
+                       "max_batch_tokens": self.budget.max_batch_tokens,
+                       "inter_token_p99_ms": self.budget.inter_token_p99_ms},
             "timing": {"time_scale": self.timing.time_scale,
                        "deliver_within_real_s": self.timing.deliver_within_real_s,
                        "deliver_within_s": self.timing.deliver_within_s},
@@ -281,7 +289,11 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
                        "quiet_real_s > 0")  # fmt: skip
     wl.done()
     bt = root.table("budget")
-    budget = Budget(bt.positive("latency_p95_ms", (int, float)), bt.get("max_lost", int, 0))
+    budget = Budget(bt.positive("latency_p95_ms", (int, float)), bt.get("max_lost", int, 0),
+                    bt.positive("max_batch_tokens", int, None) if "max_batch_tokens" in bt.data
+                    else None,
+                    bt.positive("inter_token_p99_ms", (int, float), None)
+                    if "inter_token_p99_ms" in bt.data else None)  # fmt: skip
     timing = Timing(time_scale, bt.positive("deliver_within_real_s", (int, float)))
     bt.done()
     known = load_intermediaries(scenarios_dir)
@@ -300,13 +312,21 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
         if p not in PROTOCOLS:
             raise root.error(f"protocols[{i}]", f"unknown protocol {p!r} "
                              f"(known: {', '.join(PROTOCOLS)})")  # fmt: skip
-    expectations: dict[tuple[str, str, str], tuple[Verdict, str]] = {}
+    header_sets = root.get("headers", list, ["none"])
+    for i, h in enumerate(header_sets):
+        if h not in OPT_OUTS:
+            raise root.error(f"headers[{i}]", f"unknown header opt-out {h!r} "
+                             f"(known: {', '.join(OPT_OUTS)})")  # fmt: skip
+    expectations: dict[tuple[str, str, str, str], tuple[Verdict, str]] = {}
     for i, raw in enumerate(root.get("expect", list)):
         e = _Table(raw, path, f"expect[{i}]")
         transport, intermediary = e.get("transport", str), e.get("intermediary", str)
         protocol = e.get("protocol", str, ANY_PROTOCOL)  # absent: every protocol of the matrix
         if protocol != ANY_PROTOCOL and protocol not in protocols:
             raise e.error("protocol", f"{protocol!r} is not in the matrix's protocols")
+        headers = e.get("headers", str, ANY_PROTOCOL)  # absent: every header opt-out
+        if headers != ANY_PROTOCOL and headers not in header_sets:
+            raise e.error("headers", f"{headers!r} is not in the matrix's headers")
         verdict_name = e.get("verdict", str)
         if verdict_name not in Verdict.__members__:
             raise e.error("verdict", f"{verdict_name!r} is not one of {', '.join(Verdict)}")
@@ -316,21 +336,27 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
         e.done()
         if transport not in transports or intermediary not in intermediaries:
             raise e.error("transport", f"cell {transport}-{intermediary} is not in the matrix")
-        if (transport, intermediary, protocol) in expectations:
+        if (transport, intermediary, protocol, headers) in expectations:
             raise e.error("transport", f"cell {transport}-{intermediary} is expected twice")
-        expectations[(transport, intermediary, protocol)] = (Verdict(verdict_name), reason)
+        expectations[(transport, intermediary, protocol, headers)] = (Verdict(verdict_name),
+                                                                      reason)  # fmt: skip
     root.done()
     cells = []
     for t in transports:
         for m in intermediaries:
             for p in protocols:
-                found = expectations.get((t, m, p)) or expectations.get((t, m, ANY_PROTOCOL))
-                if found is None:
-                    raise ScenarioError(f"{path}: cell {t}-{m} ({p}) has no [[expect]] entry "
-                                        "(every cell needs an expected verdict and a reason)")
-                verdict, reason = found
-                cells.append(CellSpec(name, t, known[m], workload, budget, timing, verdict,
-                                      reason, p))  # fmt: skip
+                for h in header_sets:
+                    found = next((expectations[k] for k in [(t, m, p, h), (t, m, p, ANY_PROTOCOL),
+                                  (t, m, ANY_PROTOCOL, h), (t, m, ANY_PROTOCOL, ANY_PROTOCOL)]
+                                  if k in expectations), None)  # fmt: skip
+                    if found is None:
+                        where = p if h == "none" else f"{p}, headers {h}"
+                        raise ScenarioError(f"{path}: cell {t}-{m} ({where}) has no [[expect]] "
+                                            "entry (every cell needs an expected verdict and a "
+                                            "reason)")  # fmt: skip
+                    verdict, reason = found
+                    cells.append(CellSpec(name, t, known[m], workload, budget, timing, verdict,
+                                          reason, p, h))  # fmt: skip
     return Matrix(name, description, path, time_scale, tuple(cells))
 
 

@@ -55,13 +55,15 @@ class ReferenceServer:
     label = "reference server"
     latency_measured = True
 
-    def __init__(self, log: EventLog, payload_bytes: int) -> None:
+    def __init__(self, log: EventLog, payload_bytes: int,
+                 options: ServerOptions | None = None) -> None:  # fmt: skip
         self.publisher = Publisher(log, payload_bytes)
+        self._options = options or ServerOptions()
         self.first_request: trio.Event | None = self.publisher.first_request
         self._log = log
 
     async def start(self, nursery, tls, sock) -> str:
-        app = PushApp(self.publisher, self._log, ServerOptions())
+        app = PushApp(self.publisher, self._log, self._options)
         return await nursery.start(partial(serve_push_app, app, tls, sock=sock))
 
     async def publish(self) -> None:
@@ -204,12 +206,14 @@ class TargetChoice:
     url: str | None = None
     app_spec: str | None = None
 
-    def build(self, log: EventLog, payload_bytes: int) -> PushTarget:
+    def build(self, log: EventLog, payload_bytes: int,
+              options: ServerOptions | None = None) -> PushTarget:  # fmt: skip
+        """`options` shape the reference server only (a team's app or endpoint is its own)."""
         if self.url is not None:
             return EndpointTarget(self.url, log)
         if self.app_spec is not None:
             return AppTarget(load_app(self.app_spec), self.app_spec, log)
-        return ReferenceServer(log, payload_bytes)
+        return ReferenceServer(log, payload_bytes, options)
 
     @property
     def is_reference(self) -> bool:

@@ -21,11 +21,13 @@ from typing import Any
 import trio
 
 from harness import metrics as metrics_mod
+from harness import metrics_stream
 from harness.clients import TRANSPORTS, Target
 from harness.errors import HopStartError, unwrap
 from harness.eventlog import (
     Connected,
     Disconnected,
+    EndOfAnswer,
     EventLog,
     Note,
     Received,
@@ -36,6 +38,7 @@ from harness.eventlog import (
 )
 from harness.hops import RunningHop, client_entry, running_chain
 from harness.scenario import CellSpec
+from harness.server import ServerOptions
 from harness.target import PushTarget, TargetChoice, bind_server_socket
 from harness.tls import create_run_ca
 from harness.verdict import Judgement, error, judge
@@ -45,18 +48,22 @@ Progress = Callable[[str], None]
 
 
 class _DeliveryWatch:
-    """Sets `all_delivered` once every published id has been received at least once."""
+    """Sets `all_delivered` once every published id has been received at least once (and,
+    for a token stream, its end marker read: a client cut before it has a truncated answer)."""
 
-    def __init__(self, expected: int) -> None:
+    def __init__(self, expected: int, needs_end: bool = False) -> None:
         self.expected = expected
         self.seen: set[int] = set()
         self.all_delivered = trio.Event()
+        self.needs_end = needs_end
 
     def __call__(self, record: Record) -> None:
-        if isinstance(record, Received):
+        if isinstance(record, EndOfAnswer):
+            self.needs_end = False
+        elif isinstance(record, Received):
             self.seen.add(record.id)
-            if len(self.seen) >= self.expected:
-                self.all_delivered.set()
+        if len(self.seen) >= self.expected and not self.needs_end:
+            self.all_delivered.set()
 
 
 async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None, *,
@@ -75,7 +82,8 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     log = EventLog()
     hops: list[RunningHop] = []
     client_error: list[str] = []
-    pushed = (target or TargetChoice()).build(log, cell.workload.payload_bytes)
+    options = ServerOptions(sse_opt_out=cell.headers, answer_events=cell.workload.events)
+    pushed = (target or TargetChoice()).build(log, cell.workload.payload_bytes, options)
     own_socket = None
     if server_socket is None and cell.intermediary.server is not None:
         own_socket = server_socket = bind_server_socket(*cell.intermediary.server,
@@ -96,14 +104,19 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
             own_socket.close()
     m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns,
                             latency=pushed.latency_measured)  # fmt: skip
+    stream = None
+    if TRANSPORTS[cell.transport].token_stream:
+        stream = metrics_stream.compute(log, deadline_ns=deadline_ns)
     if client_error:
         judgement = error(client_error[0])
     else:
-        judgement = judge(m, cell.budget, within_s=cell.timing.deliver_within_s)
+        judgement = judge(m, cell.budget, within_s=cell.timing.deliver_within_s, stream=stream)
     entry = _entry(cell, log, hops, m, judgement, trio.current_time() - started)
     entry["target"] = pushed.label
     if not pushed.latency_measured:
         entry["latency"] = "not measured (endpoint sends no send time)"
+    if stream is not None:
+        entry["stream_metrics"] = stream.to_json()
     entry["samples"] = [
         {"id": s.id, "sent_ms": s.sent_ms, "received_ms": list(s.received_ms)}
         for s in metrics_mod.samples(log, t0_ns=t0_ns)
@@ -113,7 +126,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
 
 async def _measure(cell, workdir, log, hops, client_error, progress,
                    server_socket, pushed: PushTarget) -> tuple[int, int]:  # fmt: skip
-    watch = _DeliveryWatch(cell.workload.events)
+    watch = _DeliveryWatch(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
     log.listener = watch
     cell_dir = workdir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
@@ -190,6 +203,7 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "transport": cell.transport,
         "intermediary": cell.intermediary.name,
         "protocol": cell.protocol,
+        "headers": cell.headers,
         "verdict": str(judgement.verdict),
         "expected_verdict": str(cell.expected_verdict) if cell.expected_verdict else None,
         "reason": judgement.reason,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from harness.metrics import Metrics
+from harness.metrics_stream import StreamMetrics
 
 
 class Verdict(StrEnum):
@@ -27,6 +28,11 @@ class Budget:
 
     latency_p95_ms: float
     max_lost: int = 0
+    max_batch_tokens: int | None = None
+    """Token streams: the typical lump (the one the median token arrived in) above which the
+    answer counts as batched (harness/metrics_stream.py)."""
+    inter_token_p99_ms: float | None = None
+    """Token streams: the p99 gap between tokens above which the answer counts as batched."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +41,22 @@ class Judgement:
     reason: str
 
 
-def judge(metrics: Metrics, budget: Budget, *, within_s: float) -> Judgement:
-    """First matching rule wins: no workload, nothing delivered, loss, slowness, order, pass."""
+def judge(metrics: Metrics, budget: Budget, *, within_s: float,
+          stream: StreamMetrics | None = None) -> Judgement:  # fmt: skip
+    """First matching rule wins: no workload, nothing delivered, loss, slowness, order, pass.
+
+    For a token stream (`stream` given) two rules come before loss and slowness: an answer
+    without its end marker is truncated (FAIL, with how much arrived), and one that arrived
+    whole but in lumps is batched (DEGRADED), as the user sees it appear all at once. A
+    stream that was cut and resumed says so, and whether the result still arrived."""
+    found = _judge(metrics, budget, within_s, stream)
+    if stream is None or not stream.resumptions:
+        return found
+    return Judgement(found.verdict, found.reason + _resumed(stream))
+
+
+def _judge(metrics: Metrics, budget: Budget, within_s: float,
+           stream: StreamMetrics | None) -> Judgement:  # fmt: skip
     m = metrics
     if m.sent == 0:
         return Judgement(Verdict.ERROR, "workload published no events")
@@ -45,6 +65,8 @@ def judge(metrics: Metrics, budget: Budget, *, within_s: float) -> Judgement:
             Verdict.FAIL,
             f"nothing delivered within {within_s:g} s: 0/{m.sent} events (held or lost)",
         )
+    if stream is not None and (found := _stream_rule(stream, budget)) is not None:
+        return found
     if m.lost > budget.max_lost:
         return Judgement(
             Verdict.FAIL,
@@ -65,6 +87,9 @@ def judge(metrics: Metrics, budget: Budget, *, within_s: float) -> Judgement:
         f"{m.delivered}/{m.sent} delivered, p95 {p95:.1f} ms within "
         f"{budget.latency_p95_ms:.0f} ms"
     )
+    if stream is not None:
+        reason += (f", time to first token {_ms(stream.time_to_first_token_ms)}, at most "
+                   f"{stream.max_batch_tokens} tokens per {_batch_unit(stream)}")  # fmt: skip
     if m.duplicates:
         reason += f", {m.duplicates} wire duplicates"
     return Judgement(Verdict.PASS, reason)
@@ -84,6 +109,56 @@ def _without_latency(m: Metrics, within_s: float) -> Judgement:
     return Judgement(Verdict.PASS, f"{m.delivered}/{m.sent} delivered in order within "
                      f"{within_s:g} s; latency not measured (endpoint sends no send time), "
                      "latency budget not checked")  # fmt: skip
+
+
+def _stream_rule(s: StreamMetrics, budget: Budget) -> Judgement | None:
+    if not s.end_marker:
+        return Judgement(
+            Verdict.FAIL,
+            f"truncated answer: {s.tokens_received}/{s.tokens_sent} tokens arrived, no end "
+            "marker",
+        )
+    if s.tokens_received < s.tokens_sent:
+        return None  # the loss rule says which were lost
+    if s.held_until_end:
+        return Judgement(
+            Verdict.DEGRADED,
+            f"batched: nothing until the answer ended, then all {s.tokens_sent} tokens at once "
+            f"(time to first token {_ms(s.time_to_first_token_ms)} = the answer's duration "
+            f"{_ms(s.answer_duration_ms)}; up to {s.max_batch_tokens} in one "
+            f"{_batch_unit(s)})",
+        )
+    # The typical lump, not the largest: a one-off stall of a loaded machine makes one big
+    # lump; a hop that buffers puts most tokens in lumps.
+    too_big = (budget.max_batch_tokens is not None
+               and s.typical_lump_tokens > budget.max_batch_tokens)  # fmt: skip
+    gap_p99 = s.gap_p99_ms or 0.0
+    too_slow = budget.inter_token_p99_ms is not None and gap_p99 > budget.inter_token_p99_ms
+    if too_big or too_slow:
+        return Judgement(
+            Verdict.DEGRADED,
+            f"batched: all {s.tokens_sent} tokens delivered in lumps of {s.typical_lump_tokens} "
+            f"(typical; budget {budget.max_batch_tokens}), up to {s.max_batch_tokens} per "
+            f"{_batch_unit(s)}, "
+            f"inter-token gap p99 {_ms(s.gap_p99_ms)} (budget {_ms(budget.inter_token_p99_ms)}), "
+            f"time to first token {_ms(s.time_to_first_token_ms)}",
+        )
+    return None
+
+
+def _resumed(s: StreamMetrics) -> str:
+    if not s.resumptions:
+        return ""
+    result = "the result still arrived" if s.end_marker else "the result never arrived"
+    return f"; stream cut and resumed {s.resumptions}x with Last-Event-ID, {result}"
+
+
+def _batch_unit(s: StreamMetrics) -> str:
+    return "read" if (s.max_tokens_per_read or 0) >= s.max_lump_tokens else "lump"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
 
 
 def error(message: str) -> Judgement:

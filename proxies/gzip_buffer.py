@@ -3,10 +3,14 @@
 A streaming compressor only emits output when its internal window fills (tens of KiB for
 zlib at its default settings), so small events sit in it until the response ends. Some
 compressors skip responses marked `Cache-Control: no-transform`, some do not; the option
-says which kind this hop is.
+says which kind this hop is. Off by default, as nginx: ngx_http_gzip_module has no
+no-transform condition (its only Cache-Control conditions, in `gzip_proxied`, concern requests
+that came through a proxy), while Express's `compression` middleware skips no-transform
+responses (its README: "will never compress responses that include a Cache-Control header
+with the no-transform directive"). `X-Accel-Buffering` is not this hop's business.
 Imitates: nginx `gzip on` with `gzip_types text/event-stream`, Traefik compress, Caddy encode,
 compression middlewares. Source: FIELD.md "compression buffering"; RFC 9111 §5.2.2.6
-(no-transform).
+(no-transform); nginx docs, ngx_http_gzip_module; expressjs/compression README.
 """
 
 from __future__ import annotations

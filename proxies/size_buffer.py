@@ -4,10 +4,13 @@ The rest is flushed when the response ends. A push stream whose events are small
 the block waits until enough events pile up. With `size_buffer_mode=threshold` the hop
 holds only until the first N bytes, then streams (compression middlewares' minimum size,
 mitmproxy's `stream_large_bodies`): a padding prelude (SockJS's 2 KiB) defeats that kind,
-and nothing defeats the block kind but ending the response.
+and nothing defeats the block kind but ending the response. nginx turns buffering off for
+one response whose upstream sends `X-Accel-Buffering: no` (`size_buffer_honour_x_accel`, on
+as in nginx; Traefik's and Caddy's compressors ignore the header: set it off for those).
 Imitates: nginx as a reverse proxy with its defaults (`proxy_buffering on`, buffers of one
 memory page, 4/8 KiB); Traefik compress and Caddy encode middlewares (~1 KiB).
-Source: nginx docs, ngx_http_proxy_module `proxy_buffering` / `proxy_buffer_size`;
+Source: nginx docs, ngx_http_proxy_module `proxy_buffering` / `proxy_buffer_size` ("Buffering
+can also be enabled or disabled by passing yes or no in the X-Accel-Buffering response header");
 FIELD.md "size-threshold buffering".
 """
 
@@ -54,6 +57,8 @@ class SizeBuffer:
         loader.add_option("size_buffer_bytes", int, 4096, "Block size in bytes (nginx: 4096).")
         loader.add_option("size_buffer_mode", str, "blocks",
                           "blocks: forward each full block; threshold: hold only the first.")
+        loader.add_option("size_buffer_honour_x_accel", bool, True,
+                          "Stream responses whose upstream sent X-Accel-Buffering: no (nginx).")
 
     def configure(self, updates) -> None:
         if "size_buffer_bytes" in updates and ctx.options.size_buffer_bytes < 1:
@@ -62,6 +67,9 @@ class SizeBuffer:
             raise exceptions.OptionsError(f"size_buffer_mode must be one of {MODES}")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
+        opted_out = flow.response.headers.get("x-accel-buffering", "").lower() == "no"
+        if opted_out and ctx.options.size_buffer_honour_x_accel:
+            return  # unbuffered, as nginx: _baseline streams it chunk by chunk
         if flow.response.status_code != 101:
             threshold = ctx.options.size_buffer_mode == "threshold"
             add_body_filter(flow, BlockBuffer(ctx.options.size_buffer_bytes, threshold))

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from functools import partial
 
 from harness.clients.base import Target
+from harness.clients.llm import run_llm_stream, run_llm_stream_openai
 from harness.clients.long_poll import run_long_poll
+from harness.clients.mcp_streamable import run_mcp_streamable
 from harness.clients.sse import run_sse, run_sse_canary
 from harness.clients.websocket import run_websocket, run_websocket_fallback
 from harness.eventlog import EventLog
@@ -44,6 +46,8 @@ class Transport:
     description: str
     build: Callable[[float], ClientRunner]
     """time scale -> the client coroutine for one subscriber"""
+    token_stream: bool = False
+    """One answer of many small events with an end marker: judged with harness/metrics_stream.py."""
 
     def client(self, time_scale: float = 1.0) -> ClientRunner:
         """The client coroutine with its real-world timings divided by `time_scale`."""
@@ -101,6 +105,18 @@ TRANSPORTS: dict[str, Transport] = {
                   lambda s: partial(run_websocket_fallback, probe_ms=WS_PROBE_MS,
                                     poll_wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s),
                                     retry_s=WS_RETRY_MS / 1000)),
+        Transport("llm_stream",
+                  "an OpenAI-style streamed chat completion (POST, one token per SSE event, "
+                  "data: [DONE]) read by Gauntlet's streaming reader: no reconnect, a cut is "
+                  "a truncated answer", lambda s: run_llm_stream, token_stream=True),
+        Transport("llm_stream_openai",
+                  "the same answer read by the official openai Python client "
+                  "(AsyncOpenAI streaming chat completions, dummy key, loopback)",
+                  lambda s: run_llm_stream_openai, token_stream=True),
+        Transport("mcp_streamable",
+                  "MCP Streamable HTTP (2025-11-25) by the official mcp SDK: a long tool call "
+                  "streaming progress as SSE, the GET stream for server messages, resumption "
+                  "with Last-Event-ID", lambda s: run_mcp_streamable, token_stream=True),
     ]
 }  # fmt: skip
 

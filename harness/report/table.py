@@ -43,7 +43,8 @@ def _row(cell: dict[str, Any]) -> list[str]:
         verdict += f" (expected {expected})"
     delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
     return [
-        "!" if mismatch else " ", cell["transport"], cell["intermediary"],
+        "!" if mismatch else " ", cell["transport"],
+        cell["intermediary"] + _opt_out(cell.get("headers", "none")),
         cell.get("protocol", "h1"), verdict,
         _ms(lat.get("p50")), _ms(lat.get("p95")), delivered, cell.get("reason") or "",
     ]  # fmt: skip
@@ -91,3 +92,8 @@ def render_table(doc: dict[str, Any]) -> str:
         lines.append("run interrupted: only the cells above were measured")
     lines.extend(scorecard.render_text(doc))
     return "\n".join(lines)
+
+
+def _opt_out(headers: str) -> str:
+    """An intermediary cell whose server sent anti-buffering headers shows them (`+both`)."""
+    return "" if headers == "none" else f" +{headers}"

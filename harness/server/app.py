@@ -17,6 +17,10 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
                         events after N, returns them all as JSON (`{"events": [...]}`, possibly
                         empty). `wait_ms=0` is a short poll.
 - `WS  /ws?after=N`     WebSocket: one text frame per event, JSON.
+- `POST /v1/chat/completions` an OpenAI-compatible streamed chat completion, one token per
+                        event (harness/server/llm.py).
+- `POST|GET|DELETE /mcp` MCP Streamable HTTP, revision 2025-11-25, by the official SDK
+                        (harness/server/mcp_app.py).
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
 downgrades HTTP/2 to HTTP/1.1 shows in the event log.
@@ -32,6 +36,9 @@ from urllib.parse import parse_qs
 import trio
 
 from harness.eventlog import EventLog, ServerRequest, now_ns
+from harness.server.llm import CHAT_COMPLETIONS_PATH, chat_completions
+from harness.server.mcp_app import MCP_PATH, MCPEndpoint
+from harness.server.optout import sse_headers
 from harness.server.publisher import Publisher, PushEvent
 
 SSE_HEADERS = [
@@ -51,6 +58,10 @@ class ServerOptions:
 
     retry_ms: int = 50
     long_poll_timeout_ms: int = 10_000
+    sse_opt_out: str = "none"
+    """Anti-buffering headers on every event stream (harness/server/optout.py)."""
+    answer_events: int = 0
+    """Events in one LLM answer or MCP tool call (the workload's count); 0: never ends."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,8 @@ class PushApp:
         self.publisher = publisher
         self.log = log
         self.options = options
+        self.mcp = MCPEndpoint(publisher, options.answer_events, options.retry_ms,
+                               options.sse_opt_out)
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -128,8 +141,9 @@ class PushApp:
             return
         version = scope.get("http_version", "1.1")
         self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
-        self.publisher.first_request.set()
         path = scope["path"]
+        if path != MCP_PATH:  # an MCP session starts its workload with its tool call
+            self.publisher.first_request.set()
         if scope["type"] == "websocket" and path == "/ws":
             await self._websocket(scope, receive, send)
         elif scope["type"] == "http" and path == "/sse":
@@ -138,19 +152,24 @@ class PushApp:
             await self._sse(scope, receive, send, close_each=True)
         elif scope["type"] == "http" and path == "/poll":
             await self._poll(scope, receive, send)
+        elif scope["type"] == "http" and path == CHAT_COMPLETIONS_PATH:
+            await chat_completions(self.publisher, self.options, scope, receive, send)
+        elif scope["type"] == "http" and path == MCP_PATH:
+            await self.mcp(scope, receive, send)
         elif scope["type"] == "http":
             await _plain(send, 404, b"unknown endpoint\n")
         else:
             await send({"type": "websocket.close", "code": 1008})
 
     async def _lifespan(self, receive, send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        async with self.mcp.running():  # the MCP SDK's task group lives as long as the server
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
 
     async def _sse(self, scope, receive, send, *, close_each: bool) -> None:
         cursor = _cursor(scope)
@@ -159,7 +178,8 @@ class PushApp:
         if version == "1.0" and plan.closes_after_write(version, 0):
             await self._sse_http10_batch(scope, receive, send, plan, cursor)
             return
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        headers = sse_headers(self.options.sse_opt_out)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         prelude = plan.prelude(self.options.retry_ms)
         await send({"type": "http.response.body", "body": prelude, "more_body": True})
         sent = 0
@@ -188,7 +208,8 @@ class PushApp:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             events = await self.publisher.wait_after(cursor)
             body = plan.prelude(self.options.retry_ms) + b"".join(sse_frame(e) for e in events)
-            headers = [*SSE_HEADERS, (b"content-length", str(len(body)).encode())]
+            length = (b"content-length", str(len(body)).encode())
+            headers = [*sse_headers(self.options.sse_opt_out), length]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
             nursery.cancel_scope.cancel()

@@ -415,3 +415,17 @@ def test_every_behaviour_has_a_unit_test_and_an_end_to_end_test(name):
     unit = Path(__file__).read_text()
     assert f'"{name}"' in unit, f"{name} has no unit test in {Path(__file__).name}"
     assert f'"{name}"' in E2E_TESTS.read_text(), f"{name} has no test in {E2E_TESTS.name}"
+
+
+@pytest.mark.parametrize(("header", "honour", "held"), [
+    ("no", True, False), ("no", False, True), (None, True, True), ("yes", True, True),
+])  # fmt: skip
+def test_size_buffer_streams_when_the_upstream_sends_x_accel_buffering_no(header, honour, held):
+    addon = load("size_buffer")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, size_buffer_bytes=4, size_buffer_honour_x_accel=honour)
+        flow = tflow.tflow(resp=True)
+        if header:
+            flow.response.headers["x-accel-buffering"] = header
+        addon.responseheaders(flow)
+        assert isinstance(flow.response.stream, BodyPipeline) is held
