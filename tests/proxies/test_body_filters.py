@@ -1,4 +1,5 @@
-"""The body-filter plumbing every reshaping behaviour shares (proxies/_body.py), on its own.
+"""The body-filter plumbing every reshaping behaviour shares (proxies/_body.py), and the pure
+filters themselves, without mitmproxy's addon machinery.
 
 mitmproxy calls a response's stream callable once per chunk and once with b"" at the end of
 the body (mitmproxy's `Response.stream`, docs "Streaming"): each stacked filter must see
@@ -7,9 +8,12 @@ exactly that protocol, or a filter that tells the end by `chunk == b""` never fl
 
 from __future__ import annotations
 
+import pytest
 from mitmproxy.test import tflow
 
 from proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter, stream_live
+from proxies.drop_events import FrameDropper, drops, frame_id
+from proxies.size_buffer import BlockBuffer
 
 
 class Recorder:
@@ -54,3 +58,36 @@ def test_stream_live_keeps_a_filter_already_added():
     add_body_filter(flow, Recorder())
     stream_live(flow)
     assert isinstance(flow.response.stream, BodyPipeline)
+
+
+def test_block_buffer_defaults_to_blocks_releasing_whole_blocks_and_the_rest_at_the_end():
+    buffer = BlockBuffer(4)  # nginx-style: every full block, not only the first
+    assert buffer(b"abcdef") == [b"abcd"]
+    assert buffer(b"ghij") == [b"efgh"]
+    assert buffer(b"") == [b"ij"]
+
+
+def test_the_dropped_ids_are_the_documented_ones():
+    # The drop_events_seed option's help promises these, and e2e tests expect exact ids.
+    assert [i for i in range(1, 16) if drops(3, i, 100)] == [1, 2, 8]
+
+
+def frames(ids: list[int], *, eol: bytes = b"\n", sep: bytes = b": ") -> bytes:
+    return b"".join(b"id" + sep + b"%d" % i + eol + b"data: {}" + eol + eol for i in ids)
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("sep", [b": ", b":"])
+def test_frames_are_dropped_by_id_whatever_the_line_ending_and_id_spacing(eol, sep):
+    # WHATWG SSE: lines end in CRLF, LF or CR, and the space after "id:" is optional.
+    kept = [i for i in range(1, 16) if i not in (1, 2, 8)]
+    dropper = FrameDropper(seed=3, per_mille=100)
+    out = b"".join(dropper(frames(list(range(1, 16)), eol=eol, sep=sep))) + b"".join(dropper(b""))
+    assert out == frames(kept, eol=eol, sep=sep)
+
+
+def test_frames_without_a_numeric_id_pass_untouched():
+    body = b"id: abc\ndata: 1\n\n: heartbeat\n\ndata: no id\n\n"
+    dropper = FrameDropper(seed=3, per_mille=1000)  # would drop every numbered frame
+    assert b"".join(dropper(body)) + b"".join(dropper(b"")) == body
+    assert frame_id(b"id: abc\ndata: 1\n\n") is None
