@@ -3,6 +3,7 @@ how scripts/mutation.py names a mutant (stable across runs, unlike mutmut's numb
 
 from __future__ import annotations
 
+import configparser
 import importlib.util
 import re
 import sys
@@ -58,5 +59,7 @@ def test_the_nightly_runs_mutation_testing_with_pinned_actions_and_read_only_acc
             assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
         if step.get("uses", "").startswith("actions/checkout@"):
             assert step["with"]["persist-credentials"] is False
-    tox = (REPO / "tox.ini").read_text().split("[testenv:mutation]")[1].split("[testenv:")[0]
-    assert "scripts/mutation.py" in tox and "mutation" in tox.split("extras")[1]
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(REPO / "tox.ini")
+    env = tox["testenv:mutation"]
+    assert "scripts/mutation.py" in env["commands"] and "mutation" in env["extras"].split()
