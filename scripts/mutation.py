@@ -113,11 +113,13 @@ def summary(mutants: list[Mutant], equivalent: set[tuple[str, str, str]]) -> lis
         c["mutants"] += 1
         if m.status in KILLED:
             c["killed"] += 1
+            c["mypy"] += m.status == "caught by type check"
         elif m.identity in equivalent:
             c["equivalent"] += 1
         else:
             c["survived"] += 1
-    head = f"{'module':<30} {'mutants':>7} {'killed':>7} {'equiv':>6} {'survived':>8} {'score':>7}"
+    head = (f"{'module':<30} {'mutants':>7} {'killed':>7} {'(mypy)':>7} {'equiv':>6} "
+            f"{'survived':>8} {'score':>7}")  # fmt: skip
     rows = [head, "-" * len(head)]
     total: Counter[str] = Counter()
     for module, c in sorted(by_module.items()):
@@ -125,15 +127,15 @@ def summary(mutants: list[Mutant], equivalent: set[tuple[str, str, str]]) -> lis
         rows.append(_row(module, c))
     rows.append("-" * len(head))
     rows.append(_row("total", total))
-    rows.append("score = killed / (mutants - equivalent)")
+    rows.append("score = killed / (mutants - equivalent); (mypy): of the killed, by the type check")
     return rows
 
 
 def _row(label: str, c: Counter[str]) -> str:
     judged = c["mutants"] - c["equivalent"]
     score = f"{100 * c['killed'] / judged:.1f} %" if judged else "-"
-    return (f"{label:<30} {c['mutants']:>7} {c['killed']:>7} {c['equivalent']:>6} "
-            f"{c['survived']:>8} {score:>7}")  # fmt: skip
+    return (f"{label:<30} {c['mutants']:>7} {c['killed']:>7} {c['mypy']:>7} "
+            f"{c['equivalent']:>6} {c['survived']:>8} {score:>7}")  # fmt: skip
 
 
 def run_mutmut(reuse: bool) -> float:

@@ -63,3 +63,15 @@ def test_the_nightly_runs_mutation_testing_with_pinned_actions_and_read_only_acc
     tox.read(REPO / "tox.ini")
     env = tox["testenv:mutation"]
     assert "scripts/mutation.py" in env["commands"] and "mutation" in env["extras"].split()
+
+
+def test_the_summary_separates_killed_listed_equivalents_and_unexpected_survivors():
+    m = script()
+    mutants = [
+        m.Mutant("a__mutmut_1", "harness/x.py", "f", "", "killed"),
+        m.Mutant("a__mutmut_2", "harness/x.py", "f", "", "caught by type check"),
+        m.Mutant("a__mutmut_3", "harness/x.py", "f", "a -> b", "survived"),
+        m.Mutant("a__mutmut_4", "harness/x.py", "f", "c -> d", "no tests"),
+    ]
+    row = m.summary(mutants, {("harness/x.py", "f", "a -> b")})[2].split()
+    assert row == ["harness/x.py", "4", "2", "1", "1", "1", "66.7", "%"]
