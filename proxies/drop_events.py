@@ -63,7 +63,7 @@ class FrameDropper:
         return [b"".join(out)]
 
 
-class DropEvents:
+class DropEvents:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
         loader.add_option("drop_events_per_mille", int, 100,
                           "Share of events dropped, in 1/1000 (chosen by id, see drops()).")

@@ -36,7 +36,7 @@ class GzipStream:
         return [self.compressor.flush(zlib.Z_FINISH)]
 
 
-class GzipBuffer:
+class GzipBuffer:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
         loader.add_option("gzip_buffer_honour_no_transform", bool, False,
                           "Leave responses with Cache-Control: no-transform uncompressed.")

@@ -52,7 +52,7 @@ class BlockBuffer:
         return blocks
 
 
-class SizeBuffer:
+class SizeBuffer:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
         loader.add_option("size_buffer_bytes", int, 4096, "Block size in bytes (nginx: 4096).")
         loader.add_option("size_buffer_mode", str, "blocks",

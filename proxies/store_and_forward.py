@@ -31,7 +31,7 @@ class HoldBody:
         return [body]
 
 
-class StoreAndForward:
+class StoreAndForward:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
         loader.add_option(
             "store_and_forward_hold_headers",

@@ -23,8 +23,10 @@ from proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter
 
 
 def load(name: str):
+    """A fresh copy of the addon module (its own addon instance), under its package name so
+    that `tox -e mutation` sees these tests exercise `proxies.<name>`."""
     path = Path(proxies.PROXIES_DIR) / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"gauntlet_addon_{name}", path)
+    spec = importlib.util.spec_from_file_location(f"proxies.{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.addons[0]

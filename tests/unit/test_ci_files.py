@@ -22,7 +22,8 @@ def tox_envs() -> set[str]:
 
 
 def test_tox_has_the_envs_the_project_promises():
-    assert {"py312", "py313", "lint", "types", "smoke", "nightly", "report"} <= tox_envs()
+    promised = {"py312", "py313", "lint", "types", "smoke", "nightly", "report", "mutation"}
+    assert promised <= tox_envs()
 
 
 def test_nightly_workflow_parses_and_uses_existing_envs_and_matrices():

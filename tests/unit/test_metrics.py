@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -100,3 +102,64 @@ def test_without_send_times_latency_is_left_out_but_delivery_is_not():
     m = compute(log, t0_ns=0, latency=False)
     assert m.latency_ms.p50 is None and m.latency_ms.p95 is None and m.latency_ms.max is None
     assert (m.delivered, m.lost, m.out_of_order, m.time_to_first_event_ms) == (2, 0, 1, 30.0)
+
+
+def steady_log(latencies_ms: list[int], *, start_ms: int = 1000) -> EventLog:
+    """One request at `start_ms`, event i published 100 ms apart, received latencies[i] later."""
+    records: list = [Request(start_ms * MS, 1, "GET /sse"), Connected(start_ms * MS, 1, "h1")]
+    for i, latency in enumerate(latencies_ms, start=1):
+        sent = (start_ms + 100 * i) * MS
+        records += [Published(i, sent, 64), Received(i, sent + latency * MS, 1)]
+    return log_of(*records)
+
+
+def test_p95_and_p99_are_computed_from_the_log_as_numpy_does():
+    # 20 events with latencies 1..20 ms: the p95 a verdict is judged on is 19.05 ms.
+    latencies = list(range(1, 21))
+    m = compute(steady_log(latencies), t0_ns=0)
+    assert m.latency_ms.p50 == np.percentile(latencies, 50) == 10.5
+    assert m.latency_ms.p95 == np.percentile(latencies, 95) == 19.05
+    assert m.latency_ms.p99 == np.percentile(latencies, 99) == 19.81
+    assert m.latency_ms.max == 20
+    assert m.to_json()["latency_ms"] == {"p50": 10.5, "p95": 19.05, "p99": 19.81, "max": 20}
+
+
+def test_time_to_first_event_is_measured_from_the_first_request_not_from_zero():
+    log = log_of(Request(500 * MS, 1, "GET /sse"), Published(1, 510 * MS, 1),
+                 Received(1, 530 * MS, 1), Request(600 * MS, 2, "GET /sse"))  # fmt: skip
+    assert compute(log, t0_ns=400 * MS).time_to_first_event_ms == 30.0
+
+
+def test_a_receipt_exactly_on_the_deadline_is_delivered():
+    log = log_of(Published(1, 0, 1), Received(1, 10 * MS, 1))
+    m = compute(log, t0_ns=0, deadline_ns=10 * MS)
+    assert (m.delivered, m.lost, m.lost_ids) == (1, 0, ())
+    assert compute(log, t0_ns=0, deadline_ns=10 * MS - 1).lost_ids == (1,)
+
+
+def test_each_receipt_is_judged_by_its_own_time_not_its_place_in_the_log():
+    # Two connections append as they read: a late receipt may be logged before an on-time one.
+    log = log_of(Published(1, 0, 1), Published(2, 0, 1),
+                 Received(2, 50 * MS, 2), Received(1, 5 * MS, 1))  # fmt: skip
+    m = compute(log, t0_ns=0, deadline_ns=10 * MS)
+    assert (m.delivered, m.lost_ids) == (1, (2,))
+
+
+def test_every_reordered_event_is_counted():
+    published = [Published(i, 0, 1) for i in range(1, 6)]
+    arrivals = [Received(i, t, 1) for t, i in enumerate([3, 1, 2, 5, 4], start=1)]
+    assert compute(log_of(*published, *arrivals), t0_ns=0).out_of_order == 3
+
+
+def test_a_single_connection_is_no_reconnect():
+    log = log_of(Request(0, 1, "GET"), Connected(0, 1, "h1"), Published(1, 0, 1))
+    assert compute(log, t0_ns=0).reconnects == 0
+    assert compute(log_of(Published(1, 0, 1)), t0_ns=0).reconnects == 0
+
+
+def test_lost_ids_reach_results_json_as_a_list():
+    log = log_of(Published(1, 0, 1), Published(2, 0, 1), Published(3, 0, 1),
+                 Received(2, 1, 1))  # fmt: skip
+    out = compute(log, t0_ns=0).to_json()
+    assert out["lost_ids"] == [1, 3] and out["lost"] == 2
+    assert json.loads(json.dumps(out))["lost_ids"] == [1, 3]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from harness.clients.policy import Cursor, UpgradePolicy
+from harness.clients.policy import Cursor, EventSourcePolicy, UpgradePolicy
 from harness.eventlog import EventLog
 from harness.server.app import SSEPlan, sse_frame
 from harness.server.publisher import Publisher
@@ -55,6 +56,32 @@ def test_upgrade_policy_upgrades_on_a_surviving_probe_and_gives_up_after_failure
     assert policy.failures == 2 and policy.should_try()
     policy.socket_ended(10.0)
     assert policy.gave_up and not policy.should_try()
+
+
+
+def test_upgrade_retry_delay_doubles_from_retry_s_after_each_failed_probe():
+    policy = UpgradePolicy(max_failures=10, retry_s=0.5)
+    delays = []
+    for _ in range(5):
+        delays.append(policy.retry_delay_s())
+        policy.socket_ended(None)
+    assert delays == [0.5, 0.5, 1.0, 2.0, 4.0]  # 0 and 1 failures: retry_s; then 2 ** (n - 1)
+
+
+def test_a_socket_living_exactly_the_probe_time_is_a_good_probe():
+    policy = UpgradePolicy(probe_ms=300)
+    policy.socket_ended(300.0)
+    assert policy.failures == 0
+    policy.socket_ended(299.9)
+    assert policy.failures == 1
+
+
+def test_eventsource_requests_an_event_stream_uncached_and_resumes_by_last_event_id():
+    policy = EventSourcePolicy()
+    first = httpx.Headers(policy.request_headers())
+    assert dict(first) == {"accept": "text/event-stream", "cache-control": "no-cache"}
+    policy.connection_ended("41", None)
+    assert httpx.Headers(policy.request_headers())["last-event-id"] == "41"
 
 
 class ResumeByIdMachine(RuleBasedStateMachine):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.metrics import LatencySummary, Metrics
+from harness.eventlog import EventLog, Published, Received
+from harness.metrics import LatencySummary, Metrics, compute
 from harness.verdict import Budget, Verdict, error, judge
 
 
@@ -17,6 +18,7 @@ def metrics(sent=10, delivered=10, p95=5.0, out_of_order=0, duplicates=0) -> Met
 
 
 BUDGET = Budget(latency_p95_ms=100)
+MS = 1_000_000
 
 
 @pytest.mark.parametrize(
@@ -57,3 +59,38 @@ def test_without_latency_the_verdict_rests_on_delivery_and_order_and_says_so():
     assert judge(metrics(p95=None, out_of_order=1), BUDGET, within_s=2).verdict == \
         Verdict.DEGRADED
     assert judge(metrics(p95=None, delivered=9), BUDGET, within_s=2).verdict == Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("m", "reason"),
+    [
+        (metrics(sent=0, delivered=0), "workload published no events"),
+        (metrics(delivered=0), "nothing delivered within 2 s: 0/10 events (held or lost)"),
+        (metrics(duplicates=3), "10/10 delivered, p95 5.0 ms within 100 ms, 3 wire duplicates"),
+    ],
+)
+def test_the_reason_line_is_exactly_what_the_table_shows(m, reason):
+    assert judge(m, BUDGET, within_s=2).reason == reason
+
+
+def test_a_single_event_out_of_order_degrades_the_cell():
+    judgement = judge(metrics(out_of_order=1), BUDGET, within_s=2)
+    assert (judgement.verdict, judgement.reason) == (Verdict.DEGRADED, "1 events out of order")
+
+
+def test_error_keeps_its_message_as_the_reason():
+    assert error("hop transparent exited with 1").reason == "hop transparent exited with 1"
+
+
+def test_the_verdict_uses_the_p95_computed_from_the_event_log():
+    # 20 events, latencies 1..20 ms: p50 10.5 ms, p95 19.05 ms. A budget between the two
+    # degrades the cell; a budget on the p95 passes it.
+    log = EventLog()
+    for i in range(1, 21):
+        log.append(Published(i, i * 100 * MS, 64))
+        log.append(Received(i, i * 100 * MS + i * MS, 1))
+    m = compute(log, t0_ns=0)
+    slow = judge(m, Budget(latency_p95_ms=19), within_s=2)
+    assert (slow.verdict, slow.reason) == (Verdict.DEGRADED, "p95 latency 19 ms over budget 19 ms")
+    assert judge(m, Budget(latency_p95_ms=19.05), within_s=2).verdict == Verdict.PASS
+    assert judge(m, Budget(latency_p95_ms=19.04), within_s=2).verdict == Verdict.DEGRADED
