@@ -67,11 +67,11 @@ def gauntlet(*args: str) -> subprocess.CompletedProcess:
 def test_compare_is_clean_for_the_same_spec_and_names_a_broken_expectation(tmp_path):
     honest = scenarios(tmp_path, "FAIL")
     first, second = run(tmp_path, honest, "r1"), run(tmp_path, honest, "r2")
-    same = gauntlet("compare", str(first), str(second), "--latency-min-ms", "50")
+    same = gauntlet("compare", str(first), str(second))
     assert same.returncode == 0, same.stdout
     assert same.stdout.strip().splitlines()[-1].startswith("no regression")
     changed = run(tmp_path, scenarios(tmp_path, "PASS"), "r3")
-    broken = gauntlet("compare", str(first), str(changed), "--latency-min-ms", "50")
+    broken = gauntlet("compare", str(first), str(changed))
     assert broken.returncode == 1
     assert "REGRESSION sse-store_and_forward: measured FAIL, expected PASS" in broken.stdout
 
