@@ -318,3 +318,48 @@ def test_validate_accepts_a_real_shape_and_returns_it():
     good["cells"][1]["samples"].append({"sent_ms": 1.0, "received_ms": []})
     assert validate(good, "f") is good
     assert validate({"cells": [], "calibration": None}, "f") == {"cells": [], "calibration": None}
+
+
+INTS = [float(i) for i in range(15)]  # pairwise differences are whole: the interval is exact
+
+
+def test_an_interval_exactly_at_the_minimum_effect_counts_both_ways():
+    # k = 50 drops the 50 smallest and largest of the differences shift + (i - j): +-5
+    (only,) = compare(doc(cell("a", lat=INTS)), doc(cell("a", lat=[x + 15 for x in INTS])),
+                      ).regressions  # fmt: skip
+    assert (only.shift.low_ms, only.shift.shift_ms) == (10.0, 15.0)
+    assert compare(doc(cell("a", lat=INTS)), doc(cell("a", lat=[x + 14.9 for x in INTS]))
+                   ).regressions == []  # fmt: skip
+    faster = compare(doc(cell("a", lat=[x + 15 for x in INTS])), doc(cell("a", lat=INTS)))
+    assert [c.shift.high_ms for c in faster.changes] == [-10.0] and faster.regressions == []
+    assert compare(doc(cell("a", lat=[x + 14.9 for x in INTS])), doc(cell("a", lat=INTS))
+                   ).changes == []  # fmt: skip
+
+
+def test_a_run_without_a_machine_record_is_no_different_machine():
+    assert machine_difference({"machine": None}, doc()) == []
+    assert machine_difference({}, {}) == []
+
+
+def test_a_calibration_without_a_direct_baseline_is_no_baseline():
+    missing = {"status": "calibrated", "baseline": {"hop_p50_ms": 1.0}}
+    assert baseline_drift(doc(), doc(cal=missing)) is None
+    assert baseline_drift(doc(), doc(cal={"status": "calibrated"})) is None
+
+
+def test_verdict_findings_carry_no_shift_in_json():
+    old, new = doc(cell("a")), doc(cell("a", "FAIL", None))
+    out = compare(old, new).to_json(old, new, Thresholds())
+    assert out["regressions"] == [{"cell": "a", "text": "verdict PASS -> FAIL (r)", "shift": None}]
+    assert out["thresholds"] == {"alpha": 0.001, "min_shift_ms": 10.0, "min_shift_pct": 10.0,
+                                 "confidence": 0.99, "min_samples": 5}  # fmt: skip
+
+
+def test_validate_reads_only_what_compare_reads():
+    ok = doc(cell("a"), deps=None)
+    ok["cells"][0]["metrics"]["lost"] = None
+    ok["cells"][0]["samples"][0]["received_ms"] = [1.0, "later receipts are not read"]
+    ok["calibration"] = {"status": "not calibrated"}
+    assert validate(ok, "f") is ok
+    with pytest.raises(GauntletError, match="^f: dependencies: expected an object$"):
+        validate({**ok, "dependencies": "x"}, "f")
