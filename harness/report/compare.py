@@ -20,9 +20,11 @@ The machine: every run carries its calibration (harness/calibrate.py), the p50 o
 path and of one transparent hop, measured on that machine under that load. The minimum
 effect of a cell is widened by how much that baseline moved between the runs: |direct
 shift| + hops x |per-hop shift|. Widening, not subtracting: the baseline is itself 30
-samples, and subtracting it would add its noise to every effect. Runs from different
-machines (any field of `machine` differs, shard by shard) get no latency verdicts at all:
-the shifts are listed as changes and a warning says why.
+samples, and subtracting it would add its noise to every effect. When the baseline moved by
+half the minimum effect or more, or the runs come from different machines (any field of
+`machine` differs, shard by shard), there are no latency verdicts at all: a loaded machine
+slowed one hop from 2.6 to 22 ms and cells by 15 to 300 ms, far from a uniform shift that
+widening could absorb. The shifts are then listed as changes and a warning says why.
 """
 
 from __future__ import annotations
@@ -58,16 +60,19 @@ class Count:
     tolerance_pct: float = 0.0
 
 
-# Deterministic workloads (ids 1..n at a fixed schedule, hops with fixed rules): delivery,
-# loss, duplicates and reconnects (a cut after a fixed idle time, a lifetime cap) are exact.
-# How many requests a long poll needs depends on how many events one response carries, which
-# depends on timing; bytes per event include heartbeats sent per second of wall time.
+# Measured on two default-profile runs of one commit, the second on a machine loaded until
+# its one-hop baseline was 8x slower (README "Comparing two runs"): delivered and lost were
+# identical in all 176 cells (ids 1..n on a fixed schedule), so they are exact. The rest
+# depend on timing: a late event shares a connection or a poll response with the next one
+# (reconnects 14 -> 11, requests 16 -> 8 on close-each and long-poll cells, fewer when
+# slower; +1 reconnect and +5 requests (11 -> 16, +45 %) the worst increases), a WebSocket
+# fallback duplicated 5, 6 or 7 events, bytes per event moved by at most 7 %.
 COUNTS = (
     Count("delivered", -1),
     Count("lost", +1),
-    Count("duplicates", +1),
-    Count("reconnects", +1),
-    Count("requests", +1, tolerance=2, tolerance_pct=20.0),
+    Count("duplicates", +1, tolerance=1),
+    Count("reconnects", +1, tolerance=1, tolerance_pct=25.0),
+    Count("requests", +1, tolerance=2, tolerance_pct=50.0),
     Count("bytes_per_event", +1, tolerance_pct=20.0),
 )
 
@@ -145,6 +150,12 @@ def baseline_drift(old: dict[str, Any], new: dict[str, Any]) -> tuple[float, flo
     if a is None or b is None:
         return None
     return abs(b[0] - a[0]), abs(b[1] - a[1])
+
+
+def drift_too_large(drift: tuple[float, float] | None, t: Thresholds) -> bool:
+    """The baseline itself moved by half the minimum effect or more (direct or per hop): the
+    runs' machines were not comparable (one was busy), so widening cannot be trusted."""
+    return drift is not None and max(drift) >= t.min_shift_ms / 2
 
 
 def min_effect_ms(old_median_ms: float, hops: int, drift: tuple[float, float] | None,
@@ -238,11 +249,17 @@ def compare(old: dict[str, Any], new: dict[str, Any], t: Thresholds = Thresholds
     if a != b:
         diff = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
         result.warnings.append(f"dependencies differ ({', '.join(diff)}): numbers may not compare")
-    if baseline_drift(old, new) is None:
+    drift = baseline_drift(old, new)
+    if drift is None:
         result.warnings.append("a run has no calibration: minimum effects not widened by the "
                                "baseline's drift")  # fmt: skip
+    elif drift_too_large(drift, t):
+        result.warnings.append(f"the calibration baselines moved by {drift[0]:.1f} ms direct, "
+                               f"{drift[1]:.1f} ms per hop (>= half the minimum effect): one "
+                               f"run's machine was busier, latency not judged, shifts are "
+                               f"listed as changes only")  # fmt: skip
     _verdicts(result, {c["id"]: c for c in old["cells"]}, {c["id"]: c for c in new["cells"]})
-    _latency(result, old, new, t, judged=not differ)
+    _latency(result, old, new, t, judged=not differ and not drift_too_large(drift, t))
     return result
 
 

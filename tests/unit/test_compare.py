@@ -52,8 +52,8 @@ def shifted(by):
 def test_defaults():
     assert Thresholds() == Thresholds(alpha=0.001, min_shift_ms=10.0, min_shift_pct=10.0,
                                       confidence=0.99, min_samples=5)  # fmt: skip
-    assert COUNTS == (Count("delivered", -1), Count("lost", 1), Count("duplicates", 1),
-                      Count("reconnects", 1), Count("requests", 1, 2, 20.0),
+    assert COUNTS == (Count("delivered", -1), Count("lost", 1), Count("duplicates", 1, 1),
+                      Count("reconnects", 1, 1, 25.0), Count("requests", 1, 2, 50.0),
                       Count("bytes_per_event", 1, 0, 20.0))  # fmt: skip
 
 
@@ -228,12 +228,30 @@ def test_count_tolerances_at_their_boundaries():
 
 
 def test_counts_worse_regress_better_change():
-    old = doc(cell("a", duplicates=1, reconnects=2, requests=10, bytes_received=1500))
-    new = doc(cell("a", duplicates=2, reconnects=1, requests=10, bytes_received=1801))
+    old = doc(cell("a", duplicates=1, reconnects=6, requests=10, bytes_received=1500))
+    new = doc(cell("a", duplicates=3, reconnects=4, requests=10, bytes_received=1801))
     result = compare(old, new)
     assert [str(r) for r in result.regressions] == [
-        "a: duplicates 1 -> 2", "a: bytes_per_event 100 -> 120.067, tolerance 20"]
-    assert [str(c) for c in result.changes] == ["a: reconnects 2 -> 1"]
+        "a: duplicates 1 -> 3, tolerance 1", "a: bytes_per_event 100 -> 120.067, tolerance 20"]
+    assert [str(c) for c in result.changes] == ["a: reconnects 6 -> 4, tolerance 1.5"]
+    same = doc(cell("a", duplicates=2, reconnects=7, requests=15, bytes_received=1800))
+    assert compare(old, same).regressions == [] and compare(old, same).changes == []
+
+
+def test_a_baseline_that_moved_by_half_the_minimum_effect_stops_latency_verdicts():
+    old = doc(cell("a"), cal=calibration(0.5, 2.5))
+    busy = doc(cell("a", lat=shifted(40)), cal=calibration(0.5, 7.5))  # per hop: 2 -> 7
+    result = compare(old, busy)
+    assert result.regressions == []
+    assert [c.text[:16] for c in result.changes] == ["latency +40.0 ms"]
+    assert result.warnings == [
+        "the calibration baselines moved by 0.0 ms direct, 5.0 ms per hop (>= half the minimum "
+        "effect): one run's machine was busier, latency not judged, shifts are listed as "
+        "changes only"]
+    just_below = doc(cell("a", lat=shifted(40)), cal=calibration(0.5, 7.4))
+    assert [r.text[:16] for r in compare(old, just_below).regressions] == ["latency +40.0 ms"]
+    direct = doc(cell("a", lat=shifted(40)), cal=calibration(5.5, 7.5))  # direct +5, hop same
+    assert compare(old, direct).regressions == []
 
 
 def test_bytes_per_event_needs_deliveries():
