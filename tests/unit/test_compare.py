@@ -147,6 +147,7 @@ def test_faster_is_a_change_never_a_regression():
 
 def test_repeats_pool_their_samples_under_the_base_id():
     assert base_id("m:a#12") == "m:a" and base_id("m:a") == "m:a" and base_id("m:a#x") == "m:a#x"
+    assert base_id("m:a#") == "m:a#"
     old = doc(cell("m:a#1"), cell("m:a#2"))
     (only,) = compare(old, doc(cell("m:a#1", lat=shifted(20)), cell("m:a#2", lat=shifted(20)))
                       ).regressions  # fmt: skip
