@@ -59,3 +59,7 @@ def test_to_json_rounds_to_microseconds():
     s = Shift(1.23456, 0.12345, 2.34567, 1e-6, 15, 14, 0.98765)
     assert s.to_json() == {"shift_ms": 1.235, "low_ms": 0.123, "high_ms": 2.346, "p": 1e-6,
                            "n_old": 15, "n_new": 14, "old_median_ms": 0.988}
+
+
+def test_all_ties_give_no_shift_and_p_one_not_nan():
+    assert shift([1.0] * 6, [1.0] * 6) == Shift(0.0, 0.0, 0.0, 1.0, 6, 6, 1.0)
