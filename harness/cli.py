@@ -74,13 +74,20 @@ def _parser() -> argparse.ArgumentParser:
                      "reverse proxy, an external hop, forwards to); cells run one at a time")
     rep = sub.add_parser("report", help="print the table; write report.html, summary.md, PNGs")
     rep.add_argument("run", type=Path, help="a run folder or its results.json")
+    rep.add_argument("--compare-with", type=Path, metavar="RUN",
+                     help="an earlier run: the report shows what changed since (default rule "
+                     "of `gauntlet compare`), written to comparison.json too")  # fmt: skip
     cmp = sub.add_parser("compare", help="compare two runs; exit 1 on a regression")
     cmp.add_argument("old", type=Path, help="the earlier run (folder or results.json)")
     cmp.add_argument("new", type=Path, help="the later run (folder or results.json)")
-    cmp.add_argument("--latency-pct", type=float, default=25.0, metavar="PCT",
-                     help="p95 growth that counts as a regression, in %% (default: %(default)s)")
-    cmp.add_argument("--latency-min-ms", type=float, default=5.0, metavar="MS",
-                     help="... and at least this many ms (default: %(default)s)")
+    cmp.add_argument("--alpha", type=float, default=0.001, metavar="P",
+                     help="one-sided Mann-Whitney p below which a shift is significant "
+                     "(default: %(default)s)")  # fmt: skip
+    cmp.add_argument("--min-shift-ms", type=float, default=10.0, metavar="MS",
+                     help="smallest latency shift that counts, in ms (default: %(default)s)")
+    cmp.add_argument("--min-shift-pct", type=float, default=10.0, metavar="PCT",
+                     help="... or this %% of the old median if larger (default: %(default)s)")
+    cmp.add_argument("--json", type=Path, metavar="FILE", help="also write the comparison here")
     mrg = sub.add_parser("merge", help="merge shard runs of one matrix into one run")
     mrg.add_argument("runs", type=Path, nargs="+", help="shard runs (folders or results.json)")
     mrg.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
@@ -334,13 +341,26 @@ def _results_path(run: Path) -> Path:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from harness.report import load_results
     from harness.report.compare import Thresholds, compare
+    from harness.results import write_json
 
-    result = compare(load_results(_results_path(args.old)), load_results(_results_path(args.new)),
-                     Thresholds(args.latency_pct, args.latency_min_ms))  # fmt: skip
+    old, new = _load_for_compare(args.old), _load_for_compare(args.new)
+    t = Thresholds(alpha=args.alpha, min_shift_ms=args.min_shift_ms,
+                   min_shift_pct=args.min_shift_pct)  # fmt: skip
+    result = compare(old, new, t)
     print("\n".join(result.lines()))
+    if args.json:
+        write_json(result.to_json(old, new, t), args.json)
     return EXIT_MISMATCH if result.regressions else EXIT_OK
+
+
+def _load_for_compare(run: Path) -> dict:
+    """A results document another job wrote (last night's artifact): validated before use."""
+    from harness.report import load_results
+    from harness.report.compare import validate
+
+    path = _results_path(run)
+    return validate(load_results(path), str(path))
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -363,6 +383,14 @@ def _report(args: argparse.Namespace) -> int:
     path = _results_path(args.run)
     doc = load_results(path)
     print(render_table(doc))
-    for written in write_report(doc, path.parent):
+    comparison = None
+    if args.compare_with:
+        from harness.report.compare import Thresholds, compare
+        from harness.results import write_json
+
+        old = _load_for_compare(args.compare_with)
+        comparison = compare(old, doc).to_json(old, doc, Thresholds())
+        print(f"report: {write_json(comparison, path.parent / 'comparison.json')}")
+    for written in write_report(doc, path.parent, comparison):
         print(f"report: {written}")
     return EXIT_OK

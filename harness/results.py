@@ -43,7 +43,20 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
     }
+
+
+def cpu_model() -> str | None:
+    """The first `model name` of /proc/cpuinfo: hosted CI runners of one image differ in it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return None
 
 
 def dependency_versions() -> dict[str, str | None]:
@@ -142,7 +155,9 @@ def merge_documents(docs: list[dict[str, Any]], run_id: str, sources: list[str])
             cells.append(cell)
     merged = {**first, "run_id": run_id, "cells": cells,
               "interrupted": any(d.get("interrupted") for d in docs),
-              "merged_from": [d.get("run_id") for d in docs]}  # fmt: skip
+              "merged_from": [d.get("run_id") for d in docs],
+              "machines": [m for d in docs
+                           for m in d.get("machines") or [d.get("machine") or {}]]}  # fmt: skip
     return merged
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report import scorecard
+from harness.report.comparison_view import comparison_html, comparison_markdown
 from harness.report.plots import write_overhead_plot, write_plots
 from harness.report.table import VERDICTS
 
@@ -103,7 +104,7 @@ def _img(path: Path) -> str:
     return f'<img alt="{path.stem}" src="data:image/png;base64,{data}">'
 
 
-def render_markdown(doc: dict[str, Any]) -> str:
+def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = None) -> str:
     rows, cols, cells = grid(doc)
     commit = (doc.get("git") or {}).get("commit")
     out = [
@@ -129,13 +130,15 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
         *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
           f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
-          for p in points), ""] if points else [])  # fmt: skip
+          for p in points), ""] if points else []) + comparison_markdown(comparison)  # fmt: skip
     return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.", "",
                       *scorecard.render_markdown(doc)]) + "\n"
 
 
-def write_report(doc: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Write report.html, summary.md and the PNGs they show into out_dir."""
+def write_report(doc: dict[str, Any], out_dir: Path,
+                 comparison: dict[str, Any] | None = None) -> list[Path]:  # fmt: skip
+    """Write report.html, summary.md and the PNGs they show into out_dir; `comparison`
+    (harness/report/compare.py's JSON) adds what changed since an earlier run."""
     out_dir.mkdir(parents=True, exist_ok=True)
     pngs = [*write_plots(doc, out_dir), write_overhead_plot(doc, out_dir / "overhead.png")]
     rows, cols, cells = grid(doc)
@@ -167,10 +170,13 @@ div.calibration.uncalibrated {{ border-color: #ef6c00; }}
 table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: right; }}
 table.scorecard {{ border-collapse: collapse; }}
 table.scorecard td, table.scorecard th {{ border: 1px solid #ccc; padding: .2em .5em; }}
+div.comparison.regressed {{ border-left: 6px solid #c62828; padding: .2em .8em; }}
+table.comparison th {{ text-align: left; padding-right: 1em; }}
 </style></head><body>
 <h1>Gauntlet run {run_id}</h1>
 <p class="meta">{meta}</p>
 {_calibration_html(doc)}
+{comparison_html(comparison)}
 {interrupted if doc.get("interrupted") else ""}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
@@ -182,5 +188,5 @@ table.scorecard td, table.scorecard th {{ border: 1px solid #ccc; padding: .2em 
 """
     html_path, md_path = out_dir / "report.html", out_dir / "summary.md"
     html_path.write_text(page)
-    md_path.write_text(render_markdown(doc))
+    md_path.write_text(render_markdown(doc, comparison))
     return [html_path, md_path, *pngs]

@@ -1,12 +1,13 @@
 """`gauntlet compare` and `merge` on real runs of a tiny matrix (real processes).
 
 Three runs of two cells (about 5 s each): the same spec twice must compare clean; a run whose
-expectation was deliberately changed must exit 1 and name the cell; two shards must merge
-into the whole matrix.
+expectation was deliberately changed must exit 1 and name the cell, and its report drawn
+`--compare-with` the first shows that; two shards must merge into the whole matrix.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -67,13 +68,19 @@ def gauntlet(*args: str) -> subprocess.CompletedProcess:
 def test_compare_is_clean_for_the_same_spec_and_names_a_broken_expectation(tmp_path):
     honest = scenarios(tmp_path, "FAIL")
     first, second = run(tmp_path, honest, "r1"), run(tmp_path, honest, "r2")
-    same = gauntlet("compare", str(first), str(second), "--latency-min-ms", "50")
+    same = gauntlet("compare", str(first), str(second), "--json", str(tmp_path / "same.json"))
     assert same.returncode == 0, same.stdout
     assert same.stdout.strip().splitlines()[-1].startswith("no regression")
+    assert json.loads((tmp_path / "same.json").read_text())["summary"].startswith("no regression")
     changed = run(tmp_path, scenarios(tmp_path, "PASS"), "r3")
-    broken = gauntlet("compare", str(first), str(changed), "--latency-min-ms", "50")
+    broken = gauntlet("compare", str(first), str(changed))
     assert broken.returncode == 1
     assert "REGRESSION sse-store_and_forward: measured FAIL, expected PASS" in broken.stdout
+    report = gauntlet("report", str(changed), "--compare-with", str(first))
+    assert report.returncode == 0, report.stderr
+    written = json.loads((changed / "comparison.json").read_text())
+    assert written["regressions"][0]["cell"] == "sse-store_and_forward"
+    assert "## Compared with" in (changed / "summary.md").read_text()
 
 
 def test_shards_merge_into_the_whole_matrix(tmp_path):

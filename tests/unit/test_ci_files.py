@@ -45,3 +45,21 @@ def test_nightly_runs_every_matrix_repeatedly():
     profile = load_profiles()["nightly"]
     assert set(profile.matrices) == {name for name, _ in list_matrices()}
     assert profile.repeats >= 3
+
+
+def test_nightly_workflow_is_pinned_least_privilege_and_compares_with_the_previous_night():
+    workflow = YAML(typ="safe").load((REPO / ".github/workflows/nightly.yml").read_text())
+    assert workflow["permissions"] == {}
+    steps = [(name, step) for name, job in workflow["jobs"].items() for step in job["steps"]]
+    for name, step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), (name, step["uses"])
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False, name
+        assert "${{" not in step.get("run", ""), (name, step["run"])  # contexts via env only
+    for name, job in workflow["jobs"].items():
+        assert set(job["permissions"]) <= {"contents", "actions"}, name
+        assert set(job["permissions"].values()) == {"read"}, name
+    merge = "\n".join(step.get("run", "") for _, step in steps)
+    assert 'gauntlet report "$run" --compare-with "$old"' in merge
+    assert 'gauntlet compare "$old" "$run"' in merge

@@ -5,7 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from harness.results import SCHEMA_VERSION, build_document, new_run_id, write_document
+from harness.results import (
+    SCHEMA_VERSION,
+    build_document,
+    cpu_model,
+    new_run_id,
+    write_document,
+)
 
 
 def doc(run_id: str) -> dict:
@@ -25,6 +31,7 @@ def test_document_carries_versions_machine_clock_and_scale():
     assert d["tool"]["name"] == "gauntlet"
     assert d["dependencies"]["mitmproxy"] == "12.2.3"
     assert d["clock"]["name"] == "time.monotonic_ns" and d["clock"]["resolution_ns"] >= 1
+    assert d["machine"]["cpu_model"] == cpu_model()
     assert d["time_scale"] == 30 and d["cells"] == []
     assert d["created_utc"].endswith("Z")
 
@@ -70,7 +77,18 @@ def test_merge_joins_shards_and_refuses_mixed_matrices_or_repeated_cells():
     merged = merge_documents([a, b], "m", ["a.json", "b.json"])
     assert [c["id"] for c in merged["cells"]] == ["x", "y"]
     assert merged["interrupted"] is True and merged["merged_from"] == ["a", "b"]
+    # every shard's machine is kept: compare refuses latency verdicts when they differ
+    assert merged["machines"] == [a["machine"], b["machine"]]
+    again = merge_documents([merged, {**doc("c"), "machine": {"cpu_count": 64}, "cells": []}],
+                            "m2", ["m.json", "c.json"])  # fmt: skip
+    assert again["machines"] == [a["machine"], b["machine"], {"cpu_count": 64}]
     with pytest.raises(GauntletError, match="b.json: matrix 'tls' differs"):
         merge_documents([a, {**b, "matrix": "tls"}], "m", ["a.json", "b.json"])
     with pytest.raises(GauntletError, match="b.json: cell x is also in a.json"):
         merge_documents([a, {**a, "run_id": "b"}], "m", ["a.json", "b.json"])
+
+
+def test_cpu_model_is_the_first_model_name_of_proc_cpuinfo():
+    names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+             if line.startswith("model name")]  # fmt: skip
+    assert cpu_model() == (names[0] if names else None)
