@@ -16,6 +16,12 @@ class HopStartError(GauntletError):
     """A proxy hop (a mitmdump subprocess) failed to start or to report readiness."""
 
 
+class HopFault(Exception):
+    """A hop broke during a cell (it exited, refused, answered an error itself, or does not
+    speak HTTP): the cell is ERROR with this message, which names the hop, what happened and
+    when. Not a GauntletError: the run goes on with its other cells."""
+
+
 def unwrap(exc: BaseException) -> BaseException:
     """The one exception inside nested single-member exception groups (trio nurseries wrap
     whatever escapes them), so a GauntletError raised deep in a topology is still one line."""

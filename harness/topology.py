@@ -3,12 +3,15 @@
 The cell's order of events, each step waiting on a signal, never on a sleep:
 1. the push server starts (hypercorn reports its bound port);
 2. hops start from the server outwards (each writes its port to a readiness pipe);
-3. the client starts; the workload begins when the client's first request reaches the
+3. one health GET crosses the chain to the server (harness/health.py): a hop that refuses,
+   answers an error itself or does not speak HTTP makes the cell ERROR before the workload;
+   from here until teardown, a hop process that exits does too;
+4. the client starts; the workload begins when the client's first request reaches the
    server (the publisher's `first_request` event), so no client is raced;
-4. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
+5. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
    this pacing is the workload, not a wait);
-5. the cell waits until every event is delivered or the scaled delivery budget runs out;
-6. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
+6. the cell waits until every event is delivered or the scaled delivery budget runs out;
+7. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import trio
 
 from harness import metrics as metrics_mod
 from harness.clients import TRANSPORTS, Target
-from harness.errors import HopStartError, unwrap
+from harness.errors import HopFault, HopStartError, unwrap
 from harness.eventlog import (
     Connected,
     Disconnected,
@@ -34,6 +37,7 @@ from harness.eventlog import (
     ServerRequest,
     now_ns,
 )
+from harness.health import check_health, watch_hops
 from harness.hops import RunningHop, client_entry, running_chain
 from harness.scenario import CellSpec
 from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
@@ -64,7 +68,9 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     """Measure one cell and return its results entry (see harness/results.py).
 
     A hop that fails to start aborts the run (HopStartError): that is the environment, not a
-    finding. Any other failure becomes an ERROR cell with the exception as its reason.
+    finding. A hop that breaks during the cell (harness/health.py: exits, refuses, fails the
+    health check before the workload) makes an ERROR cell naming the hop, what and when. Any
+    other failure becomes an ERROR cell with the exception as its reason.
     `server_socket` (listening, loopback) is where the server listens instead of a fresh
     port: an external reverse hop, configured before the cell, forwards to it.
     """
@@ -73,12 +79,17 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     hops: list[RunningHop] = []
     client_error: list[str] = []
     try:
-        t0_ns, deadline_ns = await _measure(cell, workdir, log, hops, client_error, progress,
-                                            server_socket)  # fmt: skip
+        t0_ns, deadline_ns = await _measure(
+            cell, workdir, log, hops, client_error, progress, server_socket,
+            clock=lambda: trio.current_time() - started)  # fmt: skip
     except BaseException as exc:
         inner = unwrap(exc)
         if isinstance(inner, HopStartError):
             raise inner from None
+        if isinstance(inner, HopFault):  # a harness fault, never a finding
+            log.append(Note(now_ns(), str(inner)))
+            return _entry(cell, log, hops, None, error(str(inner)),
+                          trio.current_time() - started)  # fmt: skip
         if isinstance(inner, Exception):
             return _entry(cell, log, hops, None, error(f"{type(inner).__name__}: {inner}"),
                           trio.current_time() - started)  # fmt: skip
@@ -97,7 +108,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
 
 
 async def _measure(cell, workdir, log, hops, client_error, progress,
-                   server_socket=None) -> tuple[int, int]:  # fmt: skip
+                   server_socket=None, *, clock=lambda: 0.0) -> tuple[int, int]:  # fmt: skip
     watch = _DeliveryWatch(cell.workload.events)
     log.listener = watch
     publisher = Publisher(log, cell.workload.payload_bytes)
@@ -116,15 +127,25 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 owner = f"pid {hop.pid}" if hop.pid else "not started by gauntlet"
                 progress(f"  hop {hop.index} ({hop.spec.label}) {owner} "
                          f"listening on {hop.url}")  # fmt: skip
-            base_url, forward = client_entry(chain, server_url)
-            target = Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2", tls=tls)
-            # The client gets its own nursery so it is stopped before the hops and the
-            # server go away: a teardown must not show up as a disconnect in the log.
-            async with trio.open_nursery() as clients:
-                clients.start_soon(_client, cell.transport, cell.timing.time_scale, target, log,
-                                   client_error)  # fmt: skip
-                t0_ns, deadline_ns = await _workload(cell, publisher, watch, progress)
-                clients.cancel_scope.cancel()
+            def make_target(base_url: str, forward: str | None) -> Target:
+                return Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2",
+                              tls=tls)  # fmt: skip
+
+            target = make_target(*client_entry(chain, server_url))
+            # Hops are watched while the cell runs, and the watch ends before they are
+            # killed: a hop that exits mid-cell is a HopFault, its teardown is not.
+            async with trio.open_nursery() as hop_watch:
+                await watch_hops(chain, clock, hop_watch)
+                await check_health(chain, server_url, make_target,
+                                   lambda: app.health_requests, clock)  # fmt: skip
+                # The client gets its own nursery so it is stopped before the hops and the
+                # server go away: a teardown must not show up as a disconnect in the log.
+                async with trio.open_nursery() as clients:
+                    clients.start_soon(_client, cell.transport, cell.timing.time_scale, target,
+                                       log, client_error)  # fmt: skip
+                    t0_ns, deadline_ns = await _workload(cell, publisher, watch, progress)
+                    clients.cancel_scope.cancel()
+                hop_watch.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     return t0_ns, deadline_ns
 

@@ -17,6 +17,10 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
                         events after N, returns them all as JSON (`{"events": [...]}`, possibly
                         empty). `wait_ms=0` is a short poll.
 - `WS  /ws?after=N`     WebSocket: one text frame per event, JSON.
+- `GET /_gauntlet/health` 200 `ok`: the harness's health check through a chain before the
+                        workload (harness/health.py). Counted in `health_requests`, not logged
+                        as a `ServerRequest` and not a client's first request, so it leaves no
+                        trace in a cell's measurements.
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
 downgrades HTTP/2 to HTTP/1.1 shows in the event log.
@@ -34,6 +38,7 @@ import trio
 from harness.eventlog import EventLog, ServerRequest, now_ns
 from harness.server.publisher import Publisher, PushEvent
 
+HEALTH_PATH = "/_gauntlet/health"
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -121,10 +126,15 @@ class PushApp:
         self.publisher = publisher
         self.log = log
         self.options = options
+        self.health_requests = 0
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == HEALTH_PATH:
+            self.health_requests += 1
+            await _plain(send, 200, b"ok\n")
             return
         version = scope.get("http_version", "1.1")
         self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
