@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="scenario folder (default: %(default)s)")  # fmt: skip
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("list", help="list transports, intermediaries and matrices")
+    chk = sub.add_parser("check", help="validate scenario files without starting anything; "
+                         "exit 2 with one line on the first problem")  # fmt: skip
+    chk.add_argument("files", type=Path, nargs="*", metavar="FILE",
+                     help="matrix, intermediaries.toml or profiles.toml files (default: every "
+                     "file in the scenario folder)")  # fmt: skip
     run = sub.add_parser("run", help="run a matrix, or one transport x intermediary cell")
     what = run.add_mutually_exclusive_group()
     what.add_argument("--matrix", metavar="NAME", help="matrix to run (default: smoke)")
@@ -102,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list(args)
+        if args.command == "check":
+            from harness.preflight import check_scenarios
+
+            print(check_scenarios(args.files, args.scenarios))
+            return EXIT_OK
         if args.command == "run":
             return _run(args)
         if args.command == "compare":
@@ -154,6 +164,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from harness.preflight import check_jobs, check_results_dir, check_shard
     from harness.progress import ProgressPrinter
     from harness.report import render_table, write_report
     from harness.results import new_run_id
@@ -179,8 +190,12 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.shard:
         k, n = parse_shard(args.shard)
+        check_shard(args.shard, k, len(cells))
         cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
         ids = shard_of(ids, k, n) if ids is not None else None
+    jobs = check_jobs(jobs if args.jobs is None else args.jobs,
+                      "--jobs" if args.jobs is not None else f"profile {label}: jobs")
+    check_results_dir(args.results)  # cheap checks first: calibration can take a minute
 
     from harness.calibrate import for_run
 
@@ -192,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
             cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
             results_dir=args.results, progress=progress, ids=ids,
             calibration=calibration,
-            jobs=jobs if args.jobs is None else args.jobs))  # fmt: skip
+            jobs=jobs))  # fmt: skip
     finally:
         progress.close()
     if outcome.error is not None and not outcome.document["cells"]:

@@ -9,7 +9,18 @@ class GauntletError(Exception):
 
 
 class ScenarioError(GauntletError):
-    """A scenario file or a name in it is wrong; the message names the file and the field."""
+    """A scenario file or a name in it is wrong; the message names the file and the field.
+
+    Always one line of bounded length, whatever the file held: control characters (a newline
+    in a key) are escaped and a message past MAX_CHARS is cut."""
+
+    MAX_CHARS = 600
+
+    def __init__(self, message: str) -> None:
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        if len(text) > self.MAX_CHARS:
+            text = text[: self.MAX_CHARS - 3] + "..."
+        super().__init__(text)
 
 
 class HopStartError(GauntletError):

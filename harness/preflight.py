@@ -1,0 +1,70 @@
+"""Cheap checks of a run's arguments, made before anything slow (calibration, cells) starts,
+and `gauntlet check`: scenario files validated without starting a process.
+
+Each failure is one GauntletError line naming the argument or file and what is wrong."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness import limits
+from harness.errors import GauntletError
+from harness.scenario import (
+    INTERMEDIARIES_FILE,
+    PROFILES_FILE,
+    list_matrices,
+    load_intermediaries,
+    load_matrix,
+    load_profiles,
+)
+
+
+def check_jobs(jobs: int, where: str) -> int:
+    """1 <= jobs <= limits.max_jobs(): more cells side by side than cores distorts latency."""
+    if not 1 <= jobs <= limits.max_jobs():
+        raise GauntletError(
+            f"{where} {jobs}: must be 1 to {limits.max_jobs()} on this machine (one cell per "
+            f"core, {os.cpu_count()} cores): more cells side by side compete for the CPU and "
+            "their latencies measure the machine, not the intermediary"
+        )
+    return jobs
+
+
+def check_shard(text: str, k: int, cells: int) -> None:
+    """A shard past the cell count would be an empty run that still moves `results/latest`."""
+    if k > cells:
+        raise GauntletError(f"--shard {text}: only {cells} cells, so shard {k} would be empty")
+
+
+def check_results_dir(path: Path) -> None:
+    """The results folder exists or can be made, is a folder, and is writable."""
+    if path.exists() and not path.is_dir():
+        raise GauntletError(f"--results {path}: is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GauntletError(f"--results {path}: cannot create it: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise GauntletError(f"--results {path}: not writable")
+
+
+def check_scenarios(files: list[Path], scenarios_dir: Path) -> str:
+    """Load every given file (or every file of `scenarios_dir`) as the run would; one summary
+    line. Loading parses and validates only: no hop, server or client is started."""
+    if not scenarios_dir.is_dir():
+        raise GauntletError(f"--scenarios {scenarios_dir}: not a folder")
+    matrices, cells = 0, 0
+    intermediaries = load_intermediaries(scenarios_dir)
+    profiles = load_profiles(scenarios_dir)
+    targets = files or [scenarios_dir / f"{name}.toml" for name, _ in list_matrices(scenarios_dir)]
+    for path in targets:
+        if path.name == INTERMEDIARIES_FILE:
+            intermediaries = load_intermediaries(path.parent)
+        elif path.name == PROFILES_FILE:
+            profiles = load_profiles(path.parent)
+        else:
+            matrix = load_matrix(str(path) if "/" in str(path) else f"./{path}", scenarios_dir)
+            matrices, cells = matrices + 1, cells + len(matrix.cells)
+    return (f"ok: {matrices} matrices ({cells} cells), {len(intermediaries)} intermediaries, "
+            f"{len(profiles)} profiles")  # fmt: skip
