@@ -17,7 +17,7 @@ import trio
 import proxies
 from harness import __version__
 from harness.clients import TRANSPORTS
-from harness.errors import GauntletError, unwrap
+from harness.errors import GauntletError, Interrupted, unwrap
 from harness.results import parse_shard, shard_of
 from harness.scenario import (
     SCENARIOS_DIR,
@@ -125,12 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     except (GauntletError, BaseExceptionGroup) as exc:
         inner = unwrap(exc)  # a GauntletError from inside a trio nursery is still one line
+        if isinstance(inner, Interrupted | KeyboardInterrupt):
+            print(f"gauntlet: interrupted{': ' * bool(str(inner))}{inner}", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if not isinstance(inner, GauntletError):
             raise
         print(f"gauntlet: error: {inner}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("gauntlet: interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        print(f"gauntlet: interrupted{': ' * bool(str(exc))}{exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

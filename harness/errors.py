@@ -33,6 +33,11 @@ class HopFault(Exception):
     when. Not a GauntletError: the run goes on with its other cells."""
 
 
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived outside a run's cells (during calibration): the CLI prints
+    one line and exits 130, after every work folder and child is gone."""
+
+
 def unwrap(exc: BaseException) -> BaseException:
     """The one exception inside nested single-member exception groups (trio nurseries wrap
     whatever escapes them), so a GauntletError raised deep in a topology is still one line."""
