@@ -29,7 +29,7 @@ import trio
 
 import proxies
 from harness.errors import HopStartError, ScenarioError
-from harness.spawn import Child, kill_group, spawn
+from harness.spawn import Child, kill_group, minimal_env, spawn
 from harness.tls import RunCA
 
 HOP_START_TIMEOUT_S = 15.0
@@ -245,7 +245,7 @@ async def running_hop(
                     stdout=log_file,
                     stderr=log_file,
                     pass_fds=(write_fd,),
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    env=minimal_env(PYTHONUNBUFFERED="1"),  # no secrets, no proxies
                 )
             except OSError as exc:
                 raise HopStartError(f"{name}: cannot run mitmdump: {exc}") from None

@@ -143,3 +143,14 @@ async def test_a_hop_answering_502_itself_is_error_naming_the_status(tmp_path: P
         nursery.cancel_scope.cancel()
     assert entry["verdict"] == "ERROR"
     assert entry["reason"].startswith(f"hop 1 (external {url}) answered 502 itself")
+
+
+async def test_a_hop_gets_a_minimal_environment(tmp_path: Path, monkeypatch):
+    from harness.hops import running_hop
+
+    monkeypatch.setenv("GAUNTLET_TEST_SECRET", "hunter2")
+    with trio.fail_after(CELL_TIMEOUT_S):
+        async with running_hop(HopSpec(("transparent",)), 1, "http://127.0.0.1:9", tmp_path) as hop:
+            environ = Path(f"/proc/{hop.pid}/environ").read_bytes().split(b"\0")
+    assert not [v for v in environ if b"hunter2" in v]
+    assert any(v.startswith(b"PATH=") for v in environ)

@@ -30,3 +30,14 @@ def test_refused_is_found_behind_wrappers_and_groups():
     except OSError as exc:
         assert _refused(exc)
     assert not _refused(OSError("unreachable"))
+
+
+def test_a_hop_environment_keeps_only_what_it_needs(monkeypatch):
+    from harness.spawn import minimal_env
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t")
+    monkeypatch.setenv("http_proxy", "http://10.0.0.1:3128")
+    monkeypatch.setenv("PATH", "/usr/bin")
+    env = minimal_env(PYTHONUNBUFFERED="1")
+    assert env["PATH"] == "/usr/bin" and env["PYTHONUNBUFFERED"] == "1"
+    assert "AWS_SECRET_ACCESS_KEY" not in env and "http_proxy" not in env
