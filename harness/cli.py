@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
     run.add_argument("--jobs", type=int, metavar="N",
                      help="cells measured side by side (default: the profile's, else 1)")
+    run.add_argument("--repeat", type=int, metavar="N",
+                     help="measure every cell N times and count its verdicts; a cell whose "
+                     "verdict flips is a harness defect, shown and exit 1 (a profile's "
+                     "`repeats` otherwise)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
     rep = sub.add_parser("report", help="print the table; write report.html, summary.md, PNGs")
     rep.add_argument("run", type=Path, help="a run folder or its results.json")
@@ -167,7 +171,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.preflight import check_jobs, check_results_dir, check_shard
+    from harness.preflight import check_jobs, check_repeat, check_results_dir, check_shard
     from harness.progress import ProgressPrinter
     from harness.report import render_table, write_report
     from harness.results import new_run_id
@@ -175,8 +179,10 @@ def _run(args: argparse.Namespace) -> int:
 
     ids = None
     jobs = 1
+    if args.repeat is not None:
+        check_repeat(args.repeat)
     if args.profile:
-        profile, pairs = profile_cells(args.profile, args.scenarios)
+        profile, pairs = profile_cells(args.profile, args.scenarios, args.repeat)
         ids, cells = [i for i, _ in pairs], [c for _, c in pairs]
         label, matrix_name, scale = profile.name, profile.name, cells[0].timing.time_scale
         jobs = profile.jobs
@@ -191,6 +197,10 @@ def _run(args: argparse.Namespace) -> int:
         cells, label, matrix_name, scale = list(matrix.cells), matrix.name, matrix.name, \
             matrix.time_scale
 
+    if args.repeat is not None and args.repeat > 1 and not args.profile:
+        base = ids if ids is not None else [c.id for c in cells]
+        ids = [f"{i}#{k}" for k in range(1, args.repeat + 1) for i in base]
+        cells = cells * args.repeat
     if args.shard:
         k, n = parse_shard(args.shard)
         check_shard(args.shard, k, len(cells))
@@ -230,7 +240,8 @@ def _run(args: argparse.Namespace) -> int:
         c for c in outcome.document["cells"]
         if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])
     ]  # fmt: skip
-    return EXIT_MISMATCH if bad else EXIT_OK
+    flips = (outcome.document.get("repeats") or {}).get("flips")
+    return EXIT_MISMATCH if bad or flips else EXIT_OK
 
 
 def _bench(args: argparse.Namespace) -> int:

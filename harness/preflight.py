@@ -31,6 +31,12 @@ def check_jobs(jobs: int, where: str) -> int:
     return jobs
 
 
+def check_repeat(times: int) -> None:
+    low, high = limits.PROFILE_REPEATS
+    if not low <= times <= high:
+        raise GauntletError(f"--repeat {times}: must be {low} to {high}")
+
+
 def check_shard(text: str, k: int, cells: int) -> None:
     """A shard past the cell count would be an empty run that still moves `results/latest`."""
     if k > cells:

@@ -185,6 +185,11 @@ def merge_documents(docs: list[dict[str, Any]], run_id: str, sources: list[str])
               "interrupted": any(d.get("interrupted") for d in docs),
               "complete": all(d.get("complete", True) for d in docs),
               "merged_from": [d.get("run_id") for d in docs]}  # fmt: skip
+    from harness.repeats import summarize
+
+    merged.pop("repeats", None)
+    if (repeated := summarize(cells)) is not None:
+        merged["repeats"] = repeated
     return merged
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import trio
 
 from harness.errors import GauntletError
+from harness.repeats import summarize as summarize_repeats
 from harness.results import (
     RESULTS_FILE,
     PartialDocument,
@@ -125,6 +126,8 @@ async def run_cells(
         interrupted=bool(interrupted) or failure is not None, repo=REPO,
         calibration=calibration, complete=not interrupted and failure is None,
     )  # fmt: skip
+    if (repeated := summarize_repeats(done)) is not None:  # verdicts per cell over repeats
+        doc["repeats"] = repeated
     path = write_document(doc, results_dir)
     return RunOutcome(doc, path, bool(interrupted), failure)
 

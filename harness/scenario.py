@@ -432,18 +432,20 @@ def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
     return profiles
 
 
-def profile_cells(name: str, scenarios_dir: Path = SCENARIOS_DIR
+def profile_cells(name: str, scenarios_dir: Path = SCENARIOS_DIR, repeats: int | None = None
                   ) -> tuple[Profile, list[tuple[str, CellSpec]]]:  # fmt: skip
-    """(profile, [(unique id, cell)]): ids are `matrix:cell-id`, `#k` per repeat."""
+    """(profile, [(unique id, cell)]): ids are `matrix:cell-id`, `#k` per repeat; `repeats`
+    (`gauntlet run --repeat N`) replaces the profile's own."""
     profiles = load_profiles(scenarios_dir)
     if name not in profiles:
         raise ScenarioError(f"unknown profile {name!r} (known: {', '.join(profiles) or 'none'})")
     profile = profiles[name]
+    times = profile.repeats if repeats is None else repeats
     out = []
-    for k in range(1, profile.repeats + 1):
+    for k in range(1, times + 1):
         for matrix in profile.matrices:
             for cell in load_matrix(matrix, scenarios_dir).cells:
-                suffix = f"#{k}" if profile.repeats > 1 else ""
+                suffix = f"#{k}" if times > 1 else ""
                 out.append((f"{matrix}:{cell.id}{suffix}", cell))
     return profile, out
 

@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from harness.repeats import lines as repeat_lines
 from harness.report.plots import write_overhead_plot, write_plots
 from harness.report.table import VERDICTS
 
@@ -129,7 +130,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
           f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
           for p in points), ""] if points else [])  # fmt: skip
-    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}."]) + "\n"
+    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.",
+                      *repeat_lines(doc)]) + "\n"
 
 
 def write_report(doc: dict[str, Any], out_dir: Path) -> list[Path]:
@@ -168,6 +170,7 @@ table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: ri
 <p class="meta">{meta}</p>
 {_calibration_html(doc)}
 {interrupted if doc.get("interrupted") else ""}
+{"".join(f"<p><b>{html.escape(line)}</b></p>" for line in repeat_lines(doc))}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
 <h2>Latency</h2>{_img(pngs[0])}

@@ -274,6 +274,8 @@ HOSTILE: list[tuple[str, dict[str, str | bytes], tuple[str, ...], str]] = [
     ("shard-zero", {}, (*RUN_MINI, "--shard", "0/3"), "--shard"),
     ("shard-text", {}, (*RUN_MINI, "--shard", "x"), "--shard"),
     ("transport-alone", {}, ("run", "--transport", "sse"), "go together"),
+    ("repeat-0", {}, (*RUN_MINI, "--repeat", "0"), "--repeat 0"),
+    ("repeat-1000", {}, (*RUN_MINI, "--repeat", "1000"), "--repeat 1000"),
     ("check-binary", {"bin.toml": b"\x00\xff"}, ("check", "{S}/bin.toml"), "not UTF-8"),
     ("check-dir", {}, ("check", "{S}"), "folder"),
     ("check-inf", _mini("time_scale = 10", "time_scale = inf"), ("check", "{S}/mini.toml"),
