@@ -9,8 +9,11 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
+from harness.server import contain
 from harness.server.app import PushApp
 from harness.tls import RunCA
+
+contain.install()  # one hostile connection ends itself, not the server (contain.py)
 
 
 def _config(tls: RunCA | None, sock: socket.socket | None = None) -> Config:
