@@ -1,9 +1,9 @@
 """Hostile clients against the reference server, run as a separate process by
 tests/e2e/test_server_hostile.py (so their CPU is not the server's interpreter's).
 
-`python hostile_clients.py PORT SECONDS`: on 127.0.0.1:PORT only, for at most SECONDS, keep
-up slowloris requests, SSE clients that never read, malformed and enormous Last-Event-ID
-headers and cursors, connect/disconnect churn (at most CHURN_PER_S), and WebSocket
+`python hostile_clients.py PORT SECONDS [KIND,...]`: on 127.0.0.1:PORT only, for at most
+SECONDS, keep up slowloris requests, SSE clients that never read, malformed and enormous
+Last-Event-ID headers and cursors, connect/disconnect churn (at most CHURN_PER_S), and WebSocket
 handshakes followed by invalid frames. Prints `started` once every kind is running, and a
 count per kind when it ends."""
 
@@ -113,19 +113,23 @@ async def bad_websocket() -> None:
             counts["bad websocket"] += 1
 
 
-async def main(seconds: float) -> None:
+KINDS = ("slowloris", "never_reader", "malformed", "churn", "bad_websocket")
+
+
+async def main(seconds: float, kinds: tuple[str, ...] = KINDS) -> None:
     with trio.move_on_after(seconds):
         async with trio.open_nursery() as nursery:
-            for _ in range(SLOWLORIS):
+            for _ in range(SLOWLORIS if "slowloris" in kinds else 0):
                 nursery.start_soon(slowloris)
-            for _ in range(NEVER_READERS):
+            for _ in range(NEVER_READERS if "never_reader" in kinds else 0):
                 nursery.start_soon(never_reader)
             for task in (malformed, churn, bad_websocket):
-                nursery.start_soon(task)
+                if task.__name__ in kinds:
+                    nursery.start_soon(task)
             print("started", flush=True)
     print(dict(counts), flush=True)
 
 
 if __name__ == "__main__":
     PORT = int(sys.argv[1])
-    trio.run(main, float(sys.argv[2]))
+    trio.run(main, float(sys.argv[2]), tuple(sys.argv[3].split(",")) if sys.argv[3:] else KINDS)
