@@ -1,9 +1,10 @@
 """`gauntlet`: list what exists, run a matrix or one cell, and report a run.
 
 Exit status: 0 when every measured verdict equals its expectation (or none is written),
-1 when a cell differs from its expectation or ends in ERROR (`calibrate`: when a band is not
-met), 2 for bad input (one line on stderr naming the problem, never a traceback), 130 when
-interrupted (results of the cells already measured are still written).
+1 when a cell differs from its expectation or ends in ERROR, or a repeated cell's verdict
+flips (`calibrate`: when a band is not met), 2 for bad input (one line on stderr naming
+the problem, never a traceback), 130 when interrupted (results of the cells already
+measured are still written).
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ class _Table:
             if not isinstance(value, str):
                 raise self.error(f"{key}[{i}]", f"expected str, got {type(value).__name__}")
             if value in values[:i]:
-                raise self.error(f"{key}[{i}]", f"{value!r} is listed twice (duplicate cells)")
+                raise self.error(f"{key}[{i}]", f"{value!r} is listed twice")
         return values
 
     def name(self, key: str, default: Any = ...) -> str:
