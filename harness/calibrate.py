@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
+import signal
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,7 +38,7 @@ from harness import __version__
 from harness.clients import Target
 from harness.clients.policy import Cursor
 from harness.clients.sse import run_sse
-from harness.errors import GauntletError
+from harness.errors import GauntletError, Interrupted
 from harness.eventlog import (
     CLOCK_NAME,
     EventLog,
@@ -50,6 +50,7 @@ from harness.hops import HopSpec, RunningHop, running_hop
 from harness.metrics import NS_PER_MS, Metrics, compute, percentile
 from harness.results import dependency_versions, git_info, machine_info, new_run_id, write_json
 from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+from harness.workdir import private_workdir
 
 SCHEMA_VERSION = 1
 CALIBRATION_DIR = "calibration"
@@ -323,17 +324,34 @@ async def calibrate(results_dir: Path, progress: Progress = lambda _: None) -> t
 
     A hop that cannot start or a dead baseline raises GauntletError (the environment is
     broken), unwrapped from trio's exception groups so the CLI reports it in one line."""
-    with tempfile.TemporaryDirectory(prefix="gauntlet-calibrate-") as tmp:
+    signalled: list[int] = []
+    with private_workdir("calibrate") as tmp:
+        progress(f"  work dir {tmp}")
         try:
-            doc = await measure(Path(tmp), progress=progress)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_cancel_on_signal, nursery.cancel_scope, signalled)
+                doc = await measure(tmp, progress=progress)
+                nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             inner: BaseException = group
             while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
                 inner = inner.exceptions[0]
-            if isinstance(inner, GauntletError):
+            if isinstance(inner, GauntletError) and not signalled:
                 raise inner from None
-            raise
+            if not signalled:
+                raise
+    if signalled:  # the hops are killed and the work folder removed by now
+        raise Interrupted(f"calibration interrupted by {signal.Signals(signalled[0]).name}")
     return doc, write(doc, results_dir)
+
+
+async def _cancel_on_signal(scope: trio.CancelScope, signalled: list[int]) -> None:
+    """SIGINT and SIGTERM cancel the calibration, so it tears down as a run does."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            signalled.append(signum)
+            scope.cancel()
+            return
 
 
 def for_run(results_dir: Path, *, may_measure: bool, progress: Progress) -> dict[str, Any]:

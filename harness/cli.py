@@ -1,9 +1,10 @@
 """`gauntlet`: list what exists, run a matrix or one cell, and report a run.
 
 Exit status: 0 when every measured verdict equals its expectation (or none is written),
-1 when a cell differs from its expectation or ends in ERROR (`calibrate`: when a band is not
-met), 2 for bad input (one line on stderr naming the problem, never a traceback), 130 when
-interrupted (results of the cells already measured are still written).
+1 when a cell differs from its expectation or ends in ERROR, or a repeated cell's verdict
+flips (`calibrate`: when a band is not met), 2 for bad input (one line on stderr naming
+the problem, never a traceback), 130 when interrupted (results of the cells already
+measured are still written).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import trio
 import proxies
 from harness import __version__
 from harness.clients import TRANSPORTS
-from harness.errors import GauntletError, unwrap
+from harness.errors import GauntletError, Interrupted, unwrap
 from harness.results import parse_shard, shard_of
 from harness.scenario import (
     SCENARIOS_DIR,
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="scenario folder (default: %(default)s)")  # fmt: skip
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("list", help="list transports, intermediaries and matrices")
+    chk = sub.add_parser("check", help="validate scenario files without starting anything; "
+                         "exit 2 with one line on the first problem")  # fmt: skip
+    chk.add_argument("files", type=Path, nargs="*", metavar="FILE",
+                     help="matrix, intermediaries.toml or profiles.toml files (default: every "
+                     "file in the scenario folder)")  # fmt: skip
     run = sub.add_parser("run", help="run a matrix, or one transport x intermediary cell")
     what = run.add_mutually_exclusive_group()
     what.add_argument("--matrix", metavar="NAME", help="matrix to run (default: smoke)")
@@ -61,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
     run.add_argument("--jobs", type=int, metavar="N",
                      help="cells measured side by side (default: the profile's, else 1)")
+    run.add_argument("--repeat", type=int, metavar="N",
+                     help="measure every cell N times and count its verdicts; a cell whose "
+                     "verdict flips is a harness defect, shown and exit 1 (a profile's "
+                     "`repeats` otherwise)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
     own = run.add_mutually_exclusive_group()
     own.add_argument("--target", metavar="URL",
@@ -120,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list(args)
+        if args.command == "check":
+            from harness.preflight import check_scenarios
+
+            print(check_scenarios(args.files, args.scenarios))
+            return EXIT_OK
         if args.command == "run":
             return _run(args)
         if args.command == "compare":
@@ -133,12 +148,15 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     except (GauntletError, BaseExceptionGroup) as exc:
         inner = unwrap(exc)  # a GauntletError from inside a trio nursery is still one line
+        if isinstance(inner, Interrupted | KeyboardInterrupt):
+            print(f"gauntlet: interrupted{': ' * bool(str(inner))}{inner}", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if not isinstance(inner, GauntletError):
             raise
         print(f"gauntlet: error: {inner}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("gauntlet: interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        print(f"gauntlet: interrupted{': ' * bool(str(exc))}{exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -172,6 +190,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from harness.preflight import check_jobs, check_repeat, check_results_dir, check_shard
     from harness.progress import ProgressPrinter
     from harness.report import render_table, write_report
     from harness.results import new_run_id
@@ -179,8 +198,10 @@ def _run(args: argparse.Namespace) -> int:
 
     ids = None
     jobs = 1
+    if args.repeat is not None:
+        check_repeat(args.repeat)
     if args.profile:
-        profile, pairs = profile_cells(args.profile, args.scenarios)
+        profile, pairs = profile_cells(args.profile, args.scenarios, args.repeat)
         ids, cells = [i for i, _ in pairs], [c for _, c in pairs]
         label, matrix_name, scale = profile.name, profile.name, cells[0].timing.time_scale
         jobs = profile.jobs
@@ -201,10 +222,18 @@ def _run(args: argparse.Namespace) -> int:
         cells, label, matrix_name, scale = list(matrix.cells), matrix.name, matrix.name, \
             matrix.time_scale
 
+    if args.repeat is not None and args.repeat > 1 and not args.profile:
+        base = ids if ids is not None else [c.id for c in cells]
+        ids = [f"{i}#{k}" for k in range(1, args.repeat + 1) for i in base]
+        cells = cells * args.repeat
     if args.shard:
         k, n = parse_shard(args.shard)
+        check_shard(args.shard, k, len(cells))
         cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
         ids = shard_of(ids, k, n) if ids is not None else None
+    jobs = check_jobs(jobs if args.jobs is None else args.jobs,
+                      "--jobs" if args.jobs is not None else f"profile {label}: jobs")
+    check_results_dir(args.results)  # cheap checks first: calibration can take a minute
 
     choice, keep, server_socket = _own_stack(args, cells)
     if choice is not None or server_socket is not None:
@@ -222,7 +251,7 @@ def _run(args: argparse.Namespace) -> int:
             cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
             results_dir=args.results, progress=progress, ids=ids,
             calibration=calibration, target=choice, server_socket=server_socket,
-            jobs=jobs if args.jobs is None else args.jobs))  # fmt: skip
+            jobs=jobs))  # fmt: skip
     finally:
         progress.close()
         if server_socket is not None:
@@ -244,7 +273,8 @@ def _run(args: argparse.Namespace) -> int:
         c for c in outcome.document["cells"]
         if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])
     ]  # fmt: skip
-    return EXIT_MISMATCH if bad else EXIT_OK
+    flips = (outcome.document.get("repeats") or {}).get("flips")
+    return EXIT_MISMATCH if bad or flips else EXIT_OK
 
 
 def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
@@ -277,13 +307,13 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
                                 f"among {', '.join(CONTRACT_TRANSPORTS)}")  # fmt: skip
         cells = kept
     if args.target:
-        from harness.preflight import check_endpoint
+        from harness.endpoint_check import check_endpoint
 
         assert choice is not None and choice.url is not None
         url = choice.url
         trio.run(lambda: check_endpoint(url, sorted({c.transport for c in cells})))
     elif args.app:
-        from harness.preflight import check_app
+        from harness.endpoint_check import check_app
 
         trio.run(lambda: check_app(args.app, sorted({c.transport for c in cells})))
     server_socket = None

@@ -9,11 +9,33 @@ class GauntletError(Exception):
 
 
 class ScenarioError(GauntletError):
-    """A scenario file or a name in it is wrong; the message names the file and the field."""
+    """A scenario file or a name in it is wrong; the message names the file and the field.
+
+    Always one line of bounded length, whatever the file held: control characters (a newline
+    in a key) are escaped and a message past MAX_CHARS is cut."""
+
+    MAX_CHARS = 600
+
+    def __init__(self, message: str) -> None:
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        if len(text) > self.MAX_CHARS:
+            text = text[: self.MAX_CHARS - 3] + "..."
+        super().__init__(text)
 
 
 class HopStartError(GauntletError):
     """A proxy hop (a mitmdump subprocess) failed to start or to report readiness."""
+
+
+class HopFault(Exception):
+    """A hop broke during a cell (it exited, refused, answered an error itself, or does not
+    speak HTTP): the cell is ERROR with this message, which names the hop, what happened and
+    when. Not a GauntletError: the run goes on with its other cells."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived outside a run's cells (during calibration): the CLI prints
+    one line and exits 130, after every work folder and child is gone."""
 
 
 def unwrap(exc: BaseException) -> BaseException:

@@ -14,10 +14,12 @@ also gets SIGKILL from the kernel if the harness itself dies (PR_SET_PDEATHSIG).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ import trio
 
 import proxies
 from harness.errors import HopStartError, ScenarioError
-from harness.spawn import Child, kill_group, spawn
+from harness.spawn import Child, kill_group, minimal_env, spawn
 from harness.tls import RunCA
 
 HOP_START_TIMEOUT_S = 15.0
@@ -73,21 +75,58 @@ class HopSpec:
         return "+".join(self.behaviours)
 
 
-LOOPBACK_HOSTS = ("127.", "localhost", "[::1]")
+LOOPBACK_NAME = "localhost"
+LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
 def _check_external(spec: HopSpec) -> None:
-    """An external hop is a URL of a proxy on this machine, with no behaviours of ours."""
+    """An external hop is a URL of a proxy on this machine, with no behaviours of ours.
+
+    Parsed with urllib.parse and ipaddress, never by string prefix (`http://127.0.0.1@HOST`
+    and `http://127.evil.example` both began with `127.`): the host must be an IP literal in
+    127.0.0.0/8 or ::1, or exactly `localhost`; no userinfo; an explicit port. Nothing is
+    resolved or connected to here. Errors never echo the URL's userinfo (a password)."""
     url = spec.external or ""
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0]
-    if scheme not in ("http", "https") or ":" not in host.replace("[::1]", ""):
-        raise ScenarioError(f"external hop {url!r}: expected http://HOST:PORT")
-    if not host.startswith(LOOPBACK_HOSTS):
-        raise ScenarioError(f"external hop {url!r}: Gauntlet sends traffic to this machine only "
-                            "(127.0.0.0/8, localhost, [::1])")  # fmt: skip
+    shown = _redacted(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ScenarioError(f"external hop {shown!r}: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ScenarioError(f"external hop {shown!r}: expected http://HOST:PORT")
+    if "@" in parts.netloc:
+        raise ScenarioError(f"external hop {shown!r}: no user or password in the URL "
+                            "(Gauntlet keeps no secrets; configure the proxy without them)")
+    if port is None:
+        raise ScenarioError(f"external hop {shown!r}: a port is required (http://HOST:PORT)")
+    if not _is_loopback(parts.hostname):
+        raise ScenarioError(f"external hop {shown!r}: Gauntlet sends traffic to this machine only "
+                            "(an IP in 127.0.0.0/8, ::1, or localhost)")  # fmt: skip
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ScenarioError(f"external hop {shown!r}: expected http://HOST:PORT, no path")
     if spec.behaviours or spec.options:
-        raise ScenarioError(f"external hop {url!r}: takes no behaviours or options of ours")
+        raise ScenarioError(f"external hop {shown!r}: takes no behaviours or options of ours")
+
+
+def _is_loopback(host: str) -> bool:
+    """Exactly `localhost`, or an IP literal on loopback (pure: no name is resolved)."""
+    if host == LOOPBACK_NAME:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in net for net in LOOPBACK_NETWORKS if net.version == address.version)
+
+
+def _redacted(url: str) -> str:
+    """`url` with any userinfo replaced by `***`, so no error line carries a password."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{netloc}{slash}{tail}" if sep else ("***" if "@" in url else url)
 
 
 @dataclass
@@ -206,7 +245,7 @@ async def running_hop(
                     stdout=log_file,
                     stderr=log_file,
                     pass_fds=(write_fd,),
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    env=minimal_env(PYTHONUNBUFFERED="1"),  # no secrets, no proxies
                 )
             except OSError as exc:
                 raise HopStartError(f"{name}: cannot run mitmdump: {exc}") from None

@@ -1,4 +1,6 @@
-"""The results document: one versioned JSON file per run, written once (write, then rename).
+"""The results document: one versioned JSON file per run, rewritten after every cell (write,
+then rename) with `complete: false` until the run ends, so a SIGKILL or an out-of-memory
+death leaves every finished cell on disk.
 
 Other tools read this file, so these names are stable: top-level `schema_version` and
 `cells`; each cell has `transport`, `intermediary`, `verdict`, `expected_verdict`, `reason`,
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import platform
 import secrets
@@ -86,12 +89,13 @@ def git_info(repo: Path) -> dict[str, Any]:
 def build_document(
     *, run_id: str, matrix: str, time_scale: float, cells: list[dict[str, Any]],
     interrupted: bool, repo: Path, created: dt.datetime | None = None,
-    calibration: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None, complete: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """`calibration` is harness.calibrate.excerpt(...): the instrument's measured error, which
-    every report shows in its header; None means the run did not look for one."""
+    every report shows in its header; None means the run did not look for one. `complete` is
+    False while the run is still measuring (the file is rewritten after every cell)."""
     created = created or dt.datetime.now(dt.UTC)
-    return {
+    return json_safe({
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "gauntlet", "version": __version__},
         "run_id": run_id,
@@ -104,19 +108,56 @@ def build_document(
         "git": git_info(repo),
         "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
         "calibration": calibration,
+        "complete": complete,
         "cells": cells,
-    }
+    })
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float (inf, nan) replaced by None, so the strict writer
+    (`allow_nan=False`: other tools read this file) never meets one after the cells ran."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def write_json(doc: dict[str, Any], *paths: Path) -> Path:
     """Write `doc` to each path atomically (write a temporary file, then rename); the first."""
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
     for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_text_atomic(text, path)
     return paths[0]
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class PartialDocument:
+    """The document of a run still measuring, rewritten after each cell at the cost of a copy.
+
+    Each cell is serialised once, compactly, when it finishes (a few KB); the file is the
+    header and the cells joined, so rewriting it never re-encodes the whole run, and a cell
+    still measuring beside it is not held up (the write itself runs in a thread)."""
+
+    def __init__(self, header: dict[str, Any], path: Path, count: int) -> None:
+        head = json.dumps({**header, "cells": []}, allow_nan=False)
+        assert head.endswith('"cells": []}')
+        self.head, self.path = head[: -len("[]}")], path
+        self.cells: list[str | None] = [None] * count
+
+    def add(self, index: int, entry: dict[str, Any]) -> None:
+        self.cells[index] = json.dumps(json_safe(entry), allow_nan=False)
+
+    def text(self) -> str:
+        return self.head + "[" + ", ".join(c for c in self.cells if c is not None) + "]}\n"
 
 
 def write_document(doc: dict[str, Any], results_dir: Path) -> Path:
@@ -155,9 +196,15 @@ def merge_documents(docs: list[dict[str, Any]], run_id: str, sources: list[str])
             cells.append(cell)
     merged = {**first, "run_id": run_id, "cells": cells,
               "interrupted": any(d.get("interrupted") for d in docs),
+              "complete": all(d.get("complete", True) for d in docs),
               "merged_from": [d.get("run_id") for d in docs],
               "machines": [m for d in docs
                            for m in d.get("machines") or [d.get("machine") or {}]]}  # fmt: skip
+    from harness.repeats import summarize
+
+    merged.pop("repeats", None)
+    if (repeated := summarize(cells)) is not None:
+        merged["repeats"] = repeated
     return merged
 
 

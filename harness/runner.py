@@ -3,14 +3,16 @@
 Ctrl-C (SIGINT) and SIGTERM are turned into a cancellation of the run rather than a
 KeyboardInterrupt thrown at an arbitrary point: the cells in flight are torn down (their hops
 killed, their servers closed), the cells already measured are written with
-`"interrupted": true`, and the caller exits 130. Nothing measured is lost.
+`"interrupted": true`, and the caller exits 130. Nothing measured is lost: results.json is
+rewritten after every cell, marked `complete: false` until the run ends, so even SIGKILL
+leaves every finished cell on disk. Keys and certificates live in one private work folder
+(harness/workdir.py), removed on every exit path and swept by the next run after a SIGKILL.
 """
 
 from __future__ import annotations
 
 import signal
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,19 @@ from typing import Any
 import trio
 
 from harness.errors import GauntletError
-from harness.results import build_document, write_document
+from harness.repeats import summarize as summarize_repeats
+from harness.results import (
+    RESULTS_FILE,
+    PartialDocument,
+    build_document,
+    json_safe,
+    write_document,
+    write_text_atomic,
+)
 from harness.scenario import CellSpec
 from harness.target import TargetChoice
 from harness.topology import Progress, run_cell
+from harness.workdir import private_workdir
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,8 +76,19 @@ async def run_cells(
     interrupted: list[bool] = []
     failures: list[GauntletError] = []
     n = len(cells)
-    with tempfile.TemporaryDirectory(prefix=f"gauntlet-{run_id}-") as tmp:
-        workdir = Path(tmp)
+    partial = PartialDocument(build_document(
+        run_id=run_id, matrix=matrix, time_scale=time_scale, cells=[], interrupted=False,
+        repo=REPO, calibration=calibration, complete=False), results_dir / run_id / RESULTS_FILE,
+        len(cells))  # fmt: skip
+    write_text_atomic(partial.text(), partial.path)
+    saving = trio.Lock()
+
+    async def save_so_far() -> None:  # after every cell: SIGKILL loses only cells in flight
+        async with saving:
+            await trio.to_thread.run_sync(write_text_atomic, partial.text(), partial.path)
+
+    with private_workdir("run") as workdir:
+        tmp = str(workdir)
         progress(f"run {run_id}: {n} cells, {jobs} at a time, time scale 1/{time_scale:g}, "
                  f"work dir {tmp}")  # fmt: skip
         async with trio.open_nursery() as nursery:
@@ -88,7 +110,10 @@ async def run_cells(
                     slots.release()
                 if ids is not None:
                     entry["id"] = name
-                measured[i] = entry
+                measured[i] = json_safe(entry)
+                partial.add(i, entry)
+                with trio.CancelScope(shield=True):
+                    await save_so_far()
                 finished = sum(e is not None for e in measured)
                 elapsed = trio.current_time() - started
                 eta = elapsed / finished * (n - finished)
@@ -105,8 +130,10 @@ async def run_cells(
     doc = build_document(
         run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,
         interrupted=bool(interrupted) or failure is not None, repo=REPO,
-        calibration=calibration,
+        calibration=calibration, complete=not interrupted and failure is None,
     )  # fmt: skip
+    if (repeated := summarize_repeats(done)) is not None:  # verdicts per cell over repeats
+        doc["repeats"] = repeated
     path = write_document(doc, results_dir)
     return RunOutcome(doc, path, bool(interrupted), failure)
 

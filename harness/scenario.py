@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import proxies
+from harness import limits
 from harness.clients import TRANSPORTS
 from harness.errors import GauntletError, ScenarioError
 from harness.hops import HopSpec, check_chain, effective_options
@@ -178,6 +179,32 @@ class _Table:
             raise self.error(key, f"must be > 0, got {value!r}")
         return value
 
+    def bounded(self, key: str, kind: type | tuple[type, ...], bounds: tuple[float, float],
+                default: Any = ..., *, above: bool = False) -> Any:  # fmt: skip
+        """A finite number within `bounds` (harness/limits.py says why each bound is there)."""
+        value = self.get(key, kind, default)
+        why = limits.out_of_bounds(value, bounds, above=above)
+        if why is not None:
+            raise self.error(key, why)
+        return value
+
+    def strings(self, key: str, default: Any = ...) -> list[str]:
+        """A list of distinct strings (names of transports, intermediaries, ...)."""
+        values = self.get(key, list, default)
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise self.error(f"{key}[{i}]", f"expected str, got {type(value).__name__}")
+            if value in values[:i]:
+                raise self.error(f"{key}[{i}]", f"{value!r} is listed twice")
+        return values
+
+    def name(self, key: str, default: Any = ...) -> str:
+        value = self.get(key, str, default)
+        why = limits.bad_name(value)
+        if why is not None:
+            raise self.error(key, why)
+        return value
+
     def table(self, key: str, default: Any = ...) -> _Table:
         return _Table(self.get(key, dict, default), self.path, f"{self.where}.{key}".lstrip("."))
 
@@ -195,6 +222,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{path}: no such scenario file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}): a binary file?") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a folder, not a scenario file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Intermediary]:
@@ -206,21 +239,29 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
     if path.exists():
         root = _Table(read_toml(path), path, "")
         for name in root.data:
+            if why := limits.bad_name(name):
+                raise ScenarioError(f"{path}: [{name[:40]}]: intermediary {why}")
             entry = root.table(name)
+            raw_hops = entry.get("hops", list)
+            if len(raw_hops) > limits.MAX_HOPS:
+                raise entry.error("hops", f"{len(raw_hops)} hops; at most {limits.MAX_HOPS} "
+                                  "(each is a mitmdump of about 70 MB)")  # fmt: skip
             hops = []
-            for i, raw in enumerate(entry.get("hops", list)):
+            for i, raw in enumerate(raw_hops):
                 hop = _Table(raw, path, f"{name}.hops[{i}]")
                 options = hop.get("options", dict, {})
                 external = hop.get("external", str, None)
+                behaviours = hop.strings("behaviours", [] if external else ...)
                 try:
                     spec = HopSpec(
-                        tuple(hop.get("behaviours", list, [] if external else ...)),
+                        tuple(behaviours),
                         hop.get("mode", str, "reverse"),
                         tuple((k, str(v)) for k, v in options.items()),
                         external,
                     )
                 except ScenarioError as exc:
                     raise ScenarioError(f"{path}: {name}.hops[{i}]: {exc}") from None
+                _check_options(hop.table("options", {}), behaviours)
                 hop.done()
                 hops.append(spec)
             try:
@@ -235,6 +276,27 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
             found[name] = Intermediary(name, entry.get("description", str), tuple(hops), address)
             entry.done()
     return found
+
+
+def _check_options(table: _Table, behaviours: list[str]) -> None:
+    """Each option a behaviour declares (proxies/, `load()`) has its declared type and a value
+    within limits.OPTION_INT / OPTION_STR_CHARS; other names go to mitmproxy as they are
+    (its own options), as strings, numbers or booleans only."""
+    declared = {o.name: o for b in behaviours for o in proxies.BEHAVIOURS[b].options}
+    for key, value in table.data.items():
+        option = declared.get(key)
+        kinds: dict[str, type | tuple[type, ...]] = {
+            "int": int, "str": str, "bool": bool, "float": (int, float)}  # fmt: skip
+        kind = kinds.get(option.type if option else "", (str, int, float, bool))
+        table.get(key, kind)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            if why := limits.out_of_bounds(value, limits.OPTION_INT):
+                raise table.error(key, why)
+        elif len(value) > limits.OPTION_STR_CHARS or not value.isprintable():
+            raise table.error(key, f"at most {limits.OPTION_STR_CHARS} printable characters")
+    table.done()
 
 
 def resolve_intermediary(name: str, scenarios_dir: Path = SCENARIOS_DIR) -> Intermediary:
@@ -272,14 +334,19 @@ def list_matrices(scenarios_dir: Path = SCENARIOS_DIR) -> list[tuple[str, str]]:
 def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matrix:
     path = matrix_path(name_or_path, scenarios_dir)
     root = _Table(read_toml(path), path, "")
-    name = root.get("name", str, path.stem)
+    if "name" not in root.data and (why := limits.bad_name(path.stem)):
+        raise ScenarioError(f"{path}: matrix file {why}")
+    name = root.name("name", path.stem)
     description = root.get("description", str)
-    time_scale = root.positive("time_scale", (int, float))
+    time_scale = root.bounded("time_scale", (int, float), limits.TIME_SCALE)
     wl = root.table("workload")
     workload = Workload(
-        wl.positive("events", int), wl.positive("rate_per_s", (int, float)),
-        wl.positive("payload_bytes", int), wl.positive("burst", int, 1),
-        wl.get("quiet_after", int, 0), wl.get("quiet_real_s", (int, float), 0.0),
+        wl.bounded("events", int, limits.EVENTS),
+        wl.bounded("rate_per_s", (int, float), limits.RATE_PER_S),
+        wl.bounded("payload_bytes", int, limits.PAYLOAD_BYTES),
+        wl.bounded("burst", int, limits.BURST, 1),
+        wl.get("quiet_after", int, 0),
+        wl.bounded("quiet_real_s", (int, float), limits.QUIET_REAL_S, 0.0),
     )  # fmt: skip
     if not 0 <= workload.quiet_after < workload.events:
         raise wl.error("quiet_after", f"must be 0 (no quiet period) or below events "
@@ -289,25 +356,34 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
                        "quiet_real_s > 0")  # fmt: skip
     wl.done()
     bt = root.table("budget")
-    budget = Budget(bt.positive("latency_p95_ms", (int, float)), bt.get("max_lost", int, 0),
-                    bt.positive("max_batch_tokens", int, None) if "max_batch_tokens" in bt.data
-                    else None,
-                    bt.positive("inter_token_p99_ms", (int, float), None)
-                    if "inter_token_p99_ms" in bt.data else None)  # fmt: skip
-    timing = Timing(time_scale, bt.positive("deliver_within_real_s", (int, float)))
+    optional: dict[str, tuple[type | tuple[type, ...], tuple[float, float]]] = {
+        "max_batch_tokens": (int, (0, limits.EVENTS[1])),
+        "inter_token_p99_ms": ((int, float), limits.LATENCY_P95_MS),
+    }
+    budget = Budget(bt.bounded("latency_p95_ms", (int, float), limits.LATENCY_P95_MS, above=True),
+                    bt.bounded("max_lost", int, (0, workload.events), 0),
+                    *(bt.bounded(key, kind, bounds, None, above=True) if key in bt.data else None
+                      for key, (kind, bounds) in optional.items()))  # fmt: skip
+    timing = Timing(time_scale, bt.bounded("deliver_within_real_s", (int, float),
+                                           limits.DELIVER_WITHIN_REAL_S, above=True))  # fmt: skip
     bt.done()
+    schedule = workload.schedule_s(time_scale)
+    if schedule[-1] + timing.deliver_within_s > limits.CELL_MAX_S:
+        raise bt.error("deliver_within_real_s", f"a cell would take "
+                       f"{schedule[-1] + timing.deliver_within_s:.0f} s (publishing, then the "
+                       f"delivery budget, scaled); at most {limits.CELL_MAX_S:g} s")  # fmt: skip
     known = load_intermediaries(scenarios_dir)
-    transports = root.get("transports", list)
+    transports = root.strings("transports")
     for i, t in enumerate(transports):
         if t not in TRANSPORTS:
             raise root.error(f"transports[{i}]", f"unknown transport {t!r} "
                              f"(known: {', '.join(TRANSPORTS)})")  # fmt: skip
-    intermediaries = root.get("intermediaries", list)
+    intermediaries = root.strings("intermediaries")
     for i, m in enumerate(intermediaries):
         if m not in known:
             raise root.error(f"intermediaries[{i}]", f"unknown intermediary {m!r} "
                              f"(known: {', '.join(sorted(known))})")  # fmt: skip
-    protocols = root.get("protocols", list, ["h1"])
+    protocols = root.strings("protocols", ["h1"])
     for i, p in enumerate(protocols):
         if p not in PROTOCOLS:
             raise root.error(f"protocols[{i}]", f"unknown protocol {p!r} "
@@ -378,31 +454,35 @@ def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
     known = {m for m, _ in list_matrices(scenarios_dir)}
     profiles = {}
     for name in root.data:
+        if why := limits.bad_name(name):
+            raise ScenarioError(f"{path}: [{name[:40]}]: profile {why}")
         t = root.table(name)
-        matrices = t.get("matrices", list)
+        matrices = t.strings("matrices")
         for i, m in enumerate(matrices):
             if m not in known:
                 raise t.error(f"matrices[{i}]", f"unknown matrix {m!r} (known: "
                               f"{', '.join(sorted(known))})")  # fmt: skip
         profiles[name] = Profile(name, t.get("description", str), tuple(matrices),
-                                 t.positive("repeats", int, 1),
-                                 t.positive("jobs", int, 1))  # fmt: skip
+                                 t.bounded("repeats", int, limits.PROFILE_REPEATS, 1),
+                                 t.bounded("jobs", int, limits.PROFILE_JOBS, 1))  # fmt: skip
         t.done()
     return profiles
 
 
-def profile_cells(name: str, scenarios_dir: Path = SCENARIOS_DIR
+def profile_cells(name: str, scenarios_dir: Path = SCENARIOS_DIR, repeats: int | None = None
                   ) -> tuple[Profile, list[tuple[str, CellSpec]]]:  # fmt: skip
-    """(profile, [(unique id, cell)]): ids are `matrix:cell-id`, `#k` per repeat."""
+    """(profile, [(unique id, cell)]): ids are `matrix:cell-id`, `#k` per repeat; `repeats`
+    (`gauntlet run --repeat N`) replaces the profile's own."""
     profiles = load_profiles(scenarios_dir)
     if name not in profiles:
         raise ScenarioError(f"unknown profile {name!r} (known: {', '.join(profiles) or 'none'})")
     profile = profiles[name]
+    times = profile.repeats if repeats is None else repeats
     out = []
-    for k in range(1, profile.repeats + 1):
+    for k in range(1, times + 1):
         for matrix in profile.matrices:
             for cell in load_matrix(matrix, scenarios_dir).cells:
-                suffix = f"#{k}" if profile.repeats > 1 else ""
+                suffix = f"#{k}" if times > 1 else ""
                 out.append((f"{matrix}:{cell.id}{suffix}", cell))
     return profile, out
 

@@ -25,6 +25,17 @@ _PR_SET_PDEATHSIG = 1
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gauntlet-spawn")
 
 
+ENV_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+"""What a hop inherits from the harness's environment: enough to find programs, write its
+log in the right encoding and tell the time. Nothing else: no credentials or tokens the
+harness happens to run with, and no `http_proxy` that could send a hop's traffic elsewhere."""
+
+
+def minimal_env(**extra: str) -> dict[str, str]:
+    """The harness's environment cut down to ENV_KEPT, plus `extra`."""
+    return {**{k: os.environ[k] for k in ENV_KEPT if k in os.environ}, **extra}
+
+
 def die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import importlib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ import trio
 from harness.errors import GauntletError
 from harness.eventlog import EventLog, Published, ServerRequest, now_ns
 from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+from harness.server.app import HEALTH_PATH
 from harness.tls import RunCA
 
 CONTRACT_TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket")
@@ -48,6 +50,10 @@ class PushTarget(Protocol):
 
     async def publish(self) -> None: ...
 
+    health_count: Callable[[], int] | None
+    """How many health checks reached the server (harness/health.py), or None when the
+    target cannot tell (a running endpoint: its requests are not visible here)."""
+
 
 class ReferenceServer:
     """Gauntlet's own push server (harness/server), in this process: sees every request."""
@@ -59,15 +65,20 @@ class ReferenceServer:
                  options: ServerOptions | None = None) -> None:  # fmt: skip
         self.publisher = Publisher(log, payload_bytes)
         self._options = options or ServerOptions()
+        self._app: PushApp | None = None
+        self.health_count: Callable[[], int] | None = self._health
         self.first_request: trio.Event | None = self.publisher.first_request
         self._log = log
 
     async def start(self, nursery, tls, sock) -> str:
-        app = PushApp(self.publisher, self._log, self._options)
+        app = self._app = PushApp(self.publisher, self._log, self._options)
         return await nursery.start(partial(serve_push_app, app, tls, sock=sock))
 
     async def publish(self) -> None:
         self.publisher.publish()
+
+    def _health(self) -> int:
+        return self._app.health_requests if self._app is not None else 0
 
 
 class _Control:
@@ -122,6 +133,7 @@ class EndpointTarget:
     """A team's endpoint already running at `base_url` (checked loopback by harness.loopback)."""
 
     first_request: trio.Event | None = None  # the endpoint's requests are not visible here
+    health_count: Callable[[], int] | None = None
 
     def __init__(self, base_url: str, log: EventLog) -> None:
         self.label = f"target {base_url}"
@@ -138,7 +150,6 @@ class EndpointTarget:
 
     async def publish(self) -> None:
         await self._control.publish()
-
 
 def load_app(spec: str) -> Any:
     """`package.module:app` -> the ASGI callable; one line naming what is missing otherwise."""
@@ -167,7 +178,17 @@ class _Recording:
     log: EventLog
     first_request: trio.Event
 
+    health_requests: int = 0
+
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("path") == HEALTH_PATH:
+            # The harness's health check through the chain (harness/health.py) is answered
+            # here, in front of the team's app: it must reach the server, not the app's routes.
+            self.health_requests += 1
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/plain")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": b"ok\n"})
+            return
         if scope["type"] in ("http", "websocket") and scope.get("path") not in (
             "/publish", "/reset"):  # fmt: skip
             version = scope.get("http_version", "1.1")
@@ -184,6 +205,7 @@ class AppTarget:
         self.first_request: trio.Event | None = trio.Event()
         self._app = _Recording(app, log, self.first_request)
         self._control = _Control(log, self.label)
+        self.health_count: Callable[[], int] | None = self._health
 
     @property
     def latency_measured(self) -> bool:
@@ -197,6 +219,9 @@ class AppTarget:
 
     async def publish(self) -> None:
         await self._control.publish()
+
+    def _health(self) -> int:
+        return self._app.health_requests
 
 
 @dataclass(frozen=True)

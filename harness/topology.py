@@ -3,12 +3,15 @@
 The cell's order of events, each step waiting on a signal, never on a sleep:
 1. the push server starts (hypercorn reports its bound port);
 2. hops start from the server outwards (each writes its port to a readiness pipe);
-3. the client starts; the workload begins when the client's first request reaches the
+3. one health GET crosses the chain to the server (harness/health.py): a hop that refuses,
+   answers an error itself or does not speak HTTP makes the cell ERROR before the workload;
+   from here until teardown, a hop process that exits does too;
+4. the client starts; the workload begins when the client's first request reaches the
    server (the publisher's `first_request` event), so no client is raced;
-4. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
+5. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
    this pacing is the workload, not a wait);
-5. the cell waits until every event is delivered or the scaled delivery budget runs out;
-6. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
+6. the cell waits until every event is delivered or the scaled delivery budget runs out;
+7. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import trio
 from harness import metrics as metrics_mod
 from harness import metrics_stream
 from harness.clients import TRANSPORTS, Target
-from harness.errors import HopStartError, unwrap
+from harness.errors import HopFault, HopStartError, unwrap
 from harness.eventlog import (
     Connected,
     Disconnected,
@@ -36,6 +39,7 @@ from harness.eventlog import (
     ServerRequest,
     now_ns,
 )
+from harness.health import check_health, watch_hops
 from harness.hops import RunningHop, client_entry, running_chain
 from harness.scenario import CellSpec
 from harness.server import ServerOptions
@@ -72,7 +76,9 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     """Measure one cell and return its results entry (see harness/results.py).
 
     A hop that fails to start aborts the run (HopStartError): that is the environment, not a
-    finding. Any other failure becomes an ERROR cell with the exception as its reason.
+    finding. A hop that breaks during the cell (harness/health.py: exits, refuses, fails the
+    health check before the workload) makes an ERROR cell naming the hop, what and when. Any
+    other failure becomes an ERROR cell with the exception as its reason.
     `server_socket` (listening, loopback) is where the server listens instead of a fresh
     port: an external reverse hop, configured before the cell, forwards to it; without it,
     a chain's `server = "127.0.0.1:PORT"` is bound for this cell. `target` says what is
@@ -89,12 +95,17 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
         own_socket = server_socket = bind_server_socket(*cell.intermediary.server,
                                                         what=f"{cell.intermediary.name}: server")
     try:
-        t0_ns, deadline_ns = await _measure(cell, workdir, log, hops, client_error, progress,
-                                            server_socket, pushed)  # fmt: skip
+        t0_ns, deadline_ns = await _measure(
+            cell, workdir, log, hops, client_error, progress, server_socket, pushed,
+            clock=lambda: trio.current_time() - started)  # fmt: skip
     except BaseException as exc:
         inner = unwrap(exc)
         if isinstance(inner, HopStartError):
             raise inner from None
+        if isinstance(inner, HopFault):  # a harness fault, never a finding
+            log.append(Note(now_ns(), str(inner)))
+            return _entry(cell, log, hops, None, error(str(inner)),
+                          trio.current_time() - started)  # fmt: skip
         if isinstance(inner, Exception):
             return _entry(cell, log, hops, None, error(f"{type(inner).__name__}: {inner}"),
                           trio.current_time() - started)  # fmt: skip
@@ -125,7 +136,8 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
 
 
 async def _measure(cell, workdir, log, hops, client_error, progress,
-                   server_socket, pushed: PushTarget) -> tuple[int, int]:  # fmt: skip
+                   server_socket, pushed: PushTarget, *,
+                   clock=lambda: 0.0) -> tuple[int, int]:  # fmt: skip
     watch = _DeliveryWatch(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
     log.listener = watch
     cell_dir = workdir / cell.id
@@ -143,15 +155,29 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 owner = f"pid {hop.pid}" if hop.pid else "not started by gauntlet"
                 progress(f"  hop {hop.index} ({hop.spec.label}) {owner} "
                          f"listening on {hop.url}")  # fmt: skip
-            base_url, forward = client_entry(chain, server_url)
-            target = Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2", tls=tls)
-            # The client gets its own nursery so it is stopped before the hops and the
-            # server go away: a teardown must not show up as a disconnect in the log.
-            async with trio.open_nursery() as clients:
-                clients.start_soon(_client, cell.transport, cell.timing.time_scale, target, log,
-                                   client_error)  # fmt: skip
-                t0_ns, deadline_ns = await _workload(cell, pushed, log, watch, progress)
-                clients.cancel_scope.cancel()
+            def make_target(base_url: str, forward: str | None) -> Target:
+                return Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2",
+                              tls=tls)  # fmt: skip
+
+            target = make_target(*client_entry(chain, server_url))
+            # Hops are watched while the cell runs, and the watch ends before they are
+            # killed: a hop that exits mid-cell is a HopFault, its teardown is not.
+            async with trio.open_nursery() as hop_watch:
+                await watch_hops(chain, clock, hop_watch)
+                if pushed.health_count is not None:
+                    await check_health(chain, server_url, make_target, pushed.health_count,
+                                       clock)  # fmt: skip
+                else:
+                    log.append(Note(now_ns(), f"no health check through the chain: "
+                                              f"{pushed.label} has no health route"))  # fmt: skip
+                # The client gets its own nursery so it is stopped before the hops and the
+                # server go away: a teardown must not show up as a disconnect in the log.
+                async with trio.open_nursery() as clients:
+                    clients.start_soon(_client, cell.transport, cell.timing.time_scale, target,
+                                       log, client_error)  # fmt: skip
+                    t0_ns, deadline_ns = await _workload(cell, pushed, log, watch, progress)
+                    clients.cancel_scope.cancel()
+                hop_watch.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     return t0_ns, deadline_ns
 

@@ -16,7 +16,6 @@ import json
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,6 +39,7 @@ from harness.errors import GauntletError
 from harness.eventlog import CLOCK_NAME, clock_resolution_ns
 from harness.results import dependency_versions, git_info, machine_info, new_run_id, write_json
 from harness.spawn import kill_group, spawn
+from harness.workdir import private_workdir
 
 Progress = Callable[[str], None]
 BENCH_DIR = "bench"
@@ -231,8 +231,7 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
     created = dt.datetime.now(dt.UTC)
     bench_id = new_run_id("quick" if config.quick else "full", created)
     progress(f"bench {bench_id}: {'quick' if config.quick else 'full'}; loopback only")
-    with tempfile.TemporaryDirectory(prefix=f"gauntlet-bench-{bench_id}-") as tmp:
-        workdir = Path(tmp)
+    with private_workdir("bench") as workdir:  # 0700, removed on exit, swept if orphaned
         floor, hops = await _floor_and_hops(config, workdir, progress)
         sweep, skipped = await _sweep(config, workdir, progress)
         matrices = [await _time_matrix(name, workdir / "matrix-results", progress)

@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from harness.repeats import lines as repeat_lines
 from harness.report import scorecard
 from harness.report.comparison_view import comparison_html, comparison_markdown
 from harness.report.plots import write_overhead_plot, write_plots
@@ -131,8 +132,8 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
         *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
           f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
           for p in points), ""] if points else []) + comparison_markdown(comparison)  # fmt: skip
-    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.", "",
-                      *scorecard.render_markdown(doc)]) + "\n"
+    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.", *repeat_lines(doc),
+                      "", *scorecard.render_markdown(doc)]) + "\n"
 
 
 def write_report(doc: dict[str, Any], out_dir: Path,
@@ -178,6 +179,7 @@ table.comparison th {{ text-align: left; padding-right: 1em; }}
 {_calibration_html(doc)}
 {comparison_html(comparison)}
 {interrupted if doc.get("interrupted") else ""}
+{"".join(f"<p><b>{html.escape(line)}</b></p>" for line in repeat_lines(doc))}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
 {scorecard.render_html(doc)}

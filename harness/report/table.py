@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness import repeats
 from harness.errors import GauntletError
 from harness.report import scorecard
 
@@ -88,6 +89,7 @@ def render_table(doc: dict[str, Any]) -> str:
         + f"; {mismatches} mismatch(es) with expectations"
     )
     lines.extend(_scaled_options(doc))
+    lines.extend(repeats.lines(doc))
     if doc.get("interrupted"):
         lines.append("run interrupted: only the cells above were measured")
     lines.extend(scorecard.render_text(doc))

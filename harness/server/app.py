@@ -21,6 +21,10 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
                         event (harness/server/llm.py).
 - `POST|GET|DELETE /mcp` MCP Streamable HTTP, revision 2025-11-25, by the official SDK
                         (harness/server/mcp_app.py).
+- `GET /_gauntlet/health` 200 `ok`: the harness's health check through a chain before the
+                        workload (harness/health.py). Counted in `health_requests`, not logged
+                        as a `ServerRequest` and not a client's first request, so it leaves no
+                        trace in a cell's measurements.
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
 downgrades HTTP/2 to HTTP/1.1 shows in the event log.
@@ -41,6 +45,14 @@ from harness.server.mcp_app import MCP_PATH, MCPEndpoint
 from harness.server.optout import sse_headers
 from harness.server.publisher import Publisher, PushEvent
 
+HEALTH_PATH = "/_gauntlet/health"
+MAX_PAD_BYTES = 64 * 1024  # SockJS pads 2 KiB; a query asking for a GB must not allocate it
+MIN_HEARTBEAT_MS = 10  # the shortest heartbeat a scenario asks for is SockJS's 25 s / 1000
+MAX_POLL_WAIT_MS = 120_000
+MAX_NUMBER_DIGITS = 12
+"""Bounds on what a query string may ask of the server: measured by
+tests/e2e/test_server_hostile.py, `?pad=999999999&heartbeat_ms=1` from one client took the
+other subscribers' p99 from 1 ms to 15 s."""
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -78,13 +90,14 @@ class SSEPlan:
     def from_query(cls, query: dict[str, str], *, close_each: bool = False) -> SSEPlan:
         def number(name: str) -> int:
             value = query.get(name, "0")
-            return int(value) if value.isdigit() else 0
+            return int(value) if value.isdigit() and len(value) <= MAX_NUMBER_DIGITS else 0
 
         close = "each" if close_each else query.get("close", "never")
         if close not in ("never", "each", "adaptive", "bytes"):
             close = "never"
-        return cls(close, number("close_after_bytes"), number("heartbeat_ms"), number("pad"),
-                   query.get("canary") == "1")  # fmt: skip
+        heartbeat_ms = number("heartbeat_ms") and max(MIN_HEARTBEAT_MS, number("heartbeat_ms"))
+        return cls(close, number("close_after_bytes"), heartbeat_ms,
+                   min(number("pad"), MAX_PAD_BYTES), query.get("canary") == "1")  # fmt: skip
 
     def closes_after_write(self, http_version: str, bytes_sent: int) -> bool:
         """Whether to end the response after a write of events."""
@@ -134,10 +147,15 @@ class PushApp:
         self.options = options
         self.mcp = MCPEndpoint(publisher, options.answer_events, options.retry_ms,
                                options.sse_opt_out)
+        self.health_requests = 0
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == HEALTH_PATH:
+            self.health_requests += 1
+            await _plain(send, 200, b"ok\n")
             return
         version = scope.get("http_version", "1.1")
         self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
@@ -217,7 +235,8 @@ class PushApp:
     async def _poll(self, scope, receive, send) -> None:
         cursor = _cursor(scope)
         wait = _query(scope).get("wait_ms", "")
-        wait_ms = int(wait) if wait.isdigit() else self.options.long_poll_timeout_ms
+        wait_ms = min(int(wait), MAX_POLL_WAIT_MS) if wait.isdigit() and len(wait) <= \
+            MAX_NUMBER_DIGITS else self.options.long_poll_timeout_ms
         events: list[PushEvent] = self.publisher.after(cursor)
         if not events and wait_ms > 0:
             with trio.move_on_after(wait_ms / 1000):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.endpoint_check import poll_problem, sse_problem
 from harness.errors import GauntletError
 from harness.loopback import check_target_url, is_loopback_host, parse_server_address
-from harness.preflight import poll_problem, sse_problem
 from harness.target import bind_server_socket, load_app, publish_answer
 
 

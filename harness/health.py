@@ -1,0 +1,139 @@
+"""Harness faults, told apart from findings: a hop that dies, refuses, or is not a proxy at all.
+
+A cell's verdict is about what an intermediary did to traffic it relayed. A hop process that
+exits mid-cell, an external proxy on a closed port or on a port that does not speak HTTP, a
+hop answering 502 itself: none of those is a property of the intermediary under test, so the
+cell becomes ERROR with a reason naming the hop, what happened and when (HopFault), never
+FAIL ("nothing delivered").
+
+Two checks, both waiting on signals, both bounded:
+- `check_health`: before the workload, one GET of the reference server's health route through
+  the chain's client entry (absolute-URI or CONNECT through a forward hop, as the clients do)
+  must come back 200 from the server. A plain short GET passes every behaviour in proxies/
+  (ws_refuse refuses only upgrades; a short response ends, so store_and_forward releases
+  it), so no expected verdict depends on it. On failure, the hops are probed from the server
+  outwards to name the first broken one.
+- `watch_hops`: each managed hop's process is awaited (a pidfd, harness/spawn.py); an exit
+  while the cell runs raises HopFault. Teardown cancels the watch before killing the hops.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Sequence
+
+import httpx
+import trio
+
+from harness.clients import Target
+from harness.clients.base import http_client
+from harness.errors import HopFault
+from harness.hops import RunningHop, client_entry
+from harness.server.app import HEALTH_PATH
+
+HEALTH_TIMEOUT_S = 10.0
+"""Per probe. Not scaled: a harness bound, far above the slowest hop in scenarios/ (the
+mobile link's 300 ms each way), and only reached when something is broken."""
+
+Clock = Callable[[], float]  # seconds since the cell started
+
+
+def hop_name(hop: RunningHop) -> str:
+    """`hop 1 (transparent, pid 1234)` or `hop 1 (external http://127.0.0.1:3128)`."""
+    owner = f", pid {hop.pid}" if hop.pid is not None else ""
+    return f"hop {hop.index} ({hop.spec.label}{owner})"
+
+
+def exit_description(returncode: int) -> str:
+    """`exited with signal 9 (SIGKILL)` / `exited with status 1` (Popen: -N is signal N)."""
+    if returncode < 0:
+        try:
+            name = f" ({signal.Signals(-returncode).name})"
+        except ValueError:
+            name = ""
+        return f"exited with signal {-returncode}{name}"
+    return f"exited with status {returncode}"
+
+
+async def watch_hops(hops: Sequence[RunningHop], clock: Clock, nursery: trio.Nursery) -> None:
+    """Start one watcher per managed hop in `nursery`; each raises HopFault if its hop exits."""
+    for hop in hops:
+        if hop.process is not None:
+            nursery.start_soon(_watch_one, hop, clock)
+
+
+async def _watch_one(hop: RunningHop, clock: Clock) -> None:
+    assert hop.process is not None
+    code = await hop.process.wait()
+    raise HopFault(f"{hop_name(hop)} {exit_description(code)} at {clock():.1f} s")
+
+
+async def probe(target: Target, health_count: Callable[[], int]) -> str | None:
+    """GET the health route at `target`; None when the server answered 200, else what went
+    wrong, in words ("refused the connection", "answered 502 itself", ...)."""
+    before = health_count()
+    try:
+        with trio.fail_after(HEALTH_TIMEOUT_S):
+            async with http_client(target) as client:
+                response = await client.get(target.base_url + HEALTH_PATH)
+                await response.aread()
+    except trio.TooSlowError:
+        return f"did not answer a health check within {HEALTH_TIMEOUT_S:g} s"
+    except httpx.ProxyError as exc:
+        return f"refused the health check as a proxy ({_short(exc)})"
+    except httpx.ConnectError as exc:
+        if _refused(exc):
+            return "refused the connection"
+        return f"is unreachable ({_short(exc)})"
+    except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError) as exc:
+        return f"does not speak HTTP ({_short(exc)})"
+    except httpx.HTTPError as exc:
+        return f"failed the health check ({type(exc).__name__}: {_short(exc)})"
+    reached = health_count() > before
+    if response.status_code == 200 and reached:
+        return None
+    if not reached:
+        return f"answered {response.status_code} itself (the server saw no request)"
+    return f"passed the server's {response.status_code} (expected 200)"
+
+
+def _refused(exc: BaseException | None, depth: int = 0) -> bool:
+    """Whether a ConnectionRefusedError is behind `exc` (httpx wraps the backend's error, and
+    trio's happy-eyeballs wraps each attempt's in an exception group)."""
+    if exc is None or depth > 10:
+        return False
+    if isinstance(exc, ConnectionRefusedError):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_refused(e, depth + 1) for e in exc.exceptions)
+    return _refused(exc.__cause__ or exc.__context__, depth + 1)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+MakeTarget = Callable[[str, str | None], Target]
+
+
+async def check_health(hops: Sequence[RunningHop], server_url: str, make_target: MakeTarget,
+                       health_count: Callable[[], int], clock: Clock) -> None:  # fmt: skip
+    """Raise HopFault unless a health GET crosses the whole chain and reaches the server.
+
+    On failure each tail of the chain is probed from the server outwards (hop N alone, then
+    hops N-1..N, ...); the first tail that fails names its front hop. `make_target(base_url,
+    forward_proxy)` builds the Target the clients would use (TLS, HTTP/2)."""
+    if not hops:
+        return
+    problem = await probe(make_target(*client_entry(hops, server_url)), health_count)
+    if problem is None:
+        return
+    culprit, why = hops[0], problem
+    for i in reversed(range(len(hops))):
+        tail_problem = await probe(make_target(*client_entry(hops[i:], server_url)),
+                                   health_count)  # fmt: skip
+        if tail_problem is not None:
+            culprit, why = hops[i], tail_problem
+            break
+    raise HopFault(f"{hop_name(culprit)} {why}, at {clock():.1f} s, before the workload")

@@ -1,0 +1,142 @@
+"""Kill tests: SIGTERM and SIGKILL of the harness mid-run, SIGINT and SIGTERM mid-calibration.
+
+After each: no hop alive, no port listening, no key on disk (after SIGKILL: once the next run
+has swept), and a valid results.json holding every finished cell. Every wait is on a line the
+run prints or on a process exit, and bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+import trio
+
+from tests.e2e.conftest import Topology, alive, gauntlet_cmd, port_refuses
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+async def _start(*args: str) -> trio.Process:
+    return await trio.lowlevel.open_process(gauntlet_cmd(*args), stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE)  # fmt: skip
+
+
+async def _read_until(proc: trio.Process, done, text: list[str], bound_s: float) -> str:
+    """Read stderr into text[0] until done(text) holds; fail after `bound_s`."""
+    with trio.fail_after(bound_s):
+        while not done(text[0]):
+            chunk = await proc.stderr.receive_some(4096)
+            assert chunk, text[0]
+            text[0] += chunk.decode(errors="replace")
+    return text[0]
+
+
+async def _finish(proc: trio.Process, text: list[str], bound_s: float = 30) -> None:
+    with trio.fail_after(bound_s):
+        while chunk := await proc.stderr.receive_some(4096):
+            text[0] += chunk.decode(errors="replace")
+        await proc.wait()
+
+
+async def _wait_gone(pid: int, bound_s: float = 10) -> None:
+    """Wait for any process (not only a child) to exit, on its pidfd."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        with trio.fail_after(bound_s):
+            await trio.lowlevel.wait_readable(fd)  # readable once the process has exited
+    finally:
+        os.close(fd)
+
+
+def _workdir(text: str) -> Path:
+    match = re.search(r"work dir (\S+)", text)
+    assert match, text
+    return Path(match.group(1))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path, signum):
+    results = tmp_path / "results"
+    proc = await _start("run", "--matrix", "smoke", "-v", "--no-calibration",
+                        "--results", str(results))  # fmt: skip
+    text = [""]
+    try:
+        await _read_until(proc, lambda t: t.count("client connected; publishing") >= 2, text, 60)
+        proc.send_signal(signum)
+        await _finish(proc, text)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert proc.returncode == 130, text[0]
+    assert "Traceback" not in text[0]
+    topology = Topology()
+    for line in text[0].splitlines():
+        topology.read(line)
+    assert topology.pids and not [pid for pid in topology.pids if alive(pid)]
+    for port in topology.ports:
+        assert await port_refuses(port)
+    assert not _workdir(text[0]).exists()  # keys and certificates with it
+    doc = json.loads((results / "latest" / "results.json").read_text())
+    assert doc["interrupted"] is True and doc["complete"] is False
+    assert 1 <= len(doc["cells"]) < 12
+
+
+async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_sweeps(tmp_path):
+    results = tmp_path / "results"
+    proc = await _start("run", "--matrix", "smoke", "-v", "--no-calibration",
+                        "--results", str(results))  # fmt: skip
+    text = [""]
+    try:
+        await _read_until(proc, lambda t: "1 done" in t and t.count("publishing") >= 2, text, 60)
+        proc.kill()  # SIGKILL: no finally runs in the harness
+        await _finish(proc, text)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    topology = Topology()
+    for line in text[0].splitlines():
+        topology.read(line)
+    for pid in topology.pids:  # PR_SET_PDEATHSIG: the kernel kills every hop
+        await _wait_gone(pid)
+    assert not [pid for pid in topology.pids if alive(pid)]
+    for port in topology.ports:
+        assert await port_refuses(port)
+    run_id = re.search(r"run (\S+): \d+ cells", text[0])
+    assert run_id, text[0]
+    doc = json.loads((results / run_id.group(1) / "results.json").read_text())
+    assert doc["complete"] is False
+    assert len(doc["cells"]) >= 1 and all(c["verdict"] for c in doc["cells"])
+    workdir = _workdir(text[0])
+    assert workdir.exists()  # nothing could remove it ...
+    done = subprocess.run(gauntlet_cmd("run", "--transport", "sse", "--intermediary", "direct",
+                                       "--no-calibration", "--no-plots", "--results",
+                                       str(results)), capture_output=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not workdir.exists()  # ... until the next run swept it
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_during_the_first_calibration_exits_130_in_one_line(tmp_path, signum):
+    results = tmp_path / "results"  # empty: the run calibrates first
+    proc = await _start("run", "--matrix", "smoke", "--results", str(results))
+    text = [""]
+    try:
+        await _read_until(proc, lambda t: "direct: p50" in t, text, 60)
+        proc.send_signal(signum)
+        await _finish(proc, text)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert proc.returncode == 130, text[0]
+    assert "Traceback" not in text[0]
+    assert text[0].strip().splitlines()[-1].startswith("gauntlet: interrupted")
+    assert not _workdir(text[0]).exists()
+    assert not (results / "calibration").exists()

@@ -1,0 +1,43 @@
+"""Pure parts of harness/health.py: how a hop and its exit are named in an ERROR reason."""
+
+from __future__ import annotations
+
+from harness.health import _refused, exit_description, hop_name
+from harness.hops import HopSpec, RunningHop
+
+
+def test_exit_description_names_the_signal_or_the_status():
+    assert exit_description(-9) == "exited with signal 9 (SIGKILL)"
+    assert exit_description(-15) == "exited with signal 15 (SIGTERM)"
+    assert exit_description(1) == "exited with status 1"
+    assert exit_description(-200) == "exited with signal 200"
+
+
+def test_hop_name_has_behaviours_and_pid_or_the_external_url():
+    ours = RunningHop(HopSpec(("transparent",)), 1, "http://127.0.0.1:1", 1234, None, None)
+    theirs = RunningHop(HopSpec((), external="http://127.0.0.1:3128"), 2,
+                        "http://127.0.0.1:3128", None, None, None)  # fmt: skip
+    assert hop_name(ours) == "hop 1 (transparent, pid 1234)"
+    assert hop_name(theirs) == "hop 2 (external http://127.0.0.1:3128)"
+
+
+def test_refused_is_found_behind_wrappers_and_groups():
+    try:
+        try:
+            raise ExceptionGroup("attempts", [ConnectionRefusedError(111, "refused")])
+        except ExceptionGroup as group:
+            raise OSError("all attempts to connect failed") from group
+    except OSError as exc:
+        assert _refused(exc)
+    assert not _refused(OSError("unreachable"))
+
+
+def test_a_hop_environment_keeps_only_what_it_needs(monkeypatch):
+    from harness.spawn import minimal_env
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t")
+    monkeypatch.setenv("http_proxy", "http://10.0.0.1:3128")
+    monkeypatch.setenv("PATH", "/usr/bin")
+    env = minimal_env(PYTHONUNBUFFERED="1")
+    assert env["PATH"] == "/usr/bin" and env["PYTHONUNBUFFERED"] == "1"
+    assert "AWS_SECRET_ACCESS_KEY" not in env and "http_proxy" not in env
