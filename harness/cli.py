@@ -210,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     bad = [
         c for c in outcome.document["cells"]
-        if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"])
+        if c["verdict"] == "ERROR" or c["expected_verdict"] not in (None, c["verdict"], "SKIPPED")
     ]  # fmt: skip
     return EXIT_MISMATCH if bad else EXIT_OK
 

@@ -16,7 +16,8 @@ from typing import Any
 from harness.report.plots import write_overhead_plot, write_plots
 from harness.report.table import VERDICTS
 
-COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161"}
+COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161",
+           "SKIPPED": "#9e9e9e"}
 
 
 def _column(cell: dict[str, Any]) -> str:
@@ -121,7 +122,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 f" (expected {c['expected_verdict']})"
             line.append(f"{c['verdict']}{mark}")
         out.append(f"| {row} | " + " | ".join(line) + " |")
-    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS)
+    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS
+                       if v != "SKIPPED" or any(c["verdict"] == v for c in doc["cells"]))
     _, calibration, points = calibration_summary(doc)
     out[4:4] = [calibration, ""] + ([
         "| calibration point | expected ms | measured ms | error ms | band ms | |",
