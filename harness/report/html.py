@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from harness.report.fidelity import fidelity_html, fidelity_markdown
 from harness.report.plots import write_overhead_plot, write_plots
 from harness.report.table import VERDICTS
 
@@ -170,6 +171,7 @@ table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: ri
 <p class="meta">{meta}</p>
 {_calibration_html(doc)}
 {interrupted if doc.get("interrupted") else ""}
+{fidelity_html(doc)}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
 <h2>Latency</h2>{_img(pngs[0])}
@@ -179,5 +181,5 @@ table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: ri
 """
     html_path, md_path = out_dir / "report.html", out_dir / "summary.md"
     html_path.write_text(page)
-    md_path.write_text(render_markdown(doc))
+    md_path.write_text(render_markdown(doc) + fidelity_markdown(doc))
     return [html_path, md_path, *pngs]
