@@ -77,6 +77,11 @@ DEVICES = {
         {"read_timeout": 900, "request_timeout": 300, "client_lifetime": 86400}, "s",
         "https://www.squid-cache.org/Doc/config/",
     ),
+    "apache2": Device(
+        "apache2", "apache2", "apache2", "reverse", "port", b"resuming normal operations",
+        {"timeout": 300, "keepalive_timeout": 5}, "ms",
+        "https://httpd.apache.org/docs/2.4/mod/mod_proxy.html",
+    ),
 }
 
 PRESETS = {
@@ -102,6 +107,14 @@ PRESETS = {
         Preset("squid", "connect_any", "squid-defaults.conf",
                "squid's defaults, but CONNECT allowed to any Safe_port (as corporate configs do)",
                {"connect_rule": "# CONNECT allowed to every Safe_port"}),
+        Preset("apache2", "proxy", "apache2-proxy.conf",
+               "Apache httpd with mod_proxy_http, Debian's Timeout 300 s (no WebSocket)",
+               {"modules": "", "proxy": ""}),
+        Preset("apache2", "wstunnel", "apache2-proxy.conf",
+               "Apache httpd with mod_proxy_http and mod_proxy_wstunnel for /ws",
+               {"modules": "LoadModule proxy_wstunnel_module "
+                           "/usr/lib/apache2/modules/mod_proxy_wstunnel.so",
+                "proxy": "ProxyPass /ws ws://@upstream@/ws"}),
     )
 }  # fmt: skip
 
@@ -186,15 +199,15 @@ def render(name: str, *, workdir: Path, listen: str, upstream: str | None, time_
             raise ScenarioError(f"{p.template}: placeholder @{match.group(1)}@ has no value")
         return values[match.group(1)]
 
-    return _PLACEHOLDER.sub(fill, text)
+    return _PLACEHOLDER.sub(fill, _PLACEHOLDER.sub(fill, text))  # preset values may hold some
 
 
 def _user_line(device: Device, as_root: bool) -> str:
     """As root, a device drops to an unprivileged user that may not reach the work dir."""
     if not as_root:
         return ""
-    return {"nginx": "user root;", "squid": "cache_effective_user proxy",
-            "haproxy": ""}[device.name]  # fmt: skip
+    return {"nginx": "user root;", "squid": "cache_effective_user proxy", "haproxy": "",
+            "apache2": ""}[device.name]  # fmt: skip
 
 
 EXTERNAL_SCALE_WARNING = (

@@ -61,6 +61,8 @@ def command(name: str, binary: str, conf: Path, workdir: Path, service: str) -> 
         return [binary, "-p", f"{workdir}/", "-c", str(conf), "-e", "stderr"]
     if device == "haproxy":  # -W master-worker (prints "Loading success."), -db foreground
         return [binary, "-W", "-db", "-f", str(conf)]
+    if device == "apache2":  # -DFOREGROUND: the parent stays in front, children serve
+        return [binary, "-DFOREGROUND", "-f", str(conf)]
     # squid: -N foreground, -d 1 level-1 lines to stderr, -n a unique service name so the
     # shared-memory segments of squids running side by side never collide
     return [binary, "-n", service, "-N", "-d", "1", "-f", str(conf)]

@@ -269,3 +269,18 @@ async def test_a_missing_device_makes_its_cell_skipped_with_the_package(tmp_path
     entry = await run_cell(cell("sse", reverse("haproxy:no_delay")), tmp_path)
     assert entry["verdict"] == "SKIPPED" and entry["error"] is None
     assert "apt-get install haproxy" in entry["reason"]
+
+
+# --- apache2: reverse proxy ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset,passes", [("apache2:proxy", False), ("apache2:wstunnel", True)])
+async def test_apache_passes_websocket_only_with_mod_proxy_wstunnel(tmp_path, preset, passes):
+    """mod_proxy_http alone answers a WebSocket handshake as plain HTTP (nothing delivered);
+    mod_proxy_wstunnel's `ProxyPass /ws ws://...` tunnels it
+    (https://httpd.apache.org/docs/2.4/mod/mod_proxy_wstunnel.html). Measured: 0/5 and 5/5."""
+    need(preset)
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell("websocket", reverse(preset)), tmp_path)
+    assert entry["metrics"]["delivered"] == (5 if passes else 0), entry["reason"]
+    assert entry["hops"][0]["timeouts"]["real_s"] == {"timeout": 300, "keepalive_timeout": 5}
