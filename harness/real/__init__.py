@@ -47,7 +47,7 @@ class Device:
     socket: str  # "fd" | "port"
     ready: bytes
     timeouts_real_s: dict[str, float]
-    time_unit: str  # how the config writes a duration: "ms" or "s"
+    time_unit: str  # a duration in the config: "ms" (12ms), "seconds" (12 seconds), "s" (12)
     source: str
 
 
@@ -74,8 +74,12 @@ DEVICES = {
     ),
     "squid": Device(
         "squid", "squid", "squid", "regular", "port", b"Accepting HTTP Socket connections",
-        {"read_timeout": 900, "request_timeout": 300, "client_lifetime": 86400}, "s",
+        {"read_timeout": 900, "request_timeout": 300, "client_lifetime": 86400}, "seconds",
         "https://www.squid-cache.org/Doc/config/",
+    ),
+    "tinyproxy": Device(
+        "tinyproxy", "tinyproxy", "tinyproxy", "regular", "port", b"Accepting connections",
+        {"timeout": 600}, "s", "https://tinyproxy.github.io/",
     ),
     "apache2": Device(
         "apache2", "apache2", "apache2", "reverse", "port", b"resuming normal operations",
@@ -107,6 +111,8 @@ PRESETS = {
         Preset("squid", "connect_any", "squid-defaults.conf",
                "squid's defaults, but CONNECT allowed to any Safe_port (as corporate configs do)",
                {"connect_rule": "# CONNECT allowed to every Safe_port"}),
+        Preset("tinyproxy", "defaults", "tinyproxy-defaults.conf",
+               "tinyproxy as Debian ships it: forward proxy, CONNECT to any port, Timeout 600 s"),
         Preset("apache2", "proxy", "apache2-proxy.conf",
                "Apache httpd with mod_proxy_http, Debian's Timeout 300 s (no WebSocket)",
                {"modules": "", "proxy": ""}),
@@ -173,7 +179,9 @@ def timeouts_record(name: str, time_scale: float) -> dict[str, dict[str, float]]
 def _duration(device: Device, seconds: float) -> str:
     if device.time_unit == "ms":
         return f"{round(seconds * 1000)}ms"
-    return f"{int(seconds)} seconds"
+    if device.time_unit == "seconds":
+        return f"{int(seconds)} seconds"
+    return str(int(seconds))
 
 
 _PLACEHOLDER = re.compile(r"@([a-z_]+)@")
@@ -184,8 +192,9 @@ def render(name: str, *, workdir: Path, listen: str, upstream: str | None, time_
     """The preset's config text for one hop (pure but for reading the template).
 
     `listen`: the device's own listen syntax (nginx `127.0.0.1:PORT`, haproxy `fd@N`, squid
-    `127.0.0.1:PORT`); `upstream`: `host:port` of the next hop (reverse devices). Every
-    placeholder must be filled: a template typo is an error here, not a broken config.
+    `127.0.0.1:PORT`, tinyproxy `PORT`); `upstream`: `host:port` of the next hop (reverse
+    devices). Every placeholder must be filled: a template typo is an error here, not a
+    broken config.
     """
     p, device = preset(name), device_of(name)
     values = {"workdir": str(workdir), "listen": listen, "upstream": upstream or "",
@@ -207,7 +216,7 @@ def _user_line(device: Device, as_root: bool) -> str:
     if not as_root:
         return ""
     return {"nginx": "user root;", "squid": "cache_effective_user proxy", "haproxy": "",
-            "apache2": ""}[device.name]  # fmt: skip
+            "apache2": "", "tinyproxy": ""}[device.name]  # fmt: skip
 
 
 EXTERNAL_SCALE_WARNING = (

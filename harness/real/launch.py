@@ -5,7 +5,8 @@ own process group (harness/spawn.py: SIGKILL to the group on every exit path, an
 kernel if the harness dies), with its config, pid and temp files in the hop's work dir, and
 listens on 127.0.0.1 only with a port from the OS. Readiness is a line on its stderr, read
 with a bound; if it does not come, or stderr ends first, the hop's error is the tail of what
-the device said. stderr is kept flowing into `hop<N>.log` for as long as the hop lives.
+the device said. Its output (stderr and stdout merged) keeps flowing into `hop<N>.log` for as
+long as the hop lives.
 
 Two ways to get a port from the OS:
 - "fd" devices (nginx, haproxy) adopt a socket Gauntlet binds to 127.0.0.1:0 and listens on
@@ -61,6 +62,8 @@ def command(name: str, binary: str, conf: Path, workdir: Path, service: str) -> 
         return [binary, "-p", f"{workdir}/", "-c", str(conf), "-e", "stderr"]
     if device == "haproxy":  # -W master-worker (prints "Loading success."), -db foreground
         return [binary, "-W", "-db", "-f", str(conf)]
+    if device == "tinyproxy":  # -d: stay in front, log to the terminal
+        return [binary, "-d", "-c", str(conf)]
     if device == "apache2":  # -DFOREGROUND: the parent stays in front, children serve
         return [binary, "-DFOREGROUND", "-f", str(conf)]
     # squid: -N foreground, -d 1 level-1 lines to stderr, -n a unique service name so the
@@ -106,17 +109,17 @@ async def _start(args: list[str], workdir: Path, log_path: Path, ready: bytes, l
     """Start `args`; return once its stderr says `ready` (the child, and its open log)."""
     try:
         process = await spawn(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             cwd=workdir, env={**os.environ, **(env or {})}, pass_fds=pass_fds,
         )  # fmt: skip
     except OSError as exc:
         raise HopStartError(f"{label}: cannot run {args[0]}: {exc}") from None
-    assert process.stderr is not None
+    assert process.stdout is not None  # stderr and stdout, merged (tinyproxy logs to stdout)
     log = log_path.open("wb")
     started = False
     try:
         with trio.move_on_after(START_TIMEOUT_S) as timeout:
-            started = await _read_until(process.stderr, ready, log)
+            started = await _read_until(process.stdout, ready, log)
     finally:
         if not started:  # no readiness, EOF, or cancelled: never leave it running
             log.close()
@@ -171,7 +174,7 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
     else:
         for attempt in range(PORT_ATTEMPTS):
             port = os_port()
-            write_conf(f"127.0.0.1:{port}")
+            write_conf(str(port) if device.name == "tinyproxy" else f"127.0.0.1:{port}")
             try:
                 process, log = await _start(command(name, binary, conf, hopdir, service),
                                             hopdir, log_path, device.ready, label)  # fmt: skip
@@ -183,8 +186,8 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
                     raise
     try:
         async with trio.open_nursery() as nursery:
-            assert process.stderr is not None
-            nursery.start_soon(_drain, process.stderr, log)
+            assert process.stdout is not None
+            nursery.start_soon(_drain, process.stdout, log)
             try:
                 yield f"http://127.0.0.1:{port}", process, log_path
             finally:

@@ -284,3 +284,13 @@ async def test_apache_passes_websocket_only_with_mod_proxy_wstunnel(tmp_path, pr
         entry = await run_cell(cell("websocket", reverse(preset)), tmp_path)
     assert entry["metrics"]["delivered"] == (5 if passes else 0), entry["reason"]
     assert entry["hops"][0]["timeouts"]["real_s"] == {"timeout": 300, "keepalive_timeout": 5}
+
+
+async def test_debian_tinyproxy_tunnels_websocket_to_any_port(tmp_path):
+    """Debian's tinyproxy.conf has no ConnectPort line, so CONNECT reaches any port
+    (tinyproxy.conf(5)): unlike Debian's squid, ws:// through it works. Measured: 5 of 5."""
+    need("tinyproxy:defaults")
+    hop = HopSpec((), mode="regular", real="tinyproxy:defaults")
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell("websocket", hop), tmp_path)
+    assert entry["metrics"]["delivered"] == 5, entry["reason"]
