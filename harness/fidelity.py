@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import proxies
 from harness import real
 from harness.errors import ScenarioError
 from harness.hops import HopSpec
@@ -102,10 +101,8 @@ def load_plan(path: Path = PAIRS_FILE) -> Plan:
             behaviours = tuple(p.get("emulation", list, []))
             options = tuple((k, str(v)) for k, v in p.get("options", dict, {}).items())
             emulation = None
-            if behaviours:
-                mode = proxies.BEHAVIOURS[behaviours[0]].mode \
-                    if behaviours[0] in proxies.BEHAVIOURS else "reverse"  # fmt: skip
-                emulation = HopSpec(behaviours, mode, options)
+            if behaviours:  # in the device's place: forward for squid, reverse for nginx
+                emulation = HopSpec(behaviours, real.device_of(name).mode, options)
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: pair[{i}]: {exc}") from None
         unclaimed = tuple((t, str(why)) for t, why in p.get("not_claimed", dict, {}).items())

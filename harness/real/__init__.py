@@ -81,6 +81,11 @@ DEVICES = {
         "tinyproxy", "tinyproxy", "tinyproxy", "regular", "port", b"Accepting connections",
         {"timeout": 600}, "s", "https://tinyproxy.github.io/",
     ),
+    "privoxy": Device(
+        "privoxy", "privoxy", "privoxy", "regular", "port", b"Listening on port",
+        {"keep_alive_timeout": 5, "socket_timeout": 300}, "s",
+        "https://www.privoxy.org/user-manual/config.html",
+    ),
     "apache2": Device(
         "apache2", "apache2", "apache2", "reverse", "port", b"resuming normal operations",
         {"timeout": 300, "keepalive_timeout": 5}, "ms",
@@ -113,6 +118,8 @@ PRESETS = {
                {"connect_rule": "# CONNECT allowed to every Safe_port"}),
         Preset("tinyproxy", "defaults", "tinyproxy-defaults.conf",
                "tinyproxy as Debian ships it: forward proxy, CONNECT to any port, Timeout 600 s"),
+        Preset("privoxy", "defaults", "privoxy-defaults.conf",
+               "Privoxy as Debian ships it: forward proxy with its default actions and filters"),
         Preset("apache2", "proxy", "apache2-proxy.conf",
                "Apache httpd with mod_proxy_http, Debian's Timeout 300 s (no WebSocket)",
                {"modules": "", "proxy": ""}),
@@ -216,7 +223,7 @@ def _user_line(device: Device, as_root: bool) -> str:
     if not as_root:
         return ""
     return {"nginx": "user root;", "squid": "cache_effective_user proxy", "haproxy": "",
-            "apache2": "", "tinyproxy": ""}[device.name]  # fmt: skip
+            "apache2": "", "tinyproxy": "", "privoxy": ""}[device.name]  # fmt: skip
 
 
 EXTERNAL_SCALE_WARNING = (

@@ -64,6 +64,8 @@ def command(name: str, binary: str, conf: Path, workdir: Path, service: str) -> 
         return [binary, "-W", "-db", "-f", str(conf)]
     if device == "tinyproxy":  # -d: stay in front, log to the terminal
         return [binary, "-d", "-c", str(conf)]
+    if device == "privoxy":
+        return [binary, "--no-daemon", str(conf)]
     if device == "apache2":  # -DFOREGROUND: the parent stays in front, children serve
         return [binary, "-DFOREGROUND", "-f", str(conf)]
     # squid: -N foreground, -d 1 level-1 lines to stderr, -n a unique service name so the

@@ -294,3 +294,17 @@ async def test_debian_tinyproxy_tunnels_websocket_to_any_port(tmp_path):
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(cell("websocket", hop), tmp_path)
     assert entry["metrics"]["delivered"] == 5, entry["reason"]
+
+
+@pytest.mark.parametrize("transport,delivered", [("sse", 0), ("sse_close_each", 5)])
+async def test_debian_privoxy_holds_a_stream_and_passes_a_closed_response(tmp_path, transport,
+                                                                          delivered):  # fmt: skip
+    """Privoxy with Debian's default actions reads a body whole before it sends it (content
+    filtering, https://www.privoxy.org/user-manual/config.html#BUFFER-LIMIT): an endless
+    stream gets nothing through, a response closed after each event gets everything.
+    Measured: 0/5 and 5/5."""
+    need("privoxy:defaults")
+    hop = HopSpec((), mode="regular", real="privoxy:defaults")
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell(transport, hop, scale=1), tmp_path)
+    assert entry["metrics"]["delivered"] == delivered, entry["reason"]
