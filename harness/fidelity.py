@@ -51,7 +51,7 @@ class Pair:
     real: str
     emulation: HopSpec | None
     claims: str
-    not_claimed: tuple[tuple[str, str], ...] = ()  # (transport, why)
+    not_claimed: tuple[tuple[str, str], ...] = ()  # (transport or workload, why)
 
     @property
     def emulation_name(self) -> str | None:
@@ -211,7 +211,8 @@ def rows(cells_: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict
                    "transport": transport, "workload": workload,
                    "real": observed(real_entry, direct)}  # fmt: skip
             emu = by_id.get(f"{workload}:{transport}-{pair['emulation']}")
-            unclaimed = pair.get("not_claimed", {}).get(transport)
+            claims_not = pair.get("not_claimed", {})  # keyed by transport or by workload
+            unclaimed = claims_not.get(transport) or claims_not.get(workload)
             if pair["emulation"] is None or unclaimed or emu is None:
                 row.update(status=NOT_CLAIMED,
                            differs=[unclaimed or pair["claims"]])  # fmt: skip

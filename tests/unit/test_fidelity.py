@@ -66,6 +66,8 @@ def test_rows_pair_cells_by_workload_and_transport_and_mark_unclaimed():
     assert by[("haproxy", "defaults", "sse")]["status"] == "not claimed"
     assert by[("haproxy", "defaults", "sse")]["real"]["added_p50_ms"] == 199.5
     assert fidelity.summary(rows) == {"agree": 1, "differ": 0, "not claimed": 3, "skipped": 0}
+    pairs[0]["not_claimed"] = {"steady": "no idle timeout"}  # a workload, not a transport
+    assert fidelity.rows(cells, pairs)[0]["differs"] == ["no idle timeout"]
     text = fidelity.render(rows)
     assert "nginx:tuned" in text and text.endswith("4 comparisons: 1 agree, 0 differ, "
                                                    "3 not claimed, 0 skipped")
