@@ -246,7 +246,8 @@ def _bench(args: argparse.Namespace) -> int:
     if args.transports:
         names = tuple(t for t in args.transports.split(",") if t)
         overrides.update(transports=names, floor_transports=names,
-                         hop_transports=names[:1] if args.quick else names)
+                         hop_transports=names[:1] if args.quick else names,
+                         real_hop_transports=names[:1] if args.quick else names)
     if args.events is not None:
         overrides["sweep_events"] = args.events
     if args.no_matrices:
