@@ -86,6 +86,11 @@ DEVICES = {
         {"keep_alive_timeout": 5, "socket_timeout": 300}, "s",
         "https://www.privoxy.org/user-manual/config.html",
     ),
+    "varnish": Device(
+        "varnish", "varnishd", "varnish", "reverse", "port", b"said Child starts",
+        {"first_byte_timeout": 60, "between_bytes_timeout": 60, "timeout_idle": 5}, "vcl",
+        "https://varnish-cache.org/docs/7.1/reference/varnishd.html",
+    ),
     "apache2": Device(
         "apache2", "apache2", "apache2", "reverse", "port", b"resuming normal operations",
         {"timeout": 300, "keepalive_timeout": 5}, "ms",
@@ -120,6 +125,8 @@ PRESETS = {
                "tinyproxy as Debian ships it: forward proxy, CONNECT to any port, Timeout 600 s"),
         Preset("privoxy", "defaults", "privoxy-defaults.conf",
                "Privoxy as Debian ships it: forward proxy with its default actions and filters"),
+        Preset("varnish", "defaults", "varnish-defaults.vcl",
+               "Varnish as Debian ships it: the builtin VCL (caches GETs 120 s, streams)"),
         Preset("apache2", "proxy", "apache2-proxy.conf",
                "Apache httpd with mod_proxy_http, Debian's Timeout 300 s (no WebSocket)",
                {"modules": "", "proxy": ""}),
@@ -170,7 +177,7 @@ def scaled_timeouts_s(name: str, time_scale: float) -> dict[str, float]:
     out = {}
     for key, real_s in device.timeouts_real_s.items():
         scaled = real_s / time_scale
-        if device.time_unit == "ms":
+        if device.time_unit in ("ms", "vcl"):
             out[key] = max(1, round(scaled * 1000)) / 1000
         else:
             out[key] = float(max(1, math.ceil(scaled)))
@@ -186,6 +193,8 @@ def timeouts_record(name: str, time_scale: float) -> dict[str, dict[str, float]]
 def _duration(device: Device, seconds: float) -> str:
     if device.time_unit == "ms":
         return f"{round(seconds * 1000)}ms"
+    if device.time_unit == "vcl":  # VCL durations: 1.5s
+        return f"{seconds:g}s"
     if device.time_unit == "seconds":
         return f"{int(seconds)} seconds"
     return str(int(seconds))
@@ -204,7 +213,9 @@ def render(name: str, *, workdir: Path, listen: str, upstream: str | None, time_
     broken config.
     """
     p, device = preset(name), device_of(name)
+    host, _, port = (upstream or "").rpartition(":")
     values = {"workdir": str(workdir), "listen": listen, "upstream": upstream or "",
+              "upstream_host": host, "upstream_port": port,
               "user": _user_line(device, as_root), **p.values}  # fmt: skip
     for key, seconds in scaled_timeouts_s(name, time_scale).items():
         values[key] = _duration(device, seconds)
@@ -223,7 +234,7 @@ def _user_line(device: Device, as_root: bool) -> str:
     if not as_root:
         return ""
     return {"nginx": "user root;", "squid": "cache_effective_user proxy", "haproxy": "",
-            "apache2": "", "tinyproxy": "", "privoxy": ""}[device.name]  # fmt: skip
+            "apache2": "", "tinyproxy": "", "privoxy": "", "varnish": ""}[device.name]  # fmt: skip
 
 
 EXTERNAL_SCALE_WARNING = (

@@ -55,9 +55,15 @@ def os_port() -> int:
         return probe.getsockname()[1]
 
 
-def command(name: str, binary: str, conf: Path, workdir: Path, service: str) -> list[str]:
+def command(name: str, binary: str, conf: Path, workdir: Path, service: str,
+            listen: str = "", time_scale: float = 1.0) -> list[str]:  # fmt: skip
     """The device's foreground command line (pure)."""
     device = real.device_of(name).name
+    if device == "varnish":  # -F foreground; -j none: as root, its workers stay able to read
+        idle = real.scaled_timeouts_s(name, time_scale)["timeout_idle"]  # the work dir
+        jail = ["-j", "none"] if os.geteuid() == 0 else []
+        return [binary, "-F", *jail, "-f", str(conf), "-a", listen, "-n", str(workdir / "varnish"),
+                "-s", "malloc,32m", "-p", f"timeout_idle={idle:g}"]  # fmt: skip
     if device == "nginx":
         return [binary, "-p", f"{workdir}/", "-c", str(conf), "-e", "stderr"]
     if device == "haproxy":  # -W master-worker (prints "Loading success."), -db foreground
@@ -178,8 +184,9 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
             port = os_port()
             write_conf(str(port) if device.name == "tinyproxy" else f"127.0.0.1:{port}")
             try:
-                process, log = await _start(command(name, binary, conf, hopdir, service),
-                                            hopdir, log_path, device.ready, label)  # fmt: skip
+                args = command(name, binary, conf, hopdir, service, f"127.0.0.1:{port}",
+                               time_scale)  # fmt: skip
+                process, log = await _start(args, hopdir, log_path, device.ready, label)
                 break
             except HopStartError:
                 _remove_shm(service)

@@ -308,3 +308,16 @@ async def test_debian_privoxy_holds_a_stream_and_passes_a_closed_response(tmp_pa
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(cell(transport, hop, scale=1), tmp_path)
     assert entry["metrics"]["delivered"] == delivered, entry["reason"]
+
+
+@pytest.mark.parametrize("transport,delivered", [("sse", 5), ("websocket", 0)])
+async def test_debian_varnish_streams_sse_and_does_not_pass_websocket(tmp_path, transport,
+                                                                      delivered):  # fmt: skip
+    """Varnish's builtin VCL streams a fetched body as it comes (beresp.do_stream) but has no
+    `pipe` for an Upgrade, so a WebSocket handshake goes to the backend as a plain GET
+    (https://varnish-cache.org/docs/7.1/users-guide/vcl-example-websockets.html shows the
+    VCL it would need). Measured: 5/5 and 0/5."""
+    need("varnish:defaults")
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell(transport, reverse("varnish:defaults")), tmp_path)
+    assert entry["metrics"]["delivered"] == delivered, entry["reason"]
