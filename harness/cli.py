@@ -350,6 +350,10 @@ def _report(args: argparse.Namespace) -> int:
     path = _results_path(args.run)
     doc = load_results(path)
     print(render_table(doc))
+    if doc.get("fidelity"):  # a `gauntlet fidelity` run: its comparison table too
+        from harness.fidelity import render
+
+        print(render(doc["fidelity"]["rows"]))
     for written in write_report(doc, path.parent):
         print(f"report: {written}")
     return EXIT_OK
