@@ -118,8 +118,14 @@ def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
     """(id, cell) for every workload x transport: direct, then each real device and each
     emulation once (a device shared by two pairs is measured once). Ids: `workload:cell-id`."""
     timing = Timing(plan.time_scale, plan.deliver_within_real_s)
+    for name in devices or ():
+        if name not in real.DEVICES and name not in real.PRESETS:
+            raise ScenarioError(f"fidelity: unknown device {name!r} (known: "
+                                f"{', '.join(real.DEVICES)}, or a device:preset)")  # fmt: skip
     chosen = [p for p in plan.pairs if devices is None or
               real.preset(p.real).device in devices or p.real in devices]  # fmt: skip
+    if not chosen:
+        return []
     inters: dict[str, Intermediary] = {"direct": Intermediary("direct", "no hop", ())}
     for p in chosen:
         inters.setdefault(p.real, Intermediary(p.real, real.preset(p.real).summary,

@@ -91,3 +91,16 @@ def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
     assert [i for i, _ in cells] == ["steady:sse-direct", "steady:sse-squid:defaults",
                                      "steady:sse-connect_passthrough~squid:defaults"]
     assert cells[1][1].intermediary.hops[0].mode == "regular"
+
+
+def test_fidelity_command_with_nothing_to_run_is_one_line_and_exit_2(capsys, tmp_path):
+    from harness.cli import main
+
+    assert main(["fidelity", "--devices", "lighttpd", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gauntlet: error: fidelity: unknown device "
+                                               "'lighttpd' (known: nginx, haproxy, squid")
+    assert main(["fidelity", "--workloads", "none", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["gauntlet: error: fidelity: no cell matches --workloads/--transports/--devices"]
+    assert not list(tmp_path.iterdir())  # nothing was run or written
