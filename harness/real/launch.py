@@ -20,10 +20,12 @@ Two ways to get a port from the OS:
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import socket
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -139,6 +141,47 @@ async def _start(args: list[str], workdir: Path, log_path: Path, ready: bytes, l
     return process, log
 
 
+WATCHDOG = """
+import ctypes, os, signal, sys
+group, parent = int(sys.argv[1]), int(sys.argv[2])
+def die(*_):
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os._exit(0)
+signal.signal(signal.SIGTERM, die)
+ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM when the harness dies
+if os.getppid() != parent:
+    die()
+print("armed", flush=True)
+while True:
+    signal.pause()
+"""
+
+
+async def _watchdog(group: int) -> Child:
+    """A process that SIGKILLs the device's group when the harness dies.
+
+    PR_SET_PDEATHSIG is cleared when a process changes its credentials (prctl(2)), and squid
+    (cache_effective_user) and apache2 do: measured, both outlived a SIGKILLed harness. The
+    watchdog keeps its own credentials, so its death signal holds; it is killed with the hop.
+    """
+    watchdog = await spawn([sys.executable, "-c", WATCHDOG, str(group), str(os.getpid())],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)  # fmt: skip
+    assert watchdog.stdout is not None
+    armed = False
+    try:
+        with trio.move_on_after(START_TIMEOUT_S):  # until then the device's own PDEATHSIG
+            armed = await _read_until(watchdog.stdout, b"armed\n", io.BytesIO())
+    finally:
+        if not armed:
+            await kill_group(watchdog, EXIT_TIMEOUT_S)
+    if not armed:
+        raise HopStartError(f"the watchdog of process group {group} did not start")
+    return watchdog
+
+
 def _remove_shm(service: str) -> None:
     """squid creates /dev/shm/<service>-*.shm even with -N; a SIGKILL leaves them behind."""
     for segment in Path("/dev/shm").glob(f"{service}-*"):
@@ -194,6 +237,11 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
                         attempt == PORT_ATTEMPTS - 1:  # fmt: skip
                     raise
     try:
+        watchdog = await _watchdog(process.pid)  # the device leads its own process group
+    except BaseException:
+        await kill_group(process, EXIT_TIMEOUT_S)
+        raise
+    try:
         async with trio.open_nursery() as nursery:
             assert process.stdout is not None
             nursery.start_soon(_drain, process.stdout, log)
@@ -202,4 +250,5 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
             finally:
                 await kill_group(process, EXIT_TIMEOUT_S)  # ends the drain: stderr closes
     finally:
+        await kill_group(watchdog, EXIT_TIMEOUT_S)
         _remove_shm(service)

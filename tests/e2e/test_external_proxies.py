@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import trio
@@ -321,3 +322,60 @@ async def test_debian_varnish_streams_sse_and_does_not_pass_websocket(tmp_path, 
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(cell(transport, reverse("varnish:defaults")), tmp_path)
     assert entry["metrics"]["delivered"] == delivered, entry["reason"]
+
+
+@pytest.mark.parametrize("name", ["squid:defaults", "apache2:proxy", "nginx:tuned"])
+async def test_a_real_device_dies_with_a_sigkilled_harness(tmp_path, name):
+    """squid and apache2 change credentials, which clears PR_SET_PDEATHSIG (prctl(2)); the hop's
+    watchdog (harness/real/launch.py) kills the group instead. Measured before the watchdog:
+    squid and apache2 outlived the harness. Every wait is bounded (pidfd, 5 s)."""
+    import sys
+    import textwrap
+
+    from tests.e2e.conftest import REPO, alive
+
+    need(name)
+    script = textwrap.dedent(f"""
+        import os, signal, trio
+        from pathlib import Path
+        from harness.real.launch import running_real_hop
+
+        async def main():
+            async with running_real_hop({name!r}, 1, "http://127.0.0.1:9", Path({str(tmp_path)!r}),
+                                        1.0) as (url, child, log):
+                print(child.pid, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)  # no cleanup code gets to run
+
+        trio.run(main)
+    """)  # fmt: skip
+    done = await trio.run_process([sys.executable, "-c", script], cwd=REPO, capture_stdout=True,
+                                  capture_stderr=True, check=False)  # fmt: skip
+    assert done.returncode == -9, done.stderr
+    group = int(done.stdout.split()[0])  # the device leads its process group
+    members = [group, *_group_members(group)]  # apache2's and nginx's workers too
+    for pid in members:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # already gone and reaped
+        try:
+            with trio.fail_after(5):
+                await trio.lowlevel.wait_readable(fd)  # readable once the process has exited
+        finally:
+            os.close(fd)
+    assert not [pid for pid in members if alive(pid)]
+    assert not [pid for pid in _group_members(group) if alive(pid)]
+
+
+def _group_members(group: int) -> list[int]:
+    """Processes whose process group is `group` (from /proc/<pid>/stat, field 5)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == group:
+                out.append(int(entry.name))
+    return out
