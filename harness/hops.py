@@ -47,10 +47,14 @@ class HopSpec:
     """An HTTP proxy already running (`http://127.0.0.1:3128`): Gauntlet neither starts nor
     configures it. Forward (`regular`): clients send it absolute-URI requests and CONNECT.
     Reverse: it must already forward to what follows it (its config is the team's)."""
+    real: str | None = None
+    """A real device Gauntlet starts and configures (`nginx:defaults`, harness/real/)."""
 
     def __post_init__(self) -> None:
         if self.external is not None:
             _check_external(self)
+        if self.real is not None:
+            _check_real(self)
         unknown = [b for b in self.behaviours if b not in proxies.BEHAVIOURS]
         if unknown:
             known = ", ".join(sorted(proxies.BEHAVIOURS))
@@ -72,6 +76,8 @@ class HopSpec:
     def label(self) -> str:
         if self.external is not None:
             return f"external {self.external}"
+        if self.real is not None:
+            return self.real
         return "+".join(self.behaviours)
 
 
@@ -127,6 +133,18 @@ def _redacted(url: str) -> str:
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
     return f"{scheme}{sep}{netloc}{slash}{tail}" if sep else ("***" if "@" in url else url)
+
+
+def _check_real(spec: HopSpec) -> None:
+    """A real hop is one known device:preset, alone in its hop, in the device's own mode."""
+    from harness import real
+
+    device = real.device_of(spec.real or "")
+    if spec.behaviours or spec.options or spec.external is not None:
+        raise ScenarioError(f"real hop {spec.real!r}: takes no behaviours, options or external")
+    if spec.mode != device.mode:
+        raise ScenarioError(f"real hop {spec.real!r}: {device.name} runs as a "
+                            f"{device.mode} proxy, not {spec.mode}")  # fmt: skip
 
 
 @dataclass
@@ -226,6 +244,13 @@ async def running_hop(
     """Start one hop, wait for its readiness signal, yield it, and always kill it."""
     if spec.external is not None:  # not ours: nothing to start, wait for or stop
         yield RunningHop(spec, index, spec.external.rstrip("/"), None, None, None)
+        return
+    if spec.real is not None:  # a real device: harness/real/launch.py starts and kills it
+        from harness.real.launch import running_real_hop
+
+        async with running_real_hop(spec.real, index, upstream, workdir, time_scale) as started:
+            url, child, real_log = started
+            yield RunningHop(spec, index, url, child.pid, real_log, child)
         return
     confdir = workdir / f"hop{index}-confdir"
     confdir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import subprocess
 from importlib import metadata
@@ -36,6 +37,9 @@ DEPENDENCIES = ("mitmproxy", "hypercorn", "trio", "trio-websocket", "httpx", "h2
 def new_run_id(label: str, now: dt.datetime | None = None) -> str:
     """`20261124T120000Z-smoke-1a2b`: sortable by time, unique across concurrent runs."""
     now = now or dt.datetime.now(dt.UTC)
+    # A label may name a real device (`nginx:defaults`); a colon is no file name for CI
+    # artifact stores or other systems, so the id keeps only portable characters.
+    label = re.sub(r"[^A-Za-z0-9_.-]", "-", label)
     return f"{now:%Y%m%dT%H%M%SZ}-{label}-{secrets.token_hex(2)}"
 
 

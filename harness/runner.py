@@ -139,6 +139,6 @@ async def run_cells(
 
 
 def _cell_line(i: int, n: int, entry: dict[str, Any]) -> str:
-    mark = "" if entry["expected_verdict"] in (None, entry["verdict"]) else "  <-- expected " + \
-        entry["expected_verdict"]
+    mark = "" if entry["expected_verdict"] in (None, entry["verdict"], "SKIPPED") or \
+        entry["verdict"] == "SKIPPED" else "  <-- expected " + entry["expected_verdict"]
     return f"[{i}/{n}] {entry['id']}: {entry['verdict']}: {entry['reason']}{mark}"

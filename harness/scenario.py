@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import proxies
-from harness import limits
+from harness import limits, real
 from harness.clients import TRANSPORTS
 from harness.errors import GauntletError, ScenarioError
 from harness.hops import HopSpec, check_chain, effective_options
@@ -235,6 +235,9 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
     found = {DIRECT: Intermediary(DIRECT, "no intermediary: the client talks to the server", ())}
     for name, behaviour in proxies.BEHAVIOURS.items():
         found[name] = Intermediary(name, behaviour.summary, (HopSpec((name,), behaviour.mode),))
+    for name, preset in real.PRESETS.items():  # `nginx:defaults`: one real device, started
+        mode = real.DEVICES[preset.device].mode
+        found[name] = Intermediary(name, preset.summary, (HopSpec((), mode, real=name),))
     path = scenarios_dir / INTERMEDIARIES_FILE
     if path.exists():
         root = _Table(read_toml(path), path, "")
@@ -251,13 +254,16 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
                 hop = _Table(raw, path, f"{name}.hops[{i}]")
                 options = hop.get("options", dict, {})
                 external = hop.get("external", str, None)
-                behaviours = hop.strings("behaviours", [] if external else ...)
+                real_name = hop.get("real", str, None)
+                behaviours = hop.strings("behaviours", [] if external or real_name else ...)
                 try:
+                    default_mode = real.device_of(real_name).mode if real_name else "reverse"
                     spec = HopSpec(
                         tuple(behaviours),
-                        hop.get("mode", str, "reverse"),
+                        hop.get("mode", str, default_mode),
                         tuple((k, str(v)) for k, v in options.items()),
                         external,
+                        real_name,
                     )
                 except ScenarioError as exc:
                     raise ScenarioError(f"{path}: {name}.hops[{i}]: {exc}") from None

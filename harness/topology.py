@@ -24,7 +24,7 @@ from typing import Any
 import trio
 
 from harness import metrics as metrics_mod
-from harness import metrics_stream
+from harness import metrics_stream, real
 from harness.clients import TRANSPORTS, Target
 from harness.errors import HopFault, HopStartError, unwrap
 from harness.eventlog import (
@@ -87,6 +87,11 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     started = trio.current_time()
     log = EventLog()
     hops: list[RunningHop] = []
+    cannot = real.skip_reason(cell.intermediary.hops, cell.protocol)
+    if cannot is not None:  # a real hop's package is missing here: SKIPPED, not a finding
+        entry = _entry(cell, log, hops, None, error(cannot), 0.0)
+        entry.update(verdict=real.SKIPPED, error=None)
+        return entry
     client_error: list[str] = []
     options = ServerOptions(sse_opt_out=cell.headers, answer_events=cell.workload.events)
     pushed = (target or TargetChoice()).build(log, cell.workload.payload_bytes, options)
@@ -238,7 +243,8 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "samples": [],
         "hops": [
             {"index": h.index, "behaviours": list(h.spec.behaviours), "mode": h.spec.mode,
-             "url": h.url, "external": h.spec.external is not None}
+             "url": h.url, "external": h.spec.external is not None,
+             **real.hop_record(h.spec, cell.timing.time_scale)}
             for h in hops
         ],  # fmt: skip
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),

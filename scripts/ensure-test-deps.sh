@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite drives, if missing and we may (root + apt-get):
 #   chromium  the report's browser test (shared/CHROMIUM.md: /usr/lib/chromium/chromium)
-#   nginx     tests/e2e/test_external_proxies.py: a real reverse proxy with its defaults
-#   squid     tests/e2e/test_external_proxies.py: a real forward proxy
+#   nginx     tests/e2e/test_external_proxies.py, test_fidelity_e2e.py: real reverse proxy hops
+#   haproxy   the same: a real reverse proxy (harness/real/, `haproxy:defaults`, `:no_delay`)
+#   squid     the same: a real forward proxy
 # The tests start these themselves, on loopback ports from the OS; installing must not leave
 # a system service running (port 80, 3128), so package scripts may not start services.
 # Idempotent: when everything is present this only checks and exits.
@@ -15,6 +16,7 @@ have() {  # a binary on PATH or in the sbin directories a non-root PATH often la
 missing=()
 [ -x /usr/lib/chromium/chromium ] || have chromium || missing+=(chromium)
 have nginx || missing+=(nginx)
+have haproxy || missing+=(haproxy)
 have squid || missing+=(squid)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -46,7 +48,7 @@ quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}
 
 # Belt and braces, for the services of packages installed just now: stopped, and not
 # started at boot either (no-ops where policy-rc.d already kept them from starting).
-for service in nginx squid; do
+for service in nginx haproxy squid; do
     case " ${missing[*]} " in *" $service "*) ;; *) continue ;; esac
     if command -v systemctl >/dev/null 2>&1; then
         systemctl disable --now --quiet "$service" >/dev/null 2>&1 || true

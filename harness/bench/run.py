@@ -29,9 +29,11 @@ from harness.bench import procs
 from harness.bench.document import (
     BENCH_SCHEMA_VERSION,
     KIND,
+    emulation_vs_real,
     evaluate_targets,
     hop_overhead,
     knees,
+    relay_cost,
 )
 from harness.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
 from harness.clients import TRANSPORTS
@@ -71,6 +73,10 @@ class BenchConfig:
     skipped_matrices: tuple[tuple[str, str], ...] = ()  # (name, why)
     deliver_within_s: float = 10.0
     notes: tuple[str, ...] = field(default=())
+    real_hops: tuple[str, ...] = ("nginx:tuned", "haproxy:no_delay")
+    real_hop_transports: tuple[str, ...] = SWEEP_TRANSPORTS
+    real_hop_events: int = 300
+    real_hop_rate_per_s: float = 50.0
 
     def check(self) -> None:
         unknown = [t for t in {*self.transports, *self.floor_transports, *self.hop_transports}
@@ -97,7 +103,8 @@ def quick_config(**overrides: Any) -> BenchConfig:
     smoke matrix; the default profile takes ~7 minutes and is skipped (and says so)."""
     settings: dict[str, Any] = dict(
         quick=True, subscribers=(10, 1000), sweep_events=5, floor_events=40,
-        hop_transports=("sse",), matrices=("smoke",),
+        hop_transports=("sse",), matrices=("smoke",), real_hop_transports=("sse",),
+        real_hop_events=150,
         skipped_matrices=(("default", "skipped by --quick (about 7 minutes)"),),
     )  # fmt: skip
     settings.update(overrides)
@@ -164,6 +171,38 @@ async def _floor_and_hops(config: BenchConfig, workdir: Path, progress: Progress
             chains.append(entry)
         hops.append({"transport": transport, "direct": direct["latency_ms"], "chains": chains})
     return floor, hops
+
+
+async def _real_hops(config: BenchConfig, workdir: Path, progress: Progress
+                     ) -> list[dict[str, Any]]:  # fmt: skip
+    """Direct, the transparent emulation and each real proxy as one hop, one subscriber, in
+    the same run: added latency and CPU per relayed event (document.relay_cost). A device
+    not installed is listed as skipped with its package."""
+    from harness import real
+
+    out = []
+    for transport in config.real_hop_transports:
+        def point(**kw: Any) -> PointSpec:
+            return PointSpec(transport, 1, events=config.real_hop_events,  # noqa: B023
+                             rate_per_s=config.real_hop_rate_per_s,
+                             deliver_within_s=config.deliver_within_s, **kw)  # fmt: skip
+
+        progress(f"real hops: {transport}, {config.real_hop_events} events at "
+                 f"{config.real_hop_rate_per_s:g}/s: direct, transparent, "
+                 f"{', '.join(config.real_hops)}")  # fmt: skip
+        direct = await measure_point(point(), workdir, progress)
+        costs, skipped = [], []
+        for spec in [point(hops=1)] + [point(hops=1, real=name) for name in config.real_hops]:
+            why = real.missing(spec.real) if spec.real else None
+            if why:
+                skipped.append({"hop": spec.real, "why": why})
+                continue
+            measured = await measure_point(spec, workdir, progress)
+            progress(_line(spec.path, measured))
+            costs.append(relay_cost(direct, measured))
+        out.append({"transport": transport, "direct": direct["latency_ms"], "hops": costs,
+                    "skipped": skipped, "comparison": emulation_vs_real(costs)})  # fmt: skip
+    return out
 
 
 async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tuple[list, list]:
@@ -233,6 +272,7 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
     progress(f"bench {bench_id}: {'quick' if config.quick else 'full'}; loopback only")
     with private_workdir("bench") as workdir:  # 0700, removed on exit, swept if orphaned
         floor, hops = await _floor_and_hops(config, workdir, progress)
+        real_hops = await _real_hops(config, workdir, progress)
         sweep, skipped = await _sweep(config, workdir, progress)
         matrices = [await _time_matrix(name, workdir / "matrix-results", progress)
                     for name in config.matrices]  # fmt: skip
@@ -253,6 +293,7 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
         "config": asdict(config),
         "floor": floor,
         "hops": hops,
+        "real_hops": real_hops,
         "sweep": sweep,
         "skipped_points": skipped,
         "knees": knees(sweep),
@@ -292,6 +333,12 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             out.append(f"hops  {h['transport']:<10} {c['hops']} hop(s): +{c['added_ms']['p50']} "
                        f"ms p50, +{c['added_ms']['p99']} ms p99 "
                        f"({c['added_per_hop_ms']['p50']} ms p50 per hop)")  # fmt: skip
+    for r in doc.get("real_hops", []):
+        for c in r["hops"]:
+            out.append(f"relay {r['transport']:<10} {c['hop']:<17} +{c['added_ms']['p50']} ms p50, "
+                       f"{c['cpu_us_per_event']} us CPU per event")  # fmt: skip
+        for s in r["skipped"]:
+            out.append(f"relay {r['transport']:<10} {s['hop']:<17} skipped: {s['why']}")
     out.append(f"{'transport':<10} {'path':<7} {'subs':>5} {'delivered':>9} {'p50 ms':>8} "
                f"{'p99 ms':>8}  busiest process")  # fmt: skip
     for p in doc["sweep"]:

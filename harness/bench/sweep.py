@@ -63,6 +63,9 @@ class PointSpec:
     deliver_within_s: float = 10.0
     time_limit_s: float = 240.0
     payload_bytes: int = 64
+    real: str | None = None
+    """With hops=1: the hop is this real device:preset (harness/real/), not a transparent
+    mitmdump, so the emulation's cost can be put beside real proxies' in the same run."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.subscribers <= MAX_SUBSCRIBERS:
@@ -80,6 +83,8 @@ class PointSpec:
 
     @property
     def path(self) -> str:
+        if self.real is not None:
+            return self.real
         return "direct" if self.hops == 0 else "hop" if self.hops == 1 else f"{self.hops}hops"
 
 
@@ -208,7 +213,7 @@ async def run_point(spec: PointSpec, workdir: Path, progress: Progress = lambda 
         "latency_ms": {"p50": None, "p99": None, "max": None},
         "processes": [], "limiting": None, "error": None,
     }  # fmt: skip
-    point_dir = workdir / f"{spec.transport}-{spec.path}-{spec.subscribers}"
+    point_dir = workdir / f"{spec.transport}-{spec.path.replace(':', '-')}-{spec.subscribers}"
     point_dir.mkdir(parents=True, exist_ok=True)
     try:
         with trio.fail_after(spec.time_limit_s):
@@ -242,7 +247,8 @@ async def _measure(spec: PointSpec, workdir: Path, point_dir: Path, point: dict[
     hop_dir.mkdir(exist_ok=True)
     async with trio.open_nursery() as nursery:
         server_url = await nursery.start(serve_push_app, app)
-        async with running_chain([TRANSPARENT] * spec.hops, server_url, hop_dir) as chain:
+        hops = [HopSpec((), real=spec.real)] if spec.real else [TRANSPARENT] * spec.hops
+        async with running_chain(hops, server_url, hop_dir) as chain:
             base_url, _ = client_entry(chain, server_url)
             async with _workers(spec, base_url, point_dir, worker_bound) as workers:
                 with trio.move_on_after(connect_within_s):
@@ -264,6 +270,7 @@ async def _measure(spec: PointSpec, workdir: Path, point_dir: Path, point: dict[
                     if pid is not None:
                         procs.reset_peak(pid)
                 system_before, before = procs.read_system(), _readings(roles)
+                tree_before = [procs.tree_cpu_s(h.pid) for h in chain if h.pid]
                 t0 = time.monotonic()
                 start = trio.current_time()
                 for i in range(spec.events):
@@ -274,6 +281,7 @@ async def _measure(spec: PointSpec, workdir: Path, point_dir: Path, point: dict[
                         await w.complete.wait()
                 window_s = time.monotonic() - t0
                 system_after, after = procs.read_system(), _readings(roles)
+                tree_after = [procs.tree_cpu_s(h.pid) for h in chain if h.pid]
                 for w in workers:
                     await w.stop()
                 with trio.move_on_after(RESULT_TIMEOUT_S):
@@ -294,6 +302,9 @@ async def _measure(spec: PointSpec, workdir: Path, point_dir: Path, point: dict[
         busy = system_after[0] - system_before[0]
         total = system_after[1] - system_before[1]
         point["machine_busy_cores"] = round(busy / total * cores, 3) if total else None
+    spent = [a - b for a, b in zip(tree_after, tree_before, strict=True)
+             if a is not None and b is not None]  # fmt: skip
+    point["hops_cpu_s"] = round(sum(spent), 6) if chain and len(spent) == len(chain) else None
     point["limiting"] = limiting_process(point["processes"], point["machine_busy_cores"], cores)
     results = [w.result for w in workers if w.result]
     point["subscribers_connected"] = sum(r["connected"] for r in results)

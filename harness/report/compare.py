@@ -38,6 +38,7 @@ from harness.errors import GauntletError
 from harness.report.shift import Shift, latencies, shift
 
 RANK = {"PASS": 0, "DEGRADED": 1, "FAIL": 2, "ERROR": 3}
+SKIPPED = "SKIPPED"  # not measured (a real hop's package missing): a change, never a regression
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Comparison:
 
 
 def _meets(cell: dict[str, Any]) -> bool:
-    return cell.get("expected_verdict") in (None, cell["verdict"])
+    return cell["verdict"] == SKIPPED or cell.get("expected_verdict") in (None, cell["verdict"])
 
 
 def base_id(cell_id: str) -> str:
@@ -206,7 +207,8 @@ def _verdicts(result: Comparison, before: dict, after: dict) -> None:
         if _meets(a) and not _meets(b):
             result.regressions.append(Finding(cell_id, f"measured {b['verdict']}, expected "
                                               f"{b.get('expected_verdict')} ({b.get('reason')})"))
-        elif RANK[b["verdict"]] > RANK[a["verdict"]]:
+        elif SKIPPED not in (a["verdict"], b["verdict"]) and \
+                RANK[b["verdict"]] > RANK[a["verdict"]]:  # fmt: skip
             result.regressions.append(Finding(cell_id, f"verdict {a['verdict']} -> "
                                               f"{b['verdict']} ({b.get('reason')})"))  # fmt: skip
         elif a["verdict"] != b["verdict"]:
@@ -291,7 +293,7 @@ def validate(doc: dict[str, Any], source: str) -> dict[str, Any]:
         where = f"{source}: cells[{i}]"
         if not isinstance(cell, dict) or not isinstance(cell.get("id"), str):
             raise GauntletError(f"{where}: expected an object with a string id")
-        if cell.get("verdict") not in RANK:
+        if cell.get("verdict") not in (*RANK, SKIPPED):
             raise GauntletError(f"{where} ({cell['id']}): verdict {cell.get('verdict')!r:.40}")
         if not isinstance(cell.get("hops", []), list):
             raise GauntletError(f"{where}.hops: expected a list")

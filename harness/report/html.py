@@ -16,10 +16,12 @@ from typing import Any
 from harness.repeats import lines as repeat_lines
 from harness.report import scorecard
 from harness.report.comparison_view import comparison_html, comparison_markdown
+from harness.report.fidelity import fidelity_html, fidelity_markdown
 from harness.report.plots import write_overhead_plot, write_plots
 from harness.report.table import VERDICTS
 
-COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161"}
+COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161",
+           "SKIPPED": "#9e9e9e"}
 
 
 def _column(cell: dict[str, Any]) -> str:
@@ -124,7 +126,8 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
                 f" (expected {c['expected_verdict']})"
             line.append(f"{c['verdict']}{mark}")
         out.append(f"| {row} | " + " | ".join(line) + " |")
-    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS)
+    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS
+                       if v != "SKIPPED" or any(c["verdict"] == v for c in doc["cells"]))
     _, calibration, points = calibration_summary(doc)
     out[4:4] = [calibration, ""] + ([
         "| calibration point | expected ms | measured ms | error ms | band ms | |",
@@ -180,6 +183,7 @@ table.comparison th {{ text-align: left; padding-right: 1em; }}
 {comparison_html(comparison)}
 {interrupted if doc.get("interrupted") else ""}
 {"".join(f"<p><b>{html.escape(line)}</b></p>" for line in repeat_lines(doc))}
+{fidelity_html(doc)}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
 {scorecard.render_html(doc)}
@@ -190,5 +194,5 @@ table.comparison th {{ text-align: left; padding-right: 1em; }}
 """
     html_path, md_path = out_dir / "report.html", out_dir / "summary.md"
     html_path.write_text(page)
-    md_path.write_text(render_markdown(doc, comparison))
+    md_path.write_text(render_markdown(doc, comparison) + fidelity_markdown(doc))
     return [html_path, md_path, *pngs]

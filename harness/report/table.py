@@ -11,7 +11,8 @@ from harness.errors import GauntletError
 from harness.report import scorecard
 
 SUPPORTED_SCHEMA = 1
-VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR")
+VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR", "SKIPPED")
+"""SKIPPED: a real hop's package is not installed here (harness/real/), not a finding."""
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def _row(cell: dict[str, Any]) -> list[str]:
     lat = m.get("latency_ms") or {}
     verdict = cell["verdict"]
     expected = cell.get("expected_verdict")
-    mismatch = expected is not None and expected != verdict
+    mismatch = expected is not None and expected != verdict and verdict != "SKIPPED"
     if mismatch:
         verdict += f" (expected {expected})"
     delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
@@ -63,6 +64,16 @@ def _scaled_options(doc: dict[str, Any]) -> list[str]:
     return [f"scaled: {change} (real-world -> this run)" for change in sorted(seen)]
 
 
+def _hop_warnings(doc: dict[str, Any]) -> list[str]:
+    """Each distinct hop warning (an external hop in a scaled matrix), once, with a cell."""
+    seen: dict[str, str] = {}
+    for cell in doc["cells"]:
+        for hop in cell.get("hops", []):
+            if hop.get("warning"):
+                seen.setdefault(hop["warning"], cell["id"])
+    return [f"warning: {text} (e.g. {cell_id})" for text, cell_id in seen.items()]
+
+
 def render_table(doc: dict[str, Any]) -> str:
     """One row per cell: verdict, p50/p95 latency, delivered/sent, reason; then a summary."""
     header = ["", "transport", "intermediary", "protocol", "verdict", "p50 ms", "p95 ms",
@@ -83,12 +94,15 @@ def render_table(doc: dict[str, Any]) -> str:
         *map(fmt, rows),
     ]
     counts = {v: sum(c["verdict"] == v for c in doc["cells"]) for v in VERDICTS}
+    if not counts["SKIPPED"]:  # shown only when a cell was not measured
+        del counts["SKIPPED"]
     mismatches = sum(r[0] == "!" for r in rows)
     lines.append(
         f"{len(rows)} cells: " + ", ".join(f"{n} {v}" for v, n in counts.items())
         + f"; {mismatches} mismatch(es) with expectations"
     )
     lines.extend(_scaled_options(doc))
+    lines.extend(_hop_warnings(doc))
     lines.extend(repeats.lines(doc))
     if doc.get("interrupted"):
         lines.append("run interrupted: only the cells above were measured")

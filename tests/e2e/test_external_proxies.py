@@ -1,135 +1,50 @@
-"""Real proxies as `external` hops: Debian's nginx (reverse) and squid (forward), measured.
+"""Real proxies as hops: Debian's nginx and haproxy (reverse) and squid (forward), measured.
 
-Each fixture starts the real binary for one test, as a child in its own process group, in the
-foreground, with a config generated into tmp_path (logs, pid and temp paths there too), and
-kills the group in teardown whatever ended the test. The cell itself treats the proxy as a
-team's own: an `external` hop Gauntlet neither starts nor configures (harness/hops.py).
-
-Determinism contract: everything listens on 127.0.0.1 with a port from the OS. nginx gets its
-listening socket already bound, through its inherited-socket mechanism (the `NGINX="fd;"`
-variable its binary upgrade uses), so connections queue until it accepts; its readiness
-signal is still read from its stderr so a broken start fails fast with nginx's own words.
-squid cannot inherit a socket: it gets a port the OS just handed out, and its "Accepting HTTP
-Socket connections" line is the readiness signal (a port taken meanwhile is retried, then
-reported). Every wait has a bound; nothing sleeps to wait for readiness.
+Gauntlet starts each as a `real` hop (harness/real/: config rendered from a preset template
+into the cell's work dir, own process group, port from the OS, readiness line on stderr,
+killed whatever ends the cell). One test also drives a started squid as an `external` hop,
+the way a team's own proxy is used: Gauntlet neither starts nor configures it then.
 Absent binaries skip with the package to install (scripts/ensure-test-deps.sh does it).
 """
 
 from __future__ import annotations
 
 import os
-import pwd
-import secrets
-import shutil
 import socket
-import subprocess
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import trio
 
+from harness import real
 from harness.hops import HopSpec
+from harness.real.launch import loopback_listener, running_real_hop
 from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.spawn import Child, kill_group, spawn
 from harness.topology import run_cell
 from harness.verdict import Budget
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-START_TIMEOUT_S = 10.0
-EXIT_TIMEOUT_S = 5.0
 CELL_TIMEOUT_S = 30.0
-INSTALL = "scripts/ensure-test-deps.sh installs it for make test and CI"
 
 
-def binary(name: str, package: str) -> str:
-    """The proxy's path (it lives in /usr/sbin, often not on a user's PATH), or skip."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if found is None:
-        pytest.skip(f"{name} not installed: apt-get install {package} ({INSTALL})")
-    return found
-
-
-async def _read_until(stream: trio.abc.ReceiveStream, marker: bytes, out) -> bool:
-    """Copy `stream` to `out` until `marker` has passed (even split across reads); False on EOF."""
-    seen = b""
-    while marker not in seen:
-        chunk = await stream.receive_some(4096)
-        if not chunk:
-            return False
-        out.write(chunk)
-        seen = seen[-len(marker) :] + chunk
-    out.flush()
-    return True
-
-
-async def _drain(stream: trio.abc.ReceiveStream, out) -> None:
-    """Keep the child's stderr flowing into its log file until the child is gone."""
-    with out:
-        try:
-            async for chunk in stream:
-                out.write(chunk)
-                out.flush()
-        except trio.ClosedResourceError:  # kill_group closed the pipe: the child is gone
-            pass
-
-
-async def start_child(args: Sequence[str], workdir: Path, ready: bytes, nursery: trio.Nursery, *,
-                      env: dict[str, str] | None = None, pass_fds: Sequence[int] = ()
-                      ) -> Child:  # fmt: skip
-    """Start `args` in its own session; return once its stderr says `ready`.
-
-    stderr goes to workdir/stderr.log (drained by a task in the test's nursery). If `ready`
-    does not come within START_TIMEOUT_S, or stderr ends first, the child is killed and the
-    error carries the tail of what it said.
-    """
-    log_path = workdir / "stderr.log"
-    # harness.spawn: own process group, SIGKILL if the harness dies, forked from a thread
-    # that outlives the test (a trio worker thread would take the child down with it).
-    process = await spawn(
-        list(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        cwd=workdir, env={**os.environ, **(env or {})}, pass_fds=tuple(pass_fds),
-    )  # fmt: skip
-    assert process.stderr is not None
-    log = log_path.open("wb")
-    started = False
-    try:
-        with trio.move_on_after(START_TIMEOUT_S) as timeout:
-            started = await _read_until(process.stderr, ready, log)
-    finally:
-        if not started:  # no readiness, EOF, or the test was cancelled: never leave it running
-            log.close()
-            await kill(process)
-    if not started:
-        tail = " | ".join(log_path.read_text(errors="replace").strip().splitlines()[-4:])
-        why = "no readiness line" if timeout.cancelled_caught else f"exit {process.returncode}"
-        raise RuntimeError(f"{Path(args[0]).name} did not start ({why}): {tail}")
-    nursery.start_soon(_drain, process.stderr, log)
-    return process
-
-
-async def kill(process: Child) -> None:
-    """SIGKILL the child's whole process group and reap it, bounded.
-
-    The group, not just the child: nginx's worker and squid's helpers are in it, and may
-    outlive a leader that already died.
-    """
-    await kill_group(process, EXIT_TIMEOUT_S)
-
-
-def loopback_listener() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    return sock
+def need(name: str) -> None:
+    why = real.missing(name)
+    if why is not None:
+        pytest.skip(why)
 
 
 def cell(transport: str, hop: HopSpec, protocol: str = "h1", events: int = 5,
-         rate_per_s: float = 20) -> CellSpec:  # fmt: skip
-    """One real cell through one external hop: 64-byte payloads, 1 s to deliver (60 s / 60)."""
+         rate_per_s: float = 20, scale: float = 60) -> CellSpec:  # fmt: skip
+    """One real cell through one hop: 64-byte payloads, 1 s to deliver (`scale` s / `scale`).
+
+    A hold that must outlast the cell runs at scale 1: a real hop's timeouts are scaled
+    like everything else, and nginx's 60 s proxy_read_timeout at scale 60 is 1 s, the cell's
+    whole delivery window, after which nginx gives up on the upstream and flushes what it held.
+    """
     inter = Intermediary(hop.label, "a real proxy started by the test", (hop,))
     return CellSpec("test", transport, inter, Workload(events, rate_per_s, 64), Budget(250),
-                    Timing(60, 60), None, None, protocol)  # fmt: skip
+                    Timing(scale, scale), None, None, protocol)  # fmt: skip
 
 
 async def test_a_cell_serves_on_the_socket_it_is_given(server_socket, tmp_path):
@@ -148,90 +63,27 @@ async def test_a_cell_serves_on_the_socket_it_is_given(server_socket, tmp_path):
 # --- nginx: reverse proxy with Debian's defaults ------------------------------------------
 
 
-def nginx_conf(workdir: Path, listen_port: int, upstream_port: int) -> str:
-    """Debian's nginx.conf http block and its /etc/nginx/proxy_params, proxying to the server.
-
-    Nothing about proxying is tuned: `proxy_buffering on`, `proxy_http_version 1.0`, buffers of
-    one memory page, `gzip on` (Debian's; gzip_types is text/html only) are nginx's defaults
-    (https://nginx.org/en/docs/http/ngx_http_proxy_module.html). Paths live in workdir; the
-    listening socket is the inherited one (same address, so nginx adopts it, not binds it).
-    """
-    # As root, workers would become `nobody`, who cannot reach pytest's private tmp dir.
-    user = "user root;" if os.geteuid() == 0 else ""
-    return f"""
-daemon off;
-master_process on;
-worker_processes 1;
-{user}
-pid {workdir}/nginx.pid;
-error_log stderr notice;
-events {{ worker_connections 768; }}
-http {{
-    sendfile on;
-    tcp_nopush on;
-    types_hash_max_size 2048;
-    default_type application/octet-stream;
-    access_log {workdir}/access.log;
-    gzip on;
-    client_body_temp_path {workdir}/body;
-    proxy_temp_path {workdir}/proxy;
-    fastcgi_temp_path {workdir}/fastcgi;
-    uwsgi_temp_path {workdir}/uwsgi;
-    scgi_temp_path {workdir}/scgi;
-    server {{
-        listen 127.0.0.1:{listen_port};
-        location / {{
-            proxy_pass http://127.0.0.1:{upstream_port};
-            proxy_set_header Host $host;
-            proxy_set_header X-Real-IP $remote_addr;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-        }}
-    }}
-}}
-"""
-
-
 @pytest.fixture
 def server_socket() -> Iterator[socket.socket]:
-    """Where the cell's server will listen, bound now so nginx's config can name it."""
+    """Where the cell's server will listen, bound now (as a team's proxy config would name it)."""
     sock = loopback_listener()
     yield sock
     sock.close()
 
 
 @pytest.fixture
-async def nginx(tmp_path: Path, server_socket: socket.socket, nursery: trio.Nursery
-                ) -> AsyncIterator[str]:  # fmt: skip
-    """A real nginx reverse proxy to `server_socket`, on an inherited 127.0.0.1 socket: its URL."""
-    path = binary("nginx", "nginx")
-    workdir = tmp_path / "nginx"
-    workdir.mkdir()
-    listener = loopback_listener()
-    port = listener.getsockname()[1]
-    conf = workdir / "nginx.conf"
-    conf.write_text(nginx_conf(workdir, port, server_socket.getsockname()[1]))
-    try:
-        process = await start_child(
-            [path, "-p", f"{workdir}/", "-c", str(conf), "-e", "stderr"], workdir,
-            b"start worker process", nursery,
-            env={"NGINX": f"{listener.fileno()};"}, pass_fds=[listener.fileno()],
-        )  # fmt: skip
-    finally:
-        listener.close()  # nginx holds its own copy now (or never will)
-    try:
-        yield f"http://127.0.0.1:{port}"
-        assert process.returncode is None, "nginx died during the test (see its stderr.log)"
-    finally:
-        await kill(process)
+def nginx() -> str:
+    """nginx as Debian ships it, started by Gauntlet for each cell (harness/real/)."""
+    need("nginx:defaults")
+    return "nginx:defaults"
 
 
-def reverse(url: str) -> HopSpec:
-    return HopSpec((), mode="reverse", external=url)
+def reverse(name: str) -> HopSpec:
+    return HopSpec((), mode="reverse", real=name)
 
 
 @pytest.mark.parametrize("transport", ["sse", "sse_padded"])
-async def test_default_nginx_holds_a_small_stream_headers_included(nginx, server_socket, tmp_path,
+async def test_default_nginx_holds_a_small_stream_headers_included(nginx, tmp_path,
                                                                    transport):  # fmt: skip
     """Five ~78-byte events stay in nginx's first buffer: the client gets not even headers.
 
@@ -243,10 +95,13 @@ async def test_default_nginx_holds_a_small_stream_headers_included(nginx, server
     does not help here. Measured: 0 of 5 delivered, no response seen, the server saw HTTP/1.0.
     """
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell(transport, reverse(nginx)), tmp_path,
-                               server_socket=server_socket)  # fmt: skip
-    assert entry["hops"][0] == {"index": 1, "behaviours": [], "mode": "reverse", "url": nginx,
-                                "external": True}  # fmt: skip
+        entry = await run_cell(cell(transport, reverse(nginx), scale=1), tmp_path)
+    hop = entry["hops"][0]
+    assert (hop["real"], hop["mode"], hop["external"]) == ("nginx:defaults", "reverse", False)
+    assert hop["timeouts"] == {"real_s": {"proxy_read_timeout": 60, "proxy_send_timeout": 60,
+                                          "send_timeout": 60},
+                               "scaled_s": {"proxy_read_timeout": 60.0, "proxy_send_timeout": 60.0,
+                                            "send_timeout": 60.0}}  # fmt: skip
     assert entry["server_saw"] == ["HTTP/1.0 /sse"]
     assert entry["connections"] == []  # the client never got the response headers
     assert entry["metrics"]["sent"] == 5 and entry["metrics"]["delivered"] == 0
@@ -265,8 +120,8 @@ async def test_default_nginx_releases_a_stream_one_full_page_at_a_time(nginx, se
     Measured on x86-64 (4 KiB pages): 49 of 90, released together about half a second in.
     """
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell("sse", reverse(nginx), events=90, rate_per_s=100), tmp_path,
-                               server_socket=server_socket)  # fmt: skip
+        entry = await run_cell(cell("sse", reverse(nginx), events=90, rate_per_s=100, scale=1),
+                               tmp_path)  # fmt: skip
     delivered = sorted(s["id"] for s in entry["samples"] if s["received_ms"])
     k = len(delivered)
     assert 0 < k < 90 and delivered == list(range(1, k + 1)), delivered
@@ -279,7 +134,7 @@ async def test_default_nginx_releases_a_stream_one_full_page_at_a_time(nginx, se
 
 
 @pytest.mark.parametrize("transport", ["sse_close_each", "long_poll", "sse_canary"])
-async def test_workarounds_get_every_event_through_default_nginx(nginx, server_socket, tmp_path,
+async def test_workarounds_get_every_event_through_default_nginx(nginx, tmp_path,
                                                                  transport):  # fmt: skip
     """Responses that end (close after each event, long polls) are flushed by nginx at once.
 
@@ -289,8 +144,7 @@ async def test_workarounds_get_every_event_through_default_nginx(nginx, server_s
     ~12 ms closing each event, ~2 ms long polling, ~300 ms with the canary's fallback.
     """
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell(transport, reverse(nginx)), tmp_path,
-                               server_socket=server_socket)  # fmt: skip
+        entry = await run_cell(cell(transport, reverse(nginx)), tmp_path)
     m = entry["metrics"]
     assert m["sent"] == 5 and m["delivered"] == 5 and m["lost"] == 0
     assert all(seen.startswith("HTTP/1.0 ") for seen in entry["server_saw"])
@@ -301,7 +155,7 @@ async def test_workarounds_get_every_event_through_default_nginx(nginx, server_s
         assert entry["verdict"] == "PASS"
 
 
-async def test_default_nginx_does_not_pass_a_websocket_upgrade(nginx, server_socket, tmp_path):
+async def test_default_nginx_does_not_pass_a_websocket_upgrade(nginx, tmp_path):
     """The handshake reaches the server as a plain HTTP/1.0 GET, which is not a WebSocket.
 
     nginx docs (WebSocket proxying, https://nginx.org/en/docs/http/websocket.html): "Upgrade"
@@ -310,8 +164,7 @@ async def test_default_nginx_does_not_pass_a_websocket_upgrade(nginx, server_soc
     Measured: every handshake answered 404 by the server (through nginx), nothing delivered.
     """
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell("websocket", reverse(nginx)), tmp_path,
-                               server_socket=server_socket)  # fmt: skip
+        entry = await run_cell(cell("websocket", reverse(nginx)), tmp_path)
     assert entry["server_saw"] == ["HTTP/1.0 /ws"]
     assert entry["connections"] and all("handshake failed" in c["ended"] and "404" in c["ended"]
                                         for c in entry["connections"])  # fmt: skip
@@ -320,114 +173,229 @@ async def test_default_nginx_does_not_pass_a_websocket_upgrade(nginx, server_soc
 
 # --- squid: forward proxy ------------------------------------------------------------------
 
-SQUID_PORT_ATTEMPTS = 3
 
-
-def squid_conf(workdir: Path, port: int) -> str:
-    """A forward proxy for 127.0.0.1 clients; otherwise squid's own defaults (no cache_dir).
-
-    Run as root, squid must drop to `cache_effective_user` (it refuses to run as root) and
-    then cannot reach into pytest's private tmp dir, so cache.log is not a file: `-d 1`
-    copies the same level-1 lines to stderr, which the fixture keeps in stderr.log. No
-    pinger, netdb file or DNS beyond loopback (the cell's URLs are IP literals).
-    """
-    user = "cache_effective_user proxy" if os.geteuid() == 0 else ""
-    return f"""
-http_port 127.0.0.1:{port}
-acl gauntlet_clients src 127.0.0.1/32
-http_access allow gauntlet_clients
-http_access deny all
-{user}
-visible_hostname gauntlet-squid
-pid_filename {workdir}/squid.pid
-cache_log /dev/null
-access_log none
-netdb_filename none
-pinger_enable off
-dns_nameservers 127.0.0.1
-"""
-
-
-def _remove_shm(service: str) -> None:
-    """squid creates /dev/shm/<service>-*.shm even with -N; a SIGKILL leaves them behind."""
-    for segment in Path("/dev/shm").glob(f"{service}-*"):
-        segment.unlink(missing_ok=True)
-
-
-def os_port() -> int:
-    """A port the OS just handed out on 127.0.0.1 (squid binds it itself, a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def start_squid(path: str, workdir: Path, service: str, nursery: trio.Nursery
-                      ) -> tuple[Child, int]:  # fmt: skip
-    """squid on a port from the OS; if someone takes that port first, again with a new one."""
-    conf = workdir / "squid.conf"
-    for _ in range(SQUID_PORT_ATTEMPTS):
-        port = os_port()
-        conf.write_text(squid_conf(workdir, port))
-        try:
-            process = await start_child(
-                [path, "-n", service, "-N", "-d", "1", "-f", str(conf)], workdir,
-                b"Accepting HTTP Socket connections", nursery,
-            )  # fmt: skip
-            return process, port
-        except RuntimeError:
-            _remove_shm(service)
-            if "Address already in use" not in (workdir / "stderr.log").read_text():
-                raise
-    raise RuntimeError(f"squid: {SQUID_PORT_ATTEMPTS} ports from the OS were taken by someone "
-                       "else before squid could bind them")  # fmt: skip
-
-
-@pytest.fixture
-async def squid(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
-    """A real squid forward proxy on 127.0.0.1: its URL."""
-    path = binary("squid", "squid")
+def need_squid(name: str) -> None:
+    need(name)
     if os.geteuid() == 0:
+        import pwd
+
         try:
             pwd.getpwnam("proxy")
         except KeyError:
             pytest.skip("squid started as root runs as user 'proxy'; this system has none")
-    workdir = tmp_path / "squid"
-    workdir.mkdir()
-    service = f"gauntlet{secrets.token_hex(6)}"  # unique shm names: squids never collide
-    try:
-        process, port = await start_squid(path, workdir, service, nursery)
-        try:
-            yield f"http://127.0.0.1:{port}"
-            assert process.returncode is None, "squid died during the test (see stderr.log)"
-        finally:
-            await kill(process)
-    finally:
-        _remove_shm(service)
 
 
 @pytest.mark.parametrize("protocol", ["h1", "https"])
-async def test_default_squid_forwards_a_stream_as_it_comes(squid, tmp_path, protocol):
+async def test_squid_forwards_a_stream_as_it_comes(tmp_path, protocol):
     """squid as a forward proxy relays each event as it arrives, in plain HTTP and over CONNECT.
 
     Squid relays a response body as it reads it (no store-and-forward, no size threshold)
     and speaks HTTP/1.1 to the origin; https goes through a CONNECT tunnel it cannot see
-    into (FIELD.md: CONNECT passthrough). This config lets 127.0.0.1 CONNECT to any port;
-    Debian's stock squid.conf would refuse CONNECT to ports other than 443 (SSL_ports).
+    into. The `connect_any` preset lets CONNECT reach any Safe_port; Debian's stock config
+    (`squid:defaults`) refuses CONNECT to ports other than 443 (see the next test).
     Measured: 5 of 5, latency max ~1-2 ms; the 50 ms bound leaves room for a loaded machine.
     """
-    hop = HopSpec((), mode="regular", external=squid)
+    need_squid("squid:connect_any")
+    hop = HopSpec((), mode="regular", real="squid:connect_any")
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(cell("sse", hop, protocol), tmp_path)
-    assert entry["hops"][0]["external"] and entry["hops"][0]["url"] == squid
+    assert entry["hops"][0]["real"] == "squid:connect_any"
     assert entry["server_saw"] == ["HTTP/1.1 /sse"]
     m = entry["metrics"]
     assert m["delivered"] == 5 and m["reconnects"] == 0 and m["latency_ms"]["max"] < 50
     assert entry["verdict"] == "PASS"
 
 
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+async def test_debian_squid_refuses_connect_to_other_ports_than_443(tmp_path, transport):
+    """`http_access deny CONNECT !SSL_ports` (Debian's squid.conf): a tunnel to the server's
+    port is refused with 403, so ws:// (tunnelled, as Chromium does) and https get nothing.
+    squid docs: http://www.squid-cache.org/Doc/config/http_access/ . Measured: 0 of 5."""
+    need_squid("squid:defaults")
+    hop = HopSpec((), mode="regular", real="squid:defaults")
+    protocol = "h1" if transport == "websocket" else "https"
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell(transport, hop, protocol), tmp_path)
+    assert entry["metrics"]["delivered"] == 0 and entry["verdict"] == "FAIL"
+    assert entry["server_saw"] == []  # squid refused before anything reached the server
+    # ws: the CONNECT's 403 is in the handshake error; https: httpx reports a ProxyError
+    refused = "403" if transport == "websocket" else "ProxyError"
+    assert any(refused in c.get("ended", "")
+               for c in entry["connections"]), entry["connections"]
+
+
+async def test_a_running_squid_as_an_external_hop_warns_in_a_scaled_matrix(tmp_path):
+    """A proxy Gauntlet does not configure keeps its real-world timeouts: the hop says so."""
+    need_squid("squid:connect_any")
+    async with running_real_hop("squid:connect_any", 1, None, tmp_path / "squid", 1.0) as started:
+        url, child, _ = started
+        hop = HopSpec((), mode="regular", external=url)
+        with trio.fail_after(CELL_TIMEOUT_S):
+            entry = await run_cell(cell("sse", hop), tmp_path / "cell")
+        assert child.returncode is None
+    assert entry["hops"][0]["external"] and entry["hops"][0]["url"] == url
+    assert "external hop at time scale 1/60" in entry["hops"][0]["warning"]
+    assert entry["metrics"]["delivered"] == 5
+
+
+# --- haproxy: reverse proxy ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["sse", "sse_close_each", "websocket"])
+async def test_haproxy_defaults_delay_chunks_of_a_stream_and_no_delay_cures_it(tmp_path, transport):
+    """haproxy with Debian's defaults holds each small chunk of a chunked body ~200 ms;
+    `option http-no-delay` sends it at once (haproxy docs, section 4, "option http-no-delay":
+    https://docs.haproxy.org/2.6/configuration.html#4-option%20http-no-delay). A response
+    that ends (close-each SSE) or a WebSocket is unaffected. Measured: sse p50 ~197 ms with
+    defaults, ~1 ms with no_delay; others ~1-3 ms. Bounds: 150 ms below, 50 ms above.
+    Events 200 ms apart (5/s), so each waits alone: at 20/s they share a wait (p50 ~115 ms).
+    """
+    need("haproxy:defaults")
+    p50 = {}
+    for name in ("haproxy:defaults", "haproxy:no_delay"):
+        with trio.fail_after(CELL_TIMEOUT_S):
+            entry = await run_cell(cell(transport, reverse(name), rate_per_s=5), tmp_path / name)
+        assert entry["metrics"]["delivered"] == 5, entry["reason"]
+        p50[name] = entry["metrics"]["latency_ms"]["p50"]
+    assert p50["haproxy:no_delay"] < 50, p50
+    if transport == "sse":
+        assert p50["haproxy:defaults"] > 150, p50
+    else:
+        assert p50["haproxy:defaults"] < 50, p50
+
+
+async def test_a_missing_device_makes_its_cell_skipped_with_the_package(tmp_path, monkeypatch):
+    """No binary: the cell is SKIPPED with `apt-get install <package>`, never ERROR or FAIL."""
+    monkeypatch.setattr(real, "binary_path", lambda device: None)
+    entry = await run_cell(cell("sse", reverse("haproxy:no_delay")), tmp_path)
+    assert entry["verdict"] == "SKIPPED" and entry["error"] is None
+    assert "apt-get install haproxy" in entry["reason"]
+
+
+# --- apache2: reverse proxy ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset,passes", [("apache2:proxy", False), ("apache2:wstunnel", True)])
+async def test_apache_passes_websocket_only_with_mod_proxy_wstunnel(tmp_path, preset, passes):
+    """mod_proxy_http alone answers a WebSocket handshake as plain HTTP (nothing delivered);
+    mod_proxy_wstunnel's `ProxyPass /ws ws://...` tunnels it
+    (https://httpd.apache.org/docs/2.4/mod/mod_proxy_wstunnel.html). Measured: 0/5 and 5/5."""
+    need(preset)
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell("websocket", reverse(preset)), tmp_path)
+    assert entry["metrics"]["delivered"] == (5 if passes else 0), entry["reason"]
+    assert entry["hops"][0]["timeouts"]["real_s"] == {"timeout": 300, "keepalive_timeout": 5}
+
+
+async def test_debian_tinyproxy_tunnels_websocket_to_any_port(tmp_path):
+    """Debian's tinyproxy.conf has no ConnectPort line, so CONNECT reaches any port
+    (tinyproxy.conf(5)): unlike Debian's squid, ws:// through it works. Measured: 5 of 5."""
+    need("tinyproxy:defaults")
+    hop = HopSpec((), mode="regular", real="tinyproxy:defaults")
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell("websocket", hop), tmp_path)
+    assert entry["metrics"]["delivered"] == 5, entry["reason"]
+
+
+@pytest.mark.parametrize("transport,delivered", [("sse", 0), ("sse_close_each", 5)])
+async def test_debian_privoxy_holds_a_stream_and_passes_a_closed_response(tmp_path, transport,
+                                                                          delivered):  # fmt: skip
+    """Privoxy with Debian's default actions reads a body whole before it sends it (content
+    filtering, https://www.privoxy.org/user-manual/config.html#BUFFER-LIMIT): an endless
+    stream gets nothing through, a response closed after each event gets everything.
+    Measured: 0/5 and 5/5."""
+    need("privoxy:defaults")
+    hop = HopSpec((), mode="regular", real="privoxy:defaults")
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell(transport, hop, scale=1), tmp_path)
+    assert entry["metrics"]["delivered"] == delivered, entry["reason"]
+
+
+@pytest.mark.parametrize("transport,delivered", [("sse", 5), ("websocket", 0)])
+async def test_debian_varnish_streams_sse_and_does_not_pass_websocket(tmp_path, transport,
+                                                                      delivered):  # fmt: skip
+    """Varnish's builtin VCL streams a fetched body as it comes (beresp.do_stream) but has no
+    `pipe` for an Upgrade, so a WebSocket handshake goes to the backend as a plain GET
+    (https://varnish-cache.org/docs/7.1/users-guide/vcl-example-websockets.html shows the
+    VCL it would need). Measured: 5/5 and 0/5."""
+    need("varnish:defaults")
+    with trio.fail_after(CELL_TIMEOUT_S):
+        entry = await run_cell(cell(transport, reverse("varnish:defaults")), tmp_path)
+    assert entry["metrics"]["delivered"] == delivered, entry["reason"]
+
+
+@pytest.mark.parametrize("name", ["squid:defaults", "apache2:proxy", "nginx:tuned"])
+async def test_a_real_device_dies_with_a_sigkilled_harness(tmp_path, name):
+    """squid and apache2 change credentials, which clears PR_SET_PDEATHSIG (prctl(2)); the hop's
+    watchdog (harness/real/launch.py) kills the group instead. Measured before the watchdog:
+    squid and apache2 outlived the harness. Every wait is bounded (pidfd, 5 s)."""
+    import sys
+    import textwrap
+
+    from tests.e2e.conftest import REPO, alive
+
+    need(name)
+    script = textwrap.dedent(f"""
+        import os, signal, trio
+        from pathlib import Path
+        from harness.real.launch import running_real_hop
+
+        async def main():
+            async with running_real_hop({name!r}, 1, "http://127.0.0.1:9", Path({str(tmp_path)!r}),
+                                        1.0) as (url, child, log):
+                print(child.pid, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)  # no cleanup code gets to run
+
+        trio.run(main)
+    """)  # fmt: skip
+    done = await trio.run_process([sys.executable, "-c", script], cwd=REPO, capture_stdout=True,
+                                  capture_stderr=True, check=False)  # fmt: skip
+    assert done.returncode == -9, done.stderr
+    group = int(done.stdout.split()[0])  # the device leads its process group
+    members = [group, *_group_members(group)]  # apache2's and nginx's workers too
+    for pid in members:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # already gone and reaped
+        try:
+            with trio.fail_after(5):
+                await trio.lowlevel.wait_readable(fd)  # readable once the process has exited
+        finally:
+            os.close(fd)
+    assert not [pid for pid in members if alive(pid)]
+    assert not [pid for pid in _group_members(group) if alive(pid)]
+
+
+def _group_members(group: int) -> list[int]:
+    """Processes whose process group is `group` (from /proc/<pid>/stat, field 5)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == group:
+                out.append(int(entry.name))
+    return out
+
+
 # --- a team's own stack: the example endpoint behind a team-configured nginx ---------------
 
 EXAMPLE_APP = "harness.examples.push_app:app"
+
+
+@pytest.fixture
+async def team_nginx(tmp_path, server_socket) -> AsyncIterator[str]:
+    """nginx as a team runs it: configured once to forward to the port `server_socket` holds
+    (Debian's defaults, rendered by harness/real), then used as an `external` hop that
+    Gauntlet neither starts nor configures per cell."""
+    need("nginx:defaults")
+    upstream = f"http://127.0.0.1:{server_socket.getsockname()[1]}"
+    async with running_real_hop("nginx:defaults", 1, upstream, tmp_path / "team-nginx",
+                                1.0) as (url, _process, _log):  # fmt: skip
+        yield url
 NGINX_VERDICTS = {"sse": "FAIL", "sse_close_each": "PASS", "long_poll": "PASS",
                   "websocket": "FAIL"}  # fmt: skip
 
@@ -441,7 +409,7 @@ async def test_example_app_behind_default_nginx_gets_the_reference_verdicts(
     from harness.target import TargetChoice
 
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell(transport, reverse(nginx)), tmp_path,
+        entry = await run_cell(cell(transport, HopSpec((), external=team_nginx)), tmp_path,
                                server_socket=server_socket,
                                target=TargetChoice(app_spec=EXAMPLE_APP))  # fmt: skip
     assert entry["target"] == f"app {EXAMPLE_APP}"
@@ -449,7 +417,7 @@ async def test_example_app_behind_default_nginx_gets_the_reference_verdicts(
     assert entry["server_saw"] and all(s.startswith("HTTP/1.0 ") for s in entry["server_saw"])
 
 
-async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(nginx,
+async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(team_nginx,
                                                                            server_socket,
                                                                            tmp_path):
     """`server = "127.0.0.1:PORT"` in scenarios/intermediaries.toml, through the real CLI:
@@ -467,7 +435,7 @@ async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(ngin
         (scenarios / name).write_text((SCENARIOS_DIR / name).read_text())
     (scenarios / "intermediaries.toml").write_text(
         f'[team_nginx]\ndescription = "our nginx, Debian defaults"\n'
-        f'server = "127.0.0.1:{port}"\nhops = [{{ external = "{nginx}" }}]\n')  # fmt: skip
+        f'server = "127.0.0.1:{port}"\nhops = [{{ external = "{team_nginx}" }}]\n')  # fmt: skip
     results = tmp_path / "results"
     for transport in ("sse", "sse_close_each"):
         with trio.fail_after(60):

@@ -29,6 +29,8 @@ def _cases():
 @pytest.mark.parametrize("cell", list(_cases()))
 async def test_cell_meets_its_expectation(cell, gauntlet_run_cell):
     entry = await gauntlet_run_cell(cell)
+    if entry["verdict"] == "SKIPPED":  # a real hop's package is not installed here
+        pytest.skip(entry["reason"])
     assert entry["verdict"] == entry["expected_verdict"], (
         f"{entry['id']}: measured {entry['verdict']} ({entry['reason']}), expected "
         f"{entry['expected_verdict']} ({entry['expected_reason']}); metrics "

@@ -216,3 +216,34 @@ def test_points_and_configs_are_bounded():
     with pytest.raises(GauntletError, match="unknown transport"):
         BenchConfig(transports=("smoke_signals",)).check()
     assert quick_config().quick and "default" not in quick_config().matrices
+
+
+def _relay_point(path: str, p50: float, cpu_s: float | None, delivered: int = 100) -> dict:
+    return {"path": path, "latency_ms": {"p50": p50, "p99": p50 * 2}, "hops_cpu_s": cpu_s,
+            "delivered": delivered, "delivered_fraction": 1.0, "error": None}
+
+
+def test_relay_cost_is_added_latency_and_cpu_per_delivered_event():
+    from harness.bench.document import relay_cost
+
+    cost = relay_cost(_relay_point("direct", 0.5, None), _relay_point("nginx:tuned", 0.7, 0.02))
+    assert cost["hop"] == "nginx:tuned" and cost["added_ms"]["p50"] == pytest.approx(0.2)
+    assert cost["cpu_us_per_event"] == 200.0  # 20 ms over 100 events
+    assert relay_cost(_relay_point("direct", 0.5, None), _relay_point("hop", 1, None))[
+        "cpu_us_per_event"] is None
+
+
+def test_emulation_vs_real_is_a_multiple_of_the_fastest_real_proxy():
+    from harness.bench.document import emulation_vs_real, relay_cost
+
+    direct = _relay_point("direct", 0.5, None)
+    costs = [relay_cost(direct, _relay_point("hop", 1.0, 0.08)),
+             relay_cost(direct, _relay_point("nginx:tuned", 0.7, 0.02)),
+             relay_cost(direct, _relay_point("haproxy:no_delay", 0.8, 0.03))]
+    out = emulation_vs_real(costs)
+    assert out["fastest_real"]["added_p50_ms"] == {"hop": "nginx:tuned", "value": 0.2}
+    assert out["ratio"] == {"added_p50_ms": 2.5, "cpu_us_per_event": 4.0}
+    assert out["met"] is False
+    assert emulation_vs_real(costs[:1])["met"] is None  # no real proxy measured: no verdict
+    fast = [relay_cost(direct, _relay_point("hop", 0.6, 0.02)), costs[1]]
+    assert emulation_vs_real(fast)["met"] is True

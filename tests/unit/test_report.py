@@ -133,3 +133,23 @@ def test_overhead_is_requests_and_bytes_per_delivered_event():
     assert overhead({"metrics": {"delivered": 4, "requests": 2, "bytes_received": 400}}) == (
         0.5, 100.0)
     assert overhead({"metrics": {"delivered": 0}}) is None and overhead({"metrics": None}) is None
+
+
+def test_an_external_hop_warning_and_skipped_cells_are_shown_and_never_a_mismatch():
+    from harness.report.compare import Thresholds, compare
+
+    warned = {**DOC["cells"][0], "hops": [{"index": 1, "external": True,
+                                           "warning": "external hop at time scale 1/30: ..."}]}
+    skipped = {**cell("sse", "nginx:tuned", "SKIPPED", "PASS"), "metrics": None,
+               "reason": "hop nginx:tuned: nginx not installed: apt-get install nginx"}
+    doc = {**DOC, "cells": [warned, skipped]}
+    lines = render_table(doc).splitlines()
+    assert "warning: external hop at time scale 1/30: ... (e.g. sse-direct)" in lines
+    row = next(line for line in lines if "nginx:tuned" in line)
+    assert not row.startswith("!") and "apt-get install nginx" in row
+    assert any("1 SKIPPED; 0 mismatch(es)" in line for line in lines)
+    passed = {**skipped, "verdict": "PASS"}
+    result = compare({**DOC, "cells": [skipped]}, {**DOC, "cells": [passed]}, Thresholds())
+    assert result.regressions == []
+    back = compare({**DOC, "cells": [passed]}, {**DOC, "cells": [skipped]}, Thresholds())
+    assert back.regressions == [] and back.changes

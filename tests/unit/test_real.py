@@ -1,0 +1,111 @@
+"""harness/real: presets, rendering, scaled timeouts, skip reasons and the hop syntax (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import real
+from harness.errors import ScenarioError
+from harness.hops import HopSpec
+from harness.real.launch import command
+from harness.scenario import load_intermediaries
+
+
+def directives(text: str) -> str:
+    """The config without its comment lines (which cite the directives they leave out)."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def test_every_preset_renders_with_every_placeholder_filled(tmp_path):
+    for name in real.PRESETS:
+        text = real.render(name, workdir=tmp_path, listen="127.0.0.1:1234",
+                           upstream="127.0.0.1:5678", time_scale=30, as_root=False)
+        assert "@" not in text.replace("fd@", ""), name
+
+
+def test_nginx_timeouts_are_scaled_and_written_in_ms(tmp_path):
+    text = directives(real.render("nginx:defaults", workdir=tmp_path, listen="127.0.0.1:1",
+                                  upstream="127.0.0.1:2", time_scale=30, as_root=False))
+    assert "proxy_read_timeout 2000ms;" in text
+    assert "proxy_pass http://127.0.0.1:2;" in text
+    assert "proxy_http_version" not in text and "proxy_buffering" not in text  # defaults
+    tuned = real.render("nginx:tuned", workdir=tmp_path, listen="127.0.0.1:1",
+                        upstream="127.0.0.1:2", time_scale=1, as_root=True)
+    assert "proxy_buffering off;" in tuned and "proxy_http_version 1.1;" in tuned
+    assert "proxy_read_timeout 60000ms;" in tuned and "user root;" in tuned
+
+
+def test_timeouts_record_both_values():
+    assert real.timeouts_record("haproxy:defaults", 30) == {
+        "real_s": {"timeout_connect": 5, "timeout_client": 50, "timeout_server": 50},
+        "scaled_s": {"timeout_connect": 0.167, "timeout_client": 1.667, "timeout_server": 1.667},
+    }
+    # squid writes whole seconds: rounded up, at least 1
+    assert real.scaled_timeouts_s("squid:defaults", 30)["read_timeout"] == 30.0
+    assert real.scaled_timeouts_s("squid:defaults", 1000)["read_timeout"] == 1.0
+
+
+def test_presets_differ_where_the_field_does(tmp_path):
+    def text(name):
+        return directives(real.render(name, workdir=tmp_path, listen="127.0.0.1:1",
+                                      upstream="h:2", time_scale=1, as_root=False))
+
+    assert "http-no-delay" in text("haproxy:no_delay")
+    assert "http-no-delay" not in text("haproxy:defaults")
+    assert "http_access deny CONNECT !SSL_ports" in text("squid:defaults")
+    assert "deny CONNECT" not in text("squid:connect_any")
+    assert "gzip_types text/event-stream;" in text("nginx:gzip")
+
+
+def test_unknown_names_say_what_is_known():
+    with pytest.raises(ScenarioError, match="unknown preset 'nginx:fast' for nginx .*nginx:tuned"):
+        real.preset("nginx:fast")
+    with pytest.raises(ScenarioError, match="unknown real device 'lighttpd:x'"):
+        real.preset("lighttpd:x")
+
+
+def test_a_real_hop_runs_in_its_devices_mode_alone():
+    with pytest.raises(ScenarioError, match="squid runs as a regular proxy, not reverse"):
+        HopSpec((), "reverse", real="squid:defaults")
+    with pytest.raises(ScenarioError, match="takes no behaviours"):
+        HopSpec(("transparent",), "reverse", real="nginx:tuned")
+    assert HopSpec((), "reverse", real="nginx:tuned").label == "nginx:tuned"
+
+
+def test_every_preset_is_an_intermediary_and_chains_mix_real_and_emulated(tmp_path):
+    (tmp_path / "intermediaries.toml").write_text(
+        '[mix]\ndescription = "d"\nhops = [{ real = "squid:defaults" }, '
+        '{ behaviours = ["idle_timeout"] }, { real = "nginx:tuned" }]\n')
+    known = load_intermediaries(tmp_path)
+    assert known["nginx:defaults"].hops == (HopSpec((), "reverse", real="nginx:defaults"),)
+    assert [h.mode for h in known["mix"].hops] == ["regular", "reverse", "reverse"]
+    assert known["mix"].hops[0].real == "squid:defaults"
+
+
+def test_skip_reason_names_the_package(monkeypatch):
+    hops = (HopSpec((), "reverse", real="haproxy:defaults"),)
+    monkeypatch.setattr(real, "binary_path", lambda device: None)
+    assert "apt-get install haproxy" in (real.skip_reason(hops, "h1") or "")
+
+
+def test_skip_reason_for_tls_through_a_real_reverse_hop(monkeypatch):
+    monkeypatch.setattr(real, "binary_path", lambda device: "/usr/sbin/" + device.binary)
+    assert real.skip_reason((HopSpec((), "reverse", real="nginx:tuned"),), "https")
+    assert real.skip_reason((HopSpec((), "regular", real="squid:defaults"),), "https") is None
+    assert real.skip_reason((HopSpec(("transparent",)),), "https") is None
+
+
+def test_hop_record_warns_for_external_hops_in_a_scaled_matrix():
+    ext = HopSpec((), "regular", external="http://127.0.0.1:3128")
+    assert "time scale 1/30" in real.hop_record(ext, 30)["warning"]
+    assert real.hop_record(ext, 1) == {}
+    assert real.hop_record(HopSpec(("transparent",)), 30) == {}
+
+
+def test_commands_run_in_the_foreground():
+    conf, work = Path("/w/c"), Path("/w")
+    assert command("nginx:defaults", "nginx", conf, work, "s")[-2:] == ["-e", "stderr"]
+    assert command("haproxy:defaults", "haproxy", conf, work, "s")[1:3] == ["-W", "-db"]
+    assert "-N" in command("squid:defaults", "squid", conf, work, "svc")
