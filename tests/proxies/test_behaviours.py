@@ -415,3 +415,34 @@ def test_every_behaviour_has_a_unit_test_and_an_end_to_end_test(name):
     unit = Path(__file__).read_text()
     assert f'"{name}"' in unit, f"{name} has no unit test in {Path(__file__).name}"
     assert f'"{name}"' in E2E_TESTS.read_text(), f"{name} has no test in {E2E_TESTS.name}"
+
+
+def test_error_status_answers_the_first_n_matching_requests_then_forwards():
+    addon = load("error_status")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, error_status_code=504, error_status_first_n=2,
+                       error_status_paths="/sse, /ws")  # fmt: skip
+        page = tflow.tflow()
+        page.request.path = "/browser/page"
+        addon.requestheaders(page)
+        assert page.response is None  # outside the prefix: forwarded, not counted
+        answered = []
+        for _ in range(3):
+            flow = tflow.tflow()
+            flow.request.path = "/sse"
+            addon.requestheaders(flow)
+            answered.append(flow.response.status_code if flow.response else None)
+        assert answered == [504, 504, None]
+        with pytest.raises(Exception, match="error_status_code"):
+            tctx.configure(addon, error_status_code=200)
+
+
+def test_error_status_with_first_n_zero_answers_every_request():
+    addon = load("error_status")
+    with taddons.context(addon):
+        codes = []
+        for _ in range(5):
+            flow = tflow.tflow()
+            addon.requestheaders(flow)
+            codes.append(flow.response.status_code)
+        assert codes == [503] * 5
