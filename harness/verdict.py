@@ -19,6 +19,7 @@ class Verdict(StrEnum):
     DEGRADED = "DEGRADED"  # all delivered, but too slow or out of order
     FAIL = "FAIL"  # events lost or held past the delivery budget
     ERROR = "ERROR"  # the harness could not measure the cell
+    SKIPPED = "SKIPPED"  # the client cannot run on this machine (no Chromium): nothing measured
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ def judge(metrics: Metrics, budget: Budget, *, within_s: float) -> Judgement:
     if m.duplicates:
         reason += f", {m.duplicates} wire duplicates"
     return Judgement(Verdict.PASS, reason)
+
+
+def skipped(message: str) -> Judgement:
+    """A SKIPPED judgement: a client this machine lacks (a browser), named in the reason."""
+    return Judgement(Verdict.SKIPPED, message)
 
 
 def error(message: str) -> Judgement:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from harness.clients.base import Target
+from harness.clients.browser import PageMode, run_browser
 from harness.clients.long_poll import run_long_poll
 from harness.clients.sse import run_sse, run_sse_canary
 from harness.clients.websocket import run_websocket, run_websocket_fallback
@@ -101,6 +102,24 @@ TRANSPORTS: dict[str, Transport] = {
                   lambda s: partial(run_websocket_fallback, probe_ms=WS_PROBE_MS,
                                     poll_wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s),
                                     retry_s=WS_RETRY_MS / 1000)),
+        # The browser's own APIs (harness/clients/browser.py), beside the reference clients.
+        Transport("browser_sse", "Chromium's own EventSource on /sse",
+                  lambda s: partial(run_browser, page=PageMode("sse", "/sse"))),
+        Transport("browser_sse_close_each",
+                  "Chromium's own EventSource on /sse/close-each: the browser reconnects after "
+                  "each event with Last-Event-ID",
+                  lambda s: partial(run_browser, page=PageMode("sse", "/sse/close-each"))),
+        Transport("browser_long_poll",
+                  "fetch() long polling in the page: each request waits up to H (30 s, scaled)",
+                  lambda s: partial(run_browser, page=PageMode(
+                      "long_poll", "/poll", scaled_ms(LONG_POLL_HOLD_MS, s)))),
+        Transport("browser_websocket",
+                  "Chromium's WebSocket with the page's own reconnect (backoff 50 ms doubling "
+                  "to 2 s) resuming with ?after=, as an application does",
+                  lambda s: partial(run_browser, page=PageMode("websocket", "/ws"))),
+        Transport("browser_websocket_raw",
+                  "Chromium's bare WebSocket API: one socket, never reconnected",
+                  lambda s: partial(run_browser, page=PageMode("websocket_raw", "/ws"))),
     ]
 }  # fmt: skip
 

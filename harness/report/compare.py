@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RANK = {"PASS": 0, "DEGRADED": 1, "FAIL": 2, "ERROR": 3}
+RANK = {"PASS": 0, "DEGRADED": 1, "FAIL": 2, "ERROR": 3, "SKIPPED": -1}
 
 
 @dataclass(frozen=True)

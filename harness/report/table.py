@@ -10,6 +10,7 @@ from harness.errors import GauntletError
 
 SUPPORTED_SCHEMA = 1
 VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR")
+SKIPPED = "SKIPPED"  # counted only when present: a machine without Chromium skips browser cells
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -79,7 +80,9 @@ def render_table(doc: dict[str, Any]) -> str:
         fmt(header),
         *map(fmt, rows),
     ]
-    counts = {v: sum(c["verdict"] == v for c in doc["cells"]) for v in VERDICTS}
+    counts = {v: sum(c["verdict"] == v for c in doc["cells"]) for v in (*VERDICTS, SKIPPED)}
+    if not counts[SKIPPED]:
+        del counts[SKIPPED]
     mismatches = sum(r[0] == "!" for r in rows)
     lines.append(
         f"{len(rows)} cells: " + ", ".join(f"{n} {v}" for v, n in counts.items())

@@ -17,6 +17,8 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
                         events after N, returns them all as JSON (`{"events": [...]}`, possibly
                         empty). `wait_ms=0` is a short poll.
 - `WS  /ws?after=N`     WebSocket: one text frame per event, JSON.
+- `GET /browser/page`   the browser client's page (harness/server/browser_page.py); not a
+                        subscription, so it does not start the workload.
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
 downgrades HTTP/2 to HTTP/1.1 shows in the event log.
@@ -32,6 +34,7 @@ from urllib.parse import parse_qs
 import trio
 
 from harness.eventlog import EventLog, ServerRequest, now_ns
+from harness.server.browser_page import PAGE_PATH, page_bytes
 from harness.server.publisher import Publisher, PushEvent
 
 SSE_HEADERS = [
@@ -100,6 +103,14 @@ def _query(scope: dict) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
 
 
+def _last_event_id(scope: dict) -> str:
+    """The `Last-Event-ID` header as it arrived, "" when absent (what the client resumed from)."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"last-event-id":
+            return value.decode(errors="replace")
+    return ""
+
+
 def _cursor(scope: dict) -> int:
     """Resume point: `Last-Event-ID` header wins (EventSource sends it), else `?after=`."""
     for name, value in scope.get("headers", []):
@@ -127,9 +138,13 @@ class PushApp:
             await self._lifespan(receive, send)
             return
         version = scope.get("http_version", "1.1")
-        self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
-        self.publisher.first_request.set()
+        self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}",
+                                      _last_event_id(scope)))  # fmt: skip
         path = scope["path"]
+        if scope["type"] == "http" and path == PAGE_PATH:  # a browser client's page: not a
+            await _plain(send, 200, page_bytes(), content_type=b"text/html")  # subscription
+            return
+        self.publisher.first_request.set()
         if scope["type"] == "websocket" and path == "/ws":
             await self._websocket(scope, receive, send)
         elif scope["type"] == "http" and path == "/sse":
