@@ -13,10 +13,12 @@ import html
 from pathlib import Path
 from typing import Any
 
+from harness.report import browser_diff
 from harness.report.plots import write_overhead_plot, write_plots
 from harness.report.table import VERDICTS
 
-COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161"}
+COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161",
+           "SKIPPED": "#9e9d24"}
 
 
 def _column(cell: dict[str, Any]) -> str:
@@ -121,7 +123,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 f" (expected {c['expected_verdict']})"
             line.append(f"{c['verdict']}{mark}")
         out.append(f"| {row} | " + " | ".join(line) + " |")
-    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS)
+    shown = (*VERDICTS, "SKIPPED") if any(c["verdict"] == "SKIPPED" for c in doc["cells"]) \
+        else VERDICTS
+    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in shown)
     _, calibration, points = calibration_summary(doc)
     out[4:4] = [calibration, ""] + ([
         "| calibration point | expected ms | measured ms | error ms | band ms | |",
@@ -129,6 +133,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
           f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
           for p in points), ""] if points else [])  # fmt: skip
+    out += browser_diff.markdown_lines(doc)
     return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}."]) + "\n"
 
 
@@ -163,6 +168,8 @@ div.calibration {{ border-left: 6px solid #2e7d32; padding: .2em .8em; margin: 1
 div.calibration.out-of-band {{ border-color: #c62828; }}
 div.calibration.uncalibrated {{ border-color: #ef6c00; }}
 table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: right; }}
+table.browser-diff td {{ border-bottom: 1px solid #ddd; padding: .2em .5em; }}
+tr.finding {{ background: #fff8e1; }}
 </style></head><body>
 <h1>Gauntlet run {run_id}</h1>
 <p class="meta">{meta}</p>
@@ -170,6 +177,7 @@ table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: ri
 {interrupted if doc.get("interrupted") else ""}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
+{browser_diff.html_section(doc)}
 <h2>Latency</h2>{_img(pngs[0])}
 <h2>Send vs receive time</h2>{_img(pngs[1])}
 <h2>Cost per delivered event</h2>{_img(pngs[2])}
