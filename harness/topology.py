@@ -134,7 +134,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 clients.start_soon(_client, cell.transport, cell.timing.time_scale, target, log,
                                    client_error)  # fmt: skip
                 with trio.move_on_after(CLIENT_START_TIMEOUT_S):  # a browser needs seconds
-                    await log.wait_until(_client_sent_a_request)
+                    await log.wait_until(lambda log: client_error or _client_sent_a_request(log))
                 t0_ns, deadline_ns = await _workload(cell, publisher, watch, progress)
                 clients.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
@@ -179,6 +179,7 @@ async def _client(transport: str, time_scale: float, target: Target, log: EventL
         errors.append(SKIPPED_PREFIX + str(exc))
         log.append(Note(now_ns(), errors[-1]))
     except Exception as exc:  # noqa: BLE001 - the cell reports it as ERROR
+        exc = unwrap(exc)  # type: ignore[assignment]
         errors.append(f"client crashed: {type(exc).__name__}: {exc}")
         log.append(Note(now_ns(), errors[-1]))
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite drives, if missing and we may (root + apt-get):
-#   chromium  the report's browser test (shared/CHROMIUM.md: /usr/lib/chromium/chromium)
+#   chromium  the browser client kind (harness/clients/browser.py) and the report's browser test (shared/CHROMIUM.md: /usr/lib/chromium/chromium)
 #   nginx     tests/e2e/test_external_proxies.py: a real reverse proxy with its defaults
 #   squid     tests/e2e/test_external_proxies.py: a real forward proxy
 # The tests start these themselves, on loopback ports from the OS; installing must not leave

@@ -19,6 +19,9 @@ How it is driven, and why:
 - TLS: the browser trusts exactly the cell's CA by its SPKI hash
   (`--ignore-certificate-errors-spki-list`; mitmproxy signs its leaf certificates with the CA's
   own key, and the server sends the CA in its chain).
+- Requests: the page stamps its own fetch and WebSocket requests; an EventSource's requests
+  (reconnects included) are invisible to the page, so they are Playwright request events,
+  stamped when they reach the harness (with their `Last-Event-ID` header).
 - Clock: receive times come from the page (`performance.timeOrigin + performance.now()`, ms)
   and are put on the harness clock (`time.monotonic_ns`) by an offset measured before the
   page starts: N round trips of `gauntletNow()`, the one with the smallest round trip wins,
@@ -66,6 +69,15 @@ CHROMIUM_BINARY = os.environ.get("GAUNTLET_CHROMIUM", "/usr/lib/chromium/chromiu
 START_TIMEOUT_S = 20.0  # a cold Chromium start on a loaded 2-core machine takes 1-3 s
 CLOCK_ROUND_TRIPS = 15
 STDERR_TAIL_LINES = 20
+BYPASS_ALL_BUT_LOOPBACK = "*;<-loopback>"
+"""Every host bypasses the proxy except loopback. With `--proxy-bypass-list=<-loopback>` alone,
+Chromium hands every hostname to the proxy unresolved (measured: `CONNECT
+accounts.google.com:443` reached the forward proxy at startup despite
+`--disable-background-networking`), so `--host-resolver-rules` never sees it and the proxy
+would be the one to resolve it and connect off loopback. Bypassed hosts go DIRECT, where the
+resolver rules fail them inside the browser. Later bypass rules win (Chromium evaluates the
+list from the end), so `<-loopback>` keeps 127.0.0.1 on the proxy; a PAC script cannot, as
+Chromium never asks PAC about loopback (measured: nothing reached the proxy)."""
 _DEVTOOLS_LINE = re.compile(rb"DevTools listening on (ws://\S+)")
 
 
@@ -134,7 +146,8 @@ def chromium_argv(binary: str, profile_dir: Path, *, forward_proxy: str | None =
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     ]  # fmt: skip
     if forward_proxy:
-        argv += [f"--proxy-server={forward_proxy}", "--proxy-bypass-list=<-loopback>"]
+        argv += [f"--proxy-server={forward_proxy}",
+                 f"--proxy-bypass-list={BYPASS_ALL_BUT_LOOPBACK}"]
     if spki:
         argv.append(f"--ignore-certificate-errors-spki-list={spki}")
     return [*argv, "about:blank"]
@@ -150,8 +163,9 @@ class PageMode:
 
 
 async def run_browser(target: Target, log: EventLog, *, page: PageMode,
-                      binary: str = CHROMIUM_BINARY) -> None:  # fmt: skip
+                      binary: str | None = None) -> None:  # fmt: skip
     """One browser subscriber until cancelled; the browser dies with the cell, always."""
+    binary = binary or CHROMIUM_BINARY
     if not Path(binary).exists():
         raise BrowserUnavailable(f"no Chromium at {binary} (install Debian's chromium)")
     info = log.client_info.setdefault("browser", {})
@@ -198,6 +212,8 @@ async def _watch_stderr(child: Child, tail: deque[str], *,
                 task_status.started(match.group(1).decode())
             buffer = buffer.rsplit(b"\n", 1)[-1] if not started else b""
     if not started:
+        with trio.move_on_after(2):  # EOF on stderr: reap it so its exit status is known
+            await child.wait()
         why = "timed out" if scope.cancelled_caught else f"exited ({child.returncode})"
         raise BrowserStartError(f"chromium {why} before DevTools was listening: "
                                 + " | ".join(tail)[-800:])  # fmt: skip
@@ -227,15 +243,13 @@ def _drive(endpoint: str, url: str, page_mode: PageMode, emit) -> None:
         page = context.new_page()
         page.expose_function("gauntletReport", lambda text: emit(("page", text)))
 
-        def on_request(request) -> None:
+        def on_request(request) -> None:  # EventSource requests: the page cannot see them
             path = urlsplit(request.url).path
-            if path == stream_path:
+            if page_mode.mode == "sse" and path == stream_path:
                 emit(("request", now_ns(), request.method, path,
                       request.headers.get("last-event-id", "")))
 
         page.on("request", on_request)
-        page.on("websocket", lambda ws: emit(("request", now_ns(), "WS",
-                                              urlsplit(ws.url).path, "")))
         page.goto(url, wait_until="load")
         samples = []
         for _ in range(CLOCK_ROUND_TRIPS):
@@ -291,6 +305,11 @@ class _Bridge:
         counts = self.info["page_events"]
         counts[kind] = counts.get(kind, 0) + 1
         t = self.clock.to_harness_ns(float(event["t"]))
+        if kind == "request":  # fetch and WebSocket: the page stamps its own requests
+            self.current = max(self.current, int(event.get("conn", 0)))
+            self.log.append(Request(t, self.conn(int(event.get("conn", 0))),
+                                    f"{event.get('method')} {event.get('path')}"))  # fmt: skip
+            return
         self.current = max(self.current, int(event.get("conn", 0)))
         conn = self.conn(int(event.get("conn", 0)))
         if kind == "open":

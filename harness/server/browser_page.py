@@ -51,6 +51,7 @@ async function longPoll(path, waitMs) {
   let after = 0, conn = 0, connected = false, delay = 0;
   for (;;) {
     try {
+      report("request", {conn: conn, method: "GET", path: path});
       const response = await fetch(path + "?after=" + after + "&wait_ms=" + waitMs,
                                    {cache: "no-store"});
       if (!response.ok) throw new Error("status " + response.status);
@@ -77,6 +78,7 @@ function websocket(path, reconnect) {
     const mine = conn;
     let delivered = false;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    report("request", {conn: mine, method: "WS", path: path});
     const socket = new WebSocket(scheme + "//" + location.host + path + "?after=" + after);
     socket.onopen = () => report("open", {conn: mine});
     socket.onmessage = (m) => {

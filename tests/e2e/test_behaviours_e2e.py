@@ -347,3 +347,13 @@ async def test_error_status_fails_an_event_source_for_good_but_polling_recovers(
             await publish(r, 2, 0.05)
             await r.wait_received(2)
     assert len(r.log.of(Request)) >= 3
+
+
+async def test_access_log_records_each_request_target_in_the_hop_log(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse_close_each", [hop("access_log")], tmp_path) as r:
+            await publish(r, 2, 0.05)
+            await r.wait_received(2)
+    log = (tmp_path / "hop1.log").read_text()
+    assert "access: GET 127.0.0.1:" in log and "/sse/close-each" in log
+    assert "access: server-connect 127.0.0.1:" in log

@@ -446,3 +446,20 @@ def test_error_status_with_first_n_zero_answers_every_request():
             addon.requestheaders(flow)
             codes.append(flow.response.status_code)
         assert codes == [503] * 5
+
+
+def test_access_log_writes_every_target_and_changes_nothing(caplog):
+    addon = load("access_log")
+    with taddons.context(addon):
+        flow = tflow.tflow()
+        flow.request.host, flow.request.port, flow.request.path = "127.0.0.1", 8080, "/sse"
+        before = flow.request.get_state()
+        addon.http_connect(flow)
+        addon.requestheaders(flow)
+        addon.server_connect(server_hooks.ServerConnectionHookData(
+            server=flow.server_conn, client=flow.client_conn))  # fmt: skip
+        assert flow.request.get_state() == before and flow.response is None
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("access:")]
+    assert lines[0] == "access: CONNECT 127.0.0.1:8080"
+    assert lines[1] == "access: GET 127.0.0.1:8080 /sse"
+    assert lines[2].startswith("access: server-connect ")

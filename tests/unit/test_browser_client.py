@@ -41,7 +41,7 @@ def test_chromium_argv_keeps_the_browser_on_loopback_and_uses_the_proxy_for_loop
                          spki="abc=")  # fmt: skip
     assert "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" in argv
     assert "--proxy-server=http://127.0.0.1:9" in argv
-    assert "--proxy-bypass-list=<-loopback>" in argv
+    assert "--proxy-bypass-list=*;<-loopback>" in argv
     assert f"--user-data-dir={tmp_path}" in argv and "--remote-debugging-port=0" in argv
     assert "--ignore-certificate-errors-spki-list=abc=" in argv
     assert {"--headless", "--disable-quic", "--disable-background-networking"} <= set(argv)
