@@ -11,7 +11,9 @@ loopback and scheduling; both clients must stay under RETRY_BAND_MS (far from Ch
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from statistics import median
@@ -23,6 +25,7 @@ import harness.clients.browser as browser_mod
 from harness.hops import HopSpec
 from harness.scenario import Intermediary, load_matrix
 from harness.topology import run_cell
+from tests.e2e.conftest import alive, gauntlet_cmd
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHROMIUM = Path(browser_mod.CHROMIUM_BINARY)
@@ -140,3 +143,60 @@ async def test_browser_that_fails_to_start_is_an_error_with_its_stderr(tmp_path,
     entry = await measure(cell("browser_sse", "direct"), tmp_path)
     assert entry["verdict"] == "ERROR"
     assert "fake failure" in entry["reason"] and "exited (3)" in entry["reason"]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (children of children included), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+async def wait_gone(pid: int, timeout_s: float) -> bool:
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        with trio.move_on_after(timeout_s):
+            await trio.lowlevel.wait_readable(fd)  # readable once the process has exited
+    finally:
+        os.close(fd)
+    return not alive(pid)
+
+
+@needs_chromium
+async def test_browser_and_its_driver_die_when_the_harness_is_killed(tmp_path):
+    """SIGKILL mid-cell, no cleanup code runs: Chromium goes by PR_SET_PDEATHSIG (its
+    helpers follow it), Playwright's driver when its stdin pipe closes."""
+    proc = await trio.lowlevel.open_process(
+        gauntlet_cmd("run", "-v", "--transport", "browser_sse", "--intermediary", "direct",
+                     "--no-calibration", "--no-plots", "--results", str(tmp_path)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    stderr = b""
+    try:
+        with trio.fail_after(60):
+            while b"client connected; publishing" not in stderr:
+                chunk = await proc.stderr.receive_some(4096)
+                assert chunk, stderr.decode()
+                stderr += chunk
+        children = descendants(proc.pid)
+        names = {Path(f"/proc/{p}/comm").read_text().strip() for p in children
+                 if Path(f"/proc/{p}/comm").exists()}  # fmt: skip
+        assert any("chrom" in n for n in names) and any("node" in n for n in names), names
+        proc.kill()
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert [p for p in children if not await wait_gone(p, 10)] == []
