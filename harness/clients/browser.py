@@ -52,6 +52,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from harness.clients.base import Target
+from harness.clients.policy import CHROMIUM_DEFAULT_RETRY_MS
 from harness.eventlog import (
     BytesReceived,
     Connected,
@@ -62,6 +63,7 @@ from harness.eventlog import (
     Request,
     now_ns,
 )
+from harness.server.app import ServerOptions
 from harness.server.browser_page import PAGE_PATH
 from harness.spawn import Child, kill_group, spawn
 
@@ -78,6 +80,17 @@ would be the one to resolve it and connect off loopback. Bypassed hosts go DIREC
 resolver rules fail them inside the browser. Later bypass rules win (Chromium evaluates the
 list from the end), so `<-loopback>` keeps 127.0.0.1 on the proxy; a PAC script cannot, as
 Chromium never asks PAC about loopback (measured: nothing reached the proxy)."""
+BROWSER_TIME = {
+    "mode": "scaled",
+    "server_retry_ms": ServerOptions().retry_ms,
+    "chromium_default_retry_ms": CHROMIUM_DEFAULT_RETRY_MS,
+    "why": "the browser's own timings cannot be scaled; the reference server sends retry: "
+           f"{ServerOptions().retry_ms} at the start of every SSE stream, so Chromium's "
+           f"{CHROMIUM_DEFAULT_RETRY_MS} ms default applies only to a stream that never "
+           "started (held, or failed for good, which never reconnects); the page's own "
+           "WebSocket and polling backoffs are the reference clients' (50 ms doubling to 2 s)",
+}  # fmt: skip
+"""What results.json says about time in a browser cell (the real world's constants)."""
 _DEVTOOLS_LINE = re.compile(rb"DevTools listening on (ws://\S+)")
 
 
@@ -170,7 +183,8 @@ async def run_browser(target: Target, log: EventLog, *, page: PageMode,
         raise BrowserUnavailable(f"no Chromium at {binary} (install Debian's chromium)")
     info = log.client_info.setdefault("browser", {})
     info.update({"binary": binary, "page_mode": page.mode, "path": page.path,
-                 "page_events": {"open": 0, "message": 0, "error": 0, "close": 0}})
+                 "page_events": {"open": 0, "message": 0, "error": 0, "close": 0},
+                 "time": BROWSER_TIME})
     profile = Path(tempfile.mkdtemp(prefix="gauntlet-chromium-"))
     spki = spki_sha256(target.tls.ca_cert) if target.tls is not None else None
     argv = chromium_argv(binary, profile, forward_proxy=target.forward_proxy, spki=spki)
