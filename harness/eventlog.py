@@ -96,6 +96,9 @@ class ServerRequest:
     t_ns: int
     path: str
     http_version: str
+    last_event_id: str = ""
+    """The request's `Last-Event-ID` header ("" if none): what a reconnecting client resumed
+    from, seen the same way for every client kind."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,9 @@ class EventLog:
     records: list[Record] = field(default_factory=list)
     listener: Callable[[Record], None] | None = None
     """Called with every appended record: lets the runner wake on delivery instead of polling."""
+    client_info: dict = field(default_factory=dict)
+    """What a client kind reports about itself beyond records (the browser's clock offset and
+    page events); results.json keeps it as the cell's `client`."""
     _next_conn: int = 0
     _changed: trio.Event | None = None  # exists only while someone waits in `wait_until`
 

@@ -26,6 +26,7 @@ import trio
 from harness import metrics as metrics_mod
 from harness import metrics_stream, real
 from harness.clients import TRANSPORTS, Target
+from harness.clients.browser import BrowserUnavailable
 from harness.errors import HopFault, HopStartError, unwrap
 from harness.eventlog import (
     Connected,
@@ -41,13 +42,19 @@ from harness.eventlog import (
 )
 from harness.health import check_health, watch_hops
 from harness.hops import RunningHop, client_entry, running_chain
+from harness.reconnection import reconnection_summary
 from harness.scenario import CellSpec
 from harness.server import ServerOptions
 from harness.target import PushTarget, TargetChoice, bind_server_socket
 from harness.tls import create_run_ca
-from harness.verdict import Judgement, error, judge
+from harness.verdict import Judgement, error, judge, skipped
 
 FIRST_REQUEST_TIMEOUT_S = 3.0
+CLIENT_START_TIMEOUT_S = 20.0
+"""How long a client may take to send its first request: a reference client sends it at once,
+a browser client only once Chromium has started, loaded its page and measured its clock
+(1-3 s on a loaded 2-core machine). FIRST_REQUEST_TIMEOUT_S counts from that request."""
+SKIPPED_PREFIX = "skipped: "
 Progress = Callable[[str], None]
 
 
@@ -123,7 +130,9 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     stream = None
     if TRANSPORTS[cell.transport].token_stream:
         stream = metrics_stream.compute(log, deadline_ns=deadline_ns)
-    if client_error:
+    if client_error and client_error[0].startswith(SKIPPED_PREFIX):
+        judgement = skipped(client_error[0].removeprefix(SKIPPED_PREFIX))
+    elif client_error:
         judgement = error(client_error[0])
     else:
         judgement = judge(m, cell.budget, within_s=cell.timing.deliver_within_s, stream=stream)
@@ -180,11 +189,18 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 async with trio.open_nursery() as clients:
                     clients.start_soon(_client, cell.transport, cell.timing.time_scale, target,
                                        log, client_error)  # fmt: skip
+                    with trio.move_on_after(CLIENT_START_TIMEOUT_S):  # a browser needs seconds
+                        await log.wait_until(
+                            lambda log: client_error or _client_sent_a_request(log))
                     t0_ns, deadline_ns = await _workload(cell, pushed, log, watch, progress)
                     clients.cancel_scope.cancel()
                 hop_watch.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     return t0_ns, deadline_ns
+
+
+def _client_sent_a_request(log: EventLog) -> bool:
+    return any(isinstance(r, Request) for r in log.records)
 
 
 async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _DeliveryWatch,
@@ -222,7 +238,11 @@ async def _client(transport: str, time_scale: float, target: Target, log: EventL
     """Run the transport's client; a crash is recorded (an ERROR cell), not propagated."""
     try:
         await TRANSPORTS[transport].client(time_scale)(target, log)
+    except BrowserUnavailable as exc:  # no Chromium here: SKIPPED with the reason
+        errors.append(SKIPPED_PREFIX + str(exc))
+        log.append(Note(now_ns(), errors[-1]))
     except Exception as exc:  # noqa: BLE001 - the cell reports it as ERROR
+        exc = unwrap(exc)  # type: ignore[assignment]
         errors.append(f"client crashed: {type(exc).__name__}: {exc}")
         log.append(Note(now_ns(), errors[-1]))
 
@@ -250,6 +270,8 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),
         "connections": _connections(log),
         "notes": [n.text for n in log.of(Note)][:50],
+        "client": log.client_info,
+        "reconnection": reconnection_summary(log),
         "spec": cell.to_json(),
         "duration_s": round(duration_s, 3),
         "error": judgement.reason if str(judgement.verdict) == "ERROR" else None,

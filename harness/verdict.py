@@ -20,6 +20,7 @@ class Verdict(StrEnum):
     DEGRADED = "DEGRADED"  # all delivered, but too slow or out of order
     FAIL = "FAIL"  # events lost or held past the delivery budget
     ERROR = "ERROR"  # the harness could not measure the cell
+    SKIPPED = "SKIPPED"  # the client cannot run on this machine (no Chromium): nothing measured
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,11 @@ def _batch_unit(s: StreamMetrics) -> str:
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def skipped(message: str) -> Judgement:
+    """A SKIPPED judgement: a client this machine lacks (a browser), named in the reason."""
+    return Judgement(Verdict.SKIPPED, message)
 
 
 def error(message: str) -> Judgement:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite drives, if missing and we may (root + apt-get):
-#   chromium  the report's browser test (shared/CHROMIUM.md: /usr/lib/chromium/chromium)
+#   chromium  the browser client kind (harness/clients/browser.py) and the report's browser
+#             test (docs/chromium.md: /usr/lib/chromium/chromium)
 #   nginx     tests/e2e/test_external_proxies.py, test_fidelity_e2e.py: real reverse proxy hops
 #   haproxy   the same: a real reverse proxy (harness/real/, `haproxy:defaults`, `:no_delay`)
 #   squid     the same: a real forward proxy

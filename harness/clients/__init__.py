@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from harness.clients.base import Target
+from harness.clients.browser import PageMode, run_browser
 from harness.clients.llm import run_llm_stream, run_llm_stream_openai
 from harness.clients.long_poll import run_long_poll
 from harness.clients.mcp_streamable import run_mcp_streamable
@@ -117,6 +118,24 @@ TRANSPORTS: dict[str, Transport] = {
                   "MCP Streamable HTTP (2025-11-25) by the official mcp SDK: a long tool call "
                   "streaming progress as SSE, the GET stream for server messages, resumption "
                   "with Last-Event-ID", lambda s: run_mcp_streamable, token_stream=True),
+        # The browser's own APIs (harness/clients/browser.py), beside the reference clients.
+        Transport("browser_sse", "Chromium's own EventSource on /sse",
+                  lambda s: partial(run_browser, page=PageMode("sse", "/sse"))),
+        Transport("browser_sse_close_each",
+                  "Chromium's own EventSource on /sse/close-each: the browser reconnects after "
+                  "each event with Last-Event-ID",
+                  lambda s: partial(run_browser, page=PageMode("sse", "/sse/close-each"))),
+        Transport("browser_long_poll",
+                  "fetch() long polling in the page: each request waits up to H (30 s, scaled)",
+                  lambda s: partial(run_browser, page=PageMode(
+                      "long_poll", "/poll", scaled_ms(LONG_POLL_HOLD_MS, s)))),
+        Transport("browser_websocket",
+                  "Chromium's WebSocket with the page's own reconnect (backoff 50 ms doubling "
+                  "to 2 s) resuming with ?after=, as an application does",
+                  lambda s: partial(run_browser, page=PageMode("websocket", "/ws"))),
+        Transport("browser_websocket_raw",
+                  "Chromium's bare WebSocket API: one socket, never reconnected",
+                  lambda s: partial(run_browser, page=PageMode("websocket_raw", "/ws"))),
     ]
 }  # fmt: skip
 

@@ -5,6 +5,13 @@ its cost is one request per batch, which `requests` in the metrics makes visible
 polling asks every `interval_s` whether or not anything happened: latency up to P and empty
 requests. A failed poll backs off exponentially; a subscription counts as (re)connected on
 the first poll that succeeds after a failure, so `reconnects` means recoveries, not polls.
+
+A poll whose kept-alive connection the peer closed before answering (a hop's lifetime cap
+or idle timeout racing the next request) is resent at once, once, and is no failure: browsers
+do the same for a request on a reused connection that ends before any response byte
+(Chromium's HttpNetworkTransaction resends on ERR_EMPTY_RESPONSE / connection closed for a
+reused socket), so an application's fetch never sees it; measured in the `browsers` matrix
+(`browser_long_poll` vs `long_poll` through `lifetime_cap`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from harness.eventlog import (
     Connected,
     Disconnected,
     EventLog,
+    Note,
     Received,
     Request,
     now_ns,
@@ -35,6 +43,7 @@ async def run_long_poll(
     conn = log.new_conn()
     connected = False
     next_poll = trio.current_time()
+    resent = False
     async with http_client(target) as client:
         while True:
             if interval_s:
@@ -48,6 +57,16 @@ async def run_long_poll(
                 resp = await client.get(target.base_url + path, params=params)
                 resp.raise_for_status()
                 body = resp.json()
+            except httpx.RemoteProtocolError as exc:
+                if not resent:  # closed before any answer: resend once, as browsers do
+                    resent = True
+                    log.append(Note(now_ns(), f"poll resent after {type(exc).__name__}"))
+                    continue
+                if connected:
+                    log.append(Disconnected(now_ns(), conn, f"poll failed: {type(exc).__name__}"))
+                    conn, connected = log.new_conn(), False
+                await trio.sleep(backoff.next_delay())
+                continue
             except (httpx.HTTPError, ValueError) as exc:
                 if connected:
                     log.append(Disconnected(now_ns(), conn, f"poll failed: {type(exc).__name__}"))
@@ -56,6 +75,7 @@ async def run_long_poll(
                 continue
             t = now_ns()
             backoff.reset()
+            resent = False
             if not connected:
                 log.append(Connected(t, conn, resp.http_version))
                 connected = True

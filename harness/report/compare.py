@@ -38,7 +38,7 @@ from harness.errors import GauntletError
 from harness.report.shift import Shift, latencies, shift
 
 RANK = {"PASS": 0, "DEGRADED": 1, "FAIL": 2, "ERROR": 3}
-SKIPPED = "SKIPPED"  # not measured (a real hop's package missing): a change, never a regression
+SKIPPED = "SKIPPED"  # not measured (no real device or browser here): a change, never a regression
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.repeats import lines as repeat_lines
-from harness.report import scorecard
+from harness.report import browser_diff, scorecard
 from harness.report.comparison_view import comparison_html, comparison_markdown
 from harness.report.fidelity import fidelity_html, fidelity_markdown
 from harness.report.plots import write_overhead_plot, write_plots
@@ -135,6 +135,7 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
         *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
           f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
           for p in points), ""] if points else []) + comparison_markdown(comparison)  # fmt: skip
+    out += browser_diff.markdown_lines(doc)
     return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.", *repeat_lines(doc),
                       "", *scorecard.render_markdown(doc)]) + "\n"
 
@@ -176,6 +177,8 @@ table.scorecard {{ border-collapse: collapse; }}
 table.scorecard td, table.scorecard th {{ border: 1px solid #ccc; padding: .2em .5em; }}
 div.comparison.regressed {{ border-left: 6px solid #c62828; padding: .2em .8em; }}
 table.comparison th {{ text-align: left; padding-right: 1em; }}
+table.browser-diff td {{ border-bottom: 1px solid #ddd; padding: .2em .5em; }}
+tr.finding {{ background: #fff8e1; }}
 </style></head><body>
 <h1>Gauntlet run {run_id}</h1>
 <p class="meta">{meta}</p>
@@ -187,6 +190,7 @@ table.comparison th {{ text-align: left; padding-right: 1em; }}
 <h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
 <table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
 {scorecard.render_html(doc)}
+{browser_diff.html_section(doc)}
 <h2>Latency</h2>{_img(pngs[0])}
 <h2>Send vs receive time</h2>{_img(pngs[1])}
 <h2>Cost per delivered event</h2>{_img(pngs[2])}

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 VERDICT_COLOURS = {"PASS": "tab:green", "DEGRADED": "tab:orange", "FAIL": "tab:red",
-                   "ERROR": "tab:grey"}  # fmt: skip
+                   "ERROR": "tab:grey", "SKIPPED": "tab:olive"}  # fmt: skip
 
 
 def latencies_ms(cell: dict[str, Any]) -> list[float]:

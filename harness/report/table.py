@@ -12,7 +12,8 @@ from harness.report import scorecard
 
 SUPPORTED_SCHEMA = 1
 VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR", "SKIPPED")
-"""SKIPPED: a real hop's package is not installed here (harness/real/), not a finding."""
+"""SKIPPED: not measured here (a real hop's package or the browser is not installed), not a
+finding."""
 
 
 def load_results(path: Path) -> dict[str, Any]:

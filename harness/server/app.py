@@ -25,6 +25,8 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
                         workload (harness/health.py). Counted in `health_requests`, not logged
                         as a `ServerRequest` and not a client's first request, so it leaves no
                         trace in a cell's measurements.
+- `GET /browser/page`   the browser client's page (harness/server/browser_page.py); not a
+                        subscription, so it does not start the workload.
 
 Every request is logged as `ServerRequest` with the HTTP version the server saw, so a hop that
 downgrades HTTP/2 to HTTP/1.1 shows in the event log.
@@ -40,6 +42,7 @@ from urllib.parse import parse_qs
 import trio
 
 from harness.eventlog import EventLog, ServerRequest, now_ns
+from harness.server.browser_page import PAGE_PATH, page_bytes
 from harness.server.llm import CHAT_COMPLETIONS_PATH, chat_completions
 from harness.server.mcp_app import MCP_PATH, MCPEndpoint
 from harness.server.optout import sse_headers
@@ -124,6 +127,14 @@ def _query(scope: dict) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
 
 
+def _last_event_id(scope: dict) -> str:
+    """The `Last-Event-ID` header as it arrived, "" when absent (what the client resumed from)."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"last-event-id":
+            return value.decode(errors="replace")
+    return ""
+
+
 def _cursor(scope: dict) -> int:
     """Resume point: `Last-Event-ID` header wins (EventSource sends it), else `?after=`."""
     for name, value in scope.get("headers", []):
@@ -158,8 +169,12 @@ class PushApp:
             await _plain(send, 200, b"ok\n")
             return
         version = scope.get("http_version", "1.1")
-        self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
+        self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}",
+                                      _last_event_id(scope)))  # fmt: skip
         path = scope["path"]
+        if scope["type"] == "http" and path == PAGE_PATH:  # a browser client's page: not a
+            await _plain(send, 200, page_bytes(), content_type=b"text/html")  # subscription
+            return
         if path != MCP_PATH:  # an MCP session starts its workload with its tool call
             self.publisher.first_request.set()
         if scope["type"] == "websocket" and path == "/ws":

@@ -330,3 +330,30 @@ async def test_drop_events_loss_is_reported_exactly_with_the_dropped_ids(tmp_pat
     assert m["sent"] == events and m["duplicates"] == 0
     assert m["lost"] == len(expected) and tuple(m["lost_ids"]) == expected
     assert m["delivered"] == events - len(expected)
+
+
+async def test_error_status_fails_an_event_source_for_good_but_polling_recovers(tmp_path):
+    gateway = hop("error_status", error_status_code=504, error_status_first_n=2,
+                  error_status_paths="/sse,/poll")  # fmt: skip
+    with trio.fail_after(20):
+        async with rig("sse", [gateway], tmp_path, wait_for_request=False) as r:
+            await r.wait_until(lambda log: log.of(Disconnected))
+    assert r.log.of(Connected) == [] and len(r.log.of(Request)) == 1  # never retried
+    assert "status 504" in r.log.of(Disconnected)[0].reason
+    assert not r.log.of(ServerRequest)  # the gateway answered; the origin saw nothing
+    with trio.fail_after(20):
+        async with rig("long_poll", [gateway], tmp_path, wait_for_request=False) as r:
+            await r.wait_until(lambda log: log.of(ServerRequest))  # the third poll gets through
+            await publish(r, 2, 0.05)
+            await r.wait_received(2)
+    assert len(r.log.of(Request)) >= 3
+
+
+async def test_access_log_records_each_request_target_in_the_hop_log(tmp_path):
+    with trio.fail_after(20):
+        async with rig("sse_close_each", [hop("access_log")], tmp_path) as r:
+            await publish(r, 2, 0.05)
+            await r.wait_received(2)
+    log = (tmp_path / "hop1.log").read_text()
+    assert "access: GET 127.0.0.1:" in log and "/sse/close-each" in log
+    assert "access: server-connect 127.0.0.1:" in log

@@ -431,3 +431,51 @@ def test_size_buffer_streams_when_the_upstream_sends_x_accel_buffering_no(header
             flow.response.headers["x-accel-buffering"] = header
         addon.responseheaders(flow)
         assert isinstance(flow.response.stream, BodyPipeline) is held
+
+
+def test_error_status_answers_the_first_n_matching_requests_then_forwards():
+    addon = load("error_status")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, error_status_code=504, error_status_first_n=2,
+                       error_status_paths="/sse, /ws")  # fmt: skip
+        page = tflow.tflow()
+        page.request.path = "/browser/page"
+        addon.requestheaders(page)
+        assert page.response is None  # outside the prefix: forwarded, not counted
+        answered = []
+        for _ in range(3):
+            flow = tflow.tflow()
+            flow.request.path = "/sse"
+            addon.requestheaders(flow)
+            answered.append(flow.response.status_code if flow.response else None)
+        assert answered == [504, 504, None]
+        with pytest.raises(Exception, match="error_status_code"):
+            tctx.configure(addon, error_status_code=200)
+
+
+def test_error_status_with_first_n_zero_answers_every_request():
+    addon = load("error_status")
+    with taddons.context(addon):
+        codes = []
+        for _ in range(5):
+            flow = tflow.tflow()
+            addon.requestheaders(flow)
+            codes.append(flow.response.status_code)
+        assert codes == [503] * 5
+
+
+def test_access_log_writes_every_target_and_changes_nothing(caplog):
+    addon = load("access_log")
+    with taddons.context(addon):
+        flow = tflow.tflow()
+        flow.request.host, flow.request.port, flow.request.path = "127.0.0.1", 8080, "/sse"
+        before = flow.request.get_state()
+        addon.http_connect(flow)
+        addon.requestheaders(flow)
+        addon.server_connect(server_hooks.ServerConnectionHookData(
+            server=flow.server_conn, client=flow.client_conn))  # fmt: skip
+        assert flow.request.get_state() == before and flow.response is None
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("access:")]
+    assert lines[0] == "access: CONNECT 127.0.0.1:8080"
+    assert lines[1] == "access: GET 127.0.0.1:8080 /sse"
+    assert lines[2].startswith("access: server-connect ")

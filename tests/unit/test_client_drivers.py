@@ -184,3 +184,25 @@ async def test_failed_polls_back_off_exponentially_and_count_one_reconnect(autoj
     assert gaps == pytest.approx([0, 0.05, 0.1, 0.2, 0])  # 50 ms doubling, reset on success
     assert len(log.of(Connected)) == 2 and len(log.of(Request)) == 6
     assert [r.id for r in log.of(Received)] == [1, 5]
+
+
+async def test_a_poll_cut_before_any_answer_is_resent_at_once_and_only_once(autojump_clock):
+    """Browsers resend a request whose reused connection closed before answering; so does
+    the reference poller, once: two such cuts in a row are a failure with backoff."""
+
+    def script(n: int, request: httpx.Request) -> httpx.Response:
+        if n in (2, 4, 5):
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
+                                            request=request)  # fmt: skip
+        return httpx.Response(200, json={"events": [{"id": n}]})
+
+    server, log = FakeServer(script), EventLog()
+    with trio.move_on_after(1):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_long_poll, Target(BASE, transport=server), log)
+            await server.arrived(7)
+            nursery.cancel_scope.cancel()
+    gaps = [b.at - a.at for a, b in zip(server.seen, server.seen[1:], strict=False)]
+    assert gaps[:6] == pytest.approx([0, 0, 0, 0, 0.05, 0])  # resend at once; 2nd cut backs off
+    assert [d.reason for d in log.of(Disconnected)] == ["poll failed: RemoteProtocolError"]
+    assert sum("poll resent" in n.text for n in log.of(Note)) == 2
