@@ -16,6 +16,7 @@ from typing import Any
 
 import trio
 
+from harness import added_latency
 from harness.errors import GauntletError
 from harness.results import build_document, write_document
 from harness.scenario import CellSpec
@@ -94,7 +95,7 @@ async def run_cells(
                     await slots.acquire()  # cells start in spec order, at most `jobs` at once
                     cell_nursery.start_soon(measure, i, cell, cell_nursery.cancel_scope)
             nursery.cancel_scope.cancel()
-    done = [e for e in measured if e is not None]
+    done = added_latency.annotate([e for e in measured if e is not None])
     failure = failures[0] if failures else None
     doc = build_document(
         run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,

@@ -119,7 +119,8 @@ class CellSpec:
             ],
             "workload": vars(self.workload),
             "budget": {"latency_p95_ms": self.budget.latency_p95_ms,
-                       "max_lost": self.budget.max_lost},
+                       "max_lost": self.budget.max_lost,
+                       "added_p50_ms": self.budget.added_p50_ms},
             "timing": {"time_scale": self.timing.time_scale,
                        "deliver_within_real_s": self.timing.deliver_within_real_s,
                        "deliver_within_s": self.timing.deliver_within_s},
@@ -272,7 +273,9 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
                        "quiet_real_s > 0")  # fmt: skip
     wl.done()
     bt = root.table("budget")
-    budget = Budget(bt.positive("latency_p95_ms", (int, float)), bt.get("max_lost", int, 0))
+    budget = Budget(bt.positive("latency_p95_ms", (int, float)), bt.get("max_lost", int, 0),
+                    bt.positive("added_p50_ms", (int, float), None) if "added_p50_ms" in bt.data
+                    else None)  # fmt: skip
     timing = Timing(time_scale, bt.positive("deliver_within_real_s", (int, float)))
     bt.done()
     known = load_intermediaries(scenarios_dir)

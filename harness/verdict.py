@@ -27,6 +27,7 @@ class Budget:
 
     latency_p95_ms: float
     max_lost: int = 0
+    added_p50_ms: float | None = None  # p50 added over the direct cell; None: no limit
 
 
 @dataclass(frozen=True)
