@@ -148,7 +148,18 @@ async def test_a_cell_serves_on_the_socket_it_is_given(server_socket, tmp_path):
 # --- nginx: reverse proxy with Debian's defaults ------------------------------------------
 
 
-def nginx_conf(workdir: Path, listen_port: int, upstream_port: int) -> str:
+NGINX_PRESETS = {
+    "defaults": "",
+    # The usual streaming recipe plus gzip of event streams (nginx docs: proxy_buffering off
+    # passes the response "synchronously, immediately as it is received"; gzip_types).
+    # With proxy_http_version 1.1 and the Upgrade headers of nginx's WebSocket page.
+    "gzip_unbuffered": "proxy_buffering off; gzip_types text/event-stream; "
+                       "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; "
+                       "proxy_set_header Connection $connection_upgrade;",
+}
+
+
+def nginx_conf(workdir: Path, listen_port: int, upstream_port: int, extra: str = "") -> str:
     """Debian's nginx.conf http block and its /etc/nginx/proxy_params, proxying to the server.
 
     Nothing about proxying is tuned: `proxy_buffering on`, `proxy_http_version 1.0`, buffers of
@@ -173,6 +184,7 @@ http {{
     default_type application/octet-stream;
     access_log {workdir}/access.log;
     gzip on;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     client_body_temp_path {workdir}/body;
     proxy_temp_path {workdir}/proxy;
     fastcgi_temp_path {workdir}/fastcgi;
@@ -186,6 +198,7 @@ http {{
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
+            {extra}
         }}
     }}
 }}
@@ -201,16 +214,19 @@ def server_socket() -> Iterator[socket.socket]:
 
 
 @pytest.fixture
-async def nginx(tmp_path: Path, server_socket: socket.socket, nursery: trio.Nursery
+async def nginx(request, tmp_path: Path, server_socket: socket.socket, nursery: trio.Nursery
                 ) -> AsyncIterator[str]:  # fmt: skip
-    """A real nginx reverse proxy to `server_socket`, on an inherited 127.0.0.1 socket: its URL."""
+    """A real nginx reverse proxy to `server_socket`, on an inherited 127.0.0.1 socket: its URL.
+
+    Parametrize indirectly with a NGINX_PRESETS name; Debian's defaults otherwise."""
+    extra = NGINX_PRESETS[getattr(request, "param", "defaults")]
     path = binary("nginx", "nginx")
     workdir = tmp_path / "nginx"
     workdir.mkdir()
     listener = loopback_listener()
     port = listener.getsockname()[1]
     conf = workdir / "nginx.conf"
-    conf.write_text(nginx_conf(workdir, port, server_socket.getsockname()[1]))
+    conf.write_text(nginx_conf(workdir, port, server_socket.getsockname()[1], extra))
     try:
         process = await start_child(
             [path, "-p", f"{workdir}/", "-c", str(conf), "-e", "stderr"], workdir,
@@ -323,7 +339,14 @@ async def test_default_nginx_does_not_pass_a_websocket_upgrade(nginx, server_soc
 SQUID_PORT_ATTEMPTS = 3
 
 
-def squid_conf(workdir: Path, port: int) -> str:
+DEBIAN_SSL_PORTS = """
+acl SSL_ports port 443
+acl CONNECT method CONNECT
+http_access deny CONNECT !SSL_ports
+"""
+
+
+def squid_conf(workdir: Path, port: int, rules: str = "") -> str:
     """A forward proxy for 127.0.0.1 clients; otherwise squid's own defaults (no cache_dir).
 
     Run as root, squid must drop to `cache_effective_user` (it refuses to run as root) and
@@ -334,6 +357,7 @@ def squid_conf(workdir: Path, port: int) -> str:
     user = "cache_effective_user proxy" if os.geteuid() == 0 else ""
     return f"""
 http_port 127.0.0.1:{port}
+{rules}
 acl gauntlet_clients src 127.0.0.1/32
 http_access allow gauntlet_clients
 http_access deny all
@@ -361,13 +385,13 @@ def os_port() -> int:
         return probe.getsockname()[1]
 
 
-async def start_squid(path: str, workdir: Path, service: str, nursery: trio.Nursery
-                      ) -> tuple[Child, int]:  # fmt: skip
+async def start_squid(path: str, workdir: Path, service: str, nursery: trio.Nursery,
+                      rules: str = "") -> tuple[Child, int]:  # fmt: skip
     """squid on a port from the OS; if someone takes that port first, again with a new one."""
     conf = workdir / "squid.conf"
     for _ in range(SQUID_PORT_ATTEMPTS):
         port = os_port()
-        conf.write_text(squid_conf(workdir, port))
+        conf.write_text(squid_conf(workdir, port, rules))
         try:
             process = await start_child(
                 [path, "-n", service, "-N", "-d", "1", "-f", str(conf)], workdir,
@@ -383,8 +407,10 @@ async def start_squid(path: str, workdir: Path, service: str, nursery: trio.Nurs
 
 
 @pytest.fixture
-async def squid(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
-    """A real squid forward proxy on 127.0.0.1: its URL."""
+async def squid(request, tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
+    """A real squid forward proxy on 127.0.0.1: its URL. Indirect param "debian": with
+    Debian's stock CONNECT rule (SSL_ports); otherwise CONNECT to any port."""
+    rules = DEBIAN_SSL_PORTS if getattr(request, "param", "") == "debian" else ""
     path = binary("squid", "squid")
     if os.geteuid() == 0:
         try:
@@ -395,7 +421,7 @@ async def squid(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
     workdir.mkdir()
     service = f"gauntlet{secrets.token_hex(6)}"  # unique shm names: squids never collide
     try:
-        process, port = await start_squid(path, workdir, service, nursery)
+        process, port = await start_squid(path, workdir, service, nursery, rules)
         try:
             yield f"http://127.0.0.1:{port}"
             assert process.returncode is None, "squid died during the test (see stderr.log)"
@@ -423,3 +449,150 @@ async def test_default_squid_forwards_a_stream_as_it_comes(squid, tmp_path, prot
     m = entry["metrics"]
     assert m["delivered"] == 5 and m["reconnects"] == 0 and m["latency_ms"]["max"] < 50
     assert entry["verdict"] == "PASS"
+
+
+# --- the emulations side by side with the devices they name (issue 10) --------------------
+
+
+def emulated(*behaviours: str, mode: str = "reverse", **options: str) -> HopSpec:
+    return HopSpec(behaviours, mode=mode, options=tuple(options.items()))
+
+
+def facts(entry: dict) -> dict:
+    """What a user of the verdict sees: verdict, delivery, whether the response headers ever
+    arrived, the status codes the handshakes failed with, and what the server was asked."""
+    m = entry["metrics"]
+    statuses = sorted({code for c in entry["connections"] for code in ("403", "404")
+                       if code in c.get("ended", "")})  # fmt: skip
+    return {"verdict": entry["verdict"], "delivered": m["delivered"],
+            "headers_arrived": any("http_version" in c for c in entry["connections"]),
+            "refused_with": statuses, "server_saw": entry["server_saw"]}  # fmt: skip
+
+
+def slow_cell(transport: str, hop: HopSpec, protocol: str = "h1") -> CellSpec:
+    """5 events at 5/s: one event per 200 ms window, as in the issue's measurements."""
+    spec = cell(transport, hop, protocol)
+    return CellSpec(spec.matrix, transport, spec.intermediary, Workload(5, 5, 64), spec.budget,
+                    spec.timing, None, None, protocol)  # fmt: skip
+
+
+@pytest.mark.parametrize("transport", ["sse", "sse_padded", "sse_close_each", "long_poll",
+                                       "websocket"])  # fmt: skip
+async def test_nginx_defaults_emulation_agrees_with_default_nginx(nginx, server_socket,
+                                                                 tmp_path, transport):  # fmt: skip
+    """Measured before the fix: size_buffer passed websocket (real: 404) and sent headers at
+    once (real: none). Now verdict, delivery, headers and the 404 agree."""
+    with trio.fail_after(2 * CELL_TIMEOUT_S):
+        real = await run_cell(cell(transport, reverse(nginx)), tmp_path / "real",
+                              server_socket=server_socket)  # fmt: skip
+        emulation = await run_cell(cell(transport, emulated("nginx_defaults")), tmp_path / "emu")
+    assert facts(emulation) == facts(real)
+
+
+@pytest.mark.parametrize("nginx", ["gzip_unbuffered"], indirect=True)
+@pytest.mark.parametrize("transport", ["sse", "sse_padded", "sse_heartbeat", "websocket"])
+async def test_gzip_flush_agrees_with_nginx_gzip_unbuffered(nginx, server_socket, tmp_path,
+                                                            transport):  # fmt: skip
+    """Before: gzip_buffer FAILed sse (0/15) where this nginx streams gzip'd events (PASS)."""
+    with trio.fail_after(2 * CELL_TIMEOUT_S):
+        real = await run_cell(cell(transport, reverse(nginx)), tmp_path / "real",
+                              server_socket=server_socket)  # fmt: skip
+        emulation = await run_cell(cell(transport, emulated("gzip_flush")), tmp_path / "emu")
+    assert {**facts(emulation), "server_saw": []} == {**facts(real), "server_saw": []}
+    assert real["verdict"] == "PASS" and real["metrics"]["latency_ms"]["max"] < 50
+    assert emulation["metrics"]["latency_ms"]["max"] < 50
+
+
+@pytest.mark.parametrize("squid", ["debian"], indirect=True)
+@pytest.mark.parametrize(("protocol", "rig_port_as"), [("h1", "scheme"), ("h1", "real"),
+                                                      ("https", "real")])  # fmt: skip
+async def test_connect_passthrough_refuses_as_debian_squid_does(squid, tmp_path, protocol,
+                                                                rig_port_as):  # fmt: skip
+    """Debian's squid answers 403 to a CONNECT outside SSL_ports (443). Here the origin is on
+    a port from the OS, so the real squid refuses https too; the emulation does the same with
+    connect_rig_port_as=real, and with "scheme" refuses ws:// (port 80 in production)."""
+    real_hop = HopSpec((), mode="regular", external=squid)
+    emu_hop = emulated("connect_passthrough", mode="regular", connect_rig_port_as=rig_port_as)
+    with trio.fail_after(2 * CELL_TIMEOUT_S):
+        real = await run_cell(cell("websocket", real_hop, protocol), tmp_path / "real")
+        emulation = await run_cell(cell("websocket", emu_hop, protocol), tmp_path / "emu")
+    assert facts(emulation) == facts(real)
+    assert real["verdict"] == "FAIL" and facts(real)["refused_with"] == ["403"]
+
+
+# --- haproxy: reverse proxy, Debian's package -----------------------------------------------
+
+HAPROXY_PRESETS = {"defaults": "", "no_delay": "option http-no-delay"}
+
+
+def haproxy_conf(listen_fd: int, upstream_port: int, extra: str) -> str:
+    """`mode http` and the timeouts haproxy requires, nothing else tuned; the listening socket
+    is inherited (`bind fd@N`, haproxy's own mechanism), so connections queue until it runs."""
+    return f"""
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    {extra}
+frontend gauntlet
+    bind fd@{listen_fd}
+    default_backend origin
+backend origin
+    server origin 127.0.0.1:{upstream_port}
+"""
+
+
+@pytest.fixture
+async def haproxy(request, tmp_path: Path, server_socket: socket.socket, nursery: trio.Nursery
+                  ) -> AsyncIterator[str]:  # fmt: skip
+    """A real haproxy in front of `server_socket`: its URL. Indirect param: a preset name."""
+    path = binary("haproxy", "haproxy")
+    workdir = tmp_path / "haproxy"
+    workdir.mkdir()
+    listener = loopback_listener()
+    port = listener.getsockname()[1]
+    conf = workdir / "haproxy.cfg"
+    extra = HAPROXY_PRESETS[getattr(request, "param", "defaults")]
+    conf.write_text(haproxy_conf(listener.fileno(), server_socket.getsockname()[1], extra))
+    try:
+        # -V lists its filters on stderr once the config is parsed; errors come first.
+        process = await start_child([path, "-db", "-V", "-f", str(conf)], workdir,
+                                    b"Available filters", nursery,
+                                    pass_fds=[listener.fileno()])  # fmt: skip
+    finally:
+        listener.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+        assert process.returncode is None, "haproxy died during the test (see its stderr.log)"
+    finally:
+        await kill(process)
+
+
+@pytest.mark.parametrize("transport", ["sse", "sse_close_each", "long_poll", "websocket"])
+async def test_chunked_cork_agrees_with_default_haproxy(haproxy, server_socket, tmp_path,
+                                                        transport):  # fmt: skip
+    """haproxy's defaults: ~200 ms per sse event (MSG_MORE), the others at once. Agreement on
+    p50 within max(5 ms, 25 %) (issue 10's fidelity rule), and on delivery."""
+    with trio.fail_after(2 * CELL_TIMEOUT_S):
+        real = await run_cell(slow_cell(transport, reverse(haproxy)), tmp_path / "real",
+                              server_socket=server_socket)  # fmt: skip
+        emulation = await run_cell(slow_cell(transport, emulated("chunked_cork")),
+                                   tmp_path / "emu")  # fmt: skip
+    real_p50 = real["metrics"]["latency_ms"]["p50"]
+    emu_p50 = emulation["metrics"]["latency_ms"]["p50"]
+    assert real["metrics"]["delivered"] == emulation["metrics"]["delivered"] == 5
+    if transport == "sse":
+        assert abs(emu_p50 - real_p50) <= max(5, 0.25 * real_p50), (real_p50, emu_p50)
+        assert real_p50 > 150
+    else:
+        assert real_p50 < 50 and emu_p50 < 50, (real_p50, emu_p50)
+
+
+@pytest.mark.parametrize("haproxy", ["no_delay"], indirect=True)
+async def test_haproxy_http_no_delay_sends_each_chunk_at_once(haproxy, server_socket, tmp_path):
+    """`option http-no-delay` cures it: what an emulation-free (transparent) hop predicts."""
+    with trio.fail_after(CELL_TIMEOUT_S):
+        real = await run_cell(slow_cell("sse", reverse(haproxy)), tmp_path,
+                              server_socket=server_socket)  # fmt: skip
+    assert real["metrics"]["delivered"] == 5 and real["metrics"]["latency_ms"]["p50"] < 50
