@@ -5,10 +5,13 @@ the block waits until enough events pile up. With `size_buffer_mode=threshold` t
 holds only until the first N bytes, then streams (compression middlewares' minimum size,
 mitmproxy's `stream_large_bodies`): a padding prelude (SockJS's 2 KiB) defeats that kind,
 and nothing defeats the block kind but ending the response.
-Imitates: nginx as a reverse proxy with its defaults (`proxy_buffering on`, buffers of one
-memory page, 4/8 KiB); Traefik compress and Caddy encode middlewares (~1 KiB).
-Source: nginx docs, ngx_http_proxy_module `proxy_buffering` / `proxy_buffer_size`;
-FIELD.md "size-threshold buffering".
+Imitates: buffering intermediaries that release fixed-size blocks (the body half of nginx's
+buffering; nginx itself, headers held and HTTP/1.0 upstream, is `nginx_defaults`), and in
+threshold mode compression middlewares' minimum size (Node `compression`: 1 KiB) and
+mitmproxy's `stream_large_bodies`. No installable counterpart is started for the block kind
+as such; nginx_defaults is the one compared with a real device. Source: expressjs/compression
+README (`threshold`, default 1kb); mitmproxy docs `stream_large_bodies`; FIELD.md
+"size-threshold buffering".
 """
 
 from __future__ import annotations
