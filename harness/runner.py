@@ -109,4 +109,6 @@ async def run_cells(
 def _cell_line(i: int, n: int, entry: dict[str, Any]) -> str:
     mark = "" if entry["expected_verdict"] in (None, entry["verdict"]) else "  <-- expected " + \
         entry["expected_verdict"]
+    if ((entry.get("spec") or {}).get("budget") or {}).get("added_p50_ms") is not None:
+        mark = "  (added p50 over direct is judged when every cell is in)"
     return f"[{i}/{n}] {entry['id']}: {entry['verdict']}: {entry['reason']}{mark}"
