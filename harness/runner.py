@@ -19,6 +19,7 @@ from typing import Any
 
 import trio
 
+from harness import added_latency
 from harness.errors import GauntletError
 from harness.repeats import summarize as summarize_repeats
 from harness.results import (
@@ -125,7 +126,7 @@ async def run_cells(
                     await slots.acquire()  # cells start in spec order, at most `jobs` at once
                     cell_nursery.start_soon(measure, i, cell, cell_nursery.cancel_scope)
             nursery.cancel_scope.cancel()
-    done = [e for e in measured if e is not None]
+    done = added_latency.annotate([e for e in measured if e is not None])
     failure = failures[0] if failures else None
     doc = build_document(
         run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,
@@ -141,4 +142,6 @@ async def run_cells(
 def _cell_line(i: int, n: int, entry: dict[str, Any]) -> str:
     mark = "" if entry["expected_verdict"] in (None, entry["verdict"], "SKIPPED") or \
         entry["verdict"] == "SKIPPED" else "  <-- expected " + entry["expected_verdict"]
+    if ((entry.get("spec") or {}).get("budget") or {}).get("added_p50_ms") is not None:
+        mark = "  (added p50 over direct is judged when every cell is in)"
     return f"[{i}/{n}] {entry['id']}: {entry['verdict']}: {entry['reason']}{mark}"

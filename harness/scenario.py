@@ -132,7 +132,8 @@ class CellSpec:
             "budget": {"latency_p95_ms": self.budget.latency_p95_ms,
                        "max_lost": self.budget.max_lost,
                        "max_batch_tokens": self.budget.max_batch_tokens,
-                       "inter_token_p99_ms": self.budget.inter_token_p99_ms},
+                       "inter_token_p99_ms": self.budget.inter_token_p99_ms,
+                       "added_p50_ms": self.budget.added_p50_ms},
             "timing": {"time_scale": self.timing.time_scale,
                        "deliver_within_real_s": self.timing.deliver_within_real_s,
                        "deliver_within_s": self.timing.deliver_within_s},
@@ -365,6 +366,7 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
     optional: dict[str, tuple[type | tuple[type, ...], tuple[float, float]]] = {
         "max_batch_tokens": (int, (0, limits.EVENTS[1])),
         "inter_token_p99_ms": ((int, float), limits.LATENCY_P95_MS),
+        "added_p50_ms": ((int, float), limits.LATENCY_P95_MS),
     }
     budget = Budget(bt.bounded("latency_p95_ms", (int, float), limits.LATENCY_P95_MS, above=True),
                     bt.bounded("max_lost", int, (0, workload.events), 0),

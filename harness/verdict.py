@@ -34,6 +34,7 @@ class Budget:
     answer counts as batched (harness/metrics_stream.py)."""
     inter_token_p99_ms: float | None = None
     """Token streams: the p99 gap between tokens above which the answer counts as batched."""
+    added_p50_ms: float | None = None  # p50 added over the direct cell; None: no limit
 
 
 @dataclass(frozen=True)

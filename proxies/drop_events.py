@@ -7,7 +7,9 @@ device. SSE frames are cut out of the streamed body whole (a frame split across 
 held until its blank line arrives; frames without an `id:` always pass); WebSocket
 messages from the server are dropped in `websocket_message`. Long-poll JSON is not touched.
 Imitates: content filters and gateways that silently strip messages they reject from a
-live stream (DLP / WAF message rules), and loss that no transport retransmits. Source:
+live stream (DLP / WAF message rules), and loss that no transport retransmits.
+No installable counterpart: DLP/WAF message rules are commercial products.
+Source:
 Toxiproxy README "Toxics" (reset_peer, limit_data: loss at the byte level; here at the
 event level so it is countable); MITMPROXY.md "Protocols" (drop messages in websocket_message).
 """

@@ -3,14 +3,14 @@
 A streaming compressor only emits output when its internal window fills (tens of KiB for
 zlib at its default settings), so small events sit in it until the response ends. Some
 compressors skip responses marked `Cache-Control: no-transform`, some do not; the option
-says which kind this hop is. Off by default, as nginx: ngx_http_gzip_module has no
-no-transform condition (its only Cache-Control conditions, in `gzip_proxied`, concern requests
-that came through a proxy), while Express's `compression` middleware skips no-transform
-responses (its README: "will never compress responses that include a Cache-Control header
-with the no-transform directive"). `X-Accel-Buffering` is not this hop's business.
-Imitates: nginx `gzip on` with `gzip_types text/event-stream`, Traefik compress, Caddy encode,
-compression middlewares. Source: FIELD.md "compression buffering"; RFC 9111 §5.2.2.6
-(no-transform); nginx docs, ngx_http_gzip_module; expressjs/compression README.
+says which kind this hop is.
+Imitates: compression middlewares that keep a window of output before they emit, such as
+Node's `compression` (Express) when the app never calls `res.flush()`. Not nginx: with
+`proxy_buffering off` its gzip flushes each write (`gzip_flush`), and with buffering on it
+holds the stream anyway (`nginx_defaults`). No installable counterpart here (an npm
+package, not a Debian one; Gauntlet does not start it). Source: expressjs/compression README
+"Server-Sent Events" ("a window of the output needs to be buffered up ... call res.flush()");
+its no-transform rule (RFC 9111 §5.2.2.6); FIELD.md "compression buffering".
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class GzipStream:
 
 class GzipBuffer:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
-        loader.add_option("gzip_buffer_honour_no_transform", bool, False,
+        loader.add_option("gzip_buffer_honour_no_transform", bool, True,
                           "Leave responses with Cache-Control: no-transform uncompressed.")
         loader.add_option("gzip_buffer_level", int, 6, "zlib compression level, 1..9.")
 

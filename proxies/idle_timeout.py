@@ -5,7 +5,10 @@ an incomplete chunked body. Heartbeats more often than T keep it alive (Mercure 
 SockJS 25 s). Checked against mitmproxy's own per-connection activity stamp, which moves
 on every byte read from either side.
 Imitates: AWS ALB idle timeout 60 s; nginx `proxy_read_timeout` 60 s; Cloudflare ~100 s;
-Heroku's rolling 55 s window. Source: FIELD.md "idle timeout"; AWS ELB docs "Configure the
+Heroku's rolling 55 s window.
+Only nginx installs here, and its timeout is not compared yet; the others are cloud
+services.
+Source: FIELD.md "idle timeout"; AWS ELB docs "Configure the
 idle connection timeout"; nginx ngx_http_proxy_module `proxy_read_timeout`.
 """
 

@@ -10,6 +10,7 @@ patience), so the behaviours matrix shows its cost without also exhausting the s
 clients' patience.
 Imitates: antivirus scanning proxies that keep back the start of a download while they
 scan it, then pass it on (HAVP's KEEPBACKTIME; Sophos-class web filters).
+No installable counterpart: HAVP left Debian, Sophos filters are commercial.
 Source: HAVP configuration KEEPBACKTIME / KEEPBACKBUFFER (havp.config, HAVP 0.78 changelog:
 "KEEPBACKTIME config added to complement KEEPBACKBUFFER"); FIELD.md "store-and-forward" row.
 """

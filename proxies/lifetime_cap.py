@@ -4,7 +4,9 @@ A long-lived stream or WebSocket is cut mid-flow however much it is used; client
 reconnect and resume. The variant `lifetime_cap_ttfb_ms` closes a connection whose request
 got no response headers within that time (Heroku's router answers H12 after 30 s).
 Imitates: GCP load balancer backend timeout 30 s (caps WebSockets too); Envoy route timeout
-15 s; corporate proxies at 5 or 30 min; Heroku 30 s to first byte. Source: FIELD.md
+15 s; corporate proxies at 5 or 30 min; Heroku 30 s to first byte.
+No installable counterpart: cloud load balancers and commercial proxies.
+Source: FIELD.md
 "lifetime cap"; Google Cloud docs "Backend service timeout"; Heroku Dev Center "Request
 Timeout" (H12).
 """

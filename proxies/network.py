@@ -8,7 +8,9 @@ real link), so latency does not add up per chunk; other connections are not held
 Jitter and resets draw from a random generator seeded by `network_seed`, so the same seed
 gives the same sequence of draws (which chunk a draw lands on follows TCP segmentation).
 Imitates: a slow or lossy network path (mobile, congested Wi-Fi, long-haul links) and
-middleboxes that reset connections. Source: Toxiproxy README "Toxics" (latency,
+middleboxes that reset connections.
+No installable counterpart: it is a path, not a device (Toxiproxy is not packaged).
+Source: Toxiproxy README "Toxics" (latency,
 bandwidth, reset_peer); FIELD.md "Peers".
 """
 

@@ -4,14 +4,18 @@ The rest is flushed when the response ends. A push stream whose events are small
 the block waits until enough events pile up. With `size_buffer_mode=threshold` the hop
 holds only until the first N bytes, then streams (compression middlewares' minimum size,
 mitmproxy's `stream_large_bodies`): a padding prelude (SockJS's 2 KiB) defeats that kind,
-and nothing defeats the block kind but ending the response. nginx turns buffering off for
-one response whose upstream sends `X-Accel-Buffering: no` (`size_buffer_honour_x_accel`, on
-as in nginx; Traefik's and Caddy's compressors ignore the header: set it off for those).
-Imitates: nginx as a reverse proxy with its defaults (`proxy_buffering on`, buffers of one
-memory page, 4/8 KiB); Traefik compress and Caddy encode middlewares (~1 KiB).
-Source: nginx docs, ngx_http_proxy_module `proxy_buffering` / `proxy_buffer_size` ("Buffering
-can also be enabled or disabled by passing yes or no in the X-Accel-Buffering response header");
-FIELD.md "size-threshold buffering".
+and nothing defeats the block kind but ending the response. Like nginx's buffering, a response
+whose upstream sends `X-Accel-Buffering: no` is not held (`size_buffer_honour_x_accel`, on;
+Traefik's and Caddy's compressors ignore the header: set it off for those).
+Imitates: buffering intermediaries that release fixed-size blocks (the body half of nginx's
+buffering; nginx itself, headers held and HTTP/1.0 upstream, is `nginx_defaults`), and in
+threshold mode compression middlewares' minimum size (Node `compression`: 1 KiB) and
+mitmproxy's `stream_large_bodies`. No installable counterpart is started for the block kind
+as such; nginx_defaults is the one compared with a real device. Source: nginx docs,
+ngx_http_proxy_module `proxy_buffering` ("Buffering can also be enabled or disabled by passing
+yes or no in the X-Accel-Buffering response header"); expressjs/compression README
+(`threshold`, default 1kb); mitmproxy docs `stream_large_bodies`; FIELD.md "size-threshold
+buffering".
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ users waited ~20 minutes to log in). Response headers pass at once by default, a
 content-scanning proxies that hold bodies to inspect them do; set
 `store_and_forward_hold_headers` to hold headers too (mitmproxy's own default).
 Imitates: old corporate proxies, Sophos-class antivirus web filters, Privoxy with its
-default filters. Source: RFC 9112 §7.1 (chunked is hop-by-hop); HTML Living Standard §9.2.8
+default filters.
+Privoxy installs here but is not compared yet; the others are commercial.
+Source: RFC 9112 §7.1 (chunked is hop-by-hop); HTML Living Standard §9.2.8
 ("chunking ... can have a negative effect on the reliability of this protocol").
 """
 

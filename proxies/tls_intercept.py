@@ -4,7 +4,10 @@ Clients trust the inspection CA (corporate machines have it installed), so HTTPS
 protection: with store_and_forward in the same hop, an HTTPS event stream is held exactly
 like a plain one.
 Imitates: corporate SSL inspection (Zscaler, Blue Coat, Palo Alto decryption) and antivirus
-HTTPS scanning. Source: FIELD.md "TLS interception"; MITMPROXY.md ("Intercepted ... behaves
+HTTPS scanning.
+No installable counterpart compared: the products named are commercial (squid ssl_bump is
+not set up).
+Source: FIELD.md "TLS interception"; MITMPROXY.md ("Intercepted ... behaves
 as plain HTTP inside, so buffering applies").
 """
 

@@ -2,6 +2,8 @@
 
 Imitates: a reverse proxy or CDN configured for streaming (nginx with `proxy_buffering off`
 or `X-Accel-Buffering: no`), the baseline every hostile hop is compared with.
+nginx installs here; tests/e2e/test_external_proxies.py compares its unbuffered gzip recipe
+with gzip_flush, not this hop.
 Source: mitmproxy buffers bodies unless `flow.response.stream` is set
 (mitmproxy/addons/server_side_events.py; ../shared/MITMPROXY.md "Streaming and buffering").
 """

@@ -54,6 +54,10 @@ def _cell_html(cell: dict[str, Any] | None) -> str:
     detail = f"{m.get('delivered', '-')}/{m.get('sent', '-')}"
     if p95 is not None:
         detail += f", p95 {p95:.1f} ms"
+    if cell.get("added_p50_ms") is not None:  # over the run's direct cell (added_latency.py)
+        detail += f", {cell['added_p50_ms']:+.1f} ms p50 vs direct"
+    elif cell.get("intermediary") != "direct" and m:
+        detail += ", no direct baseline"
     return (
         f'<td class="cell{" mismatch" if mismatch else ""}" data-cell="{html.escape(cell["id"])}" '
         f'style="background:{COLOURS.get(verdict, "#000")}" title="{title}">'

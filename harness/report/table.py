@@ -36,6 +36,12 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _added(cell: dict[str, Any]) -> str:
+    """p50 added over the direct cell (harness/added_latency.py); '-' without a baseline."""
+    added = cell.get("added_p50_ms")
+    return "-" if added is None else f"{added:+.1f}"
+
+
 def _row(cell: dict[str, Any]) -> list[str]:
     m = cell.get("metrics") or {}
     lat = m.get("latency_ms") or {}
@@ -49,7 +55,8 @@ def _row(cell: dict[str, Any]) -> list[str]:
         "!" if mismatch else " ", cell["transport"],
         cell["intermediary"] + _opt_out(cell.get("headers", "none")),
         cell.get("protocol", "h1"), verdict,
-        _ms(lat.get("p50")), _ms(lat.get("p95")), delivered, cell.get("reason") or "",
+        _ms(lat.get("p50")), _ms(lat.get("p95")), _added(cell), delivered,
+        cell.get("reason") or "",
     ]  # fmt: skip
 
 
@@ -78,14 +85,14 @@ def _hop_warnings(doc: dict[str, Any]) -> list[str]:
 def render_table(doc: dict[str, Any]) -> str:
     """One row per cell: verdict, p50/p95 latency, delivered/sent, reason; then a summary."""
     header = ["", "transport", "intermediary", "protocol", "verdict", "p50 ms", "p95 ms",
-              "delivered/sent", "reason"]  # fmt: skip
+              "added p50", "delivered/sent", "reason"]  # fmt: skip
     rows = [_row(c) for c in doc["cells"]]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
 
     def fmt(r: list[str]) -> str:
         left = [r[i].ljust(widths[i]) for i in range(5)]
-        right = [r[i].rjust(widths[i]) for i in range(5, 8)]
-        cols = [*left, *right, r[8]]
+        right = [r[i].rjust(widths[i]) for i in range(5, 9)]
+        cols = [*left, *right, r[9]]
         return "  ".join(cols).rstrip()
 
     lines = [
@@ -94,6 +101,10 @@ def render_table(doc: dict[str, Any]) -> str:
         fmt(header),
         *map(fmt, rows),
     ]
+    if any(c.get("added_p50_ms") is None and c.get("intermediary") != "direct"
+           for c in doc["cells"]):
+        lines.append("added p50: over the direct cell of the same matrix, transport and "
+                     "protocol in this run; '-' where the run has none")
     counts = {v: sum(c["verdict"] == v for c in doc["cells"]) for v in VERDICTS}
     if not counts["SKIPPED"]:  # shown only when a cell was not measured
         del counts["SKIPPED"]

@@ -357,3 +357,72 @@ async def test_access_log_records_each_request_target_in_the_hop_log(tmp_path):
     log = (tmp_path / "hop1.log").read_text()
     assert "access: GET 127.0.0.1:" in log and "/sse/close-each" in log
     assert "access: server-connect 127.0.0.1:" in log
+
+
+# --- emulations of real devices (tests/e2e/test_external_proxies.py runs the devices) ------
+
+
+async def test_nginx_defaults_holds_headers_and_refuses_websocket_as_nginx_does(tmp_path):
+    """Five small events stay in the first page, headers included; WebSocket gets a 404."""
+    with trio.fail_after(60):
+        sse = await run_cell(cell("sse", (hop("nginx_defaults"),), "h1"), tmp_path)
+        ws = await run_cell(cell("websocket", (hop("nginx_defaults"),), "h1"), tmp_path)
+        close_each = await run_cell(cell("sse_close_each", (hop("nginx_defaults"),), "h1"),
+                                    tmp_path)  # fmt: skip
+    assert sse["server_saw"] == ["HTTP/1.0 /sse"] and sse["connections"] == []
+    assert sse["metrics"]["delivered"] == 0 and sse["verdict"] == "FAIL"
+    assert ws["server_saw"] == ["HTTP/1.0 /ws"] and ws["metrics"]["delivered"] == 0
+    assert all("404" in c["ended"] for c in ws["connections"]) and ws["connections"]
+    assert close_each["metrics"]["delivered"] == 5 and close_each["verdict"] == "PASS"
+
+
+async def test_nginx_defaults_releases_exactly_the_first_page(tmp_path):
+    """90 events at 100/s: ids 1..k where headers + k events fit in 4096 bytes (byte math)."""
+    spec = cell("sse", (hop("nginx_defaults"),), "h1", events=90)
+    spec = CellSpec(spec.matrix, spec.transport, spec.intermediary, Workload(90, 100, 64),
+                    spec.budget, spec.timing, None, None, "h1")  # fmt: skip
+    with trio.fail_after(60):
+        entry = await run_cell(spec, tmp_path)
+    delivered = sorted(s["id"] for s in entry["samples"] if s["received_ms"])
+    k = len(delivered)
+    assert 0 < k < 90 and delivered == list(range(1, k + 1)), delivered
+    prelude = len(b"retry: 3000\n\n")
+    body = [prelude + sum(len(f"id: {i}\ndata: \n\n") + 64 for i in range(1, n + 1))
+            for n in (k, k + 1)]  # fmt: skip
+    assert body[0] <= 4096 < body[1] + 512, (k, body)
+
+
+async def test_gzip_flush_delivers_each_gzipped_event_as_it_comes(tmp_path):
+    with trio.fail_after(30):
+        entry = await run_cell(cell("sse", (hop("gzip_flush"),), "h1"), tmp_path)
+    m = entry["metrics"]
+    assert m["delivered"] == 5 and m["latency_ms"]["max"] < 50 and entry["verdict"] == "PASS"
+
+
+async def test_chunked_cork_delays_chunked_events_200_ms_but_not_ended_bodies(tmp_path):
+    """haproxy's defaults: ~200 ms per sse event; long polls and WebSocket go at once.
+
+    At 5 events/s each event has its own 200 ms window (at 20/s they would share one)."""
+    spec = cell("sse", (hop("chunked_cork"),), "h1")
+    spec = CellSpec(spec.matrix, spec.transport, spec.intermediary, Workload(5, 5, 64),
+                    spec.budget, spec.timing, None, None, "h1")  # fmt: skip
+    with trio.fail_after(60):
+        sse = await run_cell(spec, tmp_path)
+        poll = await run_cell(cell("long_poll", (hop("chunked_cork"),), "h1"), tmp_path)
+        ws = await run_cell(cell("websocket", (hop("chunked_cork"),), "h1"), tmp_path)
+    assert sse["metrics"]["delivered"] == 5
+    assert abs(sse["metrics"]["latency_ms"]["p50"] - 200) < TOLERANCE_MS
+    for entry in (poll, ws):
+        assert entry["metrics"]["delivered"] == 5
+        assert entry["metrics"]["latency_ms"]["p50"] < sse["metrics"]["latency_ms"]["p50"] - 100
+
+
+async def test_connect_passthrough_refuses_connect_to_a_port_outside_ssl_ports(tmp_path):
+    """Debian's squid: CONNECT only to 443. ws:// (port 80 in production) is refused."""
+    hops = (forward("connect_passthrough"),)
+    with trio.fail_after(30):
+        plain = await run_cell(cell("websocket", hops, "h1"), tmp_path)
+        tls = await run_cell(cell("websocket", hops, "https"), tmp_path)
+    assert plain["connections"] and all("403" in c["ended"] for c in plain["connections"])
+    assert plain["metrics"]["delivered"] == 0 and plain["verdict"] == "FAIL"
+    assert tls["metrics"]["delivered"] == 5 and tls["verdict"] == "PASS"

@@ -8,9 +8,8 @@ is compared too by `gauntlet fidelity`, within max(5 ms, 25 %), but on a shared 
 mitmdump hop's ~1 ms can become ~10 ms under load while nginx stays under 1 ms, so this test
 leaves latency to that command's table, which states it.
 
-Known disagreements are xfail(strict=True) with the reason and the fix that removes them
-(the emulations are being fixed on another branch): when a fix lands, the case passes, the
-strict xfail fails, and this list must be trimmed, so the test flips with the fix.
+Known disagreements are xfail(strict=True) with the reason and the fix that removes them:
+when a fix lands, the case passes, the strict xfail fails, and the list must be trimmed.
 """
 
 from __future__ import annotations
@@ -24,20 +23,15 @@ from harness.topology import run_cell
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CELL_TIMEOUT_S = 30.0
 PLAN = fidelity.load_plan()
-CASES = [("nginx:defaults", "size_buffer"), ("nginx:tuned", "transparent"),
-         ("haproxy:no_delay", "transparent"), ("squid:defaults", "connect_passthrough")]
+CASES = [("nginx:defaults", "nginx_defaults"), ("nginx:tuned", "transparent"),
+         ("haproxy:no_delay", "transparent"), ("haproxy:defaults", "chunked_cork"),
+         ("squid:defaults", "connect_passthrough")]
 TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket", "sse_padded", "sse_heartbeat")
 
-NGINX_DEFAULTS_HEADERS = ("size_buffer sends the response headers at once; nginx with its defaults "
-                          "holds them with the first buffer (fix: headers held with the body)")
-KNOWN_DIFFERENCES = {
-    ("nginx:defaults", "websocket"): "size_buffer passes WebSocket; default nginx speaks HTTP/1.0 "
-    "upstream and drops Upgrade: 404 (fix: nginx defaults = HTTP/1.0 upstream, Upgrade dropped)",
-    ("nginx:defaults", "sse_padded"): NGINX_DEFAULTS_HEADERS,
-    ("nginx:defaults", "sse_heartbeat"): NGINX_DEFAULTS_HEADERS,
-    ("squid:defaults", "websocket"): "connect_passthrough tunnels ws:// to any port; Debian's "
-    "squid refuses CONNECT to ports but 443 with 403 (fix: squid's CONNECT port policy)",
-}
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+"""(device, transport) -> why the emulation still differs: each a strict xfail, so a fix flips
+it. Empty: the size_buffer, gzip_buffer and connect_passthrough differences are fixed
+(nginx_defaults, gzip_flush, the squid port policy)."""
 
 
 def _case(device: str, emulation: str, transport: str):

@@ -172,17 +172,21 @@ def test_websocket_through_corporate_forward_proxies(corporate_ws):
     """ws:// and wss:// go through the forward proxy's CONNECT tunnel, as a browser's do:
     an inspecting proxy that refuses upgrades is what answers 403 (the server never sees
     the /ws request), one that kills them makes the plain client flap while the engine.io-
-    style client gives up probing and stays on polling."""
+    style client gives up probing and stays on polling. The tunnel-only proxy allows CONNECT
+    to 443 only (Debian squid's SSL_ports): wss:// passes, ws:// (port 80) gets 403."""
     done, cells = corporate_ws
     assert done.returncode == 0, done.stdout + done.stderr
     for suffix in ("", "-https"):  # h1 cells have no protocol suffix
         refused = cells[f"websocket-ssl_inspection_no_websocket{suffix}"]
         assert all("403" in c["ended"] for c in refused["connections"])
         assert not [s for s in refused["server_saw"] if "/ws" in s]
-        tunnelled = cells[f"websocket-old_proxy_connect_only{suffix}"]
-        assert tunnelled["metrics"]["reconnects"] == 0
-        assert [s for s in tunnelled["server_saw"] if "/ws" in s]
         assert cells[f"websocket-zscaler_class{suffix}"]["metrics"]["reconnects"] >= 3
         for proxy in ("ssl_inspection_no_websocket", "zscaler_class"):
             notes = cells[f"websocket_fallback-{proxy}{suffix}"]["notes"]
             assert any("given up after 3 failed probes" in n for n in notes), notes
+    tunnelled = cells["websocket-old_proxy_connect_only-https"]
+    assert tunnelled["metrics"]["reconnects"] == 0
+    assert [s for s in tunnelled["server_saw"] if "/ws" in s]
+    port_80 = cells["websocket-old_proxy_connect_only"]
+    assert port_80["connections"] and all("403" in c["ended"] for c in port_80["connections"])
+    assert not [s for s in port_80["server_saw"] if "/ws" in s]

@@ -10,6 +10,7 @@ import gzip
 import importlib
 import importlib.util
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -479,3 +480,188 @@ def test_access_log_writes_every_target_and_changes_nothing(caplog):
     assert lines[0] == "access: CONNECT 127.0.0.1:8080"
     assert lines[1] == "access: GET 127.0.0.1:8080 /sse"
     assert lines[2].startswith("access: server-connect ")
+
+
+# --- emulations checked against the real device they name (issue 10) ---------------------
+
+
+def test_gzip_flush_sends_each_event_as_a_decodable_gzip_piece():
+    """nginx gzip with proxy_buffering off: every write leaves at once, sync-flushed."""
+    addon = load("gzip_flush")
+    with taddons.context(addon):
+        flow = sse_flow()
+        addon.responseheaders(flow)
+        assert flow.response.headers["content-encoding"] == "gzip"
+        out = stream_through(flow, [b"data: 1\n\n", b"data: 2\n\n"])
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        assert decoder.decompress(b"".join(out[0])) == b"data: 1\n\n"  # no wait for more
+        assert decoder.decompress(b"".join(out[1])) == b"data: 2\n\n"
+        assert gzip.decompress(b"".join(sum(out, []))) == b"data: 1\n\ndata: 2\n\n"
+
+
+def test_gzip_flush_leaves_json_polls_compressed_and_plain_clients_alone():
+    addon = load("gzip_flush")
+    with taddons.context(addon):
+        flow = sse_flow()
+        del flow.request.headers["accept-encoding"]
+        addon.responseheaders(flow)
+        assert "content-encoding" not in flow.response.headers
+
+
+def test_gzip_buffer_honours_no_transform_by_default_as_express_compression_does():
+    addon = load("gzip_buffer")
+    with taddons.context(addon):
+        flow = sse_flow("no-cache, no-transform")
+        addon.responseheaders(flow)
+        assert "content-encoding" not in flow.response.headers
+
+
+def nginx_flow(**response_headers: str):
+    flow = ws_flow()
+    flow.response = tflow.tresp()
+    flow.response.http_version = "HTTP/1.0"
+    flow.response.headers.clear()
+    flow.response.headers["content-type"] = "text/event-stream"
+    flow.response.headers["connection"] = "close"
+    for name, value in response_headers.items():
+        flow.response.headers[name.replace("_", "-")] = value
+    return flow
+
+
+def test_nginx_defaults_speaks_http10_upstream_and_drops_the_upgrade():
+    addon = load("nginx_defaults")
+    with taddons.context(addon):
+        flow = ws_flow()
+        addon.requestheaders(flow)
+        assert flow.request.http_version == "HTTP/1.0"
+        assert "upgrade" not in flow.request.headers
+        assert flow.request.headers["connection"] == "close"  # as nginx sends it
+        assert flow.request.headers["sec-websocket-key"] == "x"  # not hop-by-hop: passed on
+
+
+def test_nginx_defaults_holds_headers_with_the_first_page_then_whole_pages():
+    from mitmproxy.addons.proxyserver import Proxyserver
+    from mitmproxy.net.http.http1 import assemble_response_head
+
+    addon = load("nginx_defaults")
+    with taddons.context(addon, Proxyserver()) as tctx:  # stream_large_bodies is its option
+        tctx.configure(addon, nginx_buffer_bytes=1024)
+        flow = nginx_flow()
+        addon.responseheaders(flow)
+        assert flow.metadata[HOLD_WHOLE_RESPONSE] is True and flow.response.stream is False
+        head = len(assemble_response_head(flow.response))
+        first = 1024 - head
+        assert tctx.options.stream_large_bodies == str(first - 1)  # headers wait for it
+        assert flow.response.headers["transfer-encoding"] == "chunked"
+        assert flow.response.http_version == "HTTP/1.1"
+        flow.response.stream = True  # what mitmproxy does when the first page is full
+        body_filter = flow.response.stream
+        assert callable(body_filter)
+        assert body_filter(b"a" * first + b"b" * 1000) == [b"a" * first]
+        assert body_filter(b"c" * 24) == [b"b" * 1000 + b"c" * 24]
+        assert body_filter(b"d") == [] and body_filter(b"") == [b"d"]
+
+
+def test_nginx_defaults_streams_when_the_upstream_says_x_accel_buffering_no():
+    addon = load("nginx_defaults")
+    with taddons.context(addon):
+        flow = nginx_flow(x_accel_buffering="no")
+        addon.responseheaders(flow)
+        assert flow.response.stream is True and HOLD_WHOLE_RESPONSE not in flow.metadata
+        assert "x-accel-buffering" not in flow.response.headers  # nginx hides X-Accel-*
+
+
+def test_nginx_defaults_rejects_a_buffer_smaller_than_its_headers():
+    addon = load("nginx_defaults")
+    with taddons.context(addon) as tctx, pytest.raises(Exception, match="nginx_buffer_bytes"):
+        tctx.configure(addon, nginx_buffer_bytes=100)
+
+
+def connect_flow(host: str, port: int):
+    flow = tflow.tflow()
+    flow.request.method, flow.request.host, flow.request.port = "CONNECT", host, port
+    return flow
+
+
+@pytest.mark.parametrize(("host", "port", "tls", "rig_port_as", "refused"), [
+    ("127.0.0.1", 45001, True, "scheme", False),  # the rig's origin stands for 443
+    ("127.0.0.1", 45001, False, "scheme", True),  # ... and for 80 when plain (ws://)
+    ("127.0.0.1", 45001, True, "real", True),  # a real squid here: the real port
+    ("example.org", 443, False, "scheme", False),
+    ("example.org", 8080, True, "scheme", True),
+])  # fmt: skip
+def test_connect_passthrough_allows_connect_to_ssl_ports_only(host, port, tls, rig_port_as,
+                                                              refused):  # fmt: skip
+    """Debian's squid.conf: `http_access deny CONNECT !SSL_ports`, SSL_ports = 443."""
+    addon = load("connect_passthrough")
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, connect_rig_port_as=rig_port_as)
+        tctx.options.ssl_verify_upstream_trusted_ca = "/ca.pem" if tls else None
+        flow = connect_flow(host, port)
+        addon.http_connect(flow)
+        assert (flow.response is not None and flow.response.status_code == 403) is refused
+
+
+def test_connect_passthrough_port_list_and_its_errors():
+    connect_passthrough = importlib.import_module("proxies.connect_passthrough")
+    assert connect_passthrough.allowed_ports("443, 8000-8002") == {443, 8000, 8001, 8002}
+    addon = load("connect_passthrough")
+    with taddons.context(addon) as tctx:
+        with pytest.raises(Exception, match="connect_allowed_ports"):
+            tctx.configure(addon, connect_allowed_ports="https")
+        with pytest.raises(Exception, match="connect_rig_port_as"):
+            tctx.configure(addon, connect_rig_port_as="maybe")
+
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize("cut", range(1, 80, 7))
+def test_framer_finds_chunked_bodies_however_the_bytes_are_split(cut):
+    framing = importlib.import_module("proxies._framing")
+    wire = (CHUNKED_HEAD + b"5\r\nhello\r\n0\r\n\r\n"
+            + b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi" + b"HTTP/1.1 101 S\r\n\r\nws")
+    framer = framing.ResponseFramer()
+    pieces = framer.feed(wire[:cut]) + framer.feed(wire[cut:])
+    assert b"".join(p[0] for p in pieces) == wire
+    held = b"".join(p[0] for p in pieces if p[1] and not p[2])
+    assert held == b"5\r\nhello\r\n0\r\n"  # inside the chunked body, up to its last line
+    assert [p[0] for p in pieces if p[2]] == [b"\r\n"]  # the body's end, once
+
+
+def test_framer_leaves_what_is_not_http1_opaque():
+    framing = importlib.import_module("proxies._framing")
+    tls = b"\x16\x03\x01 tls"
+    assert framing.ResponseFramer().feed(tls) == [(tls, False, False)]
+
+
+def test_chunked_cork_holds_chunked_bytes_up_to_200_ms_and_lets_ends_go_at_once():
+    """haproxy without http-no-delay: MSG_MORE inside a chunked body, none at its end."""
+    addon = load("chunked_cork")
+    with taddons.context(addon) as tctx:
+        injected: list[bytes] = []
+        tctx.master.commands.call = lambda name, flow, to_client, data: injected.append(data)
+        flow = tflow.ttcpflow()
+        for data in (CHUNKED_HEAD, b"5\r\nev  1\r\n", b"5\r\nev  2\r\n"):
+            flow.messages.append(tcp.TCPMessage(False, data))
+            addon.tcp_message(flow)
+            assert flow.messages[-1].content == b""
+        assert injected == [CHUNKED_HEAD]  # the head goes at once, the events wait
+        loop = tctx.master.event_loop
+        assert addon.timers[flow.id].when() - loop.time() == pytest.approx(0.200, abs=0.05)
+        addon.release(flow, b"")  # what the timer does
+        assert injected[-1] == b"5\r\nev  1\r\n5\r\nev  2\r\n"  # coalesced, as measured
+        for echo in list(injected):
+            flow.messages.append(tcp.TCPMessage(False, echo))
+            addon.tcp_message(flow)
+            assert flow.messages[-1].content == echo  # our own releases pass untouched
+        flow.messages.append(tcp.TCPMessage(False, b"5\r\nev  3\r\n0\r\n\r\n"))
+        addon.tcp_message(flow)
+        assert injected[-1] == b"5\r\nev  3\r\n0\r\n\r\n"  # the body's end: no cork
+        assert flow.id not in addon.timers
+        poll = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+        flow.messages.append(tcp.TCPMessage(False, poll))
+        addon.tcp_message(flow)
+        assert b"".join(injected[-2:]) == poll and flow.id not in addon.timers
+        addon.tcp_end(flow)
+        assert flow.id not in addon.framers

@@ -52,6 +52,14 @@ def test_table_has_a_row_per_cell_with_numbers_and_marks_mismatches():
     ) in lines
 
 
+def test_table_shows_added_p50_and_says_where_there_is_no_direct_baseline():
+    cells = [{**DOC["cells"][0], "added_p50_ms": 201.5}, {**DOC["cells"][1], "added_p50_ms": None}]
+    lines = render_table({**DOC, "cells": cells}).splitlines()
+    assert "added p50" in lines[1]
+    assert "+201.5" in lines[2]
+    assert any("'-' where the run has none" in line for line in lines)
+
+
 def test_scaled_hop_options_are_shown_real_and_scaled():
     scaled_cell = {**DOC["cells"][0], "spec": {"hops": [
         {"options": {"idle_timeout_ms": "60000"}, "options_scaled": {"idle_timeout_ms": "2000"}}]}}

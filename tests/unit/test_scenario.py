@@ -81,6 +81,8 @@ def test_cell_ids_are_transport_dash_intermediary(tmp_path):
         (lambda s: s.replace("events = 3", "events = 0"), "workload: field 'events': must be >= 1"),
         (lambda s: s.replace("latency_p95_ms = 100\n", ""),
          "budget: field 'latency_p95_ms': missing"),
+        (lambda s: s.replace("latency_p95_ms = 100\n", "latency_p95_ms = 100\nadded_p50_ms = 0\n"),
+         "budget: field 'added_p50_ms': must be > 0"),
         (lambda s: s.replace('verdict = "PASS"', 'verdict = "OK"', 1),
          "expect[0]: field 'verdict': 'OK' is not one of"),
         (lambda s: s.replace('reason = "nothing in between"', 'reason = " "', 1),
@@ -254,3 +256,17 @@ def test_workload_shape_is_read_from_the_matrix_file(tmp_path):
     workload = load_matrix(str(write(tmp_path, text))).cells[0].workload
     assert (workload.burst, workload.quiet_after, workload.quiet_real_s) == (3, 1, 5)
     assert workload.schedule_s(10) == pytest.approx([0.0, 0.5, 0.5])
+
+
+def test_added_p50_budget_is_optional_tolerant_by_default_and_reported(tmp_path):
+    """No `added_p50_ms`: no limit (None); set, it reaches the cell and its results spec."""
+    tolerant = load_matrix(str(write(tmp_path, GOOD)))
+    assert all(c.budget.added_p50_ms is None for c in tolerant.cells)
+    strict_text = GOOD.replace("latency_p95_ms = 100\n",
+                               "latency_p95_ms = 100\nadded_p50_ms = 50\n")
+    strict = load_matrix(str(write(tmp_path, strict_text, "strict.toml")))
+    assert {c.budget.added_p50_ms for c in strict.cells} == {50}
+    assert strict.cells[0].to_json()["budget"]["added_p50_ms"] == 50
+    realtime = load_matrix("realtime")
+    assert {c.budget.added_p50_ms for c in realtime.cells} == {50}
+    assert any(c.intermediary.name == "direct" for c in realtime.cells)  # its baseline
