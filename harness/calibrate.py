@@ -11,7 +11,7 @@ log and clock; latency is publication to first receipt):
   the baseline hop, paired sample by sample, must be T within the band.
 
 The baseline is one `network` hop with D = 0, measured in the same calibration run: a transparent
-mitmdump relay costs about 0.5 ms by itself (MITMPROXY.md), which is the hop's, not D's. The
+mitmdump relay costs about 0.5 ms by itself (docs/mitmproxy.md), which is the hop's, not D's. The
 direct path (no hop) is measured and recorded too, with each point's error against it.
 
 The band is max(2 ms, 5 % of the nominal value). The pure part (bands, checks, the document,

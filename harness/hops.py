@@ -4,7 +4,7 @@ A hop listens on 127.0.0.1 with a port the OS picks, and forwards either as a re
 to the next hop or the server (`mode="reverse"`), or as a forward proxy that clients are
 configured to use (`mode="regular"`, absolute-URI requests and CONNECT). Hops are separate
 processes because mitmproxy's master and options are process globals, and so that the
-proxy's CPU stays out of the measuring process (MITMPROXY.md, DESIGN.md).
+proxy's CPU stays out of the measuring process (docs/mitmproxy.md, ARCHITECTURE.md).
 
 Readiness is a pipe: the `_ready` addon writes the bound address from mitmproxy's
 `running()` hook; EOF first means the hop died, and its stderr says why. Teardown kills the

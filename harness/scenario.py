@@ -42,7 +42,7 @@ class Workload:
       room waking up, a batch job finishing), which tests batching and per-event cost;
     - a quiet period: after event `quiet_after`, nothing for `quiet_real_s` real-world seconds
       (divided by the time scale like every real-world duration), long enough to provoke
-      idle timeouts (ALB 60 s, nginx 60 s; FIELD.md) unless the transport sends heartbeats;
+      idle timeouts (ALB 60 s, nginx 60 s; docs/field.md) unless the transport sends heartbeats;
     - large payloads: `payload_bytes` in the KiB, so size thresholds fill and flush.
     """
 
@@ -416,7 +416,7 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
             raise e.error("verdict", f"{verdict_name!r} is not one of {', '.join(Verdict)}")
         reason = e.get("reason", str)
         if not reason.strip():
-            raise e.error("reason", "must say why (a reader checks it against FIELD.md)")
+            raise e.error("reason", "must say why (a reader checks it against docs/field.md)")
         e.done()
         if transport not in transports or intermediary not in intermediaries:
             raise e.error("transport", f"cell {transport}-{intermediary} is not in the matrix")

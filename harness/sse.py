@@ -3,7 +3,7 @@
 https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
 
 Written here rather than taken from httpx-sse: its 0.4.3 line and event decoders produce the
-right events for the web-platform-tests `format-*` cases fed as whole text (FIELD.md), but
+right events for the web-platform-tests `format-*` cases fed as whole text (docs/field.md), but
 bytes-to-text decoding and stripping the leading BOM are left to the caller, and the reference
 client must get the same events for any split of the byte stream (a UTF-8 sequence or a CRLF
 pair cut across two reads) because proxies re-chunk bodies freely. This parser owns the whole

@@ -36,7 +36,7 @@ class RunCA:
         """A context trusting only this run's CA, offering `alpn` in this order.
 
         Browsers offer h2 first. httpcore re-sets ALPN to ["http/1.1", "h2"] on the context
-        it is given, and mitmproxy follows the client's order (MITMPROXY.md), so a plain
+        it is given, and mitmproxy follows the client's order (docs/mitmproxy.md), so a plain
         context would make every hop choose HTTP/1.1; this one keeps the browser's order.
         """
         context = _FixedAlpnContext(ssl.PROTOCOL_TLS_CLIENT)

@@ -1,6 +1,6 @@
 """Shared plumbing for behaviours that reshape a streamed response body.
 
-mitmproxy buffers every body unless `flow.response.stream` is set (MITMPROXY.md). A stream
+mitmproxy buffers every body unless `flow.response.stream` is set (docs/mitmproxy.md). A stream
 callable is called once per received chunk and once with b"" at the end; it returns the
 chunks to send on, and returning [] holds bytes. Several behaviours may stack in one hop, so
 each adds a filter to one `BodyPipeline` instead of overwriting the callable.

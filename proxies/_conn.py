@@ -1,7 +1,7 @@
 """Reach into a live mitmproxy connection: how long it has been idle, and cut it.
 
 mitmproxy has no public API to close a client connection from an addon (`flow.kill()` does
-not stop a flow whose body is already streaming, MITMPROXY.md), so this uses the proxyserver
+not stop a flow whose body is already streaming, docs/mitmproxy.md), so this uses the proxyserver
 addon's table of live connection handlers. These are internals of mitmproxy 12.2.3, which
 the project pins exactly; tests/e2e/test_behaviours_e2e.py covers every use.
 """

@@ -1,7 +1,7 @@
 """Readiness signal for the harness: report the bound address, or why the hop is unusable.
 
 Loaded first into every hop. mitmproxy's `running()` hook fires after the listeners are
-bound (MITMPROXY.md; the shape of mitmproxy's `examples/contrib/portfile.py`), and with
+bound (docs/mitmproxy.md; the shape of mitmproxy's `examples/contrib/portfile.py`), and with
 `--listen-port 0` only the proxyserver addon knows the real port. The harness passes the
 write end of a pipe as `gauntlet_ready_fd` and blocks on the read end: no polling, no sleep,
 and EOF without a line means the hop died before it was ready.

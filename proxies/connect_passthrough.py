@@ -11,8 +11,8 @@ the hop its CA, else 80); `"real"` judges the real port, as a real squid here do
 403 to every CONNECT, https included).
 Imitates: classic forward proxies without SSL inspection (Debian's squid, no ssl_bump;
 tests/e2e/test_external_proxies.py compares the two). Source: squid.conf as shipped by
-Debian (`acl SSL_ports port 443`, `http_access deny CONNECT !SSL_ports`); FIELD.md "CONNECT
-passthrough"; MITMPROXY.md (ignore_hosts: the body is never seen).
+Debian (`acl SSL_ports port 443`, `http_access deny CONNECT !SSL_ports`); docs/field.md "CONNECT
+passthrough"; docs/mitmproxy.md (ignore_hosts: the body is never seen).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ live stream (DLP / WAF message rules), and loss that no transport retransmits.
 No installable counterpart: DLP/WAF message rules are commercial products.
 Source:
 Toxiproxy README "Toxics" (reset_peer, limit_data: loss at the byte level; here at the
-event level so it is countable); MITMPROXY.md "Protocols" (drop messages in websocket_message).
+event level so it is countable); docs/mitmproxy.md "Protocols" (drop messages in websocket_message).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Node's `compression` (Express) when the app never calls `res.flush()`. Not nginx
 holds the stream anyway (`nginx_defaults`). No installable counterpart here (an npm
 package, not a Debian one; Gauntlet does not start it). Source: expressjs/compression README
 "Server-Sent Events" ("a window of the output needs to be buffered up ... call res.flush()");
-its no-transform rule (RFC 9111 §5.2.2.6); FIELD.md "compression buffering".
+its no-transform rule (RFC 9111 §5.2.2.6); docs/field.md "compression buffering".
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Every SSE stream then costs a connection, and browsers cap those at six per origin.
 Imitates: proxies and load balancers without HTTP/2 support (or with it switched off).
 Installable counterparts (nginx, haproxy as shipped speak HTTP/1.1) are not compared yet.
-Source: MITMPROXY.md ("http2=false forces HTTP/1.1 on both sides"); FIELD.md
+Source: docs/mitmproxy.md ("http2=false forces HTTP/1.1 on both sides"); docs/field.md
 "HTTP/2 in front, HTTP/1.1 behind".
 """
 

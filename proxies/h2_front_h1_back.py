@@ -5,8 +5,8 @@ per stream. A server that picks its strategy from the protocol it sees (close-af
 SSE only on HTTP/1.x, say) then guesses wrong about the client.
 Imitates: CloudFront, AWS ALB and other CDNs / load balancers with HTTP/1.1 to the origin.
 No installable counterpart: CloudFront and the ALB are cloud services.
-Source: FIELD.md "HTTP/2 in front, HTTP/1.1 behind"; AWS ALB docs (HTTP/1.1 to targets by
-default); MITMPROXY.md (mitmproxy mirrors the client's protocol upstream unless told).
+Source: docs/field.md "HTTP/2 in front, HTTP/1.1 behind"; AWS ALB docs (HTTP/1.1 to targets by
+default); docs/mitmproxy.md (mitmproxy mirrors the client's protocol upstream unless told).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ An HTTP/1.0 response with no Content-Length ends when the connection closes; the
 the body bytes as they come but the connection cannot be reused, and keep-alive is gone.
 Imitates: legacy proxies that speak HTTP/1.0 (no chunking), e.g. old Squid releases.
 No installable counterpart: Debian's squid speaks HTTP/1.1 upstream (measured).
-Source: FIELD.md "HTTP/1.0-only hop"; RFC 9112 §6.3 (message body length: close-delimited).
+Source: docs/field.md "HTTP/1.0-only hop"; RFC 9112 §6.3 (message body length: close-delimited).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Imitates: AWS ALB idle timeout 60 s; nginx `proxy_read_timeout` 60 s; Cloudflare
 Heroku's rolling 55 s window.
 Only nginx installs here, and its timeout is not compared yet; the others are cloud
 services.
-Source: FIELD.md "idle timeout"; AWS ELB docs "Configure the
+Source: docs/field.md "idle timeout"; AWS ELB docs "Configure the
 idle connection timeout"; nginx ngx_http_proxy_module `proxy_read_timeout`.
 """
 

@@ -12,7 +12,7 @@ Imitates: antivirus scanning proxies that keep back the start of a download whil
 scan it, then pass it on (HAVP's KEEPBACKTIME; Sophos-class web filters).
 No installable counterpart: HAVP left Debian, Sophos filters are commercial.
 Source: HAVP configuration KEEPBACKTIME / KEEPBACKBUFFER (havp.config, HAVP 0.78 changelog:
-"KEEPBACKTIME config added to complement KEEPBACKBUFFER"); FIELD.md "store-and-forward" row.
+"KEEPBACKTIME config added to complement KEEPBACKBUFFER"); docs/field.md "store-and-forward" row.
 """
 
 from __future__ import annotations

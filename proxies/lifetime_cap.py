@@ -6,7 +6,7 @@ got no response headers within that time (Heroku's router answers H12 after 30 s
 Imitates: GCP load balancer backend timeout 30 s (caps WebSockets too); Envoy route timeout
 15 s; corporate proxies at 5 or 30 min; Heroku 30 s to first byte.
 No installable counterpart: cloud load balancers and commercial proxies.
-Source: FIELD.md
+Source: docs/field.md
 "lifetime cap"; Google Cloud docs "Backend service timeout"; Heroku Dev Center "Request
 Timeout" (H12).
 """

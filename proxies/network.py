@@ -11,7 +11,7 @@ Imitates: a slow or lossy network path (mobile, congested Wi-Fi, long-haul links
 middleboxes that reset connections.
 No installable counterpart: it is a path, not a device (Toxiproxy is not packaged).
 Source: Toxiproxy README "Toxics" (latency,
-bandwidth, reset_peer); FIELD.md "Peers".
+bandwidth, reset_peer); docs/field.md "Peers".
 """
 
 from __future__ import annotations

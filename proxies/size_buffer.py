@@ -14,7 +14,7 @@ mitmproxy's `stream_large_bodies`. No installable counterpart is started for the
 as such; nginx_defaults is the one compared with a real device. Source: nginx docs,
 ngx_http_proxy_module `proxy_buffering` ("Buffering can also be enabled or disabled by passing
 yes or no in the X-Accel-Buffering response header"); expressjs/compression README
-(`threshold`, default 1kb); mitmproxy docs `stream_large_bodies`; FIELD.md "size-threshold
+(`threshold`, default 1kb); mitmproxy docs `stream_large_bodies`; docs/field.md "size-threshold
 buffering".
 """
 

@@ -1,7 +1,7 @@
 """Hold the whole response body and send it on only when the response ends.
 
 Chunked transfer encoding is hop-by-hop, so an intermediary may legally collect a body
-before forwarding it; an SSE stream never ends, so nothing arrives (FIELD.md: one product's
+before forwarding it; an SSE stream never ends, so nothing arrives (docs/field.md: one product's
 users waited ~20 minutes to log in). Response headers pass at once by default, as the
 content-scanning proxies that hold bodies to inspect them do; set
 `store_and_forward_hold_headers` to hold headers too (mitmproxy's own default).

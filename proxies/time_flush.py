@@ -6,7 +6,7 @@ headers and body alike, as a scanning proxy that trickles a response does.
 Imitates: proxies and antivirus web filters that "trickle" content to keep a download
 alive while they scan it (Sophos-class filters, some corporate proxies).
 No installable counterpart: the trickling filters are commercial products.
-Source: FIELD.md "store-and-forward" row (Sophos-class antivirus web filters); Squid and
+Source: docs/field.md "store-and-forward" row (Sophos-class antivirus web filters); Squid and
 antivirus "data trickling" documentation (e.g. ClamAV/HAVP, Sophos UTM web filter).
 """
 

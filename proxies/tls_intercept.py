@@ -7,7 +7,7 @@ Imitates: corporate SSL inspection (Zscaler, Blue Coat, Palo Alto decryption) an
 HTTPS scanning.
 No installable counterpart compared: the products named are commercial (squid ssl_bump is
 not set up).
-Source: FIELD.md "TLS interception"; MITMPROXY.md ("Intercepted ... behaves
+Source: docs/field.md "TLS interception"; docs/mitmproxy.md ("Intercepted ... behaves
 as plain HTTP inside, so buffering applies").
 """
 

@@ -5,7 +5,7 @@ or `X-Accel-Buffering: no`), the baseline every hostile hop is compared with.
 nginx installs here; tests/e2e/test_external_proxies.py compares its unbuffered gzip recipe
 with gzip_flush, not this hop.
 Source: mitmproxy buffers bodies unless `flow.response.stream` is set
-(mitmproxy/addons/server_side_events.py; ../shared/MITMPROXY.md "Streaming and buffering").
+(mitmproxy/addons/server_side_events.py; docs/mitmproxy.md "Streaming and buffering").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The handshake succeeds, so a naive client believes WebSocket works, reconnects a
 kill and flaps forever unless it falls back to an HTTP transport.
 Imitates: Zscaler-class proxies that accept the upgrade and drop it 100-500 ms later.
 No installable counterpart: Zscaler is a cloud service.
-Source: FIELD.md "WebSocket accepted, then killed"; engine.io's upgrade probe and SignalR's
+Source: docs/field.md "WebSocket accepted, then killed"; engine.io's upgrade probe and SignalR's
 fallback exist for this case.
 """
 

@@ -4,7 +4,7 @@ A WebSocket client then fails its handshake and must fall back to an HTTP transp
 Imitates: old corporate proxies and some PaaS routers that strip `Upgrade`/`Connection`
 or answer 4xx.
 No installable counterpart: the proxies and PaaS routers named are not packaged.
-Source: FIELD.md "WebSocket upgrade refused"; RFC 9110 §7.8 (Upgrade is
+Source: docs/field.md "WebSocket upgrade refused"; RFC 9110 §7.8 (Upgrade is
 hop-by-hop, so an intermediary may drop it).
 """
 

@@ -1,6 +1,6 @@
 """Reference polling clients: long polling, and short polling every P seconds.
 
-Long polling always gets through a buffering proxy, because every response ends (FIELD.md);
+Long polling always gets through a buffering proxy, because every response ends (docs/field.md);
 its cost is one request per batch, which `requests` in the metrics makes visible. Short
 polling asks every `interval_s` whether or not anything happened: latency up to P and empty
 requests. A failed poll backs off exponentially; a subscription counts as (re)connected on

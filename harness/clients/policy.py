@@ -92,7 +92,7 @@ class EventSourcePolicy:
     - Otherwise, when the response ends or the network fails, the client waits the
       reconnection time and asks again, sending the last event ID as `Last-Event-ID`.
     - The reconnection time starts at the implementation's default (Chromium: a constant
-      3 s, no backoff; FIELD.md) and becomes the last valid `retry:` the parser saw.
+      3 s, no backoff; docs/field.md) and becomes the last valid `retry:` the parser saw.
     - The last event ID is the parser's: set only when an event is dispatched, kept across
       events and connections.
     The trio driver (harness/clients/sse.py) does the I/O and asks this object what to send

@@ -11,7 +11,7 @@ included: de-duplication is the metrics' job, so wire duplicates stay visible).
 `run_sse_canary` adds the canary fallback: if the server's `event: canary`, sent right after
 connect, has not arrived within the timeout, the session switches to long polling for good
 and says so in the event log (SignalR's transport-connect timeout, Phoenix's
-`longPollFallbackMs` 2500 ms; FIELD.md).
+`longPollFallbackMs` 2500 ms; docs/field.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Both resume with `?after=<last id>` on every connect, so a socket killed by a hop loses no
 event that the server still has. The plain client reconnects with exponential backoff
 (50 ms doubling to 2 s, reset after a socket that delivered): through a proxy that accepts
-the upgrade and kills it, it flaps forever (FIELD.md). `run_websocket_fallback` starts on
+the upgrade and kills it, it flaps forever (docs/field.md). `run_websocket_fallback` starts on
 long polling, probes a WebSocket beside it, moves over once the socket has lived `probe_ms`,
 falls back to polling when it dies, and gives up upgrading after a few failed probes
 (harness.clients.policy.UpgradePolicy), as engine.io and SignalR clients do.
@@ -92,7 +92,7 @@ async def open_socket(target: Target, resource: str) -> AsyncIterator[WebSocketC
     """A WebSocket to `target` for `resource` (`/ws?after=N`), through its forward proxy if any.
 
     Browsers configured with a proxy reach `ws://` and `wss://` through it with CONNECT
-    (CHROMIUM.md; RFC 6455 section 4.1 suggests the same), not with an absolute-URI upgrade:
+    (docs/chromium.md; RFC 6455 section 4.1 suggests the same), not with an absolute-URI upgrade:
     the tunnel is opened here, TLS runs inside it for `wss://`, then the WebSocket handshake.
     A proxy that intercepts (TLS inspection) or refuses the tunnel is thereby in the path.
     """

@@ -12,7 +12,7 @@ Endpoints (all resume from an id; ids are the publisher's sequence numbers):
 - `GET /sse/close-each` as `/sse?close=each`: ends the response after each write of the events
                         available (one event, or the small batch that queued up), so a
                         store-and-forward hop flushes; the client reconnects with
-                        `Last-Event-ID` (FIELD.md: "close the SSE response after every event").
+                        `Last-Event-ID` (docs/field.md: "close the SSE response after every event").
 - `GET /poll?after=N`   long poll: waits up to `wait_ms` (default `long_poll_timeout_ms`) for
                         events after N, returns them all as JSON (`{"events": [...]}`, possibly
                         empty). `wait_ms=0` is a short poll.
@@ -67,7 +67,7 @@ class ServerOptions:
     """Knobs of the reference server that a scenario may set.
 
     `retry_ms` is sent as the SSE `retry:` field on every stream: Chromium's default of a
-    constant 3 s (FIELD.md) would make close-after-event SSE useless, so servers that close
+    constant 3 s (docs/field.md) would make close-after-event SSE useless, so servers that close
     send a small value. `long_poll_timeout_ms` is how long a poll waits before answering empty.
     """
 

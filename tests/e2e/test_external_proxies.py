@@ -87,7 +87,7 @@ async def test_default_nginx_holds_a_small_stream_headers_included(nginx, tmp_pa
                                                                    transport):  # fmt: skip
     """Five ~78-byte events stay in nginx's first buffer: the client gets not even headers.
 
-    FIELD.md: nginx with its defaults (`proxy_buffering on`, HTTP/1.0 to the upstream, buffers
+    docs/field.md: nginx with its defaults (`proxy_buffering on`, HTTP/1.0 to the upstream, buffers
     of one memory page) holds even the response headers until the first buffer is full.
     nginx docs (ngx_http_proxy_module): proxy_buffering "Default: on"; proxy_buffer_size and
     proxy_buffers "4k|8k", "one memory page"; proxy_http_version "By default, version 1.0 is
@@ -138,7 +138,7 @@ async def test_workarounds_get_every_event_through_default_nginx(nginx, tmp_path
                                                                  transport):  # fmt: skip
     """Responses that end (close after each event, long polls) are flushed by nginx at once.
 
-    FIELD.md's workarounds: closing the response makes a buffering proxy flush; long polling
+    docs/field.md's workarounds: closing the response makes a buffering proxy flush; long polling
     always gets through; a canary (Phoenix's 2.5 s, scaled to the 300 ms floor) notices the
     held stream and falls back to long polling. Measured: 5 of 5 delivered each time, p95
     ~12 ms closing each event, ~2 ms long polling, ~300 ms with the canary's fallback.

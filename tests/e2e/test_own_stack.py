@@ -34,7 +34,7 @@ CLI_TIMEOUT_S = 60.0
 ])  # fmt: skip
 async def test_example_app_through_store_and_forward_gets_the_reference_verdicts(
         tmp_path, transport, verdict):  # fmt: skip
-    """FIELD.md's buffering proxy: a stream that never ends is held; ending responses and
+    """docs/field.md's buffering proxy: a stream that never ends is held; ending responses and
     WebSocket get through. Same verdicts as the smoke matrix's for the reference server."""
     cell = adhoc_cell(transport, "store_and_forward")
     assert str(cell.expected_verdict) == verdict  # the reference server's expectation

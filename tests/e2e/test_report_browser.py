@@ -1,4 +1,4 @@
-"""The HTML report in a real headless browser (Debian's chromium, flags from CHROMIUM.md).
+"""The HTML report in a real headless browser (Debian's chromium, flags from docs/chromium.md).
 
 The page must load from disk without the browser reporting an error, its rendered DOM must
 hold one grid cell per scenario cell, and the screenshot must show each verdict's colour.
