@@ -28,7 +28,7 @@ from typing import Any
 
 from harness import real
 from harness.errors import ScenarioError
-from harness.hops import HopSpec
+from harness.hops import HopSpec, option_text
 from harness.scenario import (
     SCENARIOS_DIR,
     CellSpec,
@@ -99,7 +99,8 @@ def load_plan(path: Path = PAIRS_FILE) -> Plan:
         try:
             real.preset(name)
             behaviours = tuple(p.get("emulation", list, []))
-            options = tuple((k, str(v)) for k, v in p.get("options", dict, {}).items())
+            options = tuple((k, option_text(v))
+                            for k, v in p.get("options", dict, {}).items())  # fmt: skip
             emulation = None
             if behaviours:  # in the device's place: forward for squid, reverse for nginx
                 emulation = HopSpec(behaviours, real.device_of(name).mode, options)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import httpx
 import trio
@@ -68,9 +69,17 @@ async def _watch_one(hop: RunningHop, clock: Clock) -> None:
     raise HopFault(f"{hop_name(hop)} {exit_description(code)} at {clock():.1f} s")
 
 
-async def probe(target: Target, health_count: Callable[[], int]) -> str | None:
+@dataclass(frozen=True)
+class Problem:
+    """What a health check found: in words, and the status a hop answered itself, if any."""
+
+    text: str
+    status: int | None = None
+
+
+async def probe(target: Target, health_count: Callable[[], int]) -> Problem | None:
     """GET the health route at `target`; None when the server answered 200, else what went
-    wrong, in words ("refused the connection", "answered 502 itself", ...)."""
+    wrong ("refused the connection", "answered 502 itself", ...)."""
     before = health_count()
     try:
         with trio.fail_after(HEALTH_TIMEOUT_S):
@@ -78,23 +87,24 @@ async def probe(target: Target, health_count: Callable[[], int]) -> str | None:
                 response = await client.get(target.base_url + HEALTH_PATH)
                 await response.aread()
     except trio.TooSlowError:
-        return f"did not answer a health check within {HEALTH_TIMEOUT_S:g} s"
+        return Problem(f"did not answer a health check within {HEALTH_TIMEOUT_S:g} s")
     except httpx.ProxyError as exc:
-        return f"refused the health check as a proxy ({_short(exc)})"
+        return Problem(f"refused the health check as a proxy ({_short(exc)})")
     except httpx.ConnectError as exc:
         if _refused(exc):
-            return "refused the connection"
-        return f"is unreachable ({_short(exc)})"
+            return Problem("refused the connection")
+        return Problem(f"is unreachable ({_short(exc)})")
     except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError) as exc:
-        return f"does not speak HTTP ({_short(exc)})"
+        return Problem(f"does not speak HTTP ({_short(exc)})")
     except httpx.HTTPError as exc:
-        return f"failed the health check ({type(exc).__name__}: {_short(exc)})"
+        return Problem(f"failed the health check ({type(exc).__name__}: {_short(exc)})")
     reached = health_count() > before
     if response.status_code == 200 and reached:
         return None
     if not reached:
-        return f"answered {response.status_code} itself (the server saw no request)"
-    return f"passed the server's {response.status_code} (expected 200)"
+        return Problem(f"answered {response.status_code} itself (the server saw no request)",
+                       response.status_code)  # fmt: skip
+    return Problem(f"passed the server's {response.status_code} (expected 200)")
 
 
 def _refused(exc: BaseException | None, depth: int = 0) -> bool:
@@ -136,4 +146,7 @@ async def check_health(hops: Sequence[RunningHop], server_url: str, make_target:
         if tail_problem is not None:
             culprit, why = hops[i], tail_problem
             break
-    raise HopFault(f"{hop_name(culprit)} {why}, at {clock():.1f} s, before the workload")
+    when = f"at {clock():.1f} s, before the workload"
+    if why.status is not None:  # "502 from hop 1 (external http://127.0.0.1:8080): ..."
+        raise HopFault(f"{why.status} from {hop_name(culprit)}: the hop {why.text}, {when}")
+    raise HopFault(f"{hop_name(culprit)} {why.text}, {when}")

@@ -162,6 +162,14 @@ def mitmdump_path() -> str:
     return os.environ.get("GAUNTLET_MITMDUMP") or str(Path(sys.executable).parent / "mitmdump")
 
 
+def option_text(value: object) -> str:
+    """A TOML option value as mitmdump's `--set` reads it: booleans are `true`/`false` (Python's
+    `True` is refused: "bad value for option"), everything else as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def effective_options(spec: HopSpec, time_scale: float = 1.0) -> dict[str, str]:
     """The options a hop runs with: explicit values, and every duration divided by the scale.
 

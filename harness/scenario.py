@@ -21,7 +21,7 @@ import proxies
 from harness import limits, real
 from harness.clients import TRANSPORTS
 from harness.errors import GauntletError, ScenarioError
-from harness.hops import HopSpec, check_chain, effective_options
+from harness.hops import HopSpec, check_chain, effective_options, option_text
 from harness.loopback import parse_server_address
 from harness.server.optout import OPT_OUTS
 from harness.verdict import Budget, Verdict
@@ -262,7 +262,7 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
                     spec = HopSpec(
                         tuple(behaviours),
                         hop.get("mode", str, default_mode),
-                        tuple((k, str(v)) for k, v in options.items()),
+                        tuple((k, option_text(v)) for k, v in options.items()),
                         external,
                         real_name,
                     )

@@ -43,7 +43,7 @@ def test_unknown_transport(tmp_path):
 def test_unknown_intermediary(tmp_path):
     done = run_cli("run", "--transport", "sse", "--intermediary", "squid9",
                    "--results", str(tmp_path))  # fmt: skip
-    assert_one_line_error(done, "unknown intermediary 'squid9'", "store_and_forward")
+    assert_one_line_error(done, "unknown intermediary 'squid9'", "(known: access_log, ")
 
 
 def test_malformed_scenario_file(tmp_path):

@@ -142,7 +142,8 @@ async def test_a_hop_answering_502_itself_is_error_naming_the_status(tmp_path: P
             entry = await run_cell(cell((HopSpec((), "reverse", (), url),), "gateway"), tmp_path)
         nursery.cancel_scope.cancel()
     assert entry["verdict"] == "ERROR"
-    assert entry["reason"].startswith(f"hop 1 (external {url}) answered 502 itself")
+    assert entry["reason"].startswith(f"502 from hop 1 (external {url}): the hop answered 502 "
+                                      "itself (the server saw no request)")
 
 
 async def test_a_hop_gets_a_minimal_environment(tmp_path: Path, monkeypatch):

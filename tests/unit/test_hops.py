@@ -58,3 +58,11 @@ def test_external_hop_takes_no_behaviours():
     with pytest.raises(ScenarioError, match="no behaviours"):
         HopSpec(("transparent",), external="http://127.0.0.1:3128")
     assert HopSpec((), external="http://127.0.0.1:3128").label == "external http://127.0.0.1:3128"
+
+
+def test_toml_booleans_reach_mitmdump_as_it_spells_them():
+    """`--set opt=True` is refused by mitmdump ("bad value for option"); true/false is read."""
+    from harness.hops import option_text
+
+    assert (option_text(True), option_text(False)) == ("true", "false")
+    assert (option_text(4096), option_text("/sse,/ws")) == ("4096", "/sse,/ws")
