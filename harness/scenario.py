@@ -262,7 +262,9 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
                     spec = HopSpec(
                         tuple(behaviours),
                         hop.get("mode", str, default_mode),
-                        tuple((k, str(v)) for k, v in options.items()),
+                        # mitmdump's --set takes booleans as true/false, not Python's True
+                        tuple((k, str(v).lower() if isinstance(v, bool) else str(v))
+                              for k, v in options.items()),
                         external,
                         real_name,
                     )

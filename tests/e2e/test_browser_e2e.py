@@ -79,6 +79,28 @@ async def test_browser_websocket_through_ws_refuse_fails(tmp_path):
 
 
 @needs_chromium
+async def test_browser_websocket_fallback_polls_through_ws_refuse_and_gives_up_on_kills(tmp_path):
+    """The page's engine.io-style fallback (UpgradePolicy's rules in JavaScript): a hop that
+    refuses every upgrade leaves it on polling, which delivers everything; a hop that kills
+    each socket makes it give up after 3 failed probes and stay on polling, as the reference
+    client does, instead of flapping as the page's plain WebSocket reconnect does."""
+    refuse = await measure(cell("browser_websocket_fallback", "ws_refuse"), tmp_path / "refuse")
+    assert refuse["verdict"] == refuse["expected_verdict"] == "PASS", refuse["reason"]
+    events = refuse["client"]["browser"]["page_events"]
+    assert events["close"] == 3 and events["open"] >= 1  # 3 refused probes, polls opened
+    assert any("given up after 3 failed probes" in n for n in refuse["notes"])
+    kill = await measure(cell("browser_websocket_fallback", "ws_accept_then_kill"),
+                         tmp_path / "kill")
+    reference = await measure(cell("websocket_fallback", "ws_accept_then_kill"),
+                              tmp_path / "reference")
+    for entry in (kill, reference):
+        assert entry["verdict"] == "PASS", entry["reason"]
+        assert any("given up after 3 failed probes" in n for n in entry["notes"])
+        assert not any("upgraded" in n for n in entry["notes"])
+    assert kill["client"]["browser"]["page_events"]["close"] == 3  # no probe after giving up
+
+
+@needs_chromium
 async def test_browser_long_poll_through_store_and_forward_passes(tmp_path):
     entry = await measure(cell("browser_long_poll", "store_and_forward"), tmp_path)
     assert entry["verdict"] == "PASS", entry["reason"]
