@@ -20,6 +20,7 @@ from harness.clients.browser import PageMode, run_browser
 from harness.clients.llm import run_llm_stream, run_llm_stream_openai
 from harness.clients.long_poll import run_long_poll
 from harness.clients.mcp_streamable import run_mcp_streamable
+from harness.clients.policy import UpgradePolicy
 from harness.clients.sse import run_sse, run_sse_canary
 from harness.clients.websocket import run_websocket, run_websocket_fallback
 from harness.eventlog import EventLog
@@ -133,6 +134,15 @@ TRANSPORTS: dict[str, Transport] = {
                   "Chromium's WebSocket with the page's own reconnect (backoff 50 ms doubling "
                   "to 2 s) resuming with ?after=, as an application does",
                   lambda s: partial(run_browser, page=PageMode("websocket", "/ws"))),
+        Transport("browser_websocket_fallback",
+                  "websocket_fallback in the page: fetch() long polling first, Chromium's "
+                  "WebSocket probed beside it, upgrade once a probe lives 1 s, fall back when "
+                  "it dies, give up after 3 failed probes (the reference client's timings)",
+                  lambda s: partial(run_browser, page=PageMode(
+                      "websocket_fallback", "/ws", scaled_ms(LONG_POLL_HOLD_MS, s),
+                      upgrade=(("probeMs", WS_PROBE_MS),
+                               ("maxFailures", UpgradePolicy.max_failures),
+                               ("retryMs", WS_RETRY_MS))))),
         Transport("browser_websocket_raw",
                   "Chromium's bare WebSocket API: one socket, never reconnected",
                   lambda s: partial(run_browser, page=PageMode("websocket_raw", "/ws"))),

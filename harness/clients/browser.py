@@ -168,11 +168,14 @@ def chromium_argv(binary: str, profile_dir: Path, *, forward_proxy: str | None =
 
 @dataclass(frozen=True)
 class PageMode:
-    """What the page runs: `mode` (sse | long_poll | websocket | websocket_raw) on `path`."""
+    """What the page runs: `mode` (sse | long_poll | websocket | websocket_raw |
+    websocket_fallback) on `path`; `upgrade` holds websocket_fallback's UpgradePolicy timings
+    (probeMs, maxFailures, retryMs), the reference client's values."""
 
     mode: str
     path: str
     wait_ms: int = 0
+    upgrade: tuple[tuple[str, float], ...] = ()
 
 
 async def run_browser(target: Target, log: EventLog, *, page: PageMode,
@@ -271,8 +274,9 @@ def _drive(endpoint: str, url: str, page_mode: PageMode, emit) -> None:
             page_ms = float(page.evaluate("gauntletNow()"))
             samples.append((before, page_ms, now_ns()))
         emit(("clock", samples))
-        page.evaluate("([m, p, w]) => gauntletStart(m, p, w)",
-                      [page_mode.mode, page_mode.path, page_mode.wait_ms])
+        page.evaluate("([m, p, w, o]) => gauntletStart(m, p, w, o)",
+                      [page_mode.mode, page_mode.path, page_mode.wait_ms,
+                       dict(page_mode.upgrade)])
         try:
             page.wait_for_event("close", timeout=0)
         except PlaywrightError:
@@ -324,6 +328,9 @@ class _Bridge:
             self.log.append(Request(t, self.conn(int(event.get("conn", 0))),
                                     f"{event.get('method')} {event.get('path')}"))  # fmt: skip
             return
+        if kind == "note":  # websocket_fallback's upgrade decisions, as the reference logs
+            self.log.append(Note(t, str(event.get("text", ""))))
+            return
         self.current = max(self.current, int(event.get("conn", 0)))
         conn = self.conn(int(event.get("conn", 0)))
         if kind == "open":
@@ -339,10 +346,10 @@ class _Bridge:
                 why = ("EventSource error, closed for good" if closed
                        else "EventSource error, reconnecting")  # fmt: skip
                 self.log.append(Disconnected(t, conn, why))
-            elif self.page.mode == "long_poll" and conn in self.opened:
+            elif (self.page.mode == "long_poll" or event.get("poll")) and conn in self.opened:
                 self.log.append(Disconnected(t, conn, f"poll failed: {event.get('why', '')}"))
                 self.opened.discard(conn)
-            elif self.page.mode == "long_poll":
+            elif self.page.mode == "long_poll" or event.get("poll"):
                 self.log.append(Note(t, f"poll failed: {event.get('why', '')}"))
         elif kind == "close":
             self.log.append(Disconnected(t, conn, f"WebSocket close {event.get('code')}"))

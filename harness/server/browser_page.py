@@ -16,6 +16,11 @@ Modes:
   `WebSocket` never reconnects by itself): backoff 50 ms doubling to 2 s, reset after a socket
   that delivered, resume with `?after=`.
 - `websocket_raw`: one `WebSocket`, never reconnected: what the bare API gives.
+- `websocket_fallback`: engine.io-style, the rules of harness/clients/policy.py UpgradePolicy
+  with the reference client's timings passed in: long polling first, a WebSocket probe beside
+  it, polling stopped once the probe has lived `probeMs`, back to polling when the upgraded
+  socket dies, no more probes after `maxFailures` sockets that failed or died sooner; waits
+  `retryMs` doubling between probes. Every poll run and every socket is its own connection.
 """
 
 from __future__ import annotations
@@ -101,11 +106,90 @@ function websocket(path, reconnect) {
   open();
 }
 
-window.gauntletStart = (mode, path, waitMs) => {
+function websocketFallback(path, waitMs, opts) {
+  // UpgradePolicy (harness/clients/policy.py) in the page: same rules, same timings.
+  let after = 0, nextConn = 0, failures = 0, upgraded = false, poller = null;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const deliver = (conn, e, bytes, t) => {
+    after = Math.max(after, e.id);
+    report("message", {conn: conn, id: String(e.id), t: t, bytes: bytes});
+  };
+  const startPolling = () => {
+    const run = {stopped: false, abort: new AbortController()};
+    (async () => {
+      let conn = nextConn++, connected = false, delay = 0;
+      while (!run.stopped) {
+        try {
+          report("request", {conn: conn, method: "GET", path: "/poll"});
+          const response = await fetch("/poll?after=" + after + "&wait_ms=" + waitMs,
+                                       {cache: "no-store", signal: run.abort.signal});
+          if (!response.ok) throw new Error("status " + response.status);
+          const body = await response.json();
+          const t = now();
+          if (run.stopped) break;
+          if (!connected) { report("open", {conn: conn, t: t}); connected = true; }
+          delay = 0;
+          for (const e of body.events) deliver(conn, e, e.data.length, t);
+        } catch (err) {
+          if (run.stopped) break;  // upgraded: this poll was cancelled, not failed
+          report("error", {conn: conn, closed: false, poll: true, why: String(err)});
+          if (connected) { conn = nextConn++; connected = false; }
+          delay = delay === 0 ? 50 : Math.min(2000, delay * 2);
+          await sleep(delay);
+        }
+      }
+    })();
+    return run;
+  };
+  const stopPolling = () => {
+    if (poller) { poller.stopped = true; poller.abort.abort(); poller = null; }
+  };
+  const shouldTry = () => !upgraded && failures < opts.maxFailures;
+  const probe = () => {
+    const conn = nextConn++;
+    let openedAt = null, timer = null;
+    report("request", {conn: conn, method: "WS", path: path});
+    const socket = new WebSocket(scheme + "//" + location.host + path + "?after=" + after);
+    socket.onopen = () => {
+      openedAt = now();
+      report("open", {conn: conn});
+      timer = setTimeout(() => {
+        upgraded = true;
+        stopPolling();
+        report("note", {text: "websocket probe survived: upgraded, polling stopped"});
+      }, opts.probeMs);
+    };
+    socket.onmessage = (m) => {
+      const t = now();
+      deliver(conn, JSON.parse(m.data), m.data.length, t);
+    };
+    socket.onerror = () => report("error", {conn: conn, closed: false});
+    socket.onclose = (c) => {
+      clearTimeout(timer);
+      report("close", {conn: conn, code: c.code, reason: c.reason});
+      const lived = openedAt === null ? null : now() - openedAt;
+      const wasUpgraded = upgraded;
+      upgraded = false;
+      if (lived === null || lived < opts.probeMs) failures += 1;
+      if (wasUpgraded) {  // the upgraded socket died: back to polling at once
+        poller = startPolling();
+        report("note", {text: "websocket died: back to long polling"});
+      }
+      if (shouldTry()) setTimeout(probe, opts.retryMs * 2 ** Math.max(0, failures - 1));
+      else report("note", {text: "websocket upgrade given up after " + failures +
+                                  " failed probes: staying on long polling"});
+    };
+  };
+  poller = startPolling();
+  probe();
+}
+
+window.gauntletStart = (mode, path, waitMs, opts) => {
   if (mode === "sse") sse(path);
   else if (mode === "long_poll") longPoll(path, waitMs);
   else if (mode === "websocket") websocket(path, true);
   else if (mode === "websocket_raw") websocket(path, false);
+  else if (mode === "websocket_fallback") websocketFallback(path, waitMs, opts);
   else throw new Error("unknown mode " + mode);
   return true;
 };

@@ -79,6 +79,34 @@ async def test_browser_websocket_through_ws_refuse_fails(tmp_path):
 
 
 @needs_chromium
+async def test_browser_websocket_fallback_polls_through_ws_refuse_and_gives_up_on_kills(tmp_path):
+    """The page's engine.io-style fallback (UpgradePolicy's rules in JavaScript): a hop that
+    refuses every upgrade leaves it on polling, which delivers everything; a hop that kills
+    each socket makes it give up after 3 failed probes and stay on polling, as the reference
+    client does, instead of flapping as the page's plain WebSocket reconnect does."""
+    refuse = await measure(cell("browser_websocket_fallback", "ws_refuse"), tmp_path / "refuse")
+    assert refuse["verdict"] == refuse["expected_verdict"] == "PASS", refuse["reason"]
+    events = refuse["client"]["browser"]["page_events"]
+    assert events["close"] == 3 and events["open"] >= 1  # 3 refused probes, polls opened
+    assert any("given up after 3 failed probes" in n for n in refuse["notes"])
+    # 8 s of events, not the matrix's 3 s: three probes killed 300 ms after their upgrade,
+    # with 0.5 s and 1 s between them, take about 2.5 s, and a loaded machine may stretch
+    # that past a 3 s cell (measured once: the browser's third probe still open at the end).
+    def eight_seconds(transport: str):
+        spec = cell(transport, "ws_accept_then_kill")
+        return replace(spec, workload=replace(spec.workload, events=40))
+
+    kill = await measure(eight_seconds("browser_websocket_fallback"), tmp_path / "kill")
+    reference = await measure(eight_seconds("websocket_fallback"), tmp_path / "reference")
+    for entry in (kill, reference):
+        assert entry["verdict"] == "PASS", entry["reason"]
+        assert entry["metrics"]["delivered"] == 40
+        assert any("given up after 3 failed probes" in n for n in entry["notes"])
+        assert not any("upgraded" in n for n in entry["notes"])
+    assert kill["client"]["browser"]["page_events"]["close"] == 3  # no probe after giving up
+
+
+@needs_chromium
 async def test_browser_long_poll_through_store_and_forward_passes(tmp_path):
     entry = await measure(cell("browser_long_poll", "store_and_forward"), tmp_path)
     assert entry["verdict"] == "PASS", entry["reason"]

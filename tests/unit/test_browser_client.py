@@ -19,7 +19,7 @@ from harness.clients.browser import (
     clock_offset,
     spki_sha256,
 )
-from harness.eventlog import Connected, Disconnected, EventLog, Received, Request
+from harness.eventlog import Connected, Disconnected, EventLog, Note, Received, Request
 from harness.tls import create_run_ca
 
 
@@ -95,3 +95,27 @@ async def test_bridge_marks_an_event_source_closed_for_good():
                                    page("error", 1.0, conn=0, closed=True)])  # fmt: skip
     assert log.of(Connected) == []
     assert log.of(Disconnected)[0].reason == "EventSource error, closed for good"
+
+
+async def test_bridge_records_the_fallback_pages_polls_sockets_and_upgrade_notes():
+    """websocket_fallback's page runs polls and probes side by side, each its own connection:
+    a failed poll closes its poll connection, a socket's close closes the socket's, and the
+    page's upgrade decisions become the same Notes the reference client writes."""
+    log, info = await _bridge("websocket_fallback", [
+        page("request", 1.0, conn=0, method="GET", path="/poll"),
+        page("request", 1.5, conn=1, method="WS", path="/ws"),
+        page("open", 2.0, conn=0),
+        page("message", 3.0, conn=0, id="1", bytes=5),
+        page("error", 4.0, conn=1, closed=False),
+        page("close", 4.5, conn=1, code=1006, reason=""),
+        page("error", 5.0, conn=0, closed=False, poll=True, why="TypeError: Failed to fetch"),
+        page("note", 6.0, text="websocket upgrade given up after 3 failed probes"),
+    ])  # fmt: skip
+    assert [r.kind for r in log.of(Request)] == ["GET /poll", "WS /ws"]
+    poll, socket = (r.conn for r in log.of(Request))
+    assert [(d.conn, d.reason) for d in log.of(Disconnected)] == [
+        (socket, "WebSocket close 1006"),
+        (poll, "poll failed: TypeError: Failed to fetch")]  # fmt: skip
+    assert [n.text for n in log.of(Note)] == ["websocket upgrade given up after 3 failed probes"]
+    assert [(r.id, r.conn) for r in log.of(Received)] == [(1, poll)]
+    assert info["page_events"]["note"] == 1

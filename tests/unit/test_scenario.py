@@ -143,6 +143,17 @@ def test_intermediaries_include_direct_every_behaviour_and_named_chains(tmp_path
     assert [h.mode for h in known["corp"].hops] == ["regular", "reverse"]
 
 
+
+def test_boolean_hop_options_reach_mitmdump_as_it_spells_them(tmp_path):
+    """mitmdump's `--set name=True` is "bad value for option" (it takes true/false): a
+    boolean written in TOML must arrive lowercase, or the hop never starts."""
+    (tmp_path / "intermediaries.toml").write_text(
+        '[whole]\ndescription = "holds headers too"\nhops = [{behaviours = ["store_and_forward"],'
+        ' options = {store_and_forward_hold_headers = true, x_ms = 5}}]\n'
+    )
+    hop = load_intermediaries(tmp_path)["whole"].hops[0]
+    assert dict(hop.options) == {"store_and_forward_hold_headers": "true", "x_ms": "5"}
+
 @pytest.mark.parametrize(
     ("hops", "message"),
     [
