@@ -67,12 +67,18 @@ async def run_mcp_streamable(target: Target, log: EventLog) -> None:
         event_hooks={"request": [on_request], "response": [on_response]},
     )  # fmt: skip
     reason = "tool call ended without a result"
-    async with http, streamable_http_client(target.base_url + MCP_PATH, http_client=http) as (
-        read, write, _,
-    ), ClientSession(read, write, logging_callback=on_log) as session:  # fmt: skip
-        await session.initialize()
-        result = await session.call_tool(TOOL, {}, progress_callback=on_progress)
-        if not result.isError:
-            log.append(EndOfAnswer(now_ns(), session_conn))
-            reason = "tool result arrived"
+    try:
+        async with http, streamable_http_client(target.base_url + MCP_PATH, http_client=http) as (
+            read, write, _,
+        ), ClientSession(read, write, logging_callback=on_log) as session:  # fmt: skip
+            await session.initialize()
+            result = await session.call_tool(TOOL, {}, progress_callback=on_progress)
+            if not result.isError:
+                log.append(EndOfAnswer(now_ns(), session_conn))
+                reason = "tool result arrived"
+    except* httpx.TransportError as group:
+        # What a hop did to the connection (closed it mid-response, refused it) ends the
+        # SDK's session: a finding about the path, not a crash of the harness's client.
+        first = group.exceptions[0]
+        reason = f"the SDK gave up: {type(first).__name__}: {first}"
     log.append(Disconnected(now_ns(), session_conn, reason))
