@@ -13,7 +13,10 @@ HELD, PASSED, ENDS = "held", "passed", "ends"
 def kinds(stream: bytes, step: int | None = None) -> list[tuple[bytes, str]]:
     """Feed `stream` whole (or `step` bytes at a time); merge neighbouring pieces of one kind."""
     framer = ResponseFramer()
-    parts = [stream] if step is None else [stream[i : i + step] for i in range(0, len(stream), step)]
+    if step is None:
+        parts = [stream]
+    else:
+        parts = [stream[i : i + step] for i in range(0, len(stream), step)]
     out: list[tuple[bytes, str]] = []
     for part in parts:
         for piece, inside, ends in framer.feed(part):
