@@ -104,3 +104,12 @@ def test_bytes_that_are_not_http_pass_untouched():
     tls = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + chunked(b"q")
     assert kinds(tls, 2) == [(tls, PASSED)]
     assert kinds(b"HTT", 1) == []  # could still be HTTP: nothing is decided yet
+
+
+def test_malformed_heads_and_chunk_sizes_never_stop_the_relay():
+    """A status line without a code, or an empty chunk-size line, must not raise inside the
+    hop (the bytes would stop): the first makes the stream opaque, the second ends the body."""
+    no_code = b"HTTP/1.1\r\n\r\n" + chunked(b"q")
+    assert kinds(no_code) == [(no_code, PASSED)]
+    empty_size = CHUNKED + b"\r\n\r\n"
+    assert kinds(empty_size, 1) == [(CHUNKED, PASSED), (b"\r\n", HELD), (b"\r\n", ENDS)]
