@@ -51,6 +51,8 @@ def test_a_passing_stream_says_its_first_token_and_its_largest_batch_and_its_uni
     assert by_read.reason.endswith("at most 2 tokens per read")
     unknown = judge(metrics(), LUMPS, within_s=2, stream=stream(ttft=None, duration=None))
     assert "time to first token n/a" in unknown.reason
+    unnumbered = judge(metrics(), LUMPS, within_s=2, stream=stream(per_read=None, lump=1))
+    assert unnumbered.reason.endswith("at most 1 tokens per lump")  # no reads: lumps only
 
 
 def test_a_stream_never_resumed_says_nothing_about_resuming():
