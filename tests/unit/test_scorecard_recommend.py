@@ -109,3 +109,27 @@ def test_the_subject_names_every_target_and_the_note_every_reason():
              {**cell("lp", "direct", "PASS"), "latency": "clock"}]  # fmt: skip
     assert subject(doc(cells)) == "https://a.test, https://b.test, reference server"
     assert latency_note(doc(cells)) == "latency: clock; no send in 2 of 3 cells"
+
+
+def bare(transport, intermediary, verdict, **kw):
+    """A cell from results written before `spec` and `protocol` were recorded."""
+    c = cell(transport, intermediary, verdict, **kw)
+    del c["spec"], c["protocol"]
+    return c
+
+
+def test_without_spec_or_protocol_a_partial_failure_is_named_by_its_path_alone():
+    card = build(doc([bare("sse", "x", "PASS"), bare("sse", "x", "FAIL", delivered=0)]))
+    assert card.scores[0].defeated_by == ("x",)
+
+
+def test_without_spec_the_direct_cell_of_the_same_transport_is_still_the_baseline():
+    card = build(doc([bare("sse", "direct", "PASS", p50=1.0), bare("sse", "x", "PASS", p50=3.5)]))
+    assert card.scores[0].added_p50_ms == 2.5
+
+
+def test_added_latency_is_against_the_direct_cell_of_the_same_protocol():
+    card = build(doc([cell("sse", "direct", "PASS", p50=1.0),
+                      cell("sse", "direct", "PASS", p50=2.0, protocol="h2"),
+                      cell("sse", "x", "PASS", p50=6.0, protocol="h2")]))  # fmt: skip
+    assert card.scores[0].added_p50_ms == 4.0
