@@ -133,3 +133,10 @@ def test_added_latency_is_against_the_direct_cell_of_the_same_protocol():
                       cell("sse", "direct", "PASS", p50=2.0, protocol="h2"),
                       cell("sse", "x", "PASS", p50=6.0, protocol="h2")]))  # fmt: skip
     assert card.scores[0].added_p50_ms == 4.0
+
+
+def test_when_every_transport_lost_a_path_the_least_defeated_is_named_with_its_cost():
+    out = advice(cell("a", "p", "FAIL", delivered=0), cell("b", "p", "FAIL", delivered=0))
+    assert out == ("a failed 1 of 1: p; b failed 1 of 1: p.",
+                   "No transport survived every path; a lost the fewest (1 of 1): nothing "
+                   "delivered.")  # fmt: skip
