@@ -42,6 +42,8 @@ def test_gap_percentiles_interpolate_between_the_gaps():
 def test_a_receipt_and_an_end_marker_exactly_at_the_deadline_count():
     s = compute(gapped_answer(), deadline_ns=1050 * MS)
     assert s.tokens_received == 4 and s.end_marker and s.time_to_end_ms == 1045
+    last_token = compute(gapped_answer(), deadline_ns=1045 * MS)
+    assert last_token.tokens_received == 4 and not last_token.end_marker
 
 
 def test_tokens_exactly_one_lump_apart_are_two_lumps():
