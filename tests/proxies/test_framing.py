@@ -64,13 +64,15 @@ def test_chunk_sizes_are_hex_with_extensions_and_trailers_are_inside_the_body():
     assert out[3] == (CHUNKED, PASSED) and out[4][1] == HELD  # framing kept its place
 
 
-@pytest.mark.parametrize("encoding", [b"chunked", b"Chunked", b"gzip, chunked"])
+@pytest.mark.parametrize("encoding", [b"chunked", b"Chunked", b"gzip, chunked"],
+                         ids=["lower", "capital", "after-gzip"])
 def test_transfer_encoding_chunked_is_found_in_any_case_and_after_other_codings(encoding):
     head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: " + encoding + b"\r\n\r\n"
     assert kinds(head + b"1\r\nx\r\n0\r\n\r\n")[1:] == [(b"1\r\nx\r\n0\r\n", HELD), (b"\r\n", ENDS)]
 
 
-@pytest.mark.parametrize("status", [b"204 No Content", b"304 Not Modified", b"204", b"304"])
+@pytest.mark.parametrize("status", [b"204 No Content", b"304 Not Modified", b"204", b"304"],
+                         ids=["204", "304", "204-bare", "304-bare"])
 def test_a_bodiless_status_is_followed_by_the_next_response(status):
     stream = b"HTTP/1.1 " + status + b"\r\nDate: x\r\n\r\n" + chunked(b"q")
     assert kinds(stream, 4)[1:] == [(b"1\r\nq\r\n0\r\n", HELD), (b"\r\n", ENDS)]
@@ -94,7 +96,7 @@ def test_a_content_length_body_is_skipped_whole_even_when_it_looks_like_http():
 @pytest.mark.parametrize("head", [
     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",  # a WebSocket now
     b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",  # delimited by the close
-])  # fmt: skip
+], ids=["101", "close-delimited"])  # fmt: skip
 def test_after_a_switch_or_a_close_delimited_head_nothing_is_framed(head):
     stream = head + chunked(b"q")
     assert kinds(stream, 6) == [(stream, PASSED)]
