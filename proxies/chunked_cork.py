@@ -24,7 +24,7 @@ from proxies._framing import ResponseFramer
 HOP_LAYER = "tcp"  # raw TCP relay: the harness runs this hop as reverse:tcp://
 
 
-class ChunkedCork:
+class ChunkedCork:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def __init__(self) -> None:
         self.framers: dict[str, ResponseFramer] = {}
         self.held: dict[str, bytearray] = {}

@@ -34,7 +34,7 @@ class GzipFlushEach:
         return [self.compressor.flush(zlib.Z_FINISH)]
 
 
-class GzipFlush:
+class GzipFlush:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
         loader.add_option("gzip_flush_level", int, 1, "zlib level, 1..9 (nginx gzip_comp_level 1).")
 

@@ -53,7 +53,7 @@ class NginxBuffers:
         return out
 
 
-class HeldResponse(http.Response):
+class HeldResponse(http.Response):  # pragma: no mutate block (mitmproxy state: tests/proxies)
     """A response whose `stream`, when mitmproxy switches it on, becomes its nginx filter."""
 
     @property  # type: ignore[override]
@@ -67,7 +67,7 @@ class HeldResponse(http.Response):
         self.__dict__["_gauntlet_stream"] = value
 
 
-class NginxDefaults:
+class NginxDefaults:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
         loader.add_option("nginx_buffer_bytes", int, 4096,
                           "proxy_buffer_size: one memory page (4096 on x86-64).")

@@ -60,3 +60,28 @@ def test_annotate_degrades_over_budget_and_notes_a_missing_baseline():
     assert "201.5 ms" in out[1]["reason"]
     assert any("no direct cell" in n for n in out[2]["notes"])
     assert cells[1]["verdict"] == "PASS"  # pure: the input is untouched
+
+
+def test_results_without_a_protocol_field_are_h1():
+    """Entries written before the protocol dimension existed are HTTP/1.1 cells."""
+    old = entry("chunked_cork", 203.5)
+    del old["protocol"]
+    assert annotate([entry("direct", 2.0), old])[1]["added_p50_ms"] == 201.5
+
+
+def test_added_latency_keeps_microseconds():
+    assert annotate([entry("direct", 5.0), entry("nginx", 10.12345)])[1]["added_p50_ms"] == 5.123
+
+
+NOTE = ("added_p50_ms budget not checked: this run has no direct cell of the same matrix, "
+        "transport and protocol")
+
+
+def test_only_a_hop_cell_with_a_budget_and_no_baseline_gets_the_note_after_its_own_notes():
+    lonely = {**entry("nginx", 9.0, transport="long_poll", budget=50), "notes": ["earlier"]}
+    no_budget = entry("nginx", 9.0, transport="long_poll")
+    baselined = entry("nginx", 9.0, budget=50)
+    direct_alone = entry("direct", None, transport="ws", budget=50)  # no p50: no baseline
+    out = annotate([entry("direct", 2.0), lonely, no_budget, baselined, direct_alone])
+    assert out[1]["notes"] == ["earlier", NOTE]
+    assert [e["notes"] for e in (out[2], out[3], out[4])] == [[], [], []]
