@@ -665,3 +665,21 @@ def test_chunked_cork_holds_chunked_bytes_up_to_200_ms_and_lets_ends_go_at_once(
         assert b"".join(injected[-2:]) == poll and flow.id not in addon.timers
         addon.tcp_end(flow)
         assert flow.id not in addon.framers
+
+
+@pytest.mark.parametrize(("content_type", "held"), [
+    ("text/event-stream", True), ("text/html; charset=utf-8", True), ("application/xml", True),
+    ("application/javascript", True), ("text/plain", False), ("application/json", False),
+    ("", False),
+])  # fmt: skip
+def test_store_and_forward_holds_only_what_privoxy_filters(content_type, held):
+    addon, baseline = load("store_and_forward"), load("_baseline")
+    with taddons.context(addon, baseline) as tctx:
+        tctx.configure(addon, store_and_forward_hold_headers=True,
+                       store_and_forward_filtered_types_only=True)  # fmt: skip
+        flow = tflow.tflow(resp=True)
+        flow.response.headers["content-type"] = content_type
+        addon.responseheaders(flow)
+        baseline.responseheaders(flow)
+        assert bool(flow.metadata.get(HOLD_WHOLE_RESPONSE)) is held
+        assert flow.response.stream is (not held)  # streamed live, or read whole first
