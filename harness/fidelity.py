@@ -12,7 +12,9 @@ agree and what differs:
   body, like nginx's defaults on a small stream, leaves the client unconnected);
 - the HTTP status codes the client saw (in how its connections ended: 403, 404, ...);
 - whether it reconnected;
-- added p50 latency against direct, within max(5 ms, 25 %).
+- added p50 latency against direct, within max(5 ms, 25 %), except on the workloads the
+  plan's `latency_not_claimed` names (there a row differing only in latency is "not
+  claimed": the emulating hop's own cost under bursts is not the device's).
 
 Loading the plan, building cells and comparing are pure; `gauntlet fidelity` (harness/cli.py)
 runs the cells with harness/runner.py and stores the rows in results.json under `fidelity`,
@@ -69,6 +71,8 @@ class Plan:
     budget: Budget
     deliver_within_real_s: float
     pairs: tuple[Pair, ...]
+    # (workload, why): added latency no emulation claims there (the mitmdump hop's own cost)
+    latency_not_claimed: tuple[tuple[str, str], ...] = ()
 
 
 def load_plan(path: Path = PAIRS_FILE) -> Plan:
@@ -109,8 +113,14 @@ def load_plan(path: Path = PAIRS_FILE) -> Plan:
         unclaimed = tuple((t, str(why)) for t, why in p.get("not_claimed", dict, {}).items())
         pairs.append(Pair(name, emulation, p.get("claims", str), unclaimed))
         p.done()
+    unclaimed_latency = tuple((w, str(why)) for w, why in
+                              root.get("latency_not_claimed", dict, {}).items())  # fmt: skip
+    for w, _ in unclaimed_latency:
+        if w not in workloads:
+            raise ScenarioError(f"{path}: latency_not_claimed: unknown workload {w!r}")
     root.done()
-    return Plan(time_scale, transports, workloads, budget, within, tuple(pairs))
+    return Plan(time_scale, transports, workloads, budget, within, tuple(pairs),
+                unclaimed_latency)  # fmt: skip
 
 
 def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
@@ -151,7 +161,9 @@ def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
 
 def pairs_json(plan: Plan) -> list[dict[str, Any]]:
     return [{"real": p.real, "emulation": p.emulation_name, "claims": p.claims,
-             "not_claimed": dict(p.not_claimed)} for p in plan.pairs]  # fmt: skip
+             "not_claimed": dict(p.not_claimed),
+             "latency_not_claimed": dict(plan.latency_not_claimed)}
+            for p in plan.pairs]  # fmt: skip
 
 
 # --- the comparison: pure, over results entries ------------------------------------------
@@ -186,8 +198,12 @@ def _latency_agrees(a: float | None, b: float | None) -> bool:
 
 
 def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
-            direct: dict[str, Any] | None) -> tuple[str, list[str]]:  # fmt: skip
-    """(agree | differ | skipped, what differs: `field real X, emulation Y`). Pure."""
+            direct: dict[str, Any] | None, latency_unclaimed: str | None = None
+            ) -> tuple[str, list[str]]:  # fmt: skip
+    """(agree | differ | not claimed | skipped, what differs: `field real X, emulation Y`).
+
+    With `latency_unclaimed` (why), added latency is not compared: a row whose only
+    difference would be latency is "not claimed", with both figures and the reason. Pure."""
     if "SKIPPED" in (real_entry["verdict"], emu_entry["verdict"]):
         why = real_entry["reason"] if real_entry["verdict"] == "SKIPPED" else emu_entry["reason"]
         return SKIPPED, [why]
@@ -197,7 +213,11 @@ def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
         if r[key] != e[key]:
             diffs.append(f"{key} real {r[key]}, emulation {e[key]}")
     if not _latency_agrees(r["added_p50_ms"], e["added_p50_ms"]):
-        diffs.append(f"added p50 real {r['added_p50_ms']} ms, emulation {e['added_p50_ms']} ms")
+        latency = f"added p50 real {r['added_p50_ms']} ms, emulation {e['added_p50_ms']} ms"
+        if latency_unclaimed is None:
+            diffs.append(latency)
+        elif not diffs:
+            return NOT_CLAIMED, [f"{latency}: not claimed ({latency_unclaimed})"]
     return (DIFFER if diffs else AGREE), diffs
 
 
@@ -224,7 +244,8 @@ def rows(cells_: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict
                 row.update(status=NOT_CLAIMED,
                            differs=[unclaimed or pair["claims"]])  # fmt: skip
             else:
-                status, differs = compare(real_entry, emu, direct)
+                why_latency = pair.get("latency_not_claimed", {}).get(workload)
+                status, differs = compare(real_entry, emu, direct, why_latency)
                 row.update(status=status, differs=differs, emulated=observed(emu, direct))
             out.append(row)
     return out

@@ -104,3 +104,24 @@ def test_fidelity_command_with_nothing_to_run_is_one_line_and_exit_2(capsys, tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["gauntlet: error: fidelity: no cell matches --workloads/--transports/--devices"]
     assert not list(tmp_path.iterdir())  # nothing was run or written
+
+
+def test_unclaimed_latency_makes_a_latency_only_difference_not_claimed():
+    direct, why = entry(p50=1.0), "the hop's own cost"
+    status, diffs = fidelity.compare(entry(p50=1.2), entry(p50=8.0), direct, why)
+    assert status == "not claimed"
+    assert diffs == ["added p50 real 0.2 ms, emulation 7.0 ms: not claimed (the hop's own cost)"]
+    assert fidelity.compare(entry(p50=1.2), entry(p50=2.0), direct, why) == ("agree", [])
+    status, diffs = fidelity.compare(entry(p50=1.2), entry("FAIL", p50=9.0), direct, why)
+    assert status == "differ" and diffs == ["verdict real PASS, emulation FAIL"]
+
+
+def test_the_plan_leaves_latency_under_bursts_unclaimed_and_rows_use_it():
+    plan = fidelity.load_plan()
+    assert dict(plan.latency_not_claimed).keys() == {"bursts"}
+    pairs = fidelity.pairs_json(plan)
+    cells = [entry(id_=f"{w}:sse-{i}", p50=p) for w in ("steady", "bursts")
+             for i, p in (("direct", 0.5), ("haproxy:no_delay", 0.7),
+                          ("transparent~haproxy:no_delay", 9.0))]  # fmt: skip
+    rows = {r["workload"]: r for r in fidelity.rows(cells, pairs) if r["preset"] == "no_delay"}
+    assert rows["steady"]["status"] == "differ" and rows["bursts"]["status"] == "not claimed"
