@@ -96,6 +96,16 @@ DEVICES = {
         {"timeout": 300, "keepalive_timeout": 5}, "ms",
         "https://httpd.apache.org/docs/2.4/mod/mod_proxy.html",
     ),
+    "trafficserver": Device(
+        "trafficserver", "traffic_server", "trafficserver", "reverse", "fd",
+        b"Traffic Server is fully initialized",
+        {"transaction_no_activity_timeout_in": 30, "transaction_no_activity_timeout_out": 30,
+         "transaction_active_timeout_in": 900, "keep_alive_no_activity_timeout_in": 120,
+         "keep_alive_no_activity_timeout_out": 120, "accept_no_activity_timeout": 120,
+         "connect_attempts_timeout": 30, "websocket_no_activity_timeout": 600,
+         "websocket_active_timeout": 3600}, "s",
+        "https://docs.trafficserver.apache.org/en/9.2.x/admin-guide/files/records.config.en.html",
+    ),
 }
 
 PRESETS = {
@@ -135,6 +145,8 @@ PRESETS = {
                {"modules": "LoadModule proxy_wstunnel_module "
                            "/usr/lib/apache2/modules/mod_proxy_wstunnel.so",
                 "proxy": "ProxyPass /ws ws://@upstream@/ws"}),
+        Preset("trafficserver", "defaults", "trafficserver/records.config",
+               "Apache Traffic Server as Debian ships it: reverse proxy, cache on, idle cut 30 s"),
     )
 }  # fmt: skip
 
@@ -204,22 +216,24 @@ _PLACEHOLDER = re.compile(r"@([a-z_]+)@")
 
 
 def render(name: str, *, workdir: Path, listen: str, upstream: str | None, time_scale: float,
-           as_root: bool) -> str:  # fmt: skip
+           as_root: bool, template: str | None = None,
+           extra: dict[str, str] | None = None) -> str:  # fmt: skip
     """The preset's config text for one hop (pure but for reading the template).
 
     `listen`: the device's own listen syntax (nginx `127.0.0.1:PORT`, haproxy `fd@N`, squid
-    `127.0.0.1:PORT`, tinyproxy `PORT`); `upstream`: `host:port` of the next hop (reverse
-    devices). Every placeholder must be filled: a template typo is an error here, not a
-    broken config.
+    `127.0.0.1:PORT`, tinyproxy `PORT`, trafficserver `PORT:fd=N`); `upstream`: `host:port`
+    of the next hop (reverse devices). `template`: another file of a device that reads
+    several (trafficserver's remap.config), filled with the same values and `extra`. Every
+    placeholder must be filled: a template typo is an error here, not a broken config.
     """
     p, device = preset(name), device_of(name)
     host, _, port = (upstream or "").rpartition(":")
     values = {"workdir": str(workdir), "listen": listen, "upstream": upstream or "",
               "upstream_host": host, "upstream_port": port,
-              "user": _user_line(device, as_root), **p.values}  # fmt: skip
+              "user": _user_line(device, as_root), **p.values, **(extra or {})}  # fmt: skip
     for key, seconds in scaled_timeouts_s(name, time_scale).items():
         values[key] = _duration(device, seconds)
-    text = (TEMPLATES / p.template).read_text()
+    text = (TEMPLATES / (template or p.template)).read_text()
 
     def fill(match: re.Match[str]) -> str:
         if match.group(1) not in values:
@@ -234,7 +248,8 @@ def _user_line(device: Device, as_root: bool) -> str:
     if not as_root:
         return ""
     return {"nginx": "user root;", "squid": "cache_effective_user proxy", "haproxy": "",
-            "apache2": "", "tinyproxy": "", "privoxy": "", "varnish": ""}[device.name]  # fmt: skip
+            "apache2": "", "tinyproxy": "", "privoxy": "", "varnish": "",
+            "trafficserver": ""}[device.name]  # fmt: skip
 
 
 EXTERNAL_SCALE_WARNING = (

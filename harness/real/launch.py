@@ -9,9 +9,10 @@ the device said. Its output (stderr and stdout merged) keeps flowing into `hop<N
 long as the hop lives.
 
 Two ways to get a port from the OS:
-- "fd" devices (nginx, haproxy) adopt a socket Gauntlet binds to 127.0.0.1:0 and listens on
-  before the start (nginx's `NGINX="fd;"` inheritance, the variable its binary upgrade uses;
-  haproxy's `bind fd@N`): no race, and connections queue until the device accepts.
+- "fd" devices (nginx, haproxy, trafficserver) adopt a socket Gauntlet binds to 127.0.0.1:0
+  and listens on before the start (nginx's `NGINX="fd;"` inheritance, the variable its binary
+  upgrade uses; haproxy's `bind fd@N`; trafficserver's `server_ports PORT:fd=N`, the form its
+  traffic_manager passes): no race, and connections queue until the device accepts.
 - "port" devices (squid) cannot inherit a socket: Gauntlet binds 127.0.0.1:0, reads the port,
   closes the socket and starts the device on that port. Another process may take the port in
   between (a race no code can close), so on "Address already in use" the start is retried
@@ -35,6 +36,7 @@ import trio
 
 from harness import real
 from harness.errors import HopStartError
+from harness.real import trafficserver
 from harness.spawn import Child, kill_group, spawn
 
 START_TIMEOUT_S = 15.0
@@ -76,6 +78,8 @@ def command(name: str, binary: str, conf: Path, workdir: Path, service: str,
         return [binary, "--no-daemon", str(conf)]
     if device == "apache2":  # -DFOREGROUND: the parent stays in front, children serve
         return [binary, "-DFOREGROUND", "-f", str(conf)]
+    if device == "trafficserver":
+        return trafficserver.command(binary, conf)
     # squid: -N foreground, -d 1 level-1 lines to stderr, -n a unique service name so the
     # shared-memory segments of squids running side by side never collide
     return [binary, "-n", service, "-N", "-d", "1", "-f", str(conf)]
@@ -207,6 +211,7 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
     as_root = os.geteuid() == 0
 
     def write_conf(listen: str) -> None:
+        conf.parent.mkdir(exist_ok=True)  # trafficserver/: a device that reads several files
         conf.write_text(real.render(name, workdir=hopdir, listen=listen, upstream=next_hop,
                                     time_scale=time_scale, as_root=as_root))  # fmt: skip
 
@@ -215,7 +220,12 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
         port = listener.getsockname()[1]
         fd = listener.fileno()
         try:
-            write_conf(f"127.0.0.1:{port}" if device.name == "nginx" else f"fd@{fd}")
+            write_conf(f"127.0.0.1:{port}" if device.name == "nginx" else
+                       f"{port}:fd={fd}" if device.name == "trafficserver" else f"fd@{fd}")
+            if device.name == "trafficserver":
+                trafficserver.write_sandbox(name, conf, hopdir=hopdir, upstream=next_hop,
+                                            listen_host=f"127.0.0.1:{port}",
+                                            time_scale=time_scale, as_root=as_root)  # fmt: skip
             env = {"NGINX": f"{fd};"} if device.name == "nginx" else None
             process, log = await _start(command(name, binary, conf, hopdir, service), hopdir,
                                         log_path, device.ready, label, env=env,

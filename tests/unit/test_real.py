@@ -109,3 +109,34 @@ def test_commands_run_in_the_foreground():
     assert command("nginx:defaults", "nginx", conf, work, "s")[-2:] == ["-e", "stderr"]
     assert command("haproxy:defaults", "haproxy", conf, work, "s")[1:3] == ["-W", "-db"]
     assert "-N" in command("squid:defaults", "squid", conf, work, "svc")
+
+
+def test_trafficserver_writes_debians_records_with_scaled_whole_seconds(tmp_path):
+    text = directives(real.render("trafficserver:defaults", workdir=tmp_path, listen="4321:fd=7",
+                                  upstream="127.0.0.1:2", time_scale=30, as_root=True))
+    assert "CONFIG proxy.config.http.server_ports STRING 4321:fd=7" in text
+    assert "proxy.config.http.transaction_no_activity_timeout_out INT 1\n" in text  # 30 s / 30
+    assert "proxy.config.http.transaction_active_timeout_in INT 30\n" in text  # 900 s / 30
+    assert "proxy.config.websocket.no_activity_timeout INT 20\n" in text  # 600 s / 30
+    assert "CONFIG proxy.config.admin.user_id STRING #-1" in text  # never switch user
+    assert real.timeouts_record("trafficserver:defaults", 30)["real_s"][
+        "transaction_no_activity_timeout_in"] == 30
+
+
+def test_trafficserver_sandbox_keeps_every_path_in_the_hop_dir(tmp_path):
+    from harness.real import trafficserver
+
+    conf = tmp_path / "trafficserver" / "records.config"
+    conf.parent.mkdir()
+    trafficserver.write_sandbox("trafficserver:defaults", conf, hopdir=tmp_path,
+                                listen_host="127.0.0.1:4321", upstream="127.0.0.1:5678",
+                                time_scale=30, as_root=False)
+    runroot = (conf.parent / "runroot.yaml").read_text()
+    for key in ("sysconfdir", "runtimedir", "logdir", "cachedir", "localstatedir", "datadir"):
+        line = next(x for x in runroot.splitlines() if x.startswith(key + ":"))
+        assert line.split(": ", 1)[1].startswith(str(tmp_path)), line
+    assert "map / http://127.0.0.1:5678/" in (conf.parent / "remap.config").read_text()
+    assert f"{tmp_path}/cache 256M" in (conf.parent / "storage.config").read_text()
+    assert (conf.parent / "plugin.config").exists() and (tmp_path / "run").is_dir()
+    assert trafficserver.command("/usr/bin/traffic_server", conf) == [
+        "/usr/bin/traffic_server", f"--run-root={conf.parent / 'runroot.yaml'}"]
