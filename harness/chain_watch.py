@@ -16,7 +16,10 @@ When the chain is asked, without polling and without adding requests to a health
 traffic beyond one GET per symptom:
 - each time a client logs a connection that ended other than cleanly (`Disconnected` with a
   reason other than "end of stream": a refused connect, a reset, a status it does not accept,
-  a refused upgrade). At most one check runs at a time; symptoms during a check share it.
+  a refused upgrade). At most one check runs at a time; symptoms during a check share it, and
+  a reason a check already cleared is not checked again (a fallback client's third refused
+  probe), so a hostile but working hop costs its cell one GET per kind of symptom; a hop
+  that breaks later changes the reason (a refused reconnect) or meets the final check.
 - once after the workload, for what a client cannot report (a browser's page, a client that
   stopped retrying): a finding is only reported about a chain that still works.
 
@@ -74,15 +77,18 @@ class ChainWatch:
         if not self.hops:
             await trio.sleep_forever()
         seen = [len(self.log.records)]
+        cleared: set[str] = set()  # reasons a check already found the chain working through
 
         def new_symptom(log: EventLog) -> Disconnected | None:
-            return next(filter(None, map(symptom, log.records[seen[0]:])), None)
+            fresh = (r for r in map(symptom, log.records[seen[0]:]) if r is not None)
+            return next((r for r in fresh if r.reason not in cleared), None)
 
         while True:
             first = await self.log.wait_until(new_symptom)
             at_s = self.clock() - (now_ns() - first.t_ns) / 1e9
             await self.check(f"mid-cell (a client's connection ended at {at_s:.1f} s: "
                              f"{first.reason})")  # fmt: skip
+            cleared.add(first.reason)
             seen[0] = len(self.log.records)  # symptoms during the check shared it
 
     async def check(self, context: str) -> None:

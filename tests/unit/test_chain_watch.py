@@ -70,9 +70,13 @@ async def test_symptoms_during_a_check_share_it_and_clean_ends_ask_nothing():
         assert len(watch.contexts) == 1
         assert watch.contexts[0].startswith("mid-cell (a client's connection ended at ")
         assert watch.contexts[0].endswith(": network error: ReadError)")
+        log.append(Disconnected(0, 3, "network error: ReadError"))  # cleared already
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(watch.contexts) == 1
         log.append(Disconnected(0, 3, "network error: ConnectError"))  # a new one: a new check
         await trio.testing.wait_all_tasks_blocked()
         assert len(watch.contexts) == 2
+        assert watch.contexts[1].endswith(": network error: ConnectError)")
         nursery.cancel_scope.cancel()
 
 
