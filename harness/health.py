@@ -128,7 +128,8 @@ MakeTarget = Callable[[str, str | None], Target]
 
 
 async def check_health(hops: Sequence[RunningHop], server_url: str, make_target: MakeTarget,
-                       health_count: Callable[[], int], clock: Clock) -> None:  # fmt: skip
+                       health_count: Callable[[], int], clock: Clock,
+                       when: str = "before the workload") -> None:  # fmt: skip
     """Raise HopFault unless a health GET crosses the whole chain and reaches the server.
 
     On failure each tail of the chain is probed from the server outwards (hop N alone, then
@@ -146,7 +147,11 @@ async def check_health(hops: Sequence[RunningHop], server_url: str, make_target:
         if tail_problem is not None:
             culprit, why = hops[i], tail_problem
             break
-    when = f"at {clock():.1f} s, before the workload"
+    when = f"at {clock():.1f} s, {when}"
+    front = ""  # what the client's side of the chain saw, when another hop is the broken one
+    if culprit is not hops[0]:
+        front = f"; through the whole chain, {hop_name(hops[0])} {problem.text}"
     if why.status is not None:  # "502 from hop 1 (external http://127.0.0.1:8080): ..."
-        raise HopFault(f"{why.status} from {hop_name(culprit)}: the hop {why.text}, {when}")
-    raise HopFault(f"{hop_name(culprit)} {why.text}, {when}")
+        raise HopFault(f"{why.status} from {hop_name(culprit)}: the hop {why.text}, {when}"
+                       f"{front}")  # fmt: skip
+    raise HopFault(f"{hop_name(culprit)} {why.text}, {when}{front}")

@@ -11,6 +11,9 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
 5. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
    this pacing is the workload, not a wait);
 6. the cell waits until every event is delivered or the scaled delivery budget runs out;
+   meanwhile a client connection that ends other than cleanly, and the workload's end, each
+   ask the chain to relay a health GET again (harness/chain_watch.py): a chain that no longer
+   does makes the cell ERROR naming the broken hop, what and when, never a finding;
 7. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
 """
 
@@ -25,6 +28,7 @@ import trio
 
 from harness import metrics as metrics_mod
 from harness import metrics_stream, real
+from harness.chain_watch import ChainWatch
 from harness.clients import TRANSPORTS, Target
 from harness.clients.browser import BrowserUnavailable
 from harness.errors import HopFault, HopStartError, unwrap
@@ -181,9 +185,15 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 if pushed.health_count is not None:
                     await check_health(chain, server_url, make_target, pushed.health_count,
                                        clock)  # fmt: skip
+                    chain_watch: ChainWatch | None = ChainWatch(
+                        chain, server_url, make_target, pushed.health_count, clock, log)
                 else:
+                    chain_watch = None
                     log.append(Note(now_ns(), f"no health check through the chain: "
                                               f"{pushed.label} has no health route"))  # fmt: skip
+                watching = trio.CancelScope()
+                if chain_watch is not None:  # mid-cell faults (harness/chain_watch.py)
+                    hop_watch.start_soon(_watch_chain, chain_watch, watching)
                 # The client gets its own nursery so it is stopped before the hops and the
                 # server go away: a teardown must not show up as a disconnect in the log.
                 async with trio.open_nursery() as clients:
@@ -193,10 +203,18 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                         await log.wait_until(
                             lambda log: client_error or _client_sent_a_request(log))
                     t0_ns, deadline_ns = await _workload(cell, pushed, log, watch, progress)
+                    watching.cancel()
+                    if chain_watch is not None:  # a finding only about a chain that works
+                        await chain_watch.check("after the workload")
                     clients.cancel_scope.cancel()
                 hop_watch.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     return t0_ns, deadline_ns
+
+
+async def _watch_chain(chain_watch: ChainWatch, scope: trio.CancelScope) -> None:
+    with scope:
+        await chain_watch.watch()
 
 
 def _client_sent_a_request(log: EventLog) -> bool:

