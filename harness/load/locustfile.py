@@ -47,6 +47,7 @@ class _Worker:
         self.complete_users = 0
         self.all_spawned = False
         self.told_complete = False
+        self.recheck_pending = False
         self.sent_receipts = False
         self.environment: Any = None
 
@@ -59,12 +60,31 @@ def _options() -> Any:
 
 
 def _check_complete() -> None:
+    """Tell the master once every user of this worker holds every event.
+
+    Only after the master's `spawning_complete` AND once this worker's own spawning greenlet
+    has ended: the master may announce the end of the ramp before a busy worker has run its
+    last spawn message, when its user count still matches an old (or zero) target."""
     runner = STATE.environment.runner if STATE.environment else None
     if not isinstance(runner, WorkerRunner) or STATE.told_complete or not STATE.all_spawned:
+        return
+    spawning = runner.spawning_greenlet
+    if spawning is None:
+        return
+    if not spawning.dead:
+        if not STATE.recheck_pending:  # look again once this worker's ramp has ended
+            STATE.recheck_pending = True
+            gevent.spawn(_recheck_after, spawning)
         return
     if STATE.complete_users >= runner.user_count == runner.target_user_count:
         STATE.told_complete = True
         runner.send_message("gauntlet_complete", {"users": runner.user_count})
+
+
+def _recheck_after(spawning: Any) -> None:
+    spawning.join()
+    STATE.recheck_pending = False
+    _check_complete()
 
 
 def _one_event(sub: Subscriber) -> None:

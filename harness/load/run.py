@@ -65,6 +65,7 @@ class LoadSpec:
     master_port: int = 0  # 0: the OS chooses
     through: str = "direct"
     deliver_within_s: float = 15.0
+    connect_within_s: float = 30.0  # room for Locust's processes to start and meet
     clock: str = "monotonic"
     clock_sync_error_ms: float | None = None
     payload_bytes: int = 64
@@ -85,6 +86,9 @@ class LoadSpec:
         if not 0 <= self.workers <= MAX_WORKERS or self.workers + self.remote_workers < 1:
             raise GauntletError(f"--workers {self.workers}: expected 0..{MAX_WORKERS}, and at "
                                 "least one worker in all (--remote-workers)")  # fmt: skip
+        if self.users < self.workers + self.remote_workers:
+            raise GauntletError(f"--users {self.users}: fewer users than workers "
+                                f"({self.workers + self.remote_workers})")  # fmt: skip
         if self.clock not in ("monotonic", "wall"):
             raise GauntletError(f"--clock {self.clock!r}: expected monotonic or wall")
         if self.remote_workers and self.clock != "wall":
@@ -102,7 +106,7 @@ class LoadSpec:
     @property
     def max_seconds(self) -> float:
         """The master's own stop: ramp, publishing, delivery, and room to connect."""
-        return round(30.0 + 2 * self.ramp_s + self.events / self.rate_per_s
+        return round(self.connect_within_s + 2 * self.ramp_s + self.events / self.rate_per_s
                      + self.deliver_within_s, 1)  # fmt: skip
 
 
@@ -166,6 +170,12 @@ class _Sampler:
             self.first.setdefault(pid, (now, reading))
             self.last[pid] = (now, reading)
 
+    def restart(self) -> None:
+        """The window starts now: CPU is counted from the first publish (workers' imports and
+        Locust's start-up are not the fan-out's cost; connects during the ramp are)."""
+        self.first.clear()
+        self.sample()
+
     async def run(self) -> None:
         while not self.stop:
             self.sample()
@@ -186,11 +196,13 @@ class _Sampler:
 
 
 async def measure(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-                  progress: Progress = lambda _: None) -> dict[str, Any]:  # fmt: skip
+                  progress: Progress = lambda _: None, sock: socket.socket | None = None,
+                  ) -> dict[str, Any]:  # fmt: skip
     """Run once; again with twice the local workers while one saturated its core."""
     attempts: list[dict[str, Any]] = []
     while True:
-        point = await run_once(spec, choice, hops, workdir, progress)
+        point = await run_once(spec, choice, hops, workdir, progress, sock)
+        sock = None  # a fixed port serves the first attempt only
         hot = [p for p in point["processes"] if p["role"] == "worker"
                and (p["cpu_share"] or 0) >= SATURATED_CPU_SHARE]  # fmt: skip
         if not hot or not spec.workers or spec.workers * 2 > min(MAX_WORKERS, spec.users):
@@ -204,7 +216,8 @@ async def measure(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec],
 
 
 async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-                   progress: Progress = lambda _: None) -> dict[str, Any]:  # fmt: skip
+                   progress: Progress = lambda _: None, sock: socket.socket | None = None,
+                   ) -> dict[str, Any]:  # fmt: skip
     spec.check()
     point: dict[str, Any] = {
         "transport": spec.transport, "path": spec.through, "users": spec.users,
@@ -217,7 +230,7 @@ async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec]
     receipts.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        await _run(spec, choice, hops, workdir, run_dir, receipts, point, progress)
+        await _run(spec, choice, hops, workdir, run_dir, receipts, point, progress, sock)
     except (GauntletError, OSError, BaseExceptionGroup) as exc:
         inner = unwrap(exc)
         if isinstance(inner, GauntletError | OSError):
@@ -230,7 +243,8 @@ async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec]
 
 
 async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-               run_dir: Path, receipts: Path, point: dict[str, Any], progress: Progress) -> None:
+               run_dir: Path, receipts: Path, point: dict[str, Any], progress: Progress,
+               sock: socket.socket | None = None) -> None:
     log = _LoadLog()
     target = choice.build(log, spec.payload_bytes)
     hop_dir = workdir / "hops"
@@ -238,7 +252,7 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
     procs.raise_open_files_limit()  # the children inherit it
     wall_offset_ns = time.time_ns() - time.monotonic_ns()
     async with trio.open_nursery() as nursery:
-        server_url = await target.start(nursery, None, None)
+        server_url = await target.start(nursery, None, sock)
         async with running_chain(list(hops), server_url, hop_dir) as chain:
             base_url, forward = client_entry(chain, server_url)
             if forward is not None:
@@ -269,7 +283,7 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
                 point["load_average_before"] = list(os.getloadavg())
                 async with trio.open_nursery() as inner:
                     inner.start_soon(sampler.run)
-                    await _publish(spec, target, inner)
+                    await _publish(spec, target, sampler.restart)
                     with trio.move_on_after(spec.max_seconds + MASTER_GRACE_S) as bound:
                         await master.wait()
                     sampler.stop = True
@@ -293,12 +307,13 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
     _account(spec, receipts, sent, point)
 
 
-async def _publish(spec: LoadSpec, target: Any, nursery: trio.Nursery) -> None:
+async def _publish(spec: LoadSpec, target: Any, on_start: Callable[[], None]) -> None:
     """A steady `rate_per_s` from the first subscription the target saw (a running endpoint
     cannot say: from now), `events` in all."""
     if target.first_request is not None:
         with trio.move_on_after(60.0 + spec.ramp_s):
             await target.first_request.wait()
+    on_start()
     start = trio.current_time()
     for i in range(spec.events):
         await trio.sleep_until(start + i / spec.rate_per_s)  # the workload's pacing
