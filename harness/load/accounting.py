@@ -52,6 +52,7 @@ def merge(sent_ns: dict[int, int], workers: Sequence[dict[str, Any]]) -> dict[st
     samples: list[float] = []
     per_event: dict[int, list[float]] = {e: [] for e in sent_ns}
     connects = errors = 0
+    error_kinds: dict[str, int] = {}
     for w in workers:
         for user in w["users"]:
             if user["id"] in seen_users:
@@ -61,6 +62,8 @@ def merge(sent_ns: dict[int, int], workers: Sequence[dict[str, Any]]) -> dict[st
             subscribed.append(since)
             connects += int(user.get("connects", 0))
             errors += int(user.get("errors", 0))
+            for kind, count in (user.get("error_kinds") or {}).items():
+                error_kinds[kind] = error_kinds.get(kind, 0) + int(count)
             first: dict[int, int] = {}
             for event_id, t_ns in user["receipts"]:
                 if event_id not in sent_ns:
@@ -100,6 +103,7 @@ def merge(sent_ns: dict[int, int], workers: Sequence[dict[str, Any]]) -> dict[st
         "latency_samples": len(samples),
         "reconnects": max(0, connects - sum(1 for s in subscribed if s is not None)),
         "client_errors": errors,
+        "client_error_kinds": dict(sorted(error_kinds.items())),
         "events": events,
     }
 

@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     progress(f"load {load_id}: {spec.events} events at {spec.rate_per_s:g}/s; loopback only")
     with private_workdir("load") as workdir:
-        point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock))
+        logs = args.results / "load" / load_id / "logs"
+        point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock, logs))
     from harness.bench.procs import raise_open_files_limit
 
     doc: dict[str, Any] = {

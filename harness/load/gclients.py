@@ -55,6 +55,7 @@ class Subscriber:
         self.subscribed_ns: int | None = None
         self.connects = 0
         self.errors = 0
+        self.error_kinds: dict[str, int] = {}
         self.failed_for_good: str | None = None
         self.receipts: list[tuple[int, int]] = []
         self.distinct: set[int] = set()
@@ -64,6 +65,11 @@ class Subscriber:
         if self.subscribed_ns is None:
             self.subscribed_ns = t_ns
 
+    def error(self, exc: BaseException) -> None:
+        self.errors += 1
+        kind = type(exc).__name__
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
     def received(self, event_id: int, t_ns: int) -> None:
         self.receipts.append((event_id, t_ns))
         if event_id not in self.distinct:
@@ -72,7 +78,8 @@ class Subscriber:
 
     def document(self) -> dict:
         return {"id": self.id, "subscribed_ns": self.subscribed_ns, "connects": self.connects,
-                "errors": self.errors, "failed_for_good": self.failed_for_good,
+                "errors": self.errors, "error_kinds": self.error_kinds,
+                "failed_for_good": self.failed_for_good,
                 "receipts": [list(r) for r in self.receipts]}  # fmt: skip
 
 
@@ -143,8 +150,8 @@ def run_sse(base_url: str, sub: Subscriber, path: str = "/sse",
                             sub.received(int(e.last_event_id), t)
             finally:
                 sock.close()
-        except (OSError, h11.ProtocolError):
-            sub.errors += 1
+        except (OSError, h11.ProtocolError) as exc:
+            sub.error(exc)
         time.sleep(policy.connection_ended(parser.last_event_id, parser.retry_ms))
 
 
@@ -180,7 +187,7 @@ def run_long_poll(base_url: str, sub: Subscriber, wait_ms: int = LONG_POLL_HOLD_
             if reused and not resent and isinstance(exc, ConnectionError | h11.ProtocolError):
                 resent = True
                 continue
-            sub.errors += 1
+            sub.error(exc)
             connected = False
             time.sleep(backoff.next_delay())
             continue
@@ -239,8 +246,8 @@ def run_websocket(base_url: str, sub: Subscriber) -> None:
                         open_ = False
             finally:
                 sock.close()
-        except (OSError, LocalProtocolError, RemoteProtocolError, ValueError, KeyError):
-            sub.errors += 1
+        except (OSError, LocalProtocolError, RemoteProtocolError, ValueError, KeyError) as exc:
+            sub.error(exc)
         if delivered:
             backoff.reset()
         time.sleep(backoff.next_delay())

@@ -31,12 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import locust.runners
 from locust import User, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.load.gclients import LOOPS, Subscriber
 
 CLOCKS = {"monotonic": time.monotonic_ns, "wall": time.time_ns}
+
+# Locust's master marks a worker "missing" after 3 heartbeats (1 s each) went unheard. On a
+# shared 2-core machine a worker busy with a connection storm stalls longer than that, and a
+# missing worker's receipts were lost (measured: "1 of 2 workers sent receipts" at 2000 SSE
+# users). A late worker is not a gone one; the run has its own bound (--gauntlet-max-seconds).
+locust.runners.HEARTBEAT_LIVENESS = 30
 
 
 class _Worker:

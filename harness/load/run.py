@@ -197,11 +197,14 @@ class _Sampler:
 
 async def measure(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
                   progress: Progress = lambda _: None, sock: socket.socket | None = None,
-                  ) -> dict[str, Any]:  # fmt: skip
-    """Run once; again with twice the local workers while one saturated its core."""
+                  logs_to: Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run once; again with twice the local workers while one saturated its core. With
+    `logs_to`, the Locust processes' logs of every attempt are kept there."""
     attempts: list[dict[str, Any]] = []
     while True:
         point = await run_once(spec, choice, hops, workdir, progress, sock)
+        if logs_to is not None:
+            _keep_logs(workdir, logs_to)
         sock = None  # a fixed port serves the first attempt only
         hot = [p for p in point["processes"] if p["role"] == "worker"
                and (p["cpu_share"] or 0) >= SATURATED_CPU_SHARE]  # fmt: skip
@@ -318,6 +321,15 @@ async def _publish(spec: LoadSpec, target: Any, on_start: Callable[[], None]) ->
     for i in range(spec.events):
         await trio.sleep_until(start + i / spec.rate_per_s)  # the workload's pacing
         await target.publish()
+
+
+def _keep_logs(workdir: Path, logs_to: Path) -> None:
+    import shutil
+
+    for log_file in workdir.glob("run-*/*.log"):
+        target = logs_to / log_file.parent.name / log_file.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_file, target)
 
 
 def read_receipts(folder: Path) -> list[dict[str, Any]]:
