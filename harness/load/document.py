@@ -58,7 +58,10 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         if lim:
             out.append(f"  limiting process: {lim['role']} (pid {lim['pid']}) at "
                        f"{lim['cpu_share']:.0%} of a core" + (" (saturated)" if lim["saturated"]
-                                                              else ""))  # fmt: skip
+                                                              else "")
+                       + (f"; the machine was saturated ({p.get('machine_busy_cores')} cores "
+                          "busy, other tenants included)" if lim.get("machine_saturated")
+                          else ""))  # fmt: skip
         per = cpu_per_event(p)
         if per:
             out.append("  CPU per delivered event: " + ", ".join(

@@ -159,10 +159,16 @@ class _Sampler:
         self.roles = roles
         self.first: dict[int, tuple[float, procs.ProcReading]] = {}
         self.last: dict[int, tuple[float, procs.ProcReading]] = {}
+        self.system: list[tuple[int, int]] = []  # (busy, total) ticks: first and last
         self.stop = False
 
     def sample(self) -> None:
         now = time.monotonic()
+        system = procs.read_system()
+        if system is not None:
+            self.system[1:] = [system] if self.system else []
+            if not self.system:
+                self.system.append(system)
         for _, pid in self.roles:
             reading = procs.read(pid if pid != os.getpid() else None)
             if reading is None:
@@ -174,12 +180,20 @@ class _Sampler:
         """The window starts now: CPU is counted from the first publish (workers' imports and
         Locust's start-up are not the fan-out's cost; connects during the ramp are)."""
         self.first.clear()
+        self.system.clear()
         self.sample()
 
     async def run(self) -> None:
         while not self.stop:
             self.sample()
             await trio.sleep(SAMPLE_EVERY_S)
+
+    def machine_busy_cores(self) -> float | None:
+        """Cores busy with anything (ours or other tenants') over the window, from /proc/stat."""
+        if len(self.system) < 2:
+            return None
+        (b0, t0), (b1, t1) = self.system
+        return round((b1 - b0) / (t1 - t0) * (os.cpu_count() or 1), 3) if t1 > t0 else None
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -301,7 +315,9 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
                     await kill_group(child)
         nursery.cancel_scope.cancel()
     point["processes"] = sampler.rows()
-    point["limiting"] = limiting_process(point["processes"], None, os.cpu_count())
+    point["machine_busy_cores"] = sampler.machine_busy_cores()
+    point["limiting"] = limiting_process(point["processes"], point["machine_busy_cores"],
+                                         os.cpu_count())  # fmt: skip
     reason = run_dir / "receipts" / "stop-reason.txt"
     point["stop_reason"] = reason.read_text().strip() if reason.exists() else None
     sent = log.published
