@@ -169,10 +169,14 @@ class _Sampler:
             self.system[1:] = [system] if self.system else []
             if not self.system:
                 self.system.append(system)
-        for _, pid in self.roles:
+        for role, pid in self.roles:
             reading = procs.read(pid if pid != os.getpid() else None)
             if reading is None:
                 continue
+            if role == "proxy":  # a real proxy works in children (nginx's workers): the tree
+                tree = procs.tree_cpu_s(pid)
+                reading = procs.ProcReading(tree if tree is not None else reading.cpu_s,
+                                            reading.peak_rss_mb)  # fmt: skip
             self.first.setdefault(pid, (now, reading))
             self.last[pid] = (now, reading)
 
