@@ -19,6 +19,7 @@ import proxies
 from harness import __version__
 from harness.clients import TRANSPORTS
 from harness.errors import GauntletError, Interrupted, unwrap
+from harness.load import command as load_command
 from harness.results import parse_shard, shard_of
 from harness.scenario import (
     SCENARIOS_DIR,
@@ -103,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     mrg.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
                      help="where the merged run is written (default: %(default)s)")  # fmt: skip
     _bench_parser(sub)
+    load_command.add_parser(sub)
     _fidelity_parser(sub)
     cal = sub.add_parser("calibrate", help="measure known delays through real hops; exit 1 "
                          "unless every band is met -> DIR/calibration/<id>.json")  # fmt: skip
@@ -161,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "fidelity":
             return _fidelity(args)
+        if args.command == "load":
+            return load_command.run(args)
         return _report(args)
     except (GauntletError, BaseExceptionGroup) as exc:
         inner = unwrap(exc)  # a GauntletError from inside a trio nursery is still one line

@@ -115,6 +115,9 @@ PRESETS = {
                "nginx as Debian ships it: HTTP/1.0 upstream, proxy_buffering on, no Upgrade"),
         Preset("nginx", "tuned", "nginx-tuned.conf",
                "nginx's streaming recipe: HTTP/1.1 upstream, proxy_buffering off, Upgrade map"),
+        Preset("nginx", "tuned_many", "nginx-tuned_many.conf",
+               "nginx:tuned with 24000 connections per worker (Debian's 768 caps it at 384 "
+               "subscribers), for `gauntlet load`"),
         Preset("nginx", "gzip", "nginx-gzip.conf",
                "nginx-tuned plus gzip on, gzip_types text/event-stream (buffering off)"),
         Preset("nginx", "gzip_buffered", "nginx-gzip_buffered.conf",

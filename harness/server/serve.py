@@ -26,6 +26,10 @@ def _config(tls: RunCA | None, sock: socket.socket | None = None) -> Config:
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 0.5
+    # hypercorn listens with a backlog of 100: a `gauntlet load` ramp of hundreds of
+    # subscribers a second overflows it and measures SYN retries (1 s, 3 s) instead of push.
+    # Linux caps it at net.core.somaxconn (4096 by default since 5.4).
+    config.backlog = 2048
     if tls is not None:  # HTTPS, offering h2 and http/1.1 by ALPN (hypercorn's default)
         config.certfile = str(tls.server_cert)
         config.keyfile = str(tls.server_key)
