@@ -66,8 +66,7 @@ def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
 def rows(cells_: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (device, preset, emulation, transport, workload) found in a run's cells."""
     by_id = {c["id"]: c for c in cells_}
-    keys = sorted({(c["id"].split(":", 1)[0], c["transport"]) for c in cells_},
-                  key=lambda k: (k[0], k[1]))  # fmt: skip
+    keys = sorted({(c["id"].partition(":")[0], c["transport"]) for c in cells_})
     out = []
     for pair in pairs:
         device, preset = pair["real"].split(":", 1)
@@ -104,7 +103,7 @@ def render(rows_: list[dict[str, Any]]) -> str:
          r["transport"], r["status"], "; ".join(r["differs"]) if r["status"] != AGREE else "")
         for r in rows_
     ]  # fmt: skip
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     lines = ["  ".join([*(row[i].ljust(widths[i]) for i in range(5)), row[5]]).rstrip()
              for row in table]  # fmt: skip
     counts = summary(rows_)
