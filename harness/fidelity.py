@@ -16,20 +16,33 @@ agree and what differs:
   plan's `latency_not_claimed` names (there a row differing only in latency is "not
   claimed": the emulating hop's own cost under bursts is not the device's).
 
-Loading the plan, building cells and comparing are pure; `gauntlet fidelity` (harness/cli.py)
+Loading the plan and building cells read scenarios/ and the device registry; the comparison
+is pure, in harness/fidelity_compare.py (re-exported here). `gauntlet fidelity` (harness/cli.py)
 runs the cells with harness/runner.py and stores the rows in results.json under `fidelity`,
 which the table and the report read (they read only results JSON).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness import real
 from harness.errors import ScenarioError
+from harness.fidelity_compare import (  # noqa: F401  the comparison, pure; re-exported here
+    AGREE,
+    DIFFER,
+    LATENCY_MIN_MS,
+    LATENCY_PCT,
+    NOT_CLAIMED,
+    SKIPPED,
+    compare,
+    observed,
+    render,
+    rows,
+    summary,
+)
 from harness.hops import HopSpec, option_text
 from harness.scenario import (
     SCENARIOS_DIR,
@@ -43,9 +56,6 @@ from harness.scenario import (
 from harness.verdict import Budget
 
 PAIRS_FILE = SCENARIOS_DIR / "fidelity" / "pairs.toml"
-LATENCY_MIN_MS = 5.0
-LATENCY_PCT = 25.0
-AGREE, DIFFER, NOT_CLAIMED, SKIPPED = "agree", "differ", "not claimed", "skipped"
 
 
 @dataclass(frozen=True)
@@ -164,108 +174,3 @@ def pairs_json(plan: Plan) -> list[dict[str, Any]]:
              "not_claimed": dict(p.not_claimed),
              "latency_not_claimed": dict(plan.latency_not_claimed)}
             for p in plan.pairs]  # fmt: skip
-
-
-# --- the comparison: pure, over results entries ------------------------------------------
-
-_STATUS = re.compile(r"\b([1-5]\d\d)\b")
-
-
-def _p50(entry: dict[str, Any]) -> float | None:
-    return ((entry.get("metrics") or {}).get("latency_ms") or {}).get("p50")
-
-
-def observed(entry: dict[str, Any], direct: dict[str, Any] | None) -> dict[str, Any]:
-    """What a cell showed, in the terms the comparison uses."""
-    m = entry.get("metrics") or {}
-    conns = entry.get("connections") or []
-    statuses = sorted({int(code) for c in conns for code in _STATUS.findall(c.get("ended", ""))})
-    p50, base = _p50(entry), _p50(direct) if direct else None
-    return {
-        "verdict": entry["verdict"],
-        "delivered": f"{m.get('delivered', 0)}/{m.get('sent', 0)}",
-        "headers_seen": any(c.get("http_version") for c in conns),
-        "statuses": statuses,
-        "reconnected": bool(m.get("reconnects")),
-        "added_p50_ms": None if p50 is None or base is None else round(p50 - base, 1),
-    }
-
-
-def _latency_agrees(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return abs(a - b) <= max(LATENCY_MIN_MS, LATENCY_PCT / 100 * max(abs(a), abs(b)))
-
-
-def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
-            direct: dict[str, Any] | None, latency_unclaimed: str | None = None
-            ) -> tuple[str, list[str]]:  # fmt: skip
-    """(agree | differ | not claimed | skipped, what differs: `field real X, emulation Y`).
-
-    With `latency_unclaimed` (why), added latency is not compared: a row whose only
-    difference would be latency is "not claimed", with both figures and the reason. Pure."""
-    if "SKIPPED" in (real_entry["verdict"], emu_entry["verdict"]):
-        why = real_entry["reason"] if real_entry["verdict"] == "SKIPPED" else emu_entry["reason"]
-        return SKIPPED, [why]
-    r, e = observed(real_entry, direct), observed(emu_entry, direct)
-    diffs = []
-    for key in ("verdict", "delivered", "headers_seen", "statuses", "reconnected"):
-        if r[key] != e[key]:
-            diffs.append(f"{key} real {r[key]}, emulation {e[key]}")
-    if not _latency_agrees(r["added_p50_ms"], e["added_p50_ms"]):
-        latency = f"added p50 real {r['added_p50_ms']} ms, emulation {e['added_p50_ms']} ms"
-        if latency_unclaimed is None:
-            diffs.append(latency)
-        elif not diffs:
-            return NOT_CLAIMED, [f"{latency}: not claimed ({latency_unclaimed})"]
-    return (DIFFER if diffs else AGREE), diffs
-
-
-def rows(cells_: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (device, preset, emulation, transport, workload) found in a run's cells."""
-    by_id = {c["id"]: c for c in cells_}
-    keys = sorted({(c["id"].split(":", 1)[0], c["transport"]) for c in cells_},
-                  key=lambda k: (k[0], k[1]))  # fmt: skip
-    out = []
-    for pair in pairs:
-        device, preset = pair["real"].split(":", 1)
-        for workload, transport in keys:
-            real_entry = by_id.get(f"{workload}:{transport}-{pair['real']}")
-            if real_entry is None:
-                continue
-            direct = by_id.get(f"{workload}:{transport}-direct")
-            row = {"device": device, "preset": preset, "emulation": pair["emulation"],
-                   "transport": transport, "workload": workload,
-                   "real": observed(real_entry, direct)}  # fmt: skip
-            emu = by_id.get(f"{workload}:{transport}-{pair['emulation']}")
-            claims_not = pair.get("not_claimed", {})  # keyed by transport or by workload
-            unclaimed = claims_not.get(transport) or claims_not.get(workload)
-            if pair["emulation"] is None or unclaimed or emu is None:
-                row.update(status=NOT_CLAIMED,
-                           differs=[unclaimed or pair["claims"]])  # fmt: skip
-            else:
-                why_latency = pair.get("latency_not_claimed", {}).get(workload)
-                status, differs = compare(real_entry, emu, direct, why_latency)
-                row.update(status=status, differs=differs, emulated=observed(emu, direct))
-            out.append(row)
-    return out
-
-
-def summary(rows_: list[dict[str, Any]]) -> dict[str, int]:
-    return {s: sum(r["status"] == s for r in rows_) for s in (AGREE, DIFFER, NOT_CLAIMED, SKIPPED)}
-
-
-def render(rows_: list[dict[str, Any]]) -> str:
-    """The fidelity table for a terminal: one row per comparison, then the counts."""
-    header = ("device:preset", "emulation", "workload", "transport", "status", "what differs")
-    table = [header] + [
-        (f"{r['device']}:{r['preset']}", (r["emulation"] or "-").split("~")[0], r["workload"],
-         r["transport"], r["status"], "; ".join(r["differs"]) if r["status"] != AGREE else "")
-        for r in rows_
-    ]  # fmt: skip
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
-    lines = ["  ".join([*(row[i].ljust(widths[i]) for i in range(5)), row[5]]).rstrip()
-             for row in table]  # fmt: skip
-    counts = summary(rows_)
-    lines.append(f"{len(rows_)} comparisons: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    return "\n".join(lines)

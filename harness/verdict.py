@@ -52,9 +52,9 @@ def judge(metrics: Metrics, budget: Budget, *, within_s: float,
     whole but in lumps is batched (DEGRADED), as the user sees it appear all at once. A
     stream that was cut and resumed says so, and whether the result still arrived."""
     found = _judge(metrics, budget, within_s, stream)
-    if stream is None or not stream.resumptions:
+    if stream is None:
         return found
-    return Judgement(found.verdict, found.reason + _resumed(stream))
+    return Judgement(found.verdict, found.reason + _resumed(stream))  # "" when never cut
 
 
 def _judge(metrics: Metrics, budget: Budget, within_s: float,

@@ -115,3 +115,27 @@ def test_malformed_heads_and_chunk_sizes_never_stop_the_relay():
     assert kinds(no_code) == [(no_code, PASSED)]
     empty_size = CHUNKED + b"\r\n\r\n"
     assert kinds(empty_size, 1) == [(CHUNKED, PASSED), (b"\r\n", HELD), (b"\r\n", ENDS)]
+
+
+@pytest.mark.parametrize("step", [None, 1, 5])
+def test_sse_events_with_crlf_line_ends_stay_inside_the_body_until_its_last_chunk(step):
+    """An SSE event ends with a blank line; written with CRLF (the spec allows it) that is
+    \\r\\n\\r\\n inside a chunk, which must not end the body: only the zero chunk does."""
+    first, second = b"data: 1\r\n\r\n", b"id: 2\r\ndata: 2\r\n\r\n"
+    after = b"HTTP/1.1 204 No Content\r\n\r\n"
+    stream = chunked(first, second) + after
+    assert kinds(stream, step) == [
+        (CHUNKED, PASSED),
+        (b"b\r\n" + first + b"\r\n12\r\n" + second + b"\r\n0\r\n", HELD),
+        (b"\r\n", ENDS),
+        (after, PASSED),
+    ]
+
+
+def test_each_piece_says_whether_it_is_inside_the_body_and_the_closing_crlf_is():
+    """The Piece contract chunked_cork and any other caller read: the last chunk's closing
+    CRLF is part of the chunked body (RFC 9112 §7.1) and is the piece that ends it."""
+    assert ResponseFramer().feed(chunked(b"hi")) == [
+        (CHUNKED, False, False), (b"2\r\n", True, False), (b"hi\r\n", True, False),
+        (b"0\r\n", True, False), (b"\r\n", True, True),
+    ]  # fmt: skip

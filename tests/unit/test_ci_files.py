@@ -26,6 +26,20 @@ def test_tox_has_the_envs_the_project_promises():
     assert promised <= tox_envs()
 
 
+
+def test_every_tox_env_installs_with_the_pinned_constraints():
+    """tox 4 refuses `deps = -c constraints.txt`, which broke every env but one; the pins go in
+    through PIP_CONSTRAINT, and an env that sets its own setenv replaces the base one's."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(REPO / "tox.ini")
+    pin = "PIP_CONSTRAINT = {toxinidir}/constraints.txt"
+    envs = [s for s in config.sections() if s == "testenv" or s.startswith("testenv:")]
+    assert pin in config["testenv"]["setenv"]
+    for env in envs:
+        assert "-c" not in config[env].get("deps", "").split(), env
+        if "setenv" in config[env]:
+            assert pin in config[env]["setenv"], env
+
 def test_nightly_workflow_parses_and_uses_existing_envs_and_matrices():
     workflow = YAML(typ="safe").load((REPO / ".github/workflows/nightly.yml").read_text())
     assert "schedule" in workflow["on"]  # YAML 1.2: "on" stays a string key

@@ -173,3 +173,12 @@ def test_cells_without_send_time_are_counted_in_a_latency_line():
     assert line in render_table(d).splitlines() and line in render_markdown(d)
     assert line in render_html(d)
     assert "latency: not measured" not in render_table(run_a())
+
+
+def test_a_transport_that_delivered_nothing_ranks_after_one_that_did_when_all_else_ties():
+    """A direct-only run: no path, no defeat, no DEGRADED cell; long_poll delivered nothing,
+    so it has no cost per event, which ranks as the worst cost, not as a crash or the best."""
+    card = build(doc([cell("long_poll", "direct", "FAIL", delivered=0),
+                      cell("sse", "direct", "PASS")]))  # fmt: skip
+    assert [s.transport for s in card.scores] == ["sse", "long_poll"]
+    assert [s.requests_per_event for s in card.scores] == [0.1, None]

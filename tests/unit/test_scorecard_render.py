@@ -5,7 +5,7 @@ long_poll survive all four), and what each says when nothing crossed an intermed
 from __future__ import annotations
 
 from harness.report.scorecard import render_html, render_markdown, render_text
-from tests.unit.test_scorecard import doc, run_a
+from tests.unit.test_scorecard import cell, doc, run_a
 
 # ruff: noqa: E501
 
@@ -72,3 +72,57 @@ def test_the_html_scorecard_is_a_table_then_the_recommendation_list():
 
 def test_a_run_without_cells_has_no_scorecard():
     assert render_text(doc([])) == [] and render_markdown(doc([])) == [] and render_html(doc([])) == ""
+
+
+def own_endpoint(transport, intermediary, verdict, **kw):
+    """A cell of a team's own endpoint that sends no send time: delivered, latency unknown."""
+    c = cell(transport, intermediary, verdict, **kw)
+    c["target"] = "http://127.0.0.1:8000/events"
+    if c["metrics"]["delivered"]:
+        c["metrics"]["latency_ms"] = {"p50": None, "p95": None}
+        c["latency"] = "not measured (endpoint sends no send time)"
+    return c
+
+
+def run_without_send_times():
+    return doc([own_endpoint("sse", "direct", "PASS"), own_endpoint("sse", "transparent", "PASS"),
+                own_endpoint("ws", "direct", "PASS", delivered=0),
+                own_endpoint("ws", "transparent", "FAIL", delivered=0)])  # fmt: skip
+
+
+def test_unmeasured_latency_and_absent_figures_are_told_apart_in_the_text():
+    """'not measured': delivered, but the endpoint sends no send time; '-': no figure at all
+    (nothing delivered, or no direct cell to add latency to). Short transport names set the
+    first column's width."""
+    assert render_text(run_without_send_times()) == [
+        '',
+        'Scorecard of http://127.0.0.1:8000/events (per transport; a path is an intermediary other than direct):',
+        'transport  paths survived  chains survived  PASS  DEGRADED  FAIL  ERROR  worst p95 ms  added p50 ms  requests/event  bytes/event  defeated by',
+        'sse                   1/1              0/0     2         0     0      0  not measured             -            0.10          100  -',
+        'ws                    0/1              0/0     1         0     1      0             -             -               -            -  transparent',
+        'latency: not measured (endpoint sends no send time) in 2 of 4 cells',
+        '',
+        'Recommendation:',
+        '  sse survived every path (1 measured).',
+        '  ws failed 1 of 1: transparent.',
+        '  Ship sse: it survived every path; 0.10 requests and 100 bytes per delivered event, latency not measured.',
+        '  Latency not measured for sse (the endpoint sends no send time): ranked on delivery and cost only.',
+    ]
+
+
+def test_the_markdown_sets_the_latency_note_apart_as_its_own_paragraph():
+    assert render_markdown(run_without_send_times()) == [
+        '## Scorecard',
+        '',
+        'Of http://127.0.0.1:8000/events.',
+        '',
+        '| transport | paths survived | chains survived | PASS | DEGRADED | FAIL | ERROR | worst p95 ms | added p50 ms | requests/event | bytes/event | defeated by |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|',
+        '| sse | 1/1 | 0/0 | 2 | 0 | 0 | 0 | not measured | - | 0.10 | 100 | - |',
+        '| ws | 0/1 | 0/0 | 1 | 0 | 1 | 0 | - | - | - | - | transparent |',
+        '',
+        'latency: not measured (endpoint sends no send time) in 2 of 4 cells',
+        '',
+        '**Recommendation.** sse survived every path (1 measured). ws failed 1 of 1: transparent. Ship sse: it survived every path; 0.10 requests and 100 bytes per delivered event, latency not measured. Latency not measured for sse (the endpoint sends no send time): ranked on delivery and cost only.',
+        '',
+    ]

@@ -1,0 +1,120 @@
+"""The fidelity comparison: does an emulation's cell show what its real device's cell showed?
+
+Pure (results entries in, rows and text out), so it is mutation-tested (pyproject.toml,
+[tool.mutmut]); harness/fidelity.py reads the plan and builds the cells, and re-exports these
+names. Per (device, preset, transport, workload) a row compares, in the order a reader checks
+them: the verdict; delivered/sent; whether the client got the response headers at all; the
+HTTP status codes in how its connections ended; whether it reconnected (not how often); the
+added p50 latency against the direct cell, which agrees within max(5 ms, 25 % of the larger)
+(README.md, "How faithful").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+LATENCY_MIN_MS = 5.0
+LATENCY_PCT = 25.0
+AGREE, DIFFER, NOT_CLAIMED, SKIPPED = "agree", "differ", "not claimed", "skipped"
+
+_STATUS = re.compile(r"\b([1-5]\d\d)\b")
+
+
+def _p50(entry: dict[str, Any]) -> float | None:
+    return ((entry.get("metrics") or {}).get("latency_ms") or {}).get("p50")
+
+
+def observed(entry: dict[str, Any], direct: dict[str, Any] | None) -> dict[str, Any]:
+    """What a cell showed, in the terms the comparison uses."""
+    m = entry.get("metrics") or {}
+    conns = entry.get("connections") or []
+    statuses = sorted({int(code) for c in conns for code in _STATUS.findall(c.get("ended", ""))})
+    p50, base = _p50(entry), _p50(direct) if direct else None
+    return {
+        "verdict": entry["verdict"],
+        "delivered": f"{m.get('delivered', 0)}/{m.get('sent', 0)}",
+        "headers_seen": any(c.get("http_version") for c in conns),
+        "statuses": statuses,
+        "reconnected": bool(m.get("reconnects")),
+        "added_p50_ms": None if p50 is None or base is None else round(p50 - base, 1),
+    }
+
+
+def _latency_agrees(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= max(LATENCY_MIN_MS, LATENCY_PCT / 100 * max(abs(a), abs(b)))
+
+
+def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
+            direct: dict[str, Any] | None, latency_unclaimed: str | None = None
+            ) -> tuple[str, list[str]]:  # fmt: skip
+    """(agree | differ | not claimed | skipped, what differs: `field real X, emulation Y`).
+
+    With `latency_unclaimed` (why), added latency is not compared: a row whose only
+    difference would be latency is "not claimed", with both figures and the reason. Pure."""
+    if "SKIPPED" in (real_entry["verdict"], emu_entry["verdict"]):
+        why = real_entry["reason"] if real_entry["verdict"] == "SKIPPED" else emu_entry["reason"]
+        return SKIPPED, [why]
+    r, e = observed(real_entry, direct), observed(emu_entry, direct)
+    diffs = []
+    for key in ("verdict", "delivered", "headers_seen", "statuses", "reconnected"):
+        if r[key] != e[key]:
+            diffs.append(f"{key} real {r[key]}, emulation {e[key]}")
+    if not _latency_agrees(r["added_p50_ms"], e["added_p50_ms"]):
+        latency = f"added p50 real {r['added_p50_ms']} ms, emulation {e['added_p50_ms']} ms"
+        if latency_unclaimed is None:
+            diffs.append(latency)
+        elif not diffs:
+            return NOT_CLAIMED, [f"{latency}: not claimed ({latency_unclaimed})"]
+    return (DIFFER if diffs else AGREE), diffs
+
+
+def rows(cells_: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (device, preset, emulation, transport, workload) found in a run's cells."""
+    by_id = {c["id"]: c for c in cells_}
+    keys = sorted({(c["id"].partition(":")[0], c["transport"]) for c in cells_})
+    out = []
+    for pair in pairs:
+        device, preset = pair["real"].split(":", 1)
+        for workload, transport in keys:
+            real_entry = by_id.get(f"{workload}:{transport}-{pair['real']}")
+            if real_entry is None:
+                continue
+            direct = by_id.get(f"{workload}:{transport}-direct")
+            row = {"device": device, "preset": preset, "emulation": pair["emulation"],
+                   "transport": transport, "workload": workload,
+                   "real": observed(real_entry, direct)}  # fmt: skip
+            emu = by_id.get(f"{workload}:{transport}-{pair['emulation']}")
+            claims_not = pair.get("not_claimed", {})  # keyed by transport or by workload
+            unclaimed = claims_not.get(transport) or claims_not.get(workload)
+            if pair["emulation"] is None or unclaimed or emu is None:
+                row.update(status=NOT_CLAIMED,
+                           differs=[unclaimed or pair["claims"]])  # fmt: skip
+            else:
+                why_latency = pair.get("latency_not_claimed", {}).get(workload)
+                status, differs = compare(real_entry, emu, direct, why_latency)
+                row.update(status=status, differs=differs, emulated=observed(emu, direct))
+            out.append(row)
+    return out
+
+
+def summary(rows_: list[dict[str, Any]]) -> dict[str, int]:
+    return {s: sum(r["status"] == s for r in rows_) for s in (AGREE, DIFFER, NOT_CLAIMED, SKIPPED)}
+
+
+def render(rows_: list[dict[str, Any]]) -> str:
+    """The fidelity table for a terminal: one row per comparison, then the counts."""
+    header = ("device:preset", "emulation", "workload", "transport", "status", "what differs")
+    table = [header] + [
+        (f"{r['device']}:{r['preset']}", (r["emulation"] or "-").split("~")[0], r["workload"],
+         r["transport"], r["status"], "; ".join(r["differs"]) if r["status"] != AGREE else "")
+        for r in rows_
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    lines = ["  ".join([*(row[i].ljust(widths[i]) for i in range(5)), row[5]]).rstrip()
+             for row in table]  # fmt: skip
+    counts = summary(rows_)
+    lines.append(f"{len(rows_)} comparisons: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return "\n".join(lines)
