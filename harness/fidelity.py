@@ -148,6 +148,10 @@ def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
     if not chosen:
         return []
     inters: dict[str, Intermediary] = {"direct": Intermediary("direct", "no hop", ())}
+    for mode in sorted({p.emulation.mode for p in chosen if p.emulation is not None}):
+        inters[relay_name(mode)] = Intermediary(
+            relay_name(mode), f"a bare mitmdump hop ({mode}): the relay cost of every emulation",
+            (HopSpec(("transparent",), mode),))  # fmt: skip
     for p in chosen:
         inters.setdefault(p.real, Intermediary(p.real, real.preset(p.real).summary,
                                                (HopSpec((), real.device_of(p.real).mode,
@@ -169,8 +173,14 @@ def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
     return out
 
 
+def relay_name(mode: str) -> str:
+    """The bare mitmdump hop an emulation's added latency is measured against (its mode)."""
+    return f"relay~{mode}"
+
+
 def pairs_json(plan: Plan) -> list[dict[str, Any]]:
     return [{"real": p.real, "emulation": p.emulation_name, "claims": p.claims,
+             "relay": relay_name(p.emulation.mode) if p.emulation is not None else None,
              "not_claimed": dict(p.not_claimed),
              "latency_not_claimed": dict(plan.latency_not_claimed)}
             for p in plan.pairs]  # fmt: skip

@@ -88,9 +88,13 @@ def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
     devices = {p.real.split(":")[0] for p in plan.pairs}
     assert {"nginx", "haproxy", "squid"} <= devices
     cells = fidelity.cells(plan, workloads=("steady",), transports=("sse",), devices=("squid",))
-    assert [i for i, _ in cells] == ["steady:sse-direct", "steady:sse-squid:defaults",
+    assert [i for i, _ in cells] == ["steady:sse-direct", "steady:sse-relay~regular",
+                                     "steady:sse-squid:defaults",
                                      "steady:sse-connect_passthrough~squid:defaults"]
-    assert cells[1][1].intermediary.hops[0].mode == "regular"
+    relay = cells[1][1].intermediary.hops[0]  # the bare hop the emulation's latency is against
+    assert relay.mode == "regular" and relay.behaviours == ("transparent",)
+    assert cells[2][1].intermediary.hops[0].mode == "regular"
+    assert fidelity.pairs_json(plan)[0]["relay"] == "relay~" + plan.pairs[0].emulation.mode
 
 
 def test_fidelity_command_with_nothing_to_run_is_one_line_and_exit_2(capsys, tmp_path):

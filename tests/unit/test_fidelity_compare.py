@@ -182,3 +182,21 @@ def test_the_terminal_table_aligns_columns_and_shows_what_differs_only_when_it_d
         "squid:defaults    connect_passthrough  steady    sse        agree",
         "3 comparisons: 1 agree, 1 differ, 1 not claimed, 0 skipped",
     ]  # fmt: skip
+
+
+def test_the_emulations_latency_is_what_its_behaviour_adds_beyond_a_bare_mitmdump_hop():
+    # haproxy holds 200 ms; the emulation's hop relays 9 ms slower than haproxy on its own
+    pair = dict(PAIRS[0], relay="relay~reverse")
+    cells = [cell("steady", "sse", "direct", p50=1.0),
+             cell("steady", "sse", "relay~reverse", p50=10.0),
+             cell("steady", "sse", "nginx:tuned", p50=201.0),
+             cell("steady", "sse", "transparent~nginx:tuned", p50=212.0)]
+    [row] = fc.rows(cells, [pair])
+    assert row["status"] == fc.AGREE
+    assert row["real"]["added_p50_ms"] == 200.0 and row["emulated"]["added_p50_ms"] == 202.0
+    # the same cells without the relay cell: against direct, 200 vs 211 ms still agree (25 %),
+    # but a hold the emulation lacks is a difference whatever the relay's cost
+    cells[3] = cell("steady", "sse", "transparent~nginx:tuned", p50=14.0)
+    [row] = fc.rows(cells, [pair])
+    assert row["status"] == fc.DIFFER
+    assert row["differs"] == ["added p50 real 200.0 ms, emulation 4.0 ms"]
