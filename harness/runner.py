@@ -20,6 +20,7 @@ from typing import Any
 import trio
 
 from harness import added_latency
+from harness.clients import TRANSPORTS
 from harness.errors import GauntletError
 from harness.repeats import summarize as summarize_repeats
 from harness.results import (
@@ -67,7 +68,8 @@ async def run_cells(
     topology (server, hops, CA, ports, work folder), so cells running side by side share
     nothing but the machine: `jobs` must stay below what the machine can run without
     slowing a cell down (ARCHITECTURE.md: the default profile's 2 on 2 cores, checked by
-    comparing latencies against a one-at-a-time run). `calibration`
+    comparing latencies against a one-at-a-time run); a cell whose client is a browser
+    takes every slot, so nothing is measured beside Chromium (`_slots_needed`). `calibration`
     (harness.calibrate.excerpt) goes into the results document as it is. `target` and
     `server_socket` go to every cell (harness/topology.py: run_cell); both mean one endpoint
     or one port, so the caller runs such cells one at a time."""
@@ -97,7 +99,8 @@ async def run_cells(
             started = trio.current_time()
             slots = trio.Semaphore(jobs)
 
-            async def measure(i: int, cell: CellSpec, cancel: trio.CancelScope) -> None:
+            async def measure(i: int, cell: CellSpec, cancel: trio.CancelScope,
+                              slots_held: int) -> None:  # fmt: skip
                 name = ids[i] if ids else cell.id
                 progress(f"[{i + 1}/{n}] {name} ...")
                 try:
@@ -108,7 +111,8 @@ async def run_cells(
                     cancel.cancel()
                     return
                 finally:
-                    slots.release()
+                    for _ in range(slots_held):
+                        slots.release()
                 if ids is not None:
                     entry["id"] = name
                 measured[i] = json_safe(entry)
@@ -123,8 +127,10 @@ async def run_cells(
 
             async with trio.open_nursery() as cell_nursery:
                 for i, cell in enumerate(cells):
-                    await slots.acquire()  # cells start in spec order, at most `jobs` at once
-                    cell_nursery.start_soon(measure, i, cell, cell_nursery.cancel_scope)
+                    held = _slots_needed(cell, jobs)
+                    for _ in range(held):  # cells start in spec order, at most `jobs` at once
+                        await slots.acquire()
+                    cell_nursery.start_soon(measure, i, cell, cell_nursery.cancel_scope, held)
             nursery.cancel_scope.cancel()
     done = added_latency.annotate([e for e in measured if e is not None])
     failure = failures[0] if failures else None
@@ -137,6 +143,14 @@ async def run_cells(
         doc["repeats"] = repeated
     path = write_document(doc, results_dir)
     return RunOutcome(doc, path, bool(interrupted), failure)
+
+
+def _slots_needed(cell: CellSpec, jobs: int) -> int:
+    """All of them for a cell whose client is a browser (harness/clients: runs_alone), so
+    no cell measures beside Chromium; one otherwise. A transport outside the catalogue
+    (rejected at load) takes one."""
+    transport = TRANSPORTS.get(cell.transport)
+    return jobs if transport is not None and transport.runs_alone else 1
 
 
 def _cell_line(i: int, n: int, entry: dict[str, Any]) -> str:

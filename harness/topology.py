@@ -38,6 +38,7 @@ from harness.eventlog import (
     EndOfAnswer,
     EventLog,
     Note,
+    Published,
     Received,
     Record,
     Request,
@@ -46,6 +47,7 @@ from harness.eventlog import (
 )
 from harness.health import check_health, watch_hops
 from harness.hops import RunningHop, client_entry, running_chain
+from harness.instrument_lag import lag_note, publish_lag_ms
 from harness.reconnection import reconnection_summary
 from harness.scenario import CellSpec
 from harness.server import ServerOptions
@@ -267,6 +269,8 @@ async def _client(transport: str, time_scale: float, target: Target, log: EventL
 
 def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: Judgement,
            duration_s: float) -> dict[str, Any]:  # fmt: skip
+    lag_ms = publish_lag_ms(cell.workload.schedule_s(cell.timing.time_scale),
+                            [p.t_ns for p in log.of(Published)])  # fmt: skip
     return {
         "id": cell.id,
         "transport": cell.transport,
@@ -287,13 +291,19 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         ],  # fmt: skip
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),
         "connections": _connections(log),
-        "notes": [n.text for n in log.of(Note)][:50],
+        "notes": [*[n.text for n in log.of(Note)][:50], *_lag_notes(lag_ms)],
+        "instrument_lag_ms": lag_ms,
         "client": log.client_info,
         "reconnection": reconnection_summary(log),
         "spec": cell.to_json(),
         "duration_s": round(duration_s, 3),
         "error": judgement.reason if str(judgement.verdict) == "ERROR" else None,
     }
+
+
+def _lag_notes(lag_ms: float | None) -> list[str]:
+    note = lag_note(lag_ms)
+    return [] if note is None else [note]
 
 
 def _connections(log: EventLog) -> list[dict[str, Any]]:

@@ -51,6 +51,16 @@ class Transport:
     token_stream: bool = False
     """One answer of many small events with an end marker: judged with harness/metrics_stream.py."""
 
+    @property
+    def runs_alone(self) -> bool:
+        """The client is a whole browser: the runner measures this cell with no other beside it.
+
+        Chromium starts several processes and takes both cores for a moment; in a default
+        run at load 13 the reference server's publisher, in the harness process, was up to
+        1.7 s late in the `browsers` matrix against at most 0.11 s in the matrices without a
+        browser, so a cell beside a browser judged the browser's start-up, not its network."""
+        return self.name.startswith("browser_")
+
     def client(self, time_scale: float = 1.0) -> ClientRunner:
         """The client coroutine with its real-world timings divided by `time_scale`."""
         return self.build(time_scale)

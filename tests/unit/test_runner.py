@@ -69,3 +69,35 @@ async def test_jobs_below_one_is_a_clear_error(tmp_path):
     with pytest.raises(GauntletError, match="jobs must be at least 1, got 0"):
         await runner.run_cells(CELLS, run_id="r", matrix="smoke", time_scale=30,
                                results_dir=tmp_path, jobs=0)  # fmt: skip
+
+
+
+async def test_a_browser_cell_runs_alone_and_the_others_side_by_side(
+    autojump_clock, monkeypatch, tmp_path
+):
+    """Chromium takes both cores while it starts, so no cell is measured beside it."""
+    cells = {c.id: c for c in load_matrix("browsers").cells}
+    order = ["sse-direct", "sse-transparent", "browser_sse-direct", "sse-idle_timeout",
+             "sse-lifetime_cap"]  # fmt: skip
+    beside: dict[str, set[str]] = {name: set() for name in order}
+    running: list[str] = []
+
+    async def run_cell(cell, workdir, progress, **where):
+        for other in running:
+            beside[other].add(cell.id)
+            beside[cell.id].add(other)
+        running.append(cell.id)
+        await trio.sleep(1.0)
+        running.remove(cell.id)
+        return {"id": cell.id, "expected_verdict": None, "verdict": "PASS", "reason": "ok"}
+
+    monkeypatch.setattr(runner, "run_cell", run_cell)
+    start = trio.current_time()
+    outcome = await runner.run_cells([cells[name] for name in order], run_id="r",
+                                     matrix="browsers", time_scale=30, results_dir=tmp_path,
+                                     jobs=2)  # fmt: skip
+    assert beside == {"sse-direct": {"sse-transparent"}, "sse-transparent": {"sse-direct"},
+                      "browser_sse-direct": set(), "sse-idle_timeout": {"sse-lifetime_cap"},
+                      "sse-lifetime_cap": {"sse-idle_timeout"}}  # fmt: skip
+    assert trio.current_time() - start == pytest.approx(3.0)
+    assert [c["id"] for c in outcome.document["cells"]] == order
