@@ -21,7 +21,8 @@ def packages() -> list[str]:
     found = []
     for name, folder in PACKAGE_DIR.items():
         found.append(name)
-        for sub in find_namespace_packages(str(ROOT / folder), exclude=["__pycache__*"]):
+        subpackages = find_namespace_packages(str(ROOT / folder), exclude=["*__pycache__"])
+        for sub in subpackages:
             if f"{name}.{sub}" not in PACKAGE_DIR:  # a folder mapped on its own is listed once
                 found.append(f"{name}.{sub}")
     return found
