@@ -5,7 +5,7 @@ One module-scoped install (the wheel is built by pip from this checkout; its dep
 come from the configured index, pinned by constraints.txt, so pip reuses its wheel cache), then
 `gauntlet list`, `gauntlet run --matrix smoke`, `--scenarios DIR` and another project's pytest
 run against the plugin's fixtures, each from a folder with nothing of the repository in it.
-About 2-3 minutes on the 2-core CI machine, most of it pip installing the dependencies.
+Most of its time is pip installing the dependencies (see the report of issue 14 for timings).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.e2e.test_plugin import OTHER_PROJECT_TEST
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-INSTALL_TIMEOUT_S = 600  # pip resolving and unpacking ~100 wheels on a busy 2-core machine
+INSTALL_TIMEOUT_S = 1800  # a bound, not a budget: ~100 wheels unpacked on a shared 2-core machine
 RUN_TIMEOUT_S = 300
 
 
@@ -55,7 +55,9 @@ def installed(tmp_path_factory) -> Installed:
                    timeout=INSTALL_TIMEOUT_S)  # fmt: skip
     (wheel,) = dist.glob("gauntlet-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
-    subprocess.run([str(root / "venv" / "bin" / "python"), *pip[1:], "install",
+    # --no-compile: byte-compiling scipy, matplotlib and mitmproxy at install is most of the
+    # time; Python compiles what a run imports anyway.
+    subprocess.run([str(root / "venv" / "bin" / "python"), *pip[1:], "install", "--no-compile",
                     "-c", str(REPO / "constraints.txt"), f"{wheel}[test]"],
                    check=True, timeout=INSTALL_TIMEOUT_S)  # fmt: skip
     return Installed(root, wheel)
