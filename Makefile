@@ -13,12 +13,12 @@ demo: bootstrap
 test: bootstrap
 	@scripts/ensure-test-deps.sh
 	$(BIN)/ruff check harness proxies tests
-	$(BIN)/mypy harness
+	$(BIN)/mypy -p gauntlet
 	$(BIN)/python -m pytest
 
 lint: bootstrap
 	$(BIN)/ruff check harness proxies tests
-	$(BIN)/mypy harness
+	$(BIN)/mypy -p gauntlet
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

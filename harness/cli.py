@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"gauntlet {__version__}")
     p.add_argument("--scenarios", type=Path, default=SCENARIOS_DIR, metavar="DIR",
-                   help="scenario folder (default: %(default)s)")  # fmt: skip
+                   help="a team's own scenario folder: its matrices, chains and profiles are "
+                   "added to the built-in ones, its files first (built-ins: %(default)s)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("list", help="list transports, intermediaries and matrices")
     chk = sub.add_parser("check", help="validate scenario files without starting anything; "

@@ -17,6 +17,7 @@ from harness.scenario import (
     load_intermediaries,
     load_matrix,
     load_profiles,
+    matrix_path,
 )
 
 
@@ -63,7 +64,8 @@ def check_scenarios(files: list[Path], scenarios_dir: Path) -> str:
     matrices, cells = 0, 0
     intermediaries = load_intermediaries(scenarios_dir)
     profiles = load_profiles(scenarios_dir)
-    targets = files or [scenarios_dir / f"{name}.toml" for name, _ in list_matrices(scenarios_dir)]
+    names = [name for name, _ in list_matrices(scenarios_dir)]  # the team's and the built-ins
+    targets = files or [matrix_path(name, scenarios_dir) for name in names]
     for path in targets:
         if path.name == INTERMEDIARIES_FILE:
             intermediaries = load_intermediaries(path.parent)

@@ -12,6 +12,7 @@ show both. Every error names the file, the place in it and the field.
 
 from __future__ import annotations
 
+import importlib.resources
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,20 @@ from harness.loopback import parse_server_address
 from harness.server.optout import OPT_OUTS
 from harness.verdict import Budget, Verdict
 
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+def _builtin_scenarios() -> Path:
+    """The built-in scenario folder: the repository's scenarios/, shipped in the wheel as the
+    package `<this package>.scenarios` (pyproject.toml, [tool.setuptools.package-dir]) and found
+    through importlib.resources, so an install outside the checkout finds it too."""
+    found = importlib.resources.files(f"{__package__}.scenarios")
+    if not isinstance(found, Path):  # a zipped install: TOML files read as a folder need a disk
+        raise GauntletError(f"built-in scenarios at {found} are not a folder on disk")
+    return found
+
+
+SCENARIOS_DIR = _builtin_scenarios()
+"""Built-in matrices, chains and profiles. A team's own folder (`--scenarios DIR`) adds to them:
+its files are looked up first, and its chains and profiles join (or replace) the built-in ones."""
 INTERMEDIARIES_FILE = "intermediaries.toml"
 PROFILES_FILE = "profiles.toml"
 DIRECT = "direct"
@@ -239,6 +253,8 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
     for name, preset in real.PRESETS.items():  # `nginx:defaults`: one real device, started
         mode = real.DEVICES[preset.device].mode
         found[name] = Intermediary(name, preset.summary, (HopSpec((), mode, real=name),))
+    if scenarios_dir != SCENARIOS_DIR:  # a team's folder adds to the built-in chains
+        found.update(load_intermediaries(SCENARIOS_DIR))
     path = scenarios_dir / INTERMEDIARIES_FILE
     if path.exists():
         root = _Table(read_toml(path), path, "")
@@ -323,6 +339,8 @@ def matrix_path(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Path:
     if name_or_path.endswith(".toml") or "/" in name_or_path:
         return Path(name_or_path)
     path = scenarios_dir / f"{name_or_path}.toml"
+    if not path.exists() and scenarios_dir != SCENARIOS_DIR:  # a team's folder, then built-ins
+        path = SCENARIOS_DIR / f"{name_or_path}.toml"
     if not path.exists():
         known = ", ".join(m for m, _ in list_matrices(scenarios_dir)) or "none"
         raise ScenarioError(f"unknown matrix {name_or_path!r} (known: {known})")
@@ -330,9 +348,11 @@ def matrix_path(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Path:
 
 
 def list_matrices(scenarios_dir: Path = SCENARIOS_DIR) -> list[tuple[str, str]]:
-    """(name, description) of every matrix file, without validating it fully."""
+    """(name, description) of every matrix file, without validating it fully; a team's folder
+    adds to the built-in ones (its file wins a name both have)."""
     out = []
-    for path in sorted(scenarios_dir.glob("*.toml")):
+    files = {p.name: p for d in (SCENARIOS_DIR, scenarios_dir) for p in d.glob("*.toml")}
+    for path in (files[name] for name in sorted(files)):
         if path.name not in (INTERMEDIARIES_FILE, PROFILES_FILE):
             out.append((path.stem, str(read_toml(path).get("description", ""))))
     return out
@@ -455,12 +475,13 @@ class Profile:
 
 
 def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
+    builtin = {} if scenarios_dir == SCENARIOS_DIR else load_profiles(SCENARIOS_DIR)
     path = scenarios_dir / PROFILES_FILE
     if not path.exists():
-        return {}
+        return builtin
     root = _Table(read_toml(path), path, "")
     known = {m for m, _ in list_matrices(scenarios_dir)}
-    profiles = {}
+    profiles = dict(builtin)
     for name in root.data:
         if why := limits.bad_name(name):
             raise ScenarioError(f"{path}: [{name[:40]}]: profile {why}")

@@ -4,8 +4,13 @@
 # mitmproxy 12 needs Python >= 3.12, and the `python3` on many machines is older, so this
 # looks for one: $GAUNTLET_PYTHON, python3.13, python3.12, pyenv's versions, then python3.
 # A pyenv shim that exists but is not enabled fails `--version`, so every candidate is run,
-# not just found on PATH. Re-running is cheap: the install is skipped while pyproject.toml
-# and constraints.txt are unchanged.
+# not just found on PATH. Re-running is cheap: the install is skipped while pyproject.toml,
+# setup.py and constraints.txt are unchanged.
+#
+# The install is editable in setuptools' default mode: an import hook maps `gauntlet` to
+# harness/, `gauntlet.proxies` to proxies/ and `gauntlet.scenarios` to scenarios/
+# (pyproject.toml, package-dir), so a new module or scenario is seen without reinstalling.
+# mypy does not run that hook: it reads the same layout from .mypy-view/ (pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +54,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 STAMP="$VENV/.gauntlet-installed"
-WANT=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+WANT=$(cat pyproject.toml setup.py constraints.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     echo "gauntlet: installing pinned dependencies into $VENV" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \

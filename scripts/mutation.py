@@ -15,6 +15,14 @@ trimmed), so an entry stays valid until that line of code changes.
     scripts/mutation.py --reuse    keep mutmut's cache in mutants/ (re-tests changed code only)
     scripts/mutation.py --report   no run: summarise and check the last run's results
 
+mutmut names a mutant after its file's path (src/ stripped) and matches it against the
+`__module__` the tests import, so it needs the file laid out as it is imported. Gauntlet's
+import package is built from differently named folders (pyproject.toml, [tool.setuptools.
+package-dir]: gauntlet <- harness/, gauntlet.proxies <- proxies/), so mutmut runs in a stage,
+mutants/, that copies them as the wheel lays them out (mutants/src/gauntlet/...) beside the
+tests, with [tool.mutmut]'s paths rewritten to match. Results are reported by repository path
+(harness/metrics.py), as tests/mutation/equivalents.toml names them.
+
 Exit status: 0 when every survivor is a listed equivalent and every listed equivalent
 still survives; 1 otherwise (the run itself failing included).
 """
@@ -35,8 +43,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EQUIVALENTS = REPO / "tests" / "mutation" / "equivalents.toml"
-MUTANTS = REPO / "mutants"
-LOG = MUTANTS / "mutmut-run.log"
+STAGE = REPO / "mutants"  # the project as mutmut sees it (gitignored)
+MUTANTS = STAGE / "mutants"  # mutmut's own output, inside the stage
+LOG = STAGE / "mutmut-run.log"
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+PACKAGE_DIR: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]  # import -> folder
+STAGED = {f"src/{name.replace('.', '/')}": folder for name, folder in PACKAGE_DIR.items()}
 
 # mutmut's exit-code classes, grouped for the summary. A timeout is a kill: the mutant made a
 # test hang (mutmut stops it); "caught by type check" is a kill by mypy, which `make test`
@@ -80,17 +92,57 @@ def load_mutants() -> list[Mutant]:
     from mutmut.stats import status_by_exit_code
 
     mutants = []
-    os.chdir(REPO)  # mutmut reads mutants/ relative to the working directory
+    os.chdir(STAGE)  # mutmut reads mutants/ relative to the working directory
     for meta in sorted(MUTANTS.rglob("*.py.meta")):
-        source = meta.relative_to(MUTANTS).with_suffix("")  # harness/metrics.py
+        source = meta.relative_to(MUTANTS).with_suffix("")  # src/gauntlet/metrics.py
         exit_codes = json.loads(meta.read_text())["exit_code_by_key"]
         for name, code in exit_codes.items():
             status = status_by_exit_code[code]
             change = ""
             if status not in KILLED:  # diffs are slow to compute: only where they are needed
                 change = change_of(get_diff_for_mutant(name, path=source))
-            mutants.append(Mutant(name, source.as_posix(), function_of(name), change, status))
+            module = repo_path(source.as_posix())
+            mutants.append(Mutant(name, module, function_of(name), change, status))
     return mutants
+
+
+def repo_path(staged: str) -> str:
+    """`src/gauntlet/proxies/_body.py` -> `proxies/_body.py`: the longest staged folder wins."""
+    for folder in sorted(STAGED, key=len, reverse=True):
+        if staged.startswith(folder + "/"):
+            return STAGED[folder] + staged[len(folder) :]
+    return staged
+
+
+def staged_pyproject(text: str) -> str:
+    """pyproject.toml for the stage: [tool.mutmut]'s folder paths as staged, the sources under
+    src/, and no mypy_path (the stage's src/ is the package itself, not the .mypy-view/ links)."""
+    head, sep, mutmut = text.partition("[tool.mutmut]")
+    mutmut, sep2, rest = mutmut.partition("\n[")  # up to the next table
+    for staged, folder in sorted(STAGED.items(), key=lambda kv: len(kv[0])):
+        mutmut = mutmut.replace(f'"{folder}/', f'"{staged}/')  # file paths, not also_copy's
+    mutmut = "\n".join(
+        'source_paths = ["src"]' if line.startswith("source_paths") else line
+        for line in mutmut.splitlines()
+    )
+    head = "\n".join(x for x in head.splitlines() if not x.startswith("mypy_path"))
+    return head + "\n" + sep + mutmut + "\n" + sep2 + rest
+
+
+def stage() -> None:
+    """Copy the package folders to STAGE/src/<import path>, and the tests and files mutmut
+    copies beside them (pyproject.toml's also_copy) to STAGE, as they are now."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for staged, folder in sorted(STAGED.items()):  # gauntlet before gauntlet.proxies
+        shutil.copytree(REPO / folder, STAGE / staged, ignore=ignore, dirs_exist_ok=True)
+    for extra in ["tests", *PYPROJECT["tool"]["mutmut"].get("also_copy", [])]:
+        source = REPO / extra
+        if source.is_dir():
+            shutil.copytree(source, STAGE / extra, ignore=ignore, dirs_exist_ok=True)
+        elif source.is_file():
+            shutil.copy2(source, STAGE / extra)
+    pyproject = staged_pyproject((REPO / "pyproject.toml").read_text())
+    (STAGE / "pyproject.toml").write_text(pyproject)
 
 
 def load_equivalents() -> dict[tuple[str, str, str], str]:
@@ -139,16 +191,17 @@ def _row(label: str, c: Counter[str]) -> str:
 
 
 def run_mutmut(reuse: bool) -> float:
-    if not reuse and MUTANTS.exists():
-        shutil.rmtree(MUTANTS)
-    MUTANTS.mkdir(exist_ok=True)
+    if not reuse and STAGE.exists():
+        shutil.rmtree(STAGE)
+    STAGE.mkdir(exist_ok=True)
+    stage()
     bin_dir = str(Path(sys.executable).parent)  # mutmut's type check runs `mypy` from PATH
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
            "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "fast")}  # fmt: skip
     started = time.monotonic()
     print(f"mutation: running mutmut (output: {LOG.relative_to(REPO)}) ...", flush=True)
     with LOG.open("w") as log:
-        done = subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=REPO, env=env,
+        done = subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=env,
                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     elapsed = time.monotonic() - started
     if done.returncode != 0:

@@ -37,8 +37,9 @@ def test_a_mutant_is_named_by_module_function_and_change_not_by_number():
 
 
 def test_the_modules_under_mutation_exist_and_every_equivalent_names_one_with_a_reason():
-    modules = mutmut_config()["only_mutate"]
-    assert all((REPO / module).is_file() for module in modules), modules
+    staged = mutmut_config()["only_mutate"]  # as the stage names them when mutmut runs this
+    assert all((REPO / module).is_file() for module in staged), staged
+    modules = [script().repo_path(module) for module in staged]
     assert {"harness/metrics.py", "harness/verdict.py", "harness/sse.py",
             "harness/clients/policy.py", "harness/report/scorecard.py",
             "harness/fidelity_compare.py", "proxies/_body.py"} <= set(modules)  # fmt: skip
@@ -76,3 +77,18 @@ def test_the_summary_separates_killed_listed_equivalents_and_unexpected_survivor
     ]
     row = m.summary(mutants, {("harness/x.py", "f", "a -> b")})[2].split()
     assert row == ["harness/x.py", "4", "2", "1", "1", "1", "66.7", "%"]
+
+
+def test_the_stage_lays_the_package_out_as_it_is_imported():
+    """mutmut names a mutant after its path; the stage puts each folder where its import name
+    says (pyproject.toml package-dir), and results map back to the repository's paths."""
+    m = script()
+    assert m.repo_path("src/gauntlet/metrics.py") == "harness/metrics.py"
+    assert m.repo_path("src/gauntlet/proxies/_body.py") == "proxies/_body.py"
+    staged = tomllib.loads(m.staged_pyproject((REPO / "pyproject.toml").read_text()))
+    mutmut = staged["tool"]["mutmut"]
+    assert mutmut["source_paths"] == ["src"] and "mypy_path" not in staged["tool"]["mypy"]
+    assert "src/gauntlet/metrics.py" in mutmut["only_mutate"]
+    assert "src/gauntlet/proxies/_body.py" in mutmut["only_mutate"]
+    assert "src/gauntlet/metrics.py" in mutmut["type_check_command"]
+    assert "scenarios" in mutmut["also_copy"]  # folders copied beside the tests keep their place
