@@ -1,5 +1,5 @@
-"""`python -m harness` is the `gauntlet` command."""
+"""`python -m gauntlet` is the `gauntlet` command."""
 
-from harness.cli import main
+from gauntlet.cli import main
 
 raise SystemExit(main())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.verdict import Judgement, Verdict
+from gauntlet.verdict import Judgement, Verdict
 
 DIRECT = "direct"
 Key = tuple[str, str, str]

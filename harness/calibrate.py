@@ -34,23 +34,23 @@ from typing import Any
 
 import trio
 
-from harness import __version__
-from harness.clients import Target
-from harness.clients.policy import Cursor
-from harness.clients.sse import run_sse
-from harness.errors import GauntletError, Interrupted
-from harness.eventlog import (
+from gauntlet import __version__
+from gauntlet.clients import Target
+from gauntlet.clients.policy import Cursor
+from gauntlet.clients.sse import run_sse
+from gauntlet.errors import GauntletError, Interrupted
+from gauntlet.eventlog import (
     CLOCK_NAME,
     EventLog,
     Received,
     ServerRequest,
     clock_resolution_ns,
 )
-from harness.hops import HopSpec, RunningHop, running_hop
-from harness.metrics import NS_PER_MS, Metrics, compute, percentile
-from harness.results import dependency_versions, git_info, machine_info, new_run_id, write_json
-from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
-from harness.workdir import private_workdir
+from gauntlet.hops import HopSpec, RunningHop, running_hop
+from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
+from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
+from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.workdir import private_workdir
 
 SCHEMA_VERSION = 1
 CALIBRATION_DIR = "calibration"

@@ -33,10 +33,10 @@ from collections.abc import Callable, Sequence
 
 import trio
 
-from harness.errors import HopFault
-from harness.eventlog import Disconnected, EventLog, Note, now_ns
-from harness.health import Clock, MakeTarget, check_health, exit_description, hop_name
-from harness.hops import RunningHop
+from gauntlet.errors import HopFault
+from gauntlet.eventlog import Disconnected, EventLog, Note, now_ns
+from gauntlet.health import Clock, MakeTarget, check_health, exit_description, hop_name
+from gauntlet.hops import RunningHop
 
 CLEAN_END = "end of stream"
 """The one Disconnected reason that says nothing about the chain (harness/clients/sse.py: the

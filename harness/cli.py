@@ -15,13 +15,12 @@ from pathlib import Path
 
 import trio
 
-import proxies
-from harness import __version__
-from harness.clients import TRANSPORTS
-from harness.errors import GauntletError, Interrupted, unwrap
-from harness.load import command as load_command
-from harness.results import parse_shard, shard_of
-from harness.scenario import (
+from gauntlet import __version__, proxies
+from gauntlet.clients import TRANSPORTS
+from gauntlet.errors import GauntletError, Interrupted, unwrap
+from gauntlet.load import command as load_command
+from gauntlet.results import parse_shard, shard_of
+from gauntlet.scenario import (
     SCENARIOS_DIR,
     adhoc_cell,
     check_transport,
@@ -148,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return _list(args)
         if args.command == "check":
-            from harness.preflight import check_scenarios
+            from gauntlet.preflight import check_scenarios
 
             print(check_scenarios(args.files, args.scenarios))
             return EXIT_OK
@@ -211,11 +210,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.preflight import check_jobs, check_repeat, check_results_dir, check_shard
-    from harness.progress import ProgressPrinter
-    from harness.report import render_table, write_report
-    from harness.results import new_run_id
-    from harness.runner import run_cells
+    from gauntlet.preflight import check_jobs, check_repeat, check_results_dir, check_shard
+    from gauntlet.progress import ProgressPrinter
+    from gauntlet.report import render_table, write_report
+    from gauntlet.results import new_run_id
+    from gauntlet.runner import run_cells
 
     ids = None
     jobs = 1
@@ -262,7 +261,7 @@ def _run(args: argparse.Namespace) -> int:
         ids = [ids[i] for i in keep] if ids is not None else None
         jobs, args.jobs = 1, None  # one endpoint / one port: cells take turns
 
-    from harness.calibrate import for_run
+    from gauntlet.calibrate import for_run
 
     calibration = for_run(args.results, may_measure=not args.no_calibration,
                           progress=lambda line: print(line, file=sys.stderr, flush=True))
@@ -302,8 +301,8 @@ def _run(args: argparse.Namespace) -> int:
 def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
     """(target choice or None, indexes of the cells it can run, server socket or None) for
     --target, --app and --server-port; refuses bad input in one line before any cell runs."""
-    from harness.loopback import check_target_url, parse_server_address
-    from harness.target import CONTRACT_TRANSPORTS, TargetChoice, bind_server_socket, load_app
+    from gauntlet.loopback import check_target_url, parse_server_address
+    from gauntlet.target import CONTRACT_TRANSPORTS, TargetChoice, bind_server_socket, load_app
 
     choice = None
     if args.target:
@@ -329,13 +328,13 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
                                 f"among {', '.join(CONTRACT_TRANSPORTS)}")  # fmt: skip
         cells = kept
     if args.target:
-        from harness.endpoint_check import check_endpoint
+        from gauntlet.endpoint_check import check_endpoint
 
         assert choice is not None and choice.url is not None
         url = choice.url
         trio.run(lambda: check_endpoint(url, sorted({c.transport for c in cells})))
     elif args.app:
-        from harness.endpoint_check import check_app
+        from gauntlet.endpoint_check import check_app
 
         trio.run(lambda: check_app(args.app, sorted({c.transport for c in cells})))
     server_socket = None
@@ -346,7 +345,7 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from harness.bench.run import full_config, quick_config, run_bench, summary_lines
+    from gauntlet.bench.run import full_config, quick_config, run_bench, summary_lines
 
     def numbers(text: str, flag: str) -> tuple[int, ...]:
         try:
@@ -380,11 +379,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _fidelity(args: argparse.Namespace) -> int:
-    from harness import fidelity
-    from harness.progress import ProgressPrinter
-    from harness.report import write_report
-    from harness.results import new_run_id, write_document
-    from harness.runner import run_cells
+    from gauntlet import fidelity
+    from gauntlet.progress import ProgressPrinter
+    from gauntlet.report import write_report
+    from gauntlet.results import new_run_id, write_document
+    from gauntlet.runner import run_cells
 
     def names(text: str | None) -> tuple[str, ...] | None:
         return tuple(x for x in text.split(",") if x) if text else None
@@ -420,7 +419,7 @@ def _fidelity(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from harness.calibrate import calibrate, render_table
+    from gauntlet.calibrate import calibrate, render_table
 
     doc, path = trio.run(calibrate, args.results,
                          lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
@@ -434,8 +433,8 @@ def _results_path(run: Path) -> Path:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from harness.report.compare import Thresholds, compare
-    from harness.results import write_json
+    from gauntlet.report.compare import Thresholds, compare
+    from gauntlet.results import write_json
 
     old, new = _load_for_compare(args.old), _load_for_compare(args.new)
     t = Thresholds(alpha=args.alpha, min_shift_ms=args.min_shift_ms,
@@ -449,16 +448,16 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _load_for_compare(run: Path) -> dict:
     """A results document another job wrote (last night's artifact): validated before use."""
-    from harness.report import load_results
-    from harness.report.compare import validate
+    from gauntlet.report import load_results
+    from gauntlet.report.compare import validate
 
     path = _results_path(run)
     return validate(load_results(path), str(path))
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from harness.report import load_results, render_table
-    from harness.results import merge_documents, new_run_id, write_document
+    from gauntlet.report import load_results, render_table
+    from gauntlet.results import merge_documents, new_run_id, write_document
 
     paths = [_results_path(r) for r in args.runs]
     docs = [load_results(p) for p in paths]
@@ -471,19 +470,19 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harness.report import load_results, render_table, write_report
+    from gauntlet.report import load_results, render_table, write_report
 
     path = _results_path(args.run)
     doc = load_results(path)
     print(render_table(doc))
     if doc.get("fidelity"):  # a `gauntlet fidelity` run: its comparison table too
-        from harness.fidelity import render
+        from gauntlet.fidelity import render
 
         print(render(doc["fidelity"]["rows"]))
     comparison = None
     if args.compare_with:
-        from harness.report.compare import Thresholds, compare
-        from harness.results import write_json
+        from gauntlet.report.compare import Thresholds, compare
+        from gauntlet.results import write_json
 
         old = _load_for_compare(args.compare_with)
         comparison = compare(old, doc).to_json(old, doc, Thresholds())

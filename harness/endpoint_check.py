@@ -13,8 +13,8 @@ import httpx
 import trio
 from trio_websocket import HandshakeError, open_websocket_url
 
-from harness.errors import GauntletError
-from harness.target import CONTRACT, publish_answer
+from gauntlet.errors import GauntletError
+from gauntlet.target import CONTRACT, publish_answer
 
 CHECK_TIMEOUT_S = 5.0
 SSE_PATHS = {"sse": "/sse", "sse_close_each": "/sse/close-each"}
@@ -110,8 +110,8 @@ async def _check_websocket(base: str, label: str) -> None:
 async def check_app(spec: str, transports: list[str]) -> None:
     """`--app`: serve the app once on a loopback port and ask it as a target would be asked,
     so an app that does not meet the contract is one line, not an ERROR in every cell."""
-    from harness.server import serve_push_app
-    from harness.target import load_app
+    from gauntlet.server import serve_push_app
+    from gauntlet.target import load_app
 
     app = load_app(spec)
     async with trio.open_nursery() as nursery:

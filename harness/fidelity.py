@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import real
-from harness.errors import ScenarioError
-from harness.fidelity_compare import (  # noqa: F401  the comparison, pure; re-exported here
+from gauntlet import real
+from gauntlet.errors import ScenarioError
+from gauntlet.fidelity_compare import (  # noqa: F401  the comparison, pure; re-exported here
     AGREE,
     DIFFER,
     LATENCY_MIN_MS,
@@ -43,8 +43,8 @@ from harness.fidelity_compare import (  # noqa: F401  the comparison, pure; re-e
     rows,
     summary,
 )
-from harness.hops import HopSpec, option_text
-from harness.scenario import (
+from gauntlet.hops import HopSpec, option_text
+from gauntlet.scenario import (
     SCENARIOS_DIR,
     CellSpec,
     Intermediary,
@@ -53,7 +53,7 @@ from harness.scenario import (
     _Table,
     read_toml,  # fmt: skip
 )
-from harness.verdict import Budget
+from gauntlet.verdict import Budget
 
 PAIRS_FILE = SCENARIOS_DIR / "fidelity" / "pairs.toml"
 

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 import httpx
 import trio
 
-from harness.clients import Target
-from harness.clients.base import http_client
-from harness.errors import HopFault
-from harness.hops import RunningHop, client_entry
-from harness.server.app import HEALTH_PATH
+from gauntlet.clients import Target
+from gauntlet.clients.base import http_client
+from gauntlet.errors import HopFault
+from gauntlet.hops import RunningHop, client_entry
+from gauntlet.server.app import HEALTH_PATH
 
 HEALTH_TIMEOUT_S = 10.0
 """Per probe. Not scaled: a harness bound, far above the slowest hop in scenarios/ (the

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import trio
 
-import proxies
-from harness.errors import HopStartError, ScenarioError
-from harness.spawn import Child, kill_group, minimal_env, spawn
-from harness.tls import RunCA
+from gauntlet import proxies
+from gauntlet.errors import HopStartError, ScenarioError
+from gauntlet.spawn import Child, kill_group, minimal_env, spawn
+from gauntlet.tls import RunCA
 
 HOP_START_TIMEOUT_S = 15.0
 HOP_EXIT_TIMEOUT_S = 5.0
@@ -137,7 +137,7 @@ def _redacted(url: str) -> str:
 
 def _check_real(spec: HopSpec) -> None:
     """A real hop is one known device:preset, alone in its hop, in the device's own mode."""
-    from harness import real
+    from gauntlet import real
 
     device = real.device_of(spec.real or "")
     if spec.behaviours or spec.options or spec.external is not None:
@@ -254,7 +254,7 @@ async def running_hop(
         yield RunningHop(spec, index, spec.external.rstrip("/"), None, None, None)
         return
     if spec.real is not None:  # a real device: harness/real/launch.py starts and kills it
-        from harness.real.launch import running_real_hop
+        from gauntlet.real.launch import running_real_hop
 
         async with running_real_hop(spec.real, index, upstream, workdir, time_scale) as started:
             url, child, real_log = started
@@ -270,7 +270,7 @@ async def running_hop(
     try:
         with open(log_path, "wb") as log_file:
             try:
-                # harness.spawn: own process group, SIGKILL if the harness dies (PDEATHSIG
+                # gauntlet.spawn: own process group, SIGKILL if the harness dies (PDEATHSIG
                 # from a thread that outlives the hop; trio's would retire after 10 s idle)
                 process = await spawn(
                     mitmdump_args(spec, upstream, confdir, write_fd, time_scale, tls),

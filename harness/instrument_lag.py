@@ -13,7 +13,7 @@ load 21 (a busy loop per core on top of other runs). Pure.
 
 from __future__ import annotations
 
-from harness.metrics import NS_PER_MS
+from gauntlet.metrics import NS_PER_MS
 
 STALLED_MS = 50.0
 """A lag above this is noted in the cell: a fifth of the usual 250 ms p95 budget."""

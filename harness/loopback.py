@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from harness.errors import GauntletError
+from gauntlet.errors import GauntletError
 
 
 def is_loopback_host(host: str) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.eventlog import BytesReceived, Connected, EventLog, Published, Received, Request
+from gauntlet.eventlog import BytesReceived, Connected, EventLog, Published, Received, Request
 
 NS_PER_MS = 1_000_000
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.eventlog import EndOfAnswer, EventLog, Published, Received, Request
-from harness.metrics import NS_PER_MS, percentile
+from gauntlet.eventlog import EndOfAnswer, EventLog, Published, Received, Request
+from gauntlet.metrics import NS_PER_MS, percentile
 
 LUMP_NS = 1_000_000  # 1 ms: tokens published 10-33 ms apart arrive closer only if held
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness import limits
-from harness.errors import GauntletError
-from harness.scenario import (
+from gauntlet import limits
+from gauntlet.errors import GauntletError
+from gauntlet.scenario import (
     INTERMEDIARIES_FILE,
     PROFILES_FILE,
     list_matrices,

@@ -61,8 +61,8 @@ class RunningServer:
 
 @pytest.fixture
 async def gauntlet_server(nursery) -> AsyncIterator[RunningServer]:
-    from harness.eventlog import EventLog
-    from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+    from gauntlet.eventlog import EventLog
+    from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 
     log = EventLog()
     publisher = Publisher(log)
@@ -72,8 +72,8 @@ async def gauntlet_server(nursery) -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]:
-    from harness.hops import HopSpec, running_chain
-    from harness.scenario import load_intermediaries
+    from gauntlet.hops import HopSpec, running_chain
+    from gauntlet.scenario import load_intermediaries
 
     def chain(names: list[str], upstream: str, time_scale: float = 1.0):
         known = load_intermediaries()
@@ -87,7 +87,7 @@ def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]
 
 @pytest.fixture
 def gauntlet_client() -> Callable[..., Any]:
-    from harness.clients import TRANSPORTS
+    from gauntlet.clients import TRANSPORTS
 
     def client(transport: str, time_scale: float = 1.0):
         return TRANSPORTS[transport].client(time_scale)
@@ -101,7 +101,7 @@ def gauntlet_results(request: pytest.FixtureRequest) -> Iterator[list[dict[str, 
     yield cells
     target = request.config.getoption("--gauntlet-results")
     if target and cells:
-        from harness.results import build_document, new_run_id, write_document
+        from gauntlet.results import build_document, new_run_id, write_document
 
         doc = build_document(
             run_id=new_run_id("pytest"), matrix="pytest", time_scale=cells[0]["spec"]
@@ -115,14 +115,14 @@ def gauntlet_results(request: pytest.FixtureRequest) -> Iterator[list[dict[str, 
 def gauntlet_run_cell(gauntlet_results, tmp_path: Path, request: pytest.FixtureRequest):
     from dataclasses import replace
 
-    from harness.topology import run_cell
+    from gauntlet.topology import run_cell
 
     scale = request.config.getoption("--gauntlet-time-scale")
 
     async def run(cell, *, target: str | None = None, app: str | None = None,
                   server_socket: Any = None) -> dict[str, Any]:
-        from harness.loopback import check_target_url
-        from harness.target import TargetChoice, load_app
+        from gauntlet.loopback import check_target_url
+        from gauntlet.target import TargetChoice, load_app
 
         if scale is not None:
             cell = replace(cell, timing=replace(cell.timing, time_scale=scale))

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from harness.eventlog import Disconnected, EventLog, Received, Request, ServerRequest
-from harness.server.browser_page import PAGE_PATH
+from gauntlet.eventlog import Disconnected, EventLog, Received, Request, ServerRequest
+from gauntlet.server.browser_page import PAGE_PATH
 
 STATUS_PREFIXES = ("failed for good", "EventSource error, closed for good")
 

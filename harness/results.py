@@ -25,8 +25,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
-from harness.eventlog import CLOCK_NAME, clock_resolution_ns
+from gauntlet import __version__
+from gauntlet.eventlog import CLOCK_NAME, clock_resolution_ns
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
@@ -95,7 +95,7 @@ def build_document(
     interrupted: bool, repo: Path, created: dt.datetime | None = None,
     calibration: dict[str, Any] | None = None, complete: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """`calibration` is harness.calibrate.excerpt(...): the instrument's measured error, which
+    """`calibration` is gauntlet.calibrate.excerpt(...): the instrument's measured error, which
     every report shows in its header; None means the run did not look for one. `complete` is
     False while the run is still measuring (the file is rewritten after every cell)."""
     created = created or dt.datetime.now(dt.UTC)
@@ -181,7 +181,7 @@ def merge_documents(docs: list[dict[str, Any]], run_id: str, sources: list[str])
     Shards must share schema and matrix; a cell may appear in one shard only. The merged
     document keeps the first shard's machine and versions and lists where each part came from.
     """
-    from harness.errors import GauntletError
+    from gauntlet.errors import GauntletError
 
     if not docs:
         raise GauntletError("merge needs at least one results document")
@@ -204,7 +204,7 @@ def merge_documents(docs: list[dict[str, Any]], run_id: str, sources: list[str])
               "merged_from": [d.get("run_id") for d in docs],
               "machines": [m for d in docs
                            for m in d.get("machines") or [d.get("machine") or {}]]}  # fmt: skip
-    from harness.repeats import summarize
+    from gauntlet.repeats import summarize
 
     merged.pop("repeats", None)
     if (repeated := summarize(cells)) is not None:
@@ -214,7 +214,7 @@ def merge_documents(docs: list[dict[str, Any]], run_id: str, sources: list[str])
 
 def parse_shard(text: str) -> tuple[int, int]:
     """`K/N` -> (K, N), 1 <= K <= N; a clear error otherwise."""
-    from harness.errors import GauntletError
+    from gauntlet.errors import GauntletError
 
     k, _, n = text.partition("/")
     if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):

@@ -19,11 +19,11 @@ from typing import Any
 
 import trio
 
-from harness import added_latency
-from harness.clients import TRANSPORTS
-from harness.errors import GauntletError
-from harness.repeats import summarize as summarize_repeats
-from harness.results import (
+from gauntlet import added_latency
+from gauntlet.clients import TRANSPORTS
+from gauntlet.errors import GauntletError
+from gauntlet.repeats import summarize as summarize_repeats
+from gauntlet.results import (
     RESULTS_FILE,
     PartialDocument,
     build_document,
@@ -31,10 +31,10 @@ from harness.results import (
     write_document,
     write_text_atomic,
 )
-from harness.scenario import CellSpec
-from harness.target import TargetChoice
-from harness.topology import Progress, run_cell
-from harness.workdir import private_workdir
+from gauntlet.scenario import CellSpec
+from gauntlet.target import TargetChoice
+from gauntlet.topology import Progress, run_cell
+from gauntlet.workdir import private_workdir
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ async def run_cells(
     slowing a cell down (ARCHITECTURE.md: the default profile's 2 on 2 cores, checked by
     comparing latencies against a one-at-a-time run); a cell whose client is a browser
     takes every slot, so nothing is measured beside Chromium (`_slots_needed`). `calibration`
-    (harness.calibrate.excerpt) goes into the results document as it is. `target` and
+    (gauntlet.calibrate.excerpt) goes into the results document as it is. `target` and
     `server_socket` go to every cell (harness/topology.py: run_cell); both mean one endpoint
     or one port, so the caller runs such cells one at a time."""
     if jobs < 1:

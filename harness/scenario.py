@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import proxies
-from harness import limits, real
-from harness.clients import TRANSPORTS
-from harness.errors import GauntletError, ScenarioError
-from harness.hops import HopSpec, check_chain, effective_options, option_text
-from harness.loopback import parse_server_address
-from harness.server.optout import OPT_OUTS
-from harness.verdict import Budget, Verdict
+from gauntlet import limits, proxies, real
+from gauntlet.clients import TRANSPORTS
+from gauntlet.errors import GauntletError, ScenarioError
+from gauntlet.hops import HopSpec, check_chain, effective_options, option_text
+from gauntlet.loopback import parse_server_address
+from gauntlet.server.optout import OPT_OUTS
+from gauntlet.verdict import Budget, Verdict
 
 
 def _builtin_scenarios() -> Path:

@@ -26,11 +26,11 @@ from typing import Any, Protocol
 import httpx
 import trio
 
-from harness.errors import GauntletError
-from harness.eventlog import EventLog, Published, ServerRequest, now_ns
-from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
-from harness.server.app import HEALTH_PATH
-from harness.tls import RunCA
+from gauntlet.errors import GauntletError
+from gauntlet.eventlog import EventLog, Published, ServerRequest, now_ns
+from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.server.app import HEALTH_PATH
+from gauntlet.tls import RunCA
 
 CONTRACT_TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket")
 """The transports an endpoint of the contract serves (the reference server serves them all)."""
@@ -130,7 +130,7 @@ def publish_answer(status: int, body: bytes, label: str) -> dict[str, Any]:
 
 
 class EndpointTarget:
-    """A team's endpoint already running at `base_url` (checked loopback by harness.loopback)."""
+    """A team's endpoint already running at `base_url` (checked loopback by gauntlet.loopback)."""
 
     first_request: trio.Event | None = None  # the endpoint's requests are not visible here
     health_count: Callable[[], int] | None = None

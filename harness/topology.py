@@ -26,13 +26,13 @@ from typing import Any
 
 import trio
 
-from harness import metrics as metrics_mod
-from harness import metrics_stream, real
-from harness.chain_watch import ChainWatch
-from harness.clients import TRANSPORTS, Target
-from harness.clients.browser import BrowserUnavailable
-from harness.errors import HopFault, HopStartError, unwrap
-from harness.eventlog import (
+from gauntlet import metrics as metrics_mod
+from gauntlet import metrics_stream, real
+from gauntlet.chain_watch import ChainWatch
+from gauntlet.clients import TRANSPORTS, Target
+from gauntlet.clients.browser import BrowserUnavailable
+from gauntlet.errors import HopFault, HopStartError, unwrap
+from gauntlet.eventlog import (
     Connected,
     Disconnected,
     EndOfAnswer,
@@ -45,15 +45,15 @@ from harness.eventlog import (
     ServerRequest,
     now_ns,
 )
-from harness.health import check_health, watch_hops
-from harness.hops import RunningHop, client_entry, running_chain
-from harness.instrument_lag import lag_note, publish_lag_ms
-from harness.reconnection import reconnection_summary
-from harness.scenario import CellSpec
-from harness.server import ServerOptions
-from harness.target import PushTarget, TargetChoice, bind_server_socket
-from harness.tls import create_run_ca
-from harness.verdict import Judgement, error, judge, skipped
+from gauntlet.health import check_health, watch_hops
+from gauntlet.hops import RunningHop, client_entry, running_chain
+from gauntlet.instrument_lag import lag_note, publish_lag_ms
+from gauntlet.reconnection import reconnection_summary
+from gauntlet.scenario import CellSpec
+from gauntlet.server import ServerOptions
+from gauntlet.target import PushTarget, TargetChoice, bind_server_socket
+from gauntlet.tls import create_run_ca
+from gauntlet.verdict import Judgement, error, judge, skipped
 
 FIRST_REQUEST_TIMEOUT_S = 3.0
 CLIENT_START_TIMEOUT_S = 20.0

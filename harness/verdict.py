@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from harness.metrics import Metrics
-from harness.metrics_stream import StreamMetrics
+from gauntlet.metrics import Metrics
+from gauntlet.metrics_stream import StreamMetrics
 
 
 class Verdict(StrEnum):

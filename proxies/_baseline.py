@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from proxies._body import stream_live
+from gauntlet.proxies._body import stream_live
 
 
 class StreamByDefault:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from mitmproxy import ctx, tcp
 
-from proxies._framing import ResponseFramer
+from gauntlet.proxies._framing import ResponseFramer
 
 HOP_LAYER = "tcp"  # raw TCP relay: the harness runs this hop as reverse:tcp://
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from mitmproxy import ctx, http
 
-from proxies._body import add_body_filter
+from gauntlet.proxies._body import add_body_filter
 
 FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 

@@ -17,7 +17,7 @@ import zlib
 
 from mitmproxy import ctx, http
 
-from proxies._body import add_body_filter
+from gauntlet.proxies._body import add_body_filter
 
 COMPRESSIBLE = ("text/", "application/json", "application/javascript")
 

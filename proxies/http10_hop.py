@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from proxies._conn import close_client, later
+from gauntlet.proxies._conn import close_client, later
 
 
 class Http10Hop:

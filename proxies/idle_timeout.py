@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from mitmproxy import connection, ctx
 
-from proxies._conn import close_client, idle_for_s, later
+from gauntlet.proxies._conn import close_client, idle_for_s, later
 
 SCALED_OPTIONS = ("idle_timeout_ms",)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from mitmproxy import connection, ctx, http
 
-from proxies._conn import close_client, later
+from gauntlet.proxies._conn import close_client, later
 
 SCALED_OPTIONS = ("lifetime_cap_ms", "lifetime_cap_ttfb_ms")
 

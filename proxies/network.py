@@ -23,7 +23,7 @@ import struct
 
 from mitmproxy import ctx, tcp
 
-from proxies._conn import close_client
+from gauntlet.proxies._conn import close_client
 
 HOP_LAYER = "tcp"  # raw TCP relay: the harness runs this hop as reverse:tcp://
 

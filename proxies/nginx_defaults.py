@@ -26,7 +26,7 @@ from __future__ import annotations
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.net.http.http1 import assemble_response_head
 
-from proxies._body import HOLD_WHOLE_RESPONSE
+from gauntlet.proxies._body import HOLD_WHOLE_RESPONSE
 
 CLIENT_VERSION = "gauntlet_client_http_version"
 HOP_BY_HOP = ("upgrade", "connection", "keep-alive", "te", "trailer", "proxy-connection")

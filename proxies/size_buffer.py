@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from mitmproxy import ctx, exceptions, http
 
-from proxies._body import add_body_filter
+from gauntlet.proxies._body import add_body_filter
 
 MODES = ("blocks", "threshold")
 

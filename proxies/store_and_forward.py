@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from mitmproxy import ctx, http
 
-from proxies._body import HOLD_WHOLE_RESPONSE, add_body_filter
+from gauntlet.proxies._body import HOLD_WHOLE_RESPONSE, add_body_filter
 
 
 class HoldBody:

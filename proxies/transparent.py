@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from proxies._body import stream_live
+from gauntlet.proxies._body import stream_live
 
 
 class Transparent:

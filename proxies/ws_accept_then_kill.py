@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mitmproxy import ctx, http
 
-from proxies._conn import close_client, later
+from gauntlet.proxies._conn import close_client, later
 
 
 class WsAcceptThenKill:

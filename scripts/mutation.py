@@ -6,7 +6,7 @@ that cover the changed function; a mutant no test notices "survives". Every surv
 in tests/mutation/equivalents.toml, the reviewed list of equivalent mutants (a change that
 no caller can observe), each with a one-line reason; any other survivor fails the run.
 
-mutmut numbers its mutants (`harness.metrics.x_compute__mutmut_17`), and the numbers move
+mutmut numbers its mutants (`gauntlet.metrics.x_compute__mutmut_17`), and the numbers move
 whenever the code above them changes. The list names a mutant by what it is instead:
 module, function, and the change itself (the changed lines before -> after, whitespace
 trimmed), so an entry stays valid until that line of code changes.
@@ -71,7 +71,7 @@ class Mutant:
 
 
 def function_of(name: str) -> str:
-    """`harness.metrics.xǁMetricsǁto_json__mutmut_3` -> `Metrics.to_json`."""
+    """`gauntlet.metrics.xǁMetricsǁto_json__mutmut_3` -> `Metrics.to_json`."""
     key = name.partition("__mutmut_")[0].rpartition(".")[2]
     if key.startswith("xǁ"):
         _, cls, func = key.split("ǁ")

@@ -2,7 +2,7 @@
 
 One module, one job:
 
-- `worker.py`   a load-generator subprocess (`python -m harness.bench.worker`): N subscribers
+- `worker.py`   a load-generator subprocess (`python -m gauntlet.bench.worker`): N subscribers
                 of one transport, the reference clients from harness/clients, receipts
                 stamped with `time.monotonic_ns()` (system-wide, so comparable with the
                 server's publish stamps in the parent);

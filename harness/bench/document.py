@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from harness.metrics import NS_PER_MS, percentile
+from gauntlet.metrics import NS_PER_MS, percentile
 
 BENCH_SCHEMA_VERSION = 1
 KIND = "gauntlet-bench"

@@ -24,9 +24,9 @@ from typing import Any
 
 import trio
 
-from harness import __version__
-from harness.bench import procs
-from harness.bench.document import (
+from gauntlet import __version__
+from gauntlet.bench import procs
+from gauntlet.bench.document import (
     BENCH_SCHEMA_VERSION,
     KIND,
     emulation_vs_real,
@@ -35,13 +35,13 @@ from harness.bench.document import (
     knees,
     relay_cost,
 )
-from harness.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
-from harness.clients import TRANSPORTS
-from harness.errors import GauntletError
-from harness.eventlog import CLOCK_NAME, clock_resolution_ns
-from harness.results import dependency_versions, git_info, machine_info, new_run_id, write_json
-from harness.spawn import kill_group, spawn
-from harness.workdir import private_workdir
+from gauntlet.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
+from gauntlet.clients import TRANSPORTS
+from gauntlet.errors import GauntletError
+from gauntlet.eventlog import CLOCK_NAME, clock_resolution_ns
+from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
+from gauntlet.spawn import kill_group, spawn
+from gauntlet.workdir import private_workdir
 
 Progress = Callable[[str], None]
 BENCH_DIR = "bench"
@@ -178,7 +178,7 @@ async def _real_hops(config: BenchConfig, workdir: Path, progress: Progress
     """Direct, the transparent emulation and each real proxy as one hop, one subscriber, in
     the same run: added latency and CPU per relayed event (document.relay_cost). A device
     not installed is listed as skipped with its package."""
-    from harness import real
+    from gauntlet import real
 
     out = []
     for transport in config.real_hop_transports:
@@ -235,7 +235,7 @@ async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tupl
 
 async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict[str, Any]:
     args, limit_s = MATRIX_COMMANDS[name]
-    command = [sys.executable, "-m", "harness", *args, "--results", str(results_dir)]
+    command = [sys.executable, "-m", "gauntlet", *args, "--results", str(results_dir)]
     progress(f"matrix {name}: {' '.join(['gauntlet', *args])} (bounded {limit_s:.0f} s)")
     started = time.monotonic()
     entry: dict[str, Any] = {"name": name, "command": ["gauntlet", *args], "wall_s": None,

@@ -29,14 +29,14 @@ from typing import Any
 
 import trio
 
-from harness.bench import procs
-from harness.bench.document import limiting_process, point_figures, spread, workers_for
-from harness.bench.worker import WorkerArgs
-from harness.errors import GauntletError, unwrap
-from harness.eventlog import EventLog, Record, ServerRequest
-from harness.hops import HopSpec, client_entry, running_chain
-from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
-from harness.spawn import Child, kill_group, spawn
+from gauntlet.bench import procs
+from gauntlet.bench.document import limiting_process, point_figures, spread, workers_for
+from gauntlet.bench.worker import WorkerArgs
+from gauntlet.errors import GauntletError, unwrap
+from gauntlet.eventlog import EventLog, Record, ServerRequest
+from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.spawn import Child, kill_group, spawn
 
 MAX_SUBSCRIBERS = 5000  # 5000 through a hop is ~15000 sockets; the hard RLIMIT here is 20000
 MAX_WORKERS = 16
@@ -165,7 +165,7 @@ async def _workers(spec: PointSpec, base_url: str, workdir: Path,
                               spec.connect_rate, max_seconds)  # fmt: skip
             with open(workdir / f"worker{i}.log", "wb") as errors:
                 process = await spawn(
-                    [sys.executable, "-m", "harness.bench.worker", *args.argv()],
+                    [sys.executable, "-m", "gauntlet.bench.worker", *args.argv()],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, cwd=REPO,
                 )  # fmt: skip
             stack.push_async_callback(kill_group, process, WORKER_EXIT_TIMEOUT_S)

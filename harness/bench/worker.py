@@ -1,6 +1,6 @@
 """A load-generator process: N subscribers of one transport against one base URL.
 
-    python -m harness.bench.worker --transport sse --base-url http://127.0.0.1:PORT \
+    python -m gauntlet.bench.worker --transport sse --base-url http://127.0.0.1:PORT \
         --subscribers 500 --events 10 [--connect-rate 400] [--max-seconds 300]
 
 Each subscriber is the transport's reference client (harness/clients) with its own
@@ -34,9 +34,9 @@ from typing import Any
 
 import trio
 
-from harness.bench.procs import raise_open_files_limit
-from harness.clients import TRANSPORTS, Target
-from harness.eventlog import Connected, EventLog, Received, Record
+from gauntlet.bench.procs import raise_open_files_limit
+from gauntlet.clients import TRANSPORTS, Target
+from gauntlet.eventlog import Connected, EventLog, Received, Record
 
 MAX_SUBSCRIBERS_PER_WORKER = 5000
 DEFAULT_CONNECT_RATE = 400.0  # subscribers started per second, per worker
@@ -67,7 +67,7 @@ class WorkerArgs:
 
 def parse_args(argv: list[str]) -> WorkerArgs:
     """Parse and check a worker command line (pure); WorkerArgsError names the problem."""
-    p = argparse.ArgumentParser(prog="python -m harness.bench.worker", exit_on_error=False)
+    p = argparse.ArgumentParser(prog="python -m gauntlet.bench.worker", exit_on_error=False)
     p.add_argument("--transport", required=True)
     p.add_argument("--base-url", required=True)
     p.add_argument("--subscribers", type=int, required=True)
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
     except WorkerArgsError as exc:
-        print(f"harness.bench.worker: error: {exc}", file=sys.stderr)
+        print(f"gauntlet.bench.worker: error: {exc}", file=sys.stderr)
         return 2
     raise_open_files_limit()
     trio.run(run_worker, args)

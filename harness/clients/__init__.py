@@ -15,15 +15,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
-from harness.clients.base import Target
-from harness.clients.browser import PageMode, run_browser
-from harness.clients.llm import run_llm_stream, run_llm_stream_openai
-from harness.clients.long_poll import run_long_poll
-from harness.clients.mcp_streamable import run_mcp_streamable
-from harness.clients.policy import UpgradePolicy
-from harness.clients.sse import run_sse, run_sse_canary
-from harness.clients.websocket import run_websocket, run_websocket_fallback
-from harness.eventlog import EventLog
+from gauntlet.clients.base import Target
+from gauntlet.clients.browser import PageMode, run_browser
+from gauntlet.clients.llm import run_llm_stream, run_llm_stream_openai
+from gauntlet.clients.long_poll import run_long_poll
+from gauntlet.clients.mcp_streamable import run_mcp_streamable
+from gauntlet.clients.policy import UpgradePolicy
+from gauntlet.clients.sse import run_sse, run_sse_canary
+from gauntlet.clients.websocket import run_websocket, run_websocket_fallback
+from gauntlet.eventlog import EventLog
 
 ClientRunner = Callable[[Target, EventLog], Awaitable[None]]
 PATIENCE_FLOOR_MS = 300

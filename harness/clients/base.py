@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from harness.tls import RunCA
+from gauntlet.tls import RunCA
 
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 

@@ -4,7 +4,7 @@ reports becomes the same EventLog records the reference clients write, so the sa
 and verdicts apply.
 
 How it is driven, and why:
-- Chromium is started by `harness.spawn` (own process group, PR_SET_PDEATHSIG, SIGKILLed as a
+- Chromium is started by `gauntlet.spawn` (own process group, PR_SET_PDEATHSIG, SIGKILLed as a
   group on every exit path) with `--remote-debugging-port=0`; its stderr line
   `DevTools listening on ws://...` is the readiness signal (bounded wait). Playwright's Python
   API then attaches with `connect_over_cdp`: a well-kept driver, used with the browser we
@@ -51,9 +51,9 @@ import trio
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from harness.clients.base import Target
-from harness.clients.policy import CHROMIUM_DEFAULT_RETRY_MS
-from harness.eventlog import (
+from gauntlet.clients.base import Target
+from gauntlet.clients.policy import CHROMIUM_DEFAULT_RETRY_MS
+from gauntlet.eventlog import (
     BytesReceived,
     Connected,
     Disconnected,
@@ -63,9 +63,9 @@ from harness.eventlog import (
     Request,
     now_ns,
 )
-from harness.server.app import ServerOptions
-from harness.server.browser_page import PAGE_PATH
-from harness.spawn import Child, kill_group, spawn
+from gauntlet.server.app import ServerOptions
+from gauntlet.server.browser_page import PAGE_PATH
+from gauntlet.spawn import Child, kill_group, spawn
 
 CHROMIUM_BINARY = os.environ.get("GAUNTLET_CHROMIUM", "/usr/lib/chromium/chromium")
 START_TIMEOUT_S = 20.0  # a cold Chromium start on a loaded 2-core machine takes 1-3 s

@@ -21,8 +21,8 @@ import json
 import httpx
 import trio
 
-from harness.clients.base import DEFAULT_CONNECT_TIMEOUT_S, Target, http_client
-from harness.eventlog import (
+from gauntlet.clients.base import DEFAULT_CONNECT_TIMEOUT_S, Target, http_client
+from gauntlet.eventlog import (
     BytesReceived,
     Connected,
     Disconnected,
@@ -32,7 +32,7 @@ from harness.eventlog import (
     Request,
     now_ns,
 )
-from harness.sse import SSEParser
+from gauntlet.sse import SSEParser
 
 PATH = "/v1/chat/completions"
 DONE = "[DONE]"

@@ -19,9 +19,9 @@ from __future__ import annotations
 import httpx
 import trio
 
-from harness.clients.base import Target, http_client
-from harness.clients.policy import Backoff, Cursor
-from harness.eventlog import (
+from gauntlet.clients.base import Target, http_client
+from gauntlet.clients.policy import Backoff, Cursor
+from gauntlet.eventlog import (
     BytesReceived,
     Connected,
     Disconnected,

@@ -17,8 +17,8 @@ import httpx
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from harness.clients.base import DEFAULT_CONNECT_TIMEOUT_S, Target
-from harness.eventlog import (
+from gauntlet.clients.base import DEFAULT_CONNECT_TIMEOUT_S, Target
+from gauntlet.eventlog import (
     Connected,
     Disconnected,
     EndOfAnswer,
@@ -28,7 +28,7 @@ from harness.eventlog import (
     Request,
     now_ns,
 )
-from harness.server.mcp_app import MCP_PATH, TOOL
+from gauntlet.server.mcp_app import MCP_PATH, TOOL
 
 RESUME = "Last-Event-ID"
 

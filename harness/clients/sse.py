@@ -5,7 +5,7 @@ Follows the WHATWG HTML EventSource model
 Content-Type other than text/event-stream fails the connection for good; a network error or
 the end of the response reconnects after the reconnection time (the last valid `retry:`,
 else the client's default, 3 s as Chromium) and sends `Last-Event-ID`. The byte stream is
-parsed by harness.sse.SSEParser; every dispatched event is logged as `Received` (duplicates
+parsed by gauntlet.sse.SSEParser; every dispatched event is logged as `Received` (duplicates
 included: de-duplication is the metrics' job, so wire duplicates stay visible).
 
 `run_sse_canary` adds the canary fallback: if the server's `event: canary`, sent right after
@@ -22,10 +22,10 @@ from functools import partial
 import httpx
 import trio
 
-from harness.clients.base import Target, http_client
-from harness.clients.long_poll import run_long_poll
-from harness.clients.policy import CHROMIUM_DEFAULT_RETRY_MS, Cursor, EventSourcePolicy
-from harness.eventlog import (
+from gauntlet.clients.base import Target, http_client
+from gauntlet.clients.long_poll import run_long_poll
+from gauntlet.clients.policy import CHROMIUM_DEFAULT_RETRY_MS, Cursor, EventSourcePolicy
+from gauntlet.eventlog import (
     BytesReceived,
     Connected,
     Disconnected,
@@ -35,7 +35,7 @@ from harness.eventlog import (
     Request,
     now_ns,
 )
-from harness.sse import SSEParser
+from gauntlet.sse import SSEParser
 
 
 async def run_sse(

@@ -6,7 +6,7 @@ event that the server still has. The plain client reconnects with exponential ba
 the upgrade and kills it, it flaps forever (docs/field.md). `run_websocket_fallback` starts on
 long polling, probes a WebSocket beside it, moves over once the socket has lived `probe_ms`,
 falls back to polling when it dies, and gives up upgrading after a few failed probes
-(harness.clients.policy.UpgradePolicy), as engine.io and SignalR clients do.
+(gauntlet.clients.policy.UpgradePolicy), as engine.io and SignalR clients do.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
-from harness.clients.base import DEFAULT_CONNECT_TIMEOUT_S, Target
-from harness.clients.long_poll import run_long_poll
-from harness.clients.policy import Backoff, Cursor, UpgradePolicy
-from harness.eventlog import (
+from gauntlet.clients.base import DEFAULT_CONNECT_TIMEOUT_S, Target
+from gauntlet.clients.long_poll import run_long_poll
+from gauntlet.clients.policy import Backoff, Cursor, UpgradePolicy
+from gauntlet.eventlog import (
     BytesReceived,
     Connected,
     Disconnected,

@@ -1,7 +1,7 @@
 """An example push endpoint that meets docs/endpoint-contract.md: a plain ASGI app, ~150 lines.
 
 What a team's own endpoint needs so Gauntlet can measure it (`gauntlet run --app
-harness.examples.push_app:app`, or served by any ASGI server and `gauntlet run --target URL`):
+gauntlet.examples.push_app:app`, or served by any ASGI server and `gauntlet run --target URL`):
 
 - `GET /sse`            text/event-stream; each event `id: N` + `data: {"id": N, "sent_ns": T}`;
                         resumes after `Last-Event-ID` (or `?after=N`)

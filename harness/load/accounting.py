@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.bench.document import latency_summary
-from harness.metrics import NS_PER_MS
+from gauntlet.bench.document import latency_summary
+from gauntlet.metrics import NS_PER_MS
 
 RECEIPTS_VERSION = 1
 

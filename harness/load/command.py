@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import GauntletError
+from gauntlet.errors import GauntletError
 
 EXIT_OK, EXIT_MISMATCH = 0, 1
 
@@ -52,10 +52,10 @@ def add_parser(sub: Any) -> None:
 
 def spec_and_target(args: argparse.Namespace) -> tuple[Any, Any, tuple]:
     """(LoadSpec, TargetChoice, hops), or a one-line GauntletError naming the bad argument."""
-    from harness.load.run import LoadSpec
-    from harness.loopback import check_target_url
-    from harness.scenario import resolve_intermediary
-    from harness.target import TargetChoice, load_app
+    from gauntlet.load.run import LoadSpec
+    from gauntlet.loopback import check_target_url
+    from gauntlet.scenario import resolve_intermediary
+    from gauntlet.target import TargetChoice, load_app
 
     spec = LoadSpec(args.transport, args.users, args.spawn_rate, args.rate, args.duration,
                     args.workers, args.remote_workers, args.master_port, args.through,
@@ -81,25 +81,25 @@ def spec_and_target(args: argparse.Namespace) -> tuple[Any, Any, tuple]:
 def run(args: argparse.Namespace) -> int:
     import trio
 
-    from harness import __version__
-    from harness.bench.run import bench_machine
-    from harness.bench.sweep import REPO
-    from harness.eventlog import clock_resolution_ns
-    from harness.load.document import (
+    from gauntlet import __version__
+    from gauntlet.bench.run import bench_machine
+    from gauntlet.bench.sweep import REPO
+    from gauntlet.eventlog import clock_resolution_ns
+    from gauntlet.load.document import (
         KIND,
         LOAD_SCHEMA_VERSION,
         clock_entry,
         summary_lines,
         write_load,
     )
-    from harness.load.run import measure
-    from harness.results import dependency_versions, git_info, new_run_id
-    from harness.workdir import private_workdir
+    from gauntlet.load.run import measure
+    from gauntlet.results import dependency_versions, git_info, new_run_id
+    from gauntlet.workdir import private_workdir
 
     spec, choice, hops = spec_and_target(args)
     sock = None
     if args.server_port:
-        from harness.target import bind_server_socket
+        from gauntlet.target import bind_server_socket
 
         sock = bind_server_socket("127.0.0.1", args.server_port)
 
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     with private_workdir("load") as workdir:
         logs = args.results / "load" / load_id / "logs"
         point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock, logs))
-    from harness.bench.procs import raise_open_files_limit
+    from gauntlet.bench.procs import raise_open_files_limit
 
     doc: dict[str, Any] = {
         "schema_version": LOAD_SCHEMA_VERSION, "kind": KIND,
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     }  # fmt: skip
     path = write_load(doc, args.results)
     if not args.no_plots:
-        from harness.load.plots import plot_load
+        from gauntlet.load.plots import plot_load
 
         for png in plot_load(doc, args.results / "load" / load_id):
             print(f"plot: {png}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.results import write_json
+from gauntlet.results import write_json
 
 LOAD_SCHEMA_VERSION = 1
 KIND = "gauntlet-load"

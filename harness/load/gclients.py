@@ -34,8 +34,8 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
-from harness.clients.policy import Backoff, Cursor, EventSourcePolicy
-from harness.sse import SSEParser
+from gauntlet.clients.policy import Backoff, Cursor, EventSourcePolicy
+from gauntlet.sse import SSEParser
 
 CONNECT_TIMEOUT_S = 5.0  # as the reference clients (harness/clients/base.py)
 LONG_POLL_HOLD_MS = 30_000  # the reference long poll's hold, unscaled (a load run is real time)

@@ -35,7 +35,7 @@ import locust.runners
 from locust import User, constant, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from harness.load.gclients import LOOPS, Subscriber
+from gauntlet.load.gclients import LOOPS, Subscriber
 
 CLOCKS = {"monotonic": time.monotonic_ns, "wall": time.time_ns}
 

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from harness.load.document import cpu_per_event  # noqa: E402
+from gauntlet.load.document import cpu_per_event  # noqa: E402
 
 
 def plot_load(doc: dict[str, Any], folder: Path) -> list[Path]:

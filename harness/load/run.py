@@ -29,14 +29,14 @@ from typing import Any
 
 import trio
 
-from harness.bench import procs
-from harness.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
-from harness.errors import GauntletError, unwrap
-from harness.eventlog import EventLog, Published, Record, ServerRequest
-from harness.hops import HopSpec, client_entry, running_chain
-from harness.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
-from harness.spawn import Child, kill_group, spawn
-from harness.target import TargetChoice
+from gauntlet.bench import procs
+from gauntlet.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
+from gauntlet.errors import GauntletError, unwrap
+from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
+from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
+from gauntlet.spawn import Child, kill_group, spawn
+from gauntlet.target import TargetChoice
 
 LOAD_TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket")
 USER_CLASSES = {"sse": "SseSubscriber", "sse_close_each": "SseCloseEachSubscriber",

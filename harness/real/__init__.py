@@ -21,7 +21,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import ScenarioError
+from gauntlet.errors import ScenarioError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SBIN_PATH = "/usr/sbin:/sbin"

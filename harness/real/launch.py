@@ -34,10 +34,10 @@ from typing import IO
 
 import trio
 
-from harness import real
-from harness.errors import HopStartError
-from harness.real import trafficserver
-from harness.spawn import Child, kill_group, spawn
+from gauntlet import real
+from gauntlet.errors import HopStartError
+from gauntlet.real import trafficserver
+from gauntlet.spawn import Child, kill_group, spawn
 
 START_TIMEOUT_S = 15.0
 EXIT_TIMEOUT_S = 5.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import real
+from gauntlet import real
 
 TEMPLATED = ("runroot.yaml", "remap.config", "storage.config", "ip_allow.yaml", "logging.yaml")
 EMPTY = ("cache.config", "hosting.config", "parent.config", "plugin.config", "sni.yaml",

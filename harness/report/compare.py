@@ -34,8 +34,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import GauntletError
-from harness.report.shift import Shift, latencies, shift
+from gauntlet.errors import GauntletError
+from gauntlet.report.shift import Shift, latencies, shift
 
 RANK = {"PASS": 0, "DEGRADED": 1, "FAIL": 2, "ERROR": 3}
 SKIPPED = "SKIPPED"  # not measured (no real device or browser here): a change, never a regression

@@ -13,12 +13,12 @@ import html
 from pathlib import Path
 from typing import Any
 
-from harness.repeats import lines as repeat_lines
-from harness.report import browser_diff, scorecard
-from harness.report.comparison_view import comparison_html, comparison_markdown
-from harness.report.fidelity import fidelity_html, fidelity_markdown
-from harness.report.plots import write_overhead_plot, write_plots
-from harness.report.table import VERDICTS
+from gauntlet.repeats import lines as repeat_lines
+from gauntlet.report import browser_diff, scorecard
+from gauntlet.report.comparison_view import comparison_html, comparison_markdown
+from gauntlet.report.fidelity import fidelity_html, fidelity_markdown
+from gauntlet.report.plots import write_overhead_plot, write_plots
+from gauntlet.report.table import VERDICTS
 
 COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161",
            "SKIPPED": "#9e9e9e"}

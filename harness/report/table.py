@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness import repeats
-from harness.errors import GauntletError
-from harness.report import scorecard
+from gauntlet import repeats
+from gauntlet.errors import GauntletError
+from gauntlet.report import scorecard
 
 SUPPORTED_SCHEMA = 1
 VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR", "SKIPPED")

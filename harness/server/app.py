@@ -41,12 +41,12 @@ from urllib.parse import parse_qs
 
 import trio
 
-from harness.eventlog import EventLog, ServerRequest, now_ns
-from harness.server.browser_page import PAGE_PATH, page_bytes
-from harness.server.llm import CHAT_COMPLETIONS_PATH, chat_completions
-from harness.server.mcp_app import MCP_PATH, MCPEndpoint
-from harness.server.optout import sse_headers
-from harness.server.publisher import Publisher, PushEvent
+from gauntlet.eventlog import EventLog, ServerRequest, now_ns
+from gauntlet.server.browser_page import PAGE_PATH, page_bytes
+from gauntlet.server.llm import CHAT_COMPLETIONS_PATH, chat_completions
+from gauntlet.server.mcp_app import MCP_PATH, MCPEndpoint
+from gauntlet.server.optout import sse_headers
+from gauntlet.server.publisher import Publisher, PushEvent
 
 HEALTH_PATH = "/_gauntlet/health"
 MAX_PAD_BYTES = 64 * 1024  # SockJS pads 2 KiB; a query asking for a GB must not allocate it

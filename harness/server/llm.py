@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from harness.server.optout import sse_headers
-from harness.server.publisher import Publisher, PushEvent
+from gauntlet.server.optout import sse_headers
+from gauntlet.server.publisher import Publisher, PushEvent
 
 if TYPE_CHECKING:
-    from harness.server.app import ServerOptions
+    from gauntlet.server.app import ServerOptions
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 MODEL = "gauntlet-reference"

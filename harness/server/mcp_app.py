@@ -33,8 +33,8 @@ from mcp.server.lowlevel import Server
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
-from harness.server.optout import sse_headers
-from harness.server.publisher import Publisher
+from gauntlet.server.optout import sse_headers
+from gauntlet.server.publisher import Publisher
 
 MCP_PATH = "/mcp"
 REVISION = "2025-11-25"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import trio
 
-from harness.eventlog import EventLog, Note, Published, now_ns
+from gauntlet.eventlog import EventLog, Note, Published, now_ns
 
 
 @dataclass(frozen=True, slots=True)

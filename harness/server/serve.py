@@ -10,9 +10,9 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from harness.server import contain
-from harness.server.app import PushApp
-from harness.tls import RunCA
+from gauntlet.server import contain
+from gauntlet.server.app import PushApp
+from gauntlet.tls import RunCA
 
 ASGIApp = Callable[..., Awaitable[None]]  # any ASGI app: a team's own (`gauntlet run --app`)
 contain.install()  # one hostile connection ends itself, not the server (contain.py)

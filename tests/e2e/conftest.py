@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def gauntlet_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness", *args]
+    return [sys.executable, "-m", "gauntlet", *args]
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from harness.examples.push_app import make_app
+from gauntlet.examples.push_app import make_app
 
 DROPPED, TWICE = 2, 3
 _ID = re.compile(rb"id: (\d+)")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import trio
 
-from harness.clients import TRANSPORTS, Target
-from harness.eventlog import EventLog, Received, Record
-from harness.hops import HopSpec, client_entry, running_chain
-from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.clients import TRANSPORTS, Target
+from gauntlet.eventlog import EventLog, Received, Record
+from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harness.eventlog import (
+from gauntlet.eventlog import (
     BytesReceived,
     Connected,
     Disconnected,
@@ -20,11 +20,11 @@ from harness.eventlog import (
     Request,
     ServerRequest,
 )
-from harness.hops import HopSpec
-from harness.metrics import compute
-from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.topology import run_cell
-from harness.verdict import Budget, Verdict
+from gauntlet.hops import HopSpec
+from gauntlet.metrics import compute
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget, Verdict
 from tests.e2e.signature import rig
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -259,7 +259,7 @@ async def test_time_flush_releases_in_bursts_every_interval(tmp_path):
 
 async def test_external_forward_proxy_joins_a_chain_without_gauntlet_starting_it(tmp_path):
     # A team's own proxy, already running: here a plain mitmdump started outside the cell.
-    from harness.hops import running_hop
+    from gauntlet.hops import running_hop
 
     with trio.fail_after(30):
         async with running_hop(HopSpec(("transparent",), mode="regular"), 9, None,
@@ -282,12 +282,12 @@ async def test_lifetime_cap_ttfb_cuts_a_request_whose_response_never_starts(tmp_
             await r.wait_until(lambda log: len(log.of(Request)) >= 3)  # two cuts
     starts = [q.t_ns for q in r.log.of(Request)]
     assert r.log.of(Connected) == []  # no poll ever got a response
-    backoff_ms = 50  # the client's first reconnect delay (harness.clients.base.Backoff)
+    backoff_ms = 50  # the client's first reconnect delay (gauntlet.clients.base.Backoff)
     assert abs((starts[1] - starts[0]) / MS - 300 - backoff_ms) < TOLERANCE_MS
 
 
 async def test_named_corporate_chain_holds_https_sse_but_not_close_each(tmp_path):
-    from harness.scenario import load_intermediaries
+    from gauntlet.scenario import load_intermediaries
 
     chain = load_intermediaries()["corporate_tls_cdn"]
     with trio.fail_after(40):
@@ -315,7 +315,7 @@ async def test_keep_back_holds_the_start_of_a_stream_for_t_then_relays_live(tmp_
 
 @pytest.mark.parametrize("transport", ["sse", "websocket"])
 async def test_drop_events_loss_is_reported_exactly_with_the_dropped_ids(tmp_path, transport):
-    from proxies.drop_events import drops
+    from gauntlet.proxies.drop_events import drops
 
     seed, per_mille, events = 11, 200, 40
     expected = tuple(i for i in range(1, events + 1) if drops(seed, i, per_mille))

@@ -13,9 +13,9 @@ import json
 import pytest
 import trio
 
-from harness import cli
-from harness.bench.document import validate
-from harness.bench.run import BenchConfig, run_bench
+from gauntlet import cli
+from gauntlet.bench.document import validate
+from gauntlet.bench.run import BenchConfig, run_bench
 from tests.e2e.conftest import alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

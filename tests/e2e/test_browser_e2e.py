@@ -21,10 +21,10 @@ from statistics import median
 import pytest
 import trio
 
-import harness.clients.browser as browser_mod
-from harness.hops import HopSpec
-from harness.scenario import Intermediary, load_matrix
-from harness.topology import run_cell
+import gauntlet.clients.browser as browser_mod
+from gauntlet.hops import HopSpec
+from gauntlet.scenario import Intermediary, load_matrix
+from gauntlet.topology import run_cell
 from tests.e2e.conftest import alive, gauntlet_cmd
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -118,7 +118,7 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
 
 
 # --- A corpus of hostile inputs: each one line and a non-zero exit, never a traceback -----
-# In-process calls of harness.cli.main (fast); anything that would start calibration or a cell
+# In-process calls of gauntlet.cli.main (fast); anything that would start calibration or a cell
 # fails the test instead, so an input accepted by mistake cannot hide behind a long run.
 
 MINI = """
@@ -287,14 +287,14 @@ HOSTILE: list[tuple[str, dict[str, str | bytes], tuple[str, ...], str]] = [
 @pytest.fixture
 def nothing_starts(monkeypatch):
     """Calibration, cells or any child process: none may start for a rejected input."""
-    import harness.calibrate
-    import harness.runner
+    import gauntlet.calibrate
+    import gauntlet.runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("a hostile input got past validation and started something")
 
-    monkeypatch.setattr(harness.calibrate, "for_run", refuse)
-    monkeypatch.setattr(harness.runner, "run_cells", refuse)
+    monkeypatch.setattr(gauntlet.calibrate, "for_run", refuse)
+    monkeypatch.setattr(gauntlet.runner, "run_cells", refuse)
     monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
@@ -302,7 +302,7 @@ def nothing_starts(monkeypatch):
                          ids=[case[0] for case in HOSTILE])  # fmt: skip
 def test_hostile_input_gets_one_line_and_exit_2(tmp_path, capsys, nothing_starts, files, argv,
                                                 needle):  # fmt: skip
-    from harness.cli import main
+    from gauntlet.cli import main
 
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()

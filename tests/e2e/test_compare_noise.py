@@ -23,11 +23,11 @@ import os
 import pytest
 import trio
 
-from harness.hops import HopSpec, effective_options
-from harness.report.compare import compare
-from harness.runner import run_cells
-from harness.scenario import CellSpec, load_matrix
-from harness.spawn import kill_group, spawn
+from gauntlet.hops import HopSpec, effective_options
+from gauntlet.report.compare import compare
+from gauntlet.runner import run_cells
+from gauntlet.scenario import CellSpec, load_matrix
+from gauntlet.spawn import kill_group, spawn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from harness import real
-from harness.hops import HopSpec
-from harness.real.launch import loopback_listener, running_real_hop
-from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.topology import run_cell
-from harness.verdict import Budget
+from gauntlet import real
+from gauntlet.hops import HopSpec
+from gauntlet.real.launch import loopback_listener, running_real_hop
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CELL_TIMEOUT_S = 30.0
@@ -348,7 +348,7 @@ async def test_a_real_device_dies_with_a_sigkilled_harness(tmp_path, name):
     script = textwrap.dedent(f"""
         import os, signal, trio
         from pathlib import Path
-        from harness.real.launch import running_real_hop
+        from gauntlet.real.launch import running_real_hop
 
         async def main():
             async with running_real_hop({name!r}, 1, "http://127.0.0.1:9", Path({str(tmp_path)!r}),
@@ -393,7 +393,7 @@ def _group_members(group: int) -> list[int]:
 
 # --- a team's own stack: the example endpoint behind a team-configured nginx ---------------
 
-EXAMPLE_APP = "harness.examples.push_app:app"
+EXAMPLE_APP = "gauntlet.examples.push_app:app"
 
 
 @pytest.fixture
@@ -416,7 +416,7 @@ async def test_example_app_behind_default_nginx_gets_the_reference_verdicts(
     """The example endpoint (docs/endpoint-contract.md) on the port nginx's config names gets
     the verdicts the tests above measure for the reference server: the held stream and the
     refused upgrade (nothing delivered) FAIL, responses that end PASS."""
-    from harness.target import TargetChoice
+    from gauntlet.target import TargetChoice
 
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(cell(transport, HopSpec((), external=team_nginx)), tmp_path,
@@ -435,7 +435,7 @@ async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(team
     import json
     import sys
 
-    from harness.scenario import SCENARIOS_DIR
+    from gauntlet.scenario import SCENARIOS_DIR
 
     port = server_socket.getsockname()[1]
     server_socket.close()  # the CLI binds this port itself (nginx only connects to it)
@@ -450,7 +450,7 @@ async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(team
     for transport in ("sse", "sse_close_each"):
         with trio.fail_after(60):
             done = await trio.run_process(
-                [sys.executable, "-m", "harness", "--scenarios", str(scenarios), "run",
+                [sys.executable, "-m", "gauntlet", "--scenarios", str(scenarios), "run",
                  "--app", EXAMPLE_APP, "--transport", transport, "--intermediary",
                  "team_nginx", "--no-calibration", "--no-plots", "-v", "--results",
                  str(results)], capture_stdout=True, capture_stderr=True, check=False)  # fmt: skip

@@ -17,8 +17,8 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harness import fidelity, real
-from harness.topology import run_cell
+from gauntlet import fidelity, real
+from gauntlet.topology import run_cell
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CELL_TIMEOUT_S = 30.0

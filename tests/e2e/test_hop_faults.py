@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import trio
 
-from harness.hops import HopSpec
-from harness.runner import run_cells
-from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.topology import run_cell
-from harness.verdict import Budget
+from gauntlet.hops import HopSpec
+from gauntlet.runner import run_cells
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget
 from tests.e2e.conftest import alive, gauntlet_cmd
 
 pytestmark = pytest.mark.e2e
@@ -147,7 +147,7 @@ async def test_a_hop_answering_502_itself_is_error_naming_the_status(tmp_path: P
 
 
 async def test_a_hop_gets_a_minimal_environment(tmp_path: Path, monkeypatch):
-    from harness.hops import running_hop
+    from gauntlet.hops import running_hop
 
     monkeypatch.setenv("GAUNTLET_TEST_SECRET", "hunter2")
     with trio.fail_after(CELL_TIMEOUT_S):

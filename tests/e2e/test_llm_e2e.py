@@ -12,14 +12,14 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harness import topology
-from harness.eventlog import BytesReceived, EventLog, Request
-from harness.hops import HopSpec
-from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.server.llm import token_chunk
-from harness.server.publisher import PushEvent
-from harness.topology import run_cell
-from harness.verdict import Budget
+from gauntlet import topology
+from gauntlet.eventlog import BytesReceived, EventLog, Request
+from gauntlet.hops import HopSpec
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.server.llm import token_chunk
+from gauntlet.server.publisher import PushEvent
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.topology import run_cell
-from harness.verdict import Budget
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget
 from tests.e2e.test_external_proxies import CELL_TIMEOUT_S, nginx, reverse, server_socket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harness.load.run import LoadSpec, measure
-from harness.target import TargetChoice
+from gauntlet.load.run import LoadSpec, measure
+from gauntlet.target import TargetChoice
 from tests.e2e.conftest import alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

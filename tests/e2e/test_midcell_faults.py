@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import trio
 
-from harness.hops import HopSpec
-from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.topology import run_cell
-from harness.verdict import Budget
+from gauntlet.hops import HopSpec
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget
 
 pytestmark = pytest.mark.e2e
 CELL_TIMEOUT_S = 60.0

@@ -16,15 +16,15 @@ import subprocess
 import pytest
 import trio
 
-from harness.examples.push_app import make_app
-from harness.scenario import adhoc_cell
-from harness.server import serve_push_app
-from harness.target import TargetChoice
-from harness.topology import run_cell
+from gauntlet.examples.push_app import make_app
+from gauntlet.scenario import adhoc_cell
+from gauntlet.server import serve_push_app
+from gauntlet.target import TargetChoice
+from gauntlet.topology import run_cell
 from tests.e2e.conftest import gauntlet_cmd
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-APP = "harness.examples.push_app:app"
+APP = "gauntlet.examples.push_app:app"
 CELL_TIMEOUT_S = 30.0
 CLI_TIMEOUT_S = 60.0
 

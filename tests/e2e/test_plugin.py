@@ -13,9 +13,9 @@ OTHER_PROJECT_TEST = '''
 import pytest
 import trio
 
-from harness.eventlog import Received
-from harness.clients import Target
-from harness.scenario import load_matrix
+from gauntlet.eventlog import Received
+from gauntlet.clients import Target
+from gauntlet.scenario import load_matrix
 
 pytestmark = pytest.mark.trio
 
@@ -62,7 +62,7 @@ import socket
 
 import pytest
 
-from harness.scenario import adhoc_cell
+from gauntlet.scenario import adhoc_cell
 
 pytestmark = pytest.mark.trio
 
@@ -73,13 +73,13 @@ async def test_my_app_on_my_port(gauntlet_run_cell):
     sock.listen(16)
     with sock:
         entry = await gauntlet_run_cell(adhoc_cell("sse_close_each", "store_and_forward"),
-                                        app="harness.examples.push_app:app", server_socket=sock)
-    assert entry["target"] == "app harness.examples.push_app:app"
+                                        app="gauntlet.examples.push_app:app", server_socket=sock)
+    assert entry["target"] == "app gauntlet.examples.push_app:app"
     assert entry["verdict"] == "PASS"
 
 
 async def test_a_target_off_loopback_is_refused(gauntlet_run_cell):
-    from harness.errors import GauntletError
+    from gauntlet.errors import GauntletError
 
     with pytest.raises(GauntletError, match="not loopback"):
         await gauntlet_run_cell(adhoc_cell("sse", "direct"), target="http://192.0.2.1:80")

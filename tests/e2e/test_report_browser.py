@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.report import write_report
-from harness.report.html import COLOURS
+from gauntlet.report import write_report
+from gauntlet.report.html import COLOURS
 
 pytestmark = pytest.mark.e2e
 

@@ -35,12 +35,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from harness.clients import Target
-from harness.clients.policy import Cursor
-from harness.clients.sse import run_sse
-from harness.eventlog import EventLog, Published, Received, ServerRequest
-from harness.metrics import percentile
-from harness.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.clients import Target
+from gauntlet.clients.policy import Cursor
+from gauntlet.clients.sse import run_sse
+from gauntlet.eventlog import EventLog, Published, Received, ServerRequest
+from gauntlet.metrics import percentile
+from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SUBSCRIBERS, EVENTS, RATE_PER_S = 3, 100, 20
@@ -149,7 +149,7 @@ async def test_subscribers_p99_stays_within_2x_beside_hostile_clients():
 
 async def test_bytes_right_after_a_websocket_upgrade_end_that_connection_not_the_server():
     """hypercorn 0.18 stopped the whole server on this (harness/server/contain.py)."""
-    from harness.server.contain import contained
+    from gauntlet.server.contain import contained
 
     log = EventLog()
     app = PushApp(Publisher(log, payload_bytes=64), log, ServerOptions())
@@ -175,7 +175,7 @@ async def test_bytes_right_after_a_websocket_upgrade_end_that_connection_not_the
 async def test_a_connection_that_closes_without_a_byte_never_reaches_hypercorn():
     """harness/server/contain.py: connect-close churn costs an accept, and the next
     connection that does speak is served as before."""
-    from harness.server.contain import contained
+    from gauntlet.server.contain import contained
 
     log = EventLog()
     app = PushApp(Publisher(log, payload_bytes=64), log, ServerOptions())

@@ -1,6 +1,6 @@
 """The smoke matrix through real processes: verdicts as expected, nothing left behind.
 
-Runs `python -m harness run --matrix smoke` once (real hypercorn server, real mitmdump hops,
+Runs `python -m gauntlet run --matrix smoke` once (real hypercorn server, real mitmdump hops,
 real clients, real sockets) and checks the acceptance of the walking skeleton against the
 results document it writes. Tolerance: PASS cells must keep p95 under the 250 ms budget;
 loopback latencies here are a few ms, so the margin is two orders of magnitude. The results

@@ -18,7 +18,7 @@ import pytest
 import trio
 from trio._core._thread_cache import IDLE_TIMEOUT  # the constant behind the old bug
 
-from harness.spawn import kill_group, spawn
+from gauntlet.spawn import kill_group, spawn
 from tests.e2e.conftest import REPO, alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -38,7 +38,7 @@ async def test_a_child_outlives_trios_idle_worker_threads():
 async def test_children_die_with_the_harness_even_on_sigkill():
     script = textwrap.dedent("""
         import os, signal, subprocess, trio
-        from harness.spawn import spawn
+        from gauntlet.spawn import spawn
 
         async def main():
             child = await spawn(["sleep", "120"], stdin=subprocess.DEVNULL)

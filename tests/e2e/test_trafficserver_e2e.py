@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harness import real
-from harness.hops import HopSpec
-from harness.scenario import CellSpec, Intermediary, Timing, Workload
-from harness.topology import run_cell
-from harness.verdict import Budget
+from gauntlet import real
+from gauntlet.hops import HopSpec
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ATS = "trafficserver:defaults"

@@ -14,11 +14,11 @@ import subprocess
 import pytest
 import trio
 
-from harness.clients import TRANSPORTS
-from harness.hops import HopSpec
-from harness.scenario import CellSpec, Intermediary, Timing, Workload, load_intermediaries
-from harness.topology import run_cell
-from harness.verdict import Budget
+from gauntlet.clients import TRANSPORTS
+from gauntlet.hops import HopSpec
+from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload, load_intermediaries
+from gauntlet.topology import run_cell
+from gauntlet.verdict import Budget
 from tests.e2e.conftest import gauntlet_cmd
 
 pytestmark = pytest.mark.e2e
@@ -145,8 +145,8 @@ def test_tls_matrix_https_saves_sse_only_from_a_proxy_that_cannot_see_inside(tmp
 async def test_sse_client_stops_for_good_on_a_non_200_answer(tmp_path):
     from functools import partial
 
-    from harness.clients.sse import run_sse
-    from harness.eventlog import Disconnected, Request
+    from gauntlet.clients.sse import run_sse
+    from gauntlet.eventlog import Disconnected, Request
     from tests.e2e.signature import rig
 
     with trio.fail_after(10):

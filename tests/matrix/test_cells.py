@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from harness.scenario import list_matrices, load_matrix
+from gauntlet.scenario import list_matrices, load_matrix
 
 
 def _cases():

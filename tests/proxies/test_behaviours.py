@@ -19,8 +19,8 @@ from mitmproxy.proxy import server_hooks
 from mitmproxy.test import taddons, tflow
 from wsproto.frame_protocol import Opcode
 
-import proxies
-from proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter
+from gauntlet import proxies
+from gauntlet.proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter
 
 
 def load(name: str):
@@ -320,7 +320,7 @@ def sse_frames(*ids: int) -> bytes:
 
 
 def test_drop_events_choice_is_a_pure_function_of_seed_id_and_share():
-    drop_events = importlib.import_module("proxies.drop_events")
+    drop_events = importlib.import_module("gauntlet.proxies.drop_events")
     chosen = [i for i in range(1, 2001) if drop_events.drops(7, i, 100)]
     assert chosen == [i for i in range(1, 2001) if drop_events.drops(7, i, 100)]
     assert 150 < len(chosen) < 250  # about 10 %
@@ -331,7 +331,7 @@ def test_drop_events_choice_is_a_pure_function_of_seed_id_and_share():
 
 @pytest.mark.parametrize("cut", [1, 5, 9, 17, 40])
 def test_drop_events_removes_exactly_the_chosen_sse_frames_however_chunked(cut):
-    drop_events = importlib.import_module("proxies.drop_events")
+    drop_events = importlib.import_module("gauntlet.proxies.drop_events")
     addon = load("drop_events")
     with taddons.context(addon) as tctx:
         tctx.configure(addon, drop_events_per_mille=300, drop_events_seed=3)
@@ -346,7 +346,7 @@ def test_drop_events_removes_exactly_the_chosen_sse_frames_however_chunked(cut):
 
 
 def test_drop_events_drops_chosen_websocket_messages_and_leaves_other_bodies_alone():
-    drop_events = importlib.import_module("proxies.drop_events")
+    drop_events = importlib.import_module("gauntlet.proxies.drop_events")
     addon = load("drop_events")
     with taddons.context(addon) as tctx:
         tctx.configure(addon, drop_events_per_mille=500, drop_events_seed=1)
@@ -366,8 +366,8 @@ def test_drop_events_drops_chosen_websocket_messages_and_leaves_other_bodies_alo
 
 
 def test_tcp_behaviours_run_alone_in_reverse_hops():
-    from harness.errors import ScenarioError
-    from harness.hops import HopSpec, mitmdump_args
+    from gauntlet.errors import ScenarioError
+    from gauntlet.hops import HopSpec, mitmdump_args
 
     args = mitmdump_args(HopSpec(("network",)), "https://127.0.0.1:9", Path("/c"), 3)
     assert args[args.index("--mode") + 1] == "reverse:tcp://127.0.0.1:9"
@@ -392,7 +392,7 @@ def test_timed_behaviours_declare_real_world_defaults_in_ms(name, option, defaul
 
 
 def test_only_real_world_patience_is_divided_by_the_time_scale():
-    from harness.hops import HopSpec, effective_options
+    from gauntlet.hops import HopSpec, effective_options
 
     spec = HopSpec(("idle_timeout",), options=(("idle_timeout_ms", "90000"),))
     assert effective_options(spec, 30) == {"idle_timeout_ms": "3000"}
@@ -603,7 +603,7 @@ def test_connect_passthrough_allows_connect_to_ssl_ports_only(host, port, tls, r
 
 
 def test_connect_passthrough_port_list_and_its_errors():
-    connect_passthrough = importlib.import_module("proxies.connect_passthrough")
+    connect_passthrough = importlib.import_module("gauntlet.proxies.connect_passthrough")
     assert connect_passthrough.allowed_ports("443, 8000-8002") == {443, 8000, 8001, 8002}
     addon = load("connect_passthrough")
     with taddons.context(addon) as tctx:
@@ -618,7 +618,7 @@ CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
 
 @pytest.mark.parametrize("cut", range(1, 80, 7))
 def test_framer_finds_chunked_bodies_however_the_bytes_are_split(cut):
-    framing = importlib.import_module("proxies._framing")
+    framing = importlib.import_module("gauntlet.proxies._framing")
     wire = (CHUNKED_HEAD + b"5\r\nhello\r\n0\r\n\r\n"
             + b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi" + b"HTTP/1.1 101 S\r\n\r\nws")
     framer = framing.ResponseFramer()
@@ -630,7 +630,7 @@ def test_framer_finds_chunked_bodies_however_the_bytes_are_split(cut):
 
 
 def test_framer_leaves_what_is_not_http1_opaque():
-    framing = importlib.import_module("proxies._framing")
+    framing = importlib.import_module("gauntlet.proxies._framing")
     tls = b"\x16\x03\x01 tls"
     assert framing.ResponseFramer().feed(tls) == [(tls, False, False)]
 

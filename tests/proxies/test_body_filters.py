@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from mitmproxy.test import tflow
 
-from proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter, stream_live
-from proxies.drop_events import FrameDropper, drops, frame_id
-from proxies.size_buffer import BlockBuffer
+from gauntlet.proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_filter, stream_live
+from gauntlet.proxies.drop_events import FrameDropper, drops, frame_id
+from gauntlet.proxies.size_buffer import BlockBuffer
 
 
 class Recorder:

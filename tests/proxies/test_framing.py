@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxies._framing import ResponseFramer
+from gauntlet.proxies._framing import ResponseFramer
 
 HELD, PASSED, ENDS = "held", "passed", "ends"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proxies.nginx_defaults import NginxBuffers
+from gauntlet.proxies.nginx_defaults import NginxBuffers
 
 
 def test_headers_that_fill_the_page_leave_a_one_byte_first_buffer_then_whole_pages():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.added_latency import annotate, direct_p50s, judge_added
-from harness.verdict import Judgement, Verdict
+from gauntlet.added_latency import annotate, direct_p50s, judge_added
+from gauntlet.verdict import Judgement, Verdict
 
 
 def entry(intermediary: str, p50: float | None, *, transport: str = "sse", protocol: str = "h1",

@@ -1,7 +1,7 @@
 """Client reconnect backoff: doubles from the initial delay to the cap, resets on success."""
 
-from harness.clients.base import Target
-from harness.clients.policy import Backoff
+from gauntlet.clients.base import Target
+from gauntlet.clients.policy import Backoff
 
 
 def test_backoff_doubles_to_cap_and_resets():

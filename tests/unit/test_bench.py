@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.bench.document import (
+from gauntlet.bench.document import (
     BENCH_SCHEMA_VERSION,
     KIND,
     evaluate_targets,
@@ -22,11 +22,11 @@ from harness.bench.document import (
     validate,
     workers_for,
 )
-from harness.bench.run import BenchConfig, quick_config, summary_lines
-from harness.bench.sweep import MAX_SUBSCRIBERS, PointSpec
-from harness.bench.worker import Tally, WorkerArgs, WorkerArgsError, parse_args
-from harness.errors import GauntletError
-from harness.eventlog import Connected, Received
+from gauntlet.bench.run import BenchConfig, quick_config, summary_lines
+from gauntlet.bench.sweep import MAX_SUBSCRIBERS, PointSpec
+from gauntlet.bench.worker import Tally, WorkerArgs, WorkerArgsError, parse_args
+from gauntlet.errors import GauntletError
+from gauntlet.eventlog import Connected, Received
 
 MS = 1_000_000
 
@@ -224,7 +224,7 @@ def _relay_point(path: str, p50: float, cpu_s: float | None, delivered: int = 10
 
 
 def test_relay_cost_is_added_latency_and_cpu_per_delivered_event():
-    from harness.bench.document import relay_cost
+    from gauntlet.bench.document import relay_cost
 
     cost = relay_cost(_relay_point("direct", 0.5, None), _relay_point("nginx:tuned", 0.7, 0.02))
     assert cost["hop"] == "nginx:tuned" and cost["added_ms"]["p50"] == pytest.approx(0.2)
@@ -234,7 +234,7 @@ def test_relay_cost_is_added_latency_and_cpu_per_delivered_event():
 
 
 def test_emulation_vs_real_is_a_multiple_of_the_fastest_real_proxy():
-    from harness.bench.document import emulation_vs_real, relay_cost
+    from gauntlet.bench.document import emulation_vs_real, relay_cost
 
     direct = _relay_point("direct", 0.5, None)
     costs = [relay_cost(direct, _relay_point("hop", 1.0, 0.08)),

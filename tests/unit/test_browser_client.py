@@ -12,15 +12,15 @@ import trio
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from harness.clients.browser import (
+from gauntlet.clients.browser import (
     PageMode,
     _Bridge,
     chromium_argv,
     clock_offset,
     spki_sha256,
 )
-from harness.eventlog import Connected, Disconnected, EventLog, Note, Received, Request
-from harness.tls import create_run_ca
+from gauntlet.eventlog import Connected, Disconnected, EventLog, Note, Received, Request
+from gauntlet.tls import create_run_ca
 
 
 def test_clock_offset_takes_the_round_trip_with_the_smallest_rtt():

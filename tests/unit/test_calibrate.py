@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 
-from harness import calibrate
-from harness.calibrate import Point, band_ms, delay_point, excerpt, fits, hold_point
-from harness.metrics import LatencySummary, Metrics
+from gauntlet import calibrate
+from gauntlet.calibrate import Point, band_ms, delay_point, excerpt, fits, hold_point
+from gauntlet.metrics import LatencySummary, Metrics
 
 
 @pytest.mark.parametrize(("nominal", "band"), [
@@ -109,7 +109,7 @@ RUN = {"run_id": "r1", "matrix": "smoke", "time_scale": 30, "interrupted": False
 def test_every_report_shows_the_calibration_header_from_the_results_document(
     tmp_path, measured, state, says
 ):
-    from harness.report import write_report
+    from gauntlet.report import write_report
 
     if measured is None:
         cal = excerpt(None)
@@ -127,7 +127,7 @@ def test_every_report_shows_the_calibration_header_from_the_results_document(
 
 
 def test_an_old_results_document_without_calibration_still_renders(tmp_path):
-    from harness.report import write_report
+    from gauntlet.report import write_report
 
     write_report(RUN, tmp_path)
     assert "Instrument not calibrated" in (tmp_path / "report.html").read_text()

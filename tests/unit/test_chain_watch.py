@@ -10,10 +10,10 @@ import pytest
 import trio
 import trio.testing
 
-from harness.chain_watch import ChainWatch, exited_hop, symptom
-from harness.errors import HopFault, unwrap
-from harness.eventlog import Disconnected, EventLog, Note, Received, now_ns
-from harness.hops import HopSpec, RunningHop
+from gauntlet.chain_watch import ChainWatch, exited_hop, symptom
+from gauntlet.errors import HopFault, unwrap
+from gauntlet.eventlog import Disconnected, EventLog, Note, Received, now_ns
+from gauntlet.hops import HopSpec, RunningHop
 
 
 def hop(index: int, returncode: int | None) -> RunningHop:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from harness.scenario import list_matrices, load_profiles
+from gauntlet.scenario import list_matrices, load_profiles
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,11 +16,11 @@ import pytest
 import trio
 import trio.testing
 
-from harness.clients import TRANSPORTS, Target
-from harness.clients.long_poll import run_long_poll
-from harness.clients.policy import EventSourcePolicy
-from harness.clients.sse import run_sse, run_sse_canary
-from harness.eventlog import Connected, Disconnected, EventLog, Note, Received, Request
+from gauntlet.clients import TRANSPORTS, Target
+from gauntlet.clients.long_poll import run_long_poll
+from gauntlet.clients.policy import EventSourcePolicy
+from gauntlet.clients.sse import run_sse, run_sse_canary
+from gauntlet.eventlog import Connected, Disconnected, EventLog, Note, Received, Request
 
 BASE = "http://gauntlet.test"
 

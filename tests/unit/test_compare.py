@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from harness.errors import GauntletError
-from harness.report.compare import (
+from gauntlet.errors import GauntletError
+from gauntlet.report.compare import (
     COUNTS,
     Count,
     Thresholds,
@@ -21,7 +21,7 @@ from harness.report.compare import (
     min_effect_ms,
     validate,
 )
-from harness.report.shift import Shift
+from gauntlet.report.shift import Shift
 
 STEADY = [1.0 + 0.1 * i for i in range(15)]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import GauntletError
-from harness.report.compare import Thresholds, compare, validate
+from gauntlet.errors import GauntletError
+from gauntlet.report.compare import Thresholds, compare, validate
 from tests.unit.test_compare import calibration, cell, doc, shifted
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.report.comparison_view import comparison_html, comparison_markdown
-from harness.report.html import render_markdown, write_report
+from gauntlet.report.comparison_view import comparison_html, comparison_markdown
+from gauntlet.report.html import render_markdown, write_report
 
 COMPARISON = {
     "old_run": "last-night", "summary": "1 regression(s), 1 other change(s)",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import trio
 
-import harness.bench.sweep as sweep
-from harness import cli
-from harness.errors import GauntletError, unwrap
+import gauntlet.bench.sweep as sweep
+from gauntlet import cli
+from gauntlet.errors import GauntletError, unwrap
 
 
 def nested(exc: BaseException, depth: int = 3) -> BaseException:

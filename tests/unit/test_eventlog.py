@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from harness.eventlog import EventLog, Note, Received
+from gauntlet.eventlog import EventLog, Note, Received
 
 
 async def test_wait_until_returns_the_conditions_value_once_a_record_makes_it_true(

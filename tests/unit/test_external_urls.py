@@ -8,8 +8,8 @@ import socket
 
 import pytest
 
-from harness.errors import ScenarioError
-from harness.hops import HopSpec, _is_loopback, _redacted
+from gauntlet.errors import ScenarioError
+from gauntlet.hops import HopSpec, _is_loopback, _redacted
 
 
 @pytest.fixture(autouse=True)

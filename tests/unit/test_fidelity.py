@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness import fidelity
-from harness.report.fidelity import fidelity_html, fidelity_markdown
+from gauntlet import fidelity
+from gauntlet.report.fidelity import fidelity_html, fidelity_markdown
 
 
 def entry(verdict="PASS", delivered=15, sent=15, p50=1.0, conns=None, reconnects=0, id_=""):
@@ -98,7 +98,7 @@ def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
 
 
 def test_fidelity_command_with_nothing_to_run_is_one_line_and_exit_2(capsys, tmp_path):
-    from harness.cli import main
+    from gauntlet.cli import main
 
     assert main(["fidelity", "--devices", "lighttpd", "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

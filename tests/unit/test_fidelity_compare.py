@@ -7,7 +7,7 @@ its boundaries, negative added latency, and which row a cell lands in."""
 
 from __future__ import annotations
 
-from harness import fidelity_compare as fc
+from gauntlet import fidelity_compare as fc
 
 
 def entry(verdict="PASS", delivered=15, sent=15, p50=1.0, conns=None, reconnects=0, id_=""):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.health import _refused, exit_description, hop_name
-from harness.hops import HopSpec, RunningHop
+from gauntlet.health import _refused, exit_description, hop_name
+from gauntlet.hops import HopSpec, RunningHop
 
 
 def test_exit_description_names_the_signal_or_the_status():
@@ -33,7 +33,7 @@ def test_refused_is_found_behind_wrappers_and_groups():
 
 
 def test_a_hop_environment_keeps_only_what_it_needs(monkeypatch):
-    from harness.spawn import minimal_env
+    from gauntlet.spawn import minimal_env
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t")
     monkeypatch.setenv("http_proxy", "http://10.0.0.1:3128")

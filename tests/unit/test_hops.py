@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ScenarioError
-from harness.hops import HopSpec, check_chain, mitmdump_args
+from gauntlet.errors import ScenarioError
+from gauntlet.hops import HopSpec, check_chain, mitmdump_args
 
 
 def test_reverse_hop_listens_on_loopback_port_zero_with_its_own_confdir():
@@ -62,7 +62,7 @@ def test_external_hop_takes_no_behaviours():
 
 def test_toml_booleans_reach_mitmdump_as_it_spells_them():
     """`--set opt=True` is refused by mitmdump ("bad value for option"); true/false is read."""
-    from harness.hops import option_text
+    from gauntlet.hops import option_text
 
     assert (option_text(True), option_text(False)) == ("true", "false")
     assert (option_text(4096), option_text("/sse,/ws")) == ("4096", "/sse,/ws")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
-from harness.metrics import NS_PER_MS
+from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
+from gauntlet.metrics import NS_PER_MS
 
 MS = int(NS_PER_MS)
 
@@ -85,7 +85,7 @@ def test_check_receipts_names_the_problem(doc: object, why: str) -> None:
 
 
 def test_ramp_points_group_by_subscribers_and_feed_the_bench_knee() -> None:
-    from harness.bench.document import knees
+    from gauntlet.bench.document import knees
 
     events = [
         {"subscribers_at_publish": 0, "lost": 0, "latency_ms": {"p50": None, "p99": None}},

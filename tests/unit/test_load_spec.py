@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
-from harness.errors import GauntletError
-from harness.load.document import clock_entry, cpu_per_event, summary_lines
-from harness.load.run import LoadSpec, master_argv, worker_argv
+from gauntlet import cli
+from gauntlet.errors import GauntletError
+from gauntlet.load.document import clock_entry, cpu_per_event, summary_lines
+from gauntlet.load.run import LoadSpec, master_argv, worker_argv
 
 
 @pytest.mark.parametrize("kw, why", [

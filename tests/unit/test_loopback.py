@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.endpoint_check import poll_problem, sse_problem
-from harness.errors import GauntletError
-from harness.loopback import check_target_url, is_loopback_host, parse_server_address
-from harness.target import bind_server_socket, load_app, publish_answer
+from gauntlet.endpoint_check import poll_problem, sse_problem
+from gauntlet.errors import GauntletError
+from gauntlet.loopback import check_target_url, is_loopback_host, parse_server_address
+from gauntlet.target import bind_server_socket, load_app, publish_answer
 
 
 @pytest.mark.parametrize(("url", "base"), [
@@ -88,10 +88,10 @@ def test_publish_answers():
 
 
 def test_load_app_names_what_is_missing():
-    assert callable(load_app("harness.examples.push_app:app"))
+    assert callable(load_app("gauntlet.examples.push_app:app"))
     with pytest.raises(GauntletError, match="cannot import"):
         load_app("no_such_module_xyz:app")
     with pytest.raises(GauntletError, match="has no attribute nope"):
-        load_app("harness.examples.push_app:nope")
+        load_app("gauntlet.examples.push_app:nope")
     with pytest.raises(GauntletError, match="expected package.module:attribute"):
-        load_app("harness.examples.push_app")
+        load_app("gauntlet.examples.push_app")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import mcp.types as types
 
-from harness.clients.mcp_streamable import request_kind
-from harness.server.mcp_app import MemoryEventStore
+from gauntlet.clients.mcp_streamable import request_kind
+from gauntlet.server.mcp_app import MemoryEventStore
 
 
 def note(n: int) -> types.JSONRPCMessage:

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.eventlog import (
+from gauntlet.eventlog import (
     BytesReceived,
     Connected,
     EventLog,
@@ -16,7 +16,7 @@ from harness.eventlog import (
     Received,
     Request,
 )
-from harness.metrics import compute, percentile, samples
+from gauntlet.metrics import compute, percentile, samples
 
 MS = 1_000_000
 

@@ -3,8 +3,8 @@ deadlines, the 1 ms lump boundary, the token-weighted typical lump, empty logs, 
 
 from __future__ import annotations
 
-from harness.eventlog import EndOfAnswer, EventLog, Published, Received, Request
-from harness.metrics_stream import LUMP_NS, compute, lumps, typical_lump
+from gauntlet.eventlog import EndOfAnswer, EventLog, Published, Received, Request
+from gauntlet.metrics_stream import LUMP_NS, compute, lumps, typical_lump
 
 MS = 1_000_000
 

@@ -29,8 +29,8 @@ def mutmut_config() -> dict:
 
 def test_a_mutant_is_named_by_module_function_and_change_not_by_number():
     m = script()
-    assert m.function_of("harness.metrics.x_compute__mutmut_17") == "compute"
-    assert m.function_of("harness.metrics.xǁMetricsǁto_json__mutmut_3") == "Metrics.to_json"
+    assert m.function_of("gauntlet.metrics.x_compute__mutmut_17") == "compute"
+    assert m.function_of("gauntlet.metrics.xǁMetricsǁto_json__mutmut_3") == "Metrics.to_json"
     diff = ("--- harness/verdict.py\n+++ harness/verdict.py\n@@ -1,3 +1,3 @@\n def judge():\n"
             "-    if m.out_of_order > 0:\n+    if m.out_of_order > 1:\n     pass")  # fmt: skip
     assert m.change_of(diff) == "if m.out_of_order > 0: -> if m.out_of_order > 1:"

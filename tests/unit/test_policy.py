@@ -10,11 +10,11 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from harness.clients.policy import Cursor, EventSourcePolicy, UpgradePolicy
-from harness.eventlog import EventLog
-from harness.server.app import SSEPlan, sse_frame
-from harness.server.publisher import Publisher
-from harness.sse import SSEParser
+from gauntlet.clients.policy import Cursor, EventSourcePolicy, UpgradePolicy
+from gauntlet.eventlog import EventLog
+from gauntlet.server.app import SSEPlan, sse_frame
+from gauntlet.server.publisher import Publisher
+from gauntlet.sse import SSEParser
 
 
 @pytest.mark.parametrize(("query", "version", "sent", "closes"), [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from harness.progress import ERASE_LINE, ProgressPrinter
+from gauntlet.progress import ERASE_LINE, ProgressPrinter
 
 LINES = [
     "run r1: 2 cells, time scale 1/30, work dir /tmp/x",

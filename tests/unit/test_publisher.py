@@ -7,8 +7,8 @@ import json
 import trio
 import trio.testing
 
-from harness.eventlog import EventLog, Published
-from harness.server.publisher import Publisher
+from gauntlet.eventlog import EventLog, Published
+from gauntlet.server.publisher import Publisher
 
 
 def test_ids_increase_from_one_and_every_event_is_logged_with_its_size():

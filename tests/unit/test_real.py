@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import real
-from harness.errors import ScenarioError
-from harness.hops import HopSpec
-from harness.real.launch import command
-from harness.scenario import load_intermediaries
+from gauntlet import real
+from gauntlet.errors import ScenarioError
+from gauntlet.hops import HopSpec
+from gauntlet.real.launch import command
+from gauntlet.scenario import load_intermediaries
 
 
 def directives(text: str) -> str:
@@ -124,7 +124,7 @@ def test_trafficserver_writes_debians_records_with_scaled_whole_seconds(tmp_path
 
 
 def test_trafficserver_sandbox_keeps_every_path_in_the_hop_dir(tmp_path):
-    from harness.real import trafficserver
+    from gauntlet.real import trafficserver
 
     conf = tmp_path / "trafficserver" / "records.config"
     conf.parent.mkdir()

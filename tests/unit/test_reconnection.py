@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.eventlog import Disconnected, EventLog, Received, Request, ServerRequest
-from harness.reconnection import reconnection_summary
-from harness.report.browser_diff import differences, markdown_lines
+from gauntlet.eventlog import Disconnected, EventLog, Received, Request, ServerRequest
+from gauntlet.reconnection import reconnection_summary
+from gauntlet.report.browser_diff import differences, markdown_lines
 
 MS = 1_000_000
 

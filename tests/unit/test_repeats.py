@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.repeats import base_id, lines, summarize
-from harness.report import render_table
+from gauntlet.repeats import base_id, lines, summarize
+from gauntlet.report import render_table
 
 
 def cell(cell_id: str, verdict: str) -> dict:

@@ -7,9 +7,9 @@ import json
 import matplotlib.image
 import pytest
 
-from harness.errors import GauntletError
-from harness.report import load_results, render_table, write_plots
-from harness.report.plots import grid_shape, latencies_ms
+from gauntlet.errors import GauntletError
+from gauntlet.report import load_results, render_table, write_plots
+from gauntlet.report.plots import grid_shape, latencies_ms
 
 
 def cell(transport, intermediary, verdict, expected, delivered=3, p=(1.0, 2.0)):
@@ -112,7 +112,7 @@ def test_plots_are_real_pngs(tmp_path):
 
 
 def test_grid_puts_transports_in_rows_and_intermediary_protocols_in_columns():
-    from harness.report.html import grid
+    from gauntlet.report.html import grid
 
     h2 = {**DOC["cells"][0], "id": "sse-direct-h2", "protocol": "h2"}
     rows, cols, cells = grid({**DOC, "cells": [*DOC["cells"], h2]})
@@ -122,7 +122,7 @@ def test_grid_puts_transports_in_rows_and_intermediary_protocols_in_columns():
 
 
 def test_html_report_has_one_grid_cell_per_scenario_cell_and_outlines_mismatches(tmp_path):
-    from harness.report import write_report
+    from gauntlet.report import write_report
 
     written = write_report(DOC, tmp_path)
     page = (tmp_path / "report.html").read_text()
@@ -136,7 +136,7 @@ def test_html_report_has_one_grid_cell_per_scenario_cell_and_outlines_mismatches
 
 
 def test_overhead_is_requests_and_bytes_per_delivered_event():
-    from harness.report.plots import overhead
+    from gauntlet.report.plots import overhead
 
     assert overhead({"metrics": {"delivered": 4, "requests": 2, "bytes_received": 400}}) == (
         0.5, 100.0)
@@ -144,7 +144,7 @@ def test_overhead_is_requests_and_bytes_per_delivered_event():
 
 
 def test_an_external_hop_warning_and_skipped_cells_are_shown_and_never_a_mismatch():
-    from harness.report.compare import Thresholds, compare
+    from gauntlet.report.compare import Thresholds, compare
 
     warned = {**DOC["cells"][0], "hops": [{"index": 1, "external": True,
                                            "warning": "external hop at time scale 1/30: ..."}]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from harness.results import (
+from gauntlet.results import (
     SCHEMA_VERSION,
     build_document,
     cpu_model,
@@ -46,7 +46,7 @@ def test_write_is_atomic_and_latest_follows_the_newest_run(tmp_path):
 
 
 def test_shards_are_disjoint_and_cover_every_cell():
-    from harness.results import shard_of
+    from gauntlet.results import shard_of
 
     items = list(range(10))
     shards = [shard_of(items, k, 3) for k in (1, 2, 3)]
@@ -57,8 +57,8 @@ def test_shards_are_disjoint_and_cover_every_cell():
 def test_bad_shard_spec_is_a_clear_error():
     import pytest
 
-    from harness.errors import GauntletError
-    from harness.results import parse_shard
+    from gauntlet.errors import GauntletError
+    from gauntlet.results import parse_shard
 
     assert parse_shard("2/4") == (2, 4)
     for bad in ("0/4", "5/4", "x/4", "2"):
@@ -69,8 +69,8 @@ def test_bad_shard_spec_is_a_clear_error():
 def test_merge_joins_shards_and_refuses_mixed_matrices_or_repeated_cells():
     import pytest
 
-    from harness.errors import GauntletError
-    from harness.results import merge_documents
+    from gauntlet.errors import GauntletError
+    from gauntlet.results import merge_documents
 
     a = {**doc("a"), "cells": [{"id": "x"}]}
     b = {**doc("b"), "cells": [{"id": "y"}], "interrupted": True}

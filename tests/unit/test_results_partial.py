@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from harness.results import PartialDocument, build_document, json_safe, write_text_atomic
+from gauntlet.results import PartialDocument, build_document, json_safe, write_text_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,9 @@ import json
 import pytest
 import trio
 
-import harness.runner as runner
-from harness.errors import GauntletError, HopStartError
-from harness.scenario import load_matrix
+import gauntlet.runner as runner
+from gauntlet.errors import GauntletError, HopStartError
+from gauntlet.scenario import load_matrix
 
 CELLS = list(load_matrix("smoke").cells)[:5]
 DURATIONS_S = [3.0, 1.0, 1.5, 1.0, 1.0]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ScenarioError
-from harness.scenario import (
+from gauntlet.errors import ScenarioError
+from gauntlet.scenario import (
     SCENARIOS_DIR,
     Workload,
     adhoc_cell,
@@ -15,7 +15,7 @@ from harness.scenario import (
     load_intermediaries,
     load_matrix,
 )
-from harness.verdict import Verdict
+from gauntlet.verdict import Verdict
 
 GOOD = """
 name = "mini"
@@ -201,7 +201,7 @@ def test_list_matrices_finds_smoke():
 
 
 def test_profiles_list_matrices_and_repeat_with_unique_ids(tmp_path):
-    from harness.scenario import load_profiles, profile_cells
+    from gauntlet.scenario import load_profiles, profile_cells
 
     write(tmp_path, GOOD)
     (tmp_path / "profiles.toml").write_text(
@@ -218,7 +218,7 @@ def test_profiles_list_matrices_and_repeat_with_unique_ids(tmp_path):
 
 
 def test_profile_errors_name_the_profile_file_and_field(tmp_path):
-    from harness.scenario import load_profiles, profile_cells
+    from gauntlet.scenario import load_profiles, profile_cells
 
     write(tmp_path, GOOD)
     path = tmp_path / "profiles.toml"
@@ -233,9 +233,9 @@ def test_profile_errors_name_the_profile_file_and_field(tmp_path):
 def test_shipped_profiles_cover_every_transport_and_behaviour():
     """The default profile's promise (issue 5): every transport and behaviour at least once,
     at least three named chains, and h1, https and h2."""
-    import proxies
-    from harness.clients import TRANSPORTS
-    from harness.scenario import profile_cells
+    from gauntlet import proxies
+    from gauntlet.clients import TRANSPORTS
+    from gauntlet.scenario import profile_cells
 
     _, cells = profile_cells("default")
     transports = {c.transport for _, c in cells}

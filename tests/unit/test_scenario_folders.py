@@ -6,9 +6,9 @@ import importlib.resources
 
 import pytest
 
-from harness.errors import ScenarioError
-from harness.preflight import check_scenarios
-from harness.scenario import (
+from gauntlet.errors import ScenarioError
+from gauntlet.preflight import check_scenarios
+from gauntlet.scenario import (
     SCENARIOS_DIR,
     list_matrices,
     load_intermediaries,

@@ -19,10 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import proxies
-from harness import limits, scenario
-from harness.errors import ScenarioError
-from harness.scenario import Matrix, load_matrix
+from gauntlet import limits, proxies, scenario
+from gauntlet.errors import ScenarioError
+from gauntlet.scenario import Matrix, load_matrix
 
 MATRIX: dict[str, Any] = {
     "name": "mini",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.report import render_markdown, render_table
-from harness.report.scorecard import build, render_html
+from gauntlet.report import render_markdown, render_table
+from gauntlet.report.scorecard import build, render_html
 
 CHAIN = "corporate_chain"
 

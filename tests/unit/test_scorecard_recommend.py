@@ -3,7 +3,7 @@ send times, long defeat lists, partial failures named by workload and protocol."
 
 from __future__ import annotations
 
-from harness.report.scorecard import build, latency_note, subject
+from gauntlet.report.scorecard import build, latency_note, subject
 from tests.unit.test_scorecard import CHAIN, cell, doc
 
 

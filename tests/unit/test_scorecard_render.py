@@ -4,7 +4,7 @@ long_poll survive all four), and what each says when nothing crossed an intermed
 
 from __future__ import annotations
 
-from harness.report.scorecard import render_html, render_markdown, render_text
+from gauntlet.report.scorecard import render_html, render_markdown, render_text
 from tests.unit.test_scorecard import cell, doc, run_a
 
 # ruff: noqa: E501

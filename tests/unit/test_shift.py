@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.report.shift import Shift, interval_rank, latencies, pairwise, shift
+from gauntlet.report.shift import Shift, interval_rank, latencies, pairwise, shift
 
 
 def test_pairwise_differences_are_new_minus_old_sorted():

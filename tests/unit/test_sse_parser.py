@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.sse import SSEEvent, SSEParser
+from gauntlet.sse import SSEEvent, SSEParser
 
 LONG = "x" * 2049
 

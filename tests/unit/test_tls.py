@@ -6,7 +6,7 @@ import ssl
 
 from cryptography import x509
 
-from harness.tls import create_run_ca
+from gauntlet.tls import create_run_ca
 
 
 def test_run_ca_signs_a_loopback_server_certificate(tmp_path):

@@ -7,17 +7,17 @@ import json
 
 import pytest
 
-from harness.clients.llm import event_id_of
-from harness.eventlog import EndOfAnswer, EventLog, Published, Received, Request
-from harness.metrics import compute
-from harness.metrics_stream import LUMP_NS
-from harness.metrics_stream import compute as stream_compute
-from harness.scenario import load_matrix
-from harness.server.llm import END, token_chunk, token_text
-from harness.server.optout import sse_headers
-from harness.server.publisher import PushEvent
-from harness.sse import SSEParser
-from harness.verdict import Budget, Verdict, judge
+from gauntlet.clients.llm import event_id_of
+from gauntlet.eventlog import EndOfAnswer, EventLog, Published, Received, Request
+from gauntlet.metrics import compute
+from gauntlet.metrics_stream import LUMP_NS
+from gauntlet.metrics_stream import compute as stream_compute
+from gauntlet.scenario import load_matrix
+from gauntlet.server.llm import END, token_chunk, token_text
+from gauntlet.server.optout import sse_headers
+from gauntlet.server.publisher import PushEvent
+from gauntlet.sse import SSEParser
+from gauntlet.verdict import Budget, Verdict, judge
 from tests.unit.test_scenario import GOOD, write
 
 MS = 1_000_000

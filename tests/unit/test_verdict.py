@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.eventlog import EventLog, Published, Received
-from harness.metrics import LatencySummary, Metrics, compute
-from harness.verdict import Budget, Verdict, error, judge
+from gauntlet.eventlog import EventLog, Published, Received
+from gauntlet.metrics import LatencySummary, Metrics, compute
+from gauntlet.verdict import Budget, Verdict, error, judge
 
 
 def metrics(sent=10, delivered=10, p95=5.0, out_of_order=0, duplicates=0) -> Metrics:

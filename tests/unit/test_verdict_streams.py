@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.metrics_stream import StreamMetrics
-from harness.verdict import Budget, Verdict, judge, skipped
+from gauntlet.metrics_stream import StreamMetrics
+from gauntlet.verdict import Budget, Verdict, judge, skipped
 from tests.unit.test_verdict import BUDGET, metrics
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from harness.workdir import OWNER_FILE, owner_alive, private_workdir, sweep_dead
+from gauntlet.workdir import OWNER_FILE, owner_alive, private_workdir, sweep_dead
 
 
 def test_the_folder_is_private_and_removed_on_exit(tmp_path):
