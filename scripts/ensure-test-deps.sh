@@ -5,6 +5,10 @@
 #   nginx     tests/e2e/test_external_proxies.py, test_fidelity_e2e.py: real reverse proxy hops
 #   haproxy   the same: a real reverse proxy (harness/real/, `haproxy:defaults`, `:no_delay`)
 #   squid     the same: a real forward proxy
+#   privoxy, tinyproxy, varnish, apache2, trafficserver
+#             the other real devices of harness/real/ (test_external_proxies.py,
+#             test_fidelity_e2e.py, test_trafficserver_e2e.py); their tests skip without them,
+#             so CI installs them rather than let a skip pass for a result
 # The tests start these themselves, on loopback ports from the OS; installing must not leave
 # a system service running (port 80, 3128), so package scripts may not start services.
 # Idempotent: when everything is present this only checks and exits.
@@ -19,6 +23,11 @@ missing=()
 have nginx || missing+=(nginx)
 have haproxy || missing+=(haproxy)
 have squid || missing+=(squid)
+have privoxy || missing+=(privoxy)
+have tinyproxy || missing+=(tinyproxy)
+have varnishd || missing+=(varnish)
+have apache2 || missing+=(apache2)
+have traffic_server || missing+=(trafficserver)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -49,7 +58,7 @@ quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}
 
 # Belt and braces, for the services of packages installed just now: stopped, and not
 # started at boot either (no-ops where policy-rc.d already kept them from starting).
-for service in nginx haproxy squid; do
+for service in nginx haproxy squid privoxy tinyproxy varnish apache2 trafficserver; do
     case " ${missing[*]} " in *" $service "*) ;; *) continue ;; esac
     if command -v systemctl >/dev/null 2>&1; then
         systemctl disable --now --quiet "$service" >/dev/null 2>&1 || true
