@@ -46,8 +46,8 @@ MAX_WORKERS = 16
 MAX_DURATION_S = 3600.0
 SAMPLE_EVERY_S = 1.0
 MASTER_GRACE_S = 90.0  # beyond --gauntlet-max-seconds: stop_timeout + Locust's 60 s stop wait
-# The locustfile ships beside this module (package data), in a checkout and in the wheel.
 REPO = Path(__file__).resolve().parents[2]
+# The locustfile ships beside this module (package data), in a checkout and in the wheel.
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 Progress = Callable[[str], None]
 
