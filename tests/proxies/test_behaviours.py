@@ -25,9 +25,9 @@ from gauntlet.proxies._body import HOLD_WHOLE_RESPONSE, BodyPipeline, add_body_f
 
 def load(name: str):
     """A fresh copy of the addon module (its own addon instance), under its package name so
-    that `tox -e mutation` sees these tests exercise `proxies.<name>`."""
+    that `tox -e mutation` sees these tests exercise `gauntlet.proxies.<name>`."""
     path = Path(proxies.PROXIES_DIR) / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"proxies.{name}", path)
+    spec = importlib.util.spec_from_file_location(f"gauntlet.proxies.{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.addons[0]
