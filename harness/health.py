@@ -19,6 +19,7 @@ Two checks, both waiting on signals, both bounded:
 
 from __future__ import annotations
 
+import itertools
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,9 @@ class Problem:
     status: int | None = None
 
 
+_PROBE_IDS = itertools.count(1)
+
+
 async def probe(target: Target, health_count: Callable[[], int]) -> Problem | None:
     """GET the health route at `target`; None when the server answered 200, else what went
     wrong ("refused the connection", "answered 502 itself", ...)."""
@@ -84,7 +88,12 @@ async def probe(target: Target, health_count: Callable[[], int]) -> Problem | No
     try:
         with trio.fail_after(HEALTH_TIMEOUT_S):
             async with http_client(target) as client:
-                response = await client.get(target.base_url + HEALTH_PATH)
+                # A query no probe has used: a caching hop (varnish's builtin VCL caches a
+                # 200 GET) must not answer a later check from its cache, which would read as
+                # "the hop answered itself" while the chain works.
+                response = await client.get(target.base_url + HEALTH_PATH,
+                                            params={"probe": next(_PROBE_IDS)},
+                                            headers={"cache-control": "no-cache"})  # fmt: skip
                 await response.aread()
     except trio.TooSlowError:
         return Problem(f"did not answer a health check within {HEALTH_TIMEOUT_S:g} s")

@@ -41,3 +41,26 @@ def test_a_hop_environment_keeps_only_what_it_needs(monkeypatch):
     env = minimal_env(PYTHONUNBUFFERED="1")
     assert env["PATH"] == "/usr/bin" and env["PYTHONUNBUFFERED"] == "1"
     assert "AWS_SECRET_ACCESS_KEY" not in env and "http_proxy" not in env
+
+
+async def test_each_health_probe_asks_a_url_no_cache_can_answer_from_an_earlier_probe():
+    """A caching hop (varnish's builtin VCL caches a 200 GET) answered a repeated health GET
+    from its cache, which read as "the hop answered 200 itself": each probe is a new URL."""
+    import httpx
+
+    from gauntlet.clients.base import Target
+    from gauntlet.health import probe
+
+    seen: list[httpx.Request] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="ok\n")
+
+    count = iter(range(100))
+    target = Target("http://127.0.0.1:1", transport=httpx.MockTransport(server))
+    assert await probe(target, lambda: next(count)) is None
+    assert await probe(target, lambda: next(count)) is None
+    assert [r.url.path for r in seen] == ["/_gauntlet/health"] * 2
+    assert seen[0].url != seen[1].url
+    assert all(r.headers["cache-control"] == "no-cache" for r in seen)
