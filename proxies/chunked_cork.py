@@ -29,6 +29,7 @@ from __future__ import annotations
 from mitmproxy import ctx, tcp
 
 from gauntlet.proxies._framing import ResponseFramer
+from gauntlet.proxies._reinject import Reinjector
 
 HOP_LAYER = "tcp"  # raw TCP relay: the harness runs this hop as reverse:tcp://
 
@@ -37,7 +38,7 @@ class ChunkedCork:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, t
     def __init__(self) -> None:
         self.framers: dict[str, ResponseFramer] = {}
         self.held: dict[str, bytearray] = {}
-        self.echo: dict[str, list[bytes]] = {}
+        self.reinjector = Reinjector()
         self.timers: dict[str, object] = {}
 
     def load(self, loader) -> None:
@@ -49,10 +50,8 @@ class ChunkedCork:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, t
         message = flow.messages[-1]
         if message.from_client:
             return
-        echo = self.echo.setdefault(flow.id, [])
-        if echo and message.content is echo[0]:
-            echo.pop(0)  # our own release coming back through the hook: let it pass
-            return
+        if self.reinjector.is_own(flow, message):
+            return  # our own release coming back through the hook: let it pass
         framer = self.framers.setdefault(flow.id, ResponseFramer())
         data, message.content = message.content, b""
         for piece, in_chunked_body, body_ends in framer.feed(data):
@@ -76,12 +75,12 @@ class ChunkedCork:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, t
             timer.cancel()  # type: ignore[attr-defined]
         data = bytes(self.held.pop(flow.id, b"")) + tail
         if data:
-            self.echo.setdefault(flow.id, []).append(data)
-            ctx.master.commands.call("inject.tcp", flow, True, data)
+            self.reinjector.send(flow, data)
 
     def tcp_end(self, flow: tcp.TCPFlow) -> None:
-        for table in (self.framers, self.held, self.echo):
+        for table in (self.framers, self.held):
             table.pop(flow.id, None)
+        self.reinjector.forget(flow)
         timer = self.timers.pop(flow.id, None)
         if timer is not None:
             timer.cancel()  # type: ignore[attr-defined]

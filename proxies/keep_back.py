@@ -21,6 +21,8 @@ import asyncio
 
 from mitmproxy import ctx, tcp
 
+from gauntlet.proxies._reinject import Reinjector
+
 HOP_LAYER = "tcp"  # raw TCP relay: the harness runs this hop as reverse:tcp://
 
 
@@ -28,7 +30,7 @@ class KeepBack:
     def __init__(self) -> None:
         self.started: set[str] = set()  # connections whose hold has begun (or ended)
         self.held: dict[str, bytearray] = {}  # connections still inside their hold
-        self.echo: dict[str, list[bytes]] = {}  # injected chunks not yet seen coming back
+        self.reinjector = Reinjector()
         self.timers: dict[str, asyncio.TimerHandle] = {}
 
     def load(self, loader) -> None:
@@ -39,11 +41,10 @@ class KeepBack:
         message = flow.messages[-1]
         if message.from_client:
             return
-        echo = self.echo.setdefault(flow.id, [])
-        if echo and message.content is echo[0]:
-            echo.pop(0)  # our own release coming back through the hook: let it pass
-            return
-        if flow.id in self.started and flow.id not in self.held and not echo:
+        if self.reinjector.is_own(flow, message):
+            return  # our own release coming back through the hook: let it pass
+        live = flow.id in self.started and flow.id not in self.held
+        if live and not self.reinjector.in_flight(flow):
             return  # the hold is over and nothing injected is in flight: relay live
         if flow.id not in self.started:  # the first server byte: the hold starts now
             self.started.add(flow.id)
@@ -55,23 +56,19 @@ class KeepBack:
         if flow.id in self.held:
             self.held[flow.id].extend(data)
         else:  # released, but an injected chunk is still on its way: keep the order
-            self._inject(flow, data)
+            self.reinjector.send(flow, data)
 
     def release(self, flow: tcp.TCPFlow) -> None:
         """The hold is over: send what piled up (nothing, if the connection has ended)."""
         self.timers.pop(flow.id, None)
         held = self.held.pop(flow.id, None)
         if held:
-            self._inject(flow, bytes(held))
-
-    def _inject(self, flow: tcp.TCPFlow, data: bytes) -> None:
-        self.echo.setdefault(flow.id, []).append(data)
-        ctx.master.commands.call("inject.tcp", flow, True, data)
+            self.reinjector.send(flow, bytes(held))
 
     def tcp_end(self, flow: tcp.TCPFlow) -> None:
         self.started.discard(flow.id)
         self.held.pop(flow.id, None)
-        self.echo.pop(flow.id, None)
+        self.reinjector.forget(flow)
         timer = self.timers.pop(flow.id, None)
         if timer is not None:
             timer.cancel()

@@ -24,6 +24,7 @@ import struct
 from mitmproxy import ctx, tcp
 
 from gauntlet.proxies._conn import close_client
+from gauntlet.proxies._reinject import Reinjector
 
 HOP_LAYER = "tcp"  # raw TCP relay: the harness runs this hop as reverse:tcp://
 
@@ -32,7 +33,7 @@ class Network:
     def __init__(self) -> None:
         self.rng = random.Random(0)
         self.last_release: dict[tuple[str, bool], float] = {}
-        self.injected: dict[tuple[str, bool], list[bytes]] = {}
+        self.reinjector = Reinjector()
 
     def load(self, loader) -> None:
         loader.add_option("network_latency_ms", int, 0, "Delay added to every chunk.")
@@ -59,10 +60,8 @@ class Network:
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
         message = flow.messages[-1]
         key = (flow.id, message.from_client)
-        pending = self.injected.setdefault(key, [])
-        if pending and message.content is pending[0]:
-            pending.pop(0)  # our own delayed chunk coming back through the hook
-            return
+        if self.reinjector.is_own(flow, message):
+            return  # our own delayed chunk coming back through the hook
         if self.rng.random() * 1000 < ctx.options.network_reset_per_mille:
             message.content = b""
             _reset(flow)
@@ -71,16 +70,12 @@ class Network:
         loop = asyncio.get_running_loop()
         when = self.release_at(key, loop.time(), len(data))
 
-        def release() -> None:
-            pending.append(data)
-            ctx.master.commands.call("inject.tcp", flow, not message.from_client, data)
-
-        loop.call_at(when, release)
+        loop.call_at(when, lambda: self.reinjector.send(flow, data, from_client=message.from_client))
 
     def tcp_end(self, flow: tcp.TCPFlow) -> None:
         for from_client in (True, False):
             self.last_release.pop((flow.id, from_client), None)
-            self.injected.pop((flow.id, from_client), None)
+        self.reinjector.forget(flow)
 
     tcp_error = tcp_end
 

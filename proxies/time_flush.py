@@ -16,13 +16,15 @@ import asyncio
 
 from mitmproxy import ctx, tcp
 
+from gauntlet.proxies._reinject import Reinjector
+
 HOP_LAYER = "tcp"  # raw TCP relay: the harness runs this hop as reverse:tcp://
 
 
 class TimeFlush:
     def __init__(self) -> None:
         self.held: dict[str, bytearray] = {}
-        self.released: dict[str, list[bytes]] = {}
+        self.reinjector = Reinjector()
         self.timers: dict[str, asyncio.Task] = {}
 
     def load(self, loader) -> None:
@@ -31,17 +33,14 @@ class TimeFlush:
 
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
         self.held[flow.id] = bytearray()
-        self.released[flow.id] = []
         self.timers[flow.id] = asyncio.get_running_loop().create_task(self._tick(flow))
 
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
         message = flow.messages[-1]
         if message.from_client:
             return
-        released = self.released.get(flow.id)
-        if released and message.content is released[0]:
-            released.pop(0)  # our own release coming back through the hook: let it pass
-            return
+        if self.reinjector.is_own(flow, message):
+            return  # our own release coming back through the hook: let it pass
         self.held.setdefault(flow.id, bytearray()).extend(message.content)
         message.content = b""
 
@@ -50,7 +49,7 @@ class TimeFlush:
         if timer is not None:
             timer.cancel()
         self.held.pop(flow.id, None)
-        self.released.pop(flow.id, None)
+        self.reinjector.forget(flow)
 
     tcp_error = tcp_end
 
@@ -61,8 +60,7 @@ class TimeFlush:
             if held:
                 data = bytes(held)
                 held.clear()
-                self.released[flow.id].append(data)
-                ctx.master.commands.call("inject.tcp", flow, True, data)
+                self.reinjector.send(flow, data)
 
 
 addons = [TimeFlush()]
