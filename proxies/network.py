@@ -70,7 +70,8 @@ class Network:
         loop = asyncio.get_running_loop()
         when = self.release_at(key, loop.time(), len(data))
 
-        loop.call_at(when, lambda: self.reinjector.send(flow, data, from_client=message.from_client))
+        from_client = message.from_client
+        loop.call_at(when, lambda: self.reinjector.send(flow, data, from_client=from_client))
 
     def tcp_end(self, flow: tcp.TCPFlow) -> None:
         for from_client in (True, False):

@@ -21,7 +21,7 @@ def test_injected_bytes_are_recognised_once_in_order_and_per_direction():
         assert calls == [(True, first), (True, second), (False, upward)]
         assert reinjector.in_flight(flow) and reinjector.in_flight(flow, from_client=True)
 
-        equal_but_not_ours = tcp.TCPMessage(False, b"one")
+        equal_but_not_ours = tcp.TCPMessage(False, bytes(bytearray(first)))
         assert not reinjector.is_own(flow, equal_but_not_ours)  # the same object, not equal bytes
         assert not reinjector.is_own(flow, tcp.TCPMessage(False, second))  # out of order
         assert not reinjector.is_own(flow, tcp.TCPMessage(True, first))  # the other direction
