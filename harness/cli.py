@@ -263,9 +263,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from gauntlet.calibrate import for_run
 
-    calibration = for_run(args.results, may_measure=not args.no_calibration,
-                          progress=lambda line: print(line, file=sys.stderr, flush=True))
     progress = ProgressPrinter(sys.stderr, verbose=args.verbose)
+    calibration = for_run(args.results, may_measure=not args.no_calibration, progress=progress)
     try:
         outcome = trio.run(lambda: run_cells(
             cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
@@ -346,6 +345,7 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
 
 def _bench(args: argparse.Namespace) -> int:
     from gauntlet.bench.run import full_config, quick_config, run_bench, summary_lines
+    from gauntlet.progress import ProgressPrinter
 
     def numbers(text: str, flag: str) -> tuple[int, ...]:
         try:
@@ -368,9 +368,7 @@ def _bench(args: argparse.Namespace) -> int:
                                                         ("default", "--no-matrices")))
     config = (quick_config if args.quick else full_config)(**overrides)
 
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
+    progress = ProgressPrinter(sys.stderr)
     doc, path = trio.run(lambda: run_bench(config, args.results, progress,
                                            ["gauntlet", *sys.argv[1:]]))  # fmt: skip
     print("\n".join(summary_lines(doc)))
@@ -420,9 +418,9 @@ def _fidelity(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from gauntlet.calibrate import calibrate, render_table
+    from gauntlet.progress import ProgressPrinter
 
-    doc, path = trio.run(calibrate, args.results,
-                         lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+    doc, path = trio.run(calibrate, args.results, ProgressPrinter(sys.stderr))
     print(render_table(doc))
     print(f"calibration: {path}")
     return EXIT_OK if doc["passed"] else EXIT_MISMATCH
