@@ -48,7 +48,7 @@ from gauntlet.eventlog import (
 )
 from gauntlet.hops import HopSpec, RunningHop, running_hop
 from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
-from gauntlet.progress import Calibrating, Note, Progress, Step, ignore
+from gauntlet.progress import Calibrating, Note, Progress, Step, WorkDir, ignore
 from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 from gauntlet.workdir import private_workdir
@@ -326,7 +326,7 @@ async def calibrate(results_dir: Path, progress: Progress = ignore) -> tuple[dic
     broken), unwrapped from trio's exception groups so the CLI reports it in one line."""
     signalled: list[int] = []
     with private_workdir("calibrate") as tmp:
-        progress(Step(f"work dir {tmp}"))
+        progress(WorkDir(str(tmp)))
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_cancel_on_signal, nursery.cancel_scope, signalled)

@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                      "verdict flips is a harness defect, shown and exit 1 (a profile's "
                      "`repeats` otherwise)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
+    run.add_argument("--progress", choices=["text", "json"], default="text",
+                     help="json: every progress event (topology details too) as one JSON "
+                     "object per line on stderr, for tools (default: %(default)s)")
     own = run.add_mutually_exclusive_group()
     own.add_argument("--target", metavar="URL",
                      help="measure your running endpoint (http://127.0.0.1:PORT, "
@@ -263,7 +266,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from gauntlet.calibrate import for_run
 
-    progress = ProgressPrinter(sys.stderr, verbose=args.verbose)
+    progress = ProgressPrinter(sys.stderr, verbose=args.verbose, json=args.progress == "json")
     calibration = for_run(args.results, may_measure=not args.no_calibration, progress=progress)
     try:
         outcome = trio.run(lambda: run_cells(

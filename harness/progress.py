@@ -10,13 +10,16 @@ comes, so a log shows the whole story. On a terminal `CellStarted` is a status l
 cell's `CellFinished` then overwrites (carriage return, erase line), so a 116-cell run shows
 one line per finished cell plus what is running now, with cells done / total, elapsed time
 and ETA. A cell's topology details (`ServerListening`, `HopListening`, `Publishing`) are
-printed only with `verbose` (`gauntlet run -v`).
+printed only with `verbose` (`gauntlet run -v`). With `json` (`gauntlet run --progress json`)
+every event is one JSON object per line, details included, for a tool or a test in another
+process that needs a hop's pid or the work dir without parsing a sentence.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TextIO
 
 from gauntlet.verdict import Verdict
@@ -82,6 +85,13 @@ class Publishing:
 
 
 @dataclass(frozen=True)
+class WorkDir:
+    """A command's private work folder (keys, certificates, configs): gone when it ends."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class Calibrating:
     """`gauntlet run` measures a calibration first: none is saved for this machine."""
 
@@ -102,7 +112,7 @@ class Step:
 
 
 Event = (RunStarted | CellStarted | CellFinished | ServerListening | HopListening | Publishing
-         | Calibrating | Note | Step)  # fmt: skip
+         | WorkDir | Calibrating | Note | Step)  # fmt: skip
 Progress = Callable[[Event], None]
 DETAILS = (ServerListening, HopListening, Publishing)
 """A cell's topology: printed with `verbose` only."""
@@ -137,6 +147,8 @@ def describe(event: Event) -> str:
             return f"  hop {event.index} ({event.label}) {owner} listening on {event.url}"
         case Publishing():
             return "  client connected; publishing"
+        case WorkDir():
+            return f"  work dir {event.path}"
         case Calibrating():
             return "calibrating the instrument first (none saved for this machine) ..."
         case Note():
@@ -146,16 +158,27 @@ def describe(event: Event) -> str:
     raise TypeError(f"not a progress event: {event!r}")
 
 
-class ProgressPrinter:
-    """Callable progress sink; `verbose` also prints topology details."""
+def to_json(event: Event) -> str:
+    """One line of JSON: {"event": <class name>, <its fields>..., "line": <describe>}."""
+    return json.dumps({"event": type(event).__name__, **asdict(event), "line": describe(event)})
 
-    def __init__(self, stream: TextIO, *, verbose: bool = False, live: bool | None = None):
+
+class ProgressPrinter:
+    """Callable progress sink; `verbose` also prints topology details; `json`: JSON lines."""
+
+    def __init__(self, stream: TextIO, *, verbose: bool = False, live: bool | None = None,
+                 json: bool = False):  # fmt: skip
         self.stream = stream
         self.verbose = verbose
-        self.live = stream.isatty() if live is None else live
+        self.json = json
+        self.live = stream.isatty() and not json if live is None else live
         self._status_shown = False
 
     def __call__(self, event: Event) -> None:
+        if self.json:
+            self.stream.write(to_json(event) + "\n")
+            self.stream.flush()
+            return
         if isinstance(event, DETAILS) and not self.verbose:
             return
         self._clear()

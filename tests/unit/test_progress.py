@@ -4,6 +4,7 @@ terminal; the text of every line comes from `describe`, never parsed back."""
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -19,6 +20,7 @@ from gauntlet.progress import (
     RunStarted,
     ServerListening,
     Step,
+    WorkDir,
     describe,
 )
 
@@ -61,6 +63,7 @@ def test_each_event_describes_itself_as_the_line_the_run_printed_before_events()
     (HopListening(2, "external team", None, "http://127.0.0.1:8080"),
      "  hop 2 (external team) not started by gauntlet listening on http://127.0.0.1:8080"),
     (Publishing(), "  client connected; publishing"),
+    (WorkDir("/tmp/gauntlet-calibrate-x"), "  work dir /tmp/gauntlet-calibrate-x"),
     (Calibrating(), "calibrating the instrument first (none saved for this machine) ..."),
     (Note("bench b1: quick; loopback only"), "bench b1: quick; loopback only"),
     (Step("delay 20 ms: p50 21.0 ms"), "  delay 20 ms: p50 21.0 ms"),
@@ -119,3 +122,14 @@ def test_a_stream_that_is_not_a_terminal_is_not_live():
 def test_anything_else_is_refused_not_printed():
     with pytest.raises(TypeError):
         describe("[1/2] a string")  # type: ignore[arg-type]
+
+
+def test_json_progress_is_one_object_per_event_with_every_field_and_no_filtering():
+    out = run(ProgressPrinter(io.StringIO(), live=None, json=True))
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["event"] for e in events] == ["RunStarted", "CellStarted", "ServerListening",
+                                            "CellFinished", "CellStarted"]  # fmt: skip
+    assert events[2] == {"event": "ServerListening", "label": "server",
+                         "url": "http://127.0.0.1:4242", "line": LINES[2]}  # fmt: skip
+    assert events[3]["verdict"] == "PASS" and events[3]["done"] == 1
+    assert "\r" not in out and "\x1b" not in out
