@@ -48,6 +48,7 @@ from gauntlet.eventlog import (
 )
 from gauntlet.hops import HopSpec, RunningHop, running_hop
 from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
+from gauntlet.progress import Calibrating, Note, Progress, Step, WorkDir, ignore
 from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 from gauntlet.workdir import private_workdir
@@ -61,7 +62,6 @@ EVENTS, RATE_PER_S, HOLD_SAMPLES = 30, 40.0, 9
 POINT_TIMEOUT_S = 15.0
 MAX_AGE_DAYS = 7
 REPO = Path(__file__).resolve().parent.parent
-Progress = Callable[[str], None]
 
 
 def band_ms(nominal_ms: float) -> float:
@@ -262,7 +262,7 @@ def _network(delay_ms: int) -> HopSpec:
 async def measure(
     workdir: Path, *, delays_ms: tuple[int, ...] = DELAYS_MS, hold_ms: int = HOLD_MS,
     events: int = EVENTS, rate_per_s: float = RATE_PER_S, hold_samples: int = HOLD_SAMPLES,
-    progress: Progress = lambda _: None,
+    progress: Progress = ignore,
 ) -> dict[str, Any]:  # fmt: skip
     """Run every point against one server and return the calibration document."""
     started = trio.current_time()
@@ -271,7 +271,7 @@ async def measure(
     async with trio.open_nursery() as nursery:
         server_url = await nursery.start(serve_push_app, rig.app)
         direct = await _stream(rig, server_url, events, rate_per_s)
-        progress(f"  direct: p50 {_fmt(direct.latency_ms.p50)} ms")
+        progress(Step(f"direct: p50 {_fmt(direct.latency_ms.p50)} ms"))
         hop: RunningHop
         async with running_hop(_network(0), 1, server_url, workdir) as hop:
             base = await _stream(rig, hop.url, events, rate_per_s)
@@ -279,12 +279,12 @@ async def measure(
             if base_p50 is None or direct.latency_ms.p50 is None:
                 raise GauntletError("calibration: the baseline (direct, or one hop with D = 0) "
                                     "delivered nothing; the environment is broken")  # fmt: skip
-            progress(f"  one hop, D = 0: p50 {_fmt(base.latency_ms.p50)} ms (the baseline)")
+            progress(Step(f"one hop, D = 0: p50 {_fmt(base.latency_ms.p50)} ms (the baseline)"))
             for delay in delays_ms:
                 async with running_hop(_network(delay), 2, server_url, workdir) as delayed:
                     m = await _stream(rig, delayed.url, events, rate_per_s)
                 points.append(delay_point(delay, m, base_p50, events))
-                progress(f"  delay {delay} ms: p50 {_fmt(m.latency_ms.p50)} ms")
+                progress(Step(f"delay {delay} ms: p50 {_fmt(m.latency_ms.p50)} ms"))
             keep_back = HopSpec(("keep_back",), options=(("keep_back_ms", str(hold_ms)),))
             held: list[float] = []
             unheld: list[float] = []
@@ -296,7 +296,7 @@ async def measure(
                         held.append(h)
                         unheld.append(b)
             points.append(hold_point(hold_ms, held, unheld, hold_samples))
-            progress(f"  hold {hold_ms} ms: p50 held {_fmt(points[-1].measured_ms)} ms")
+            progress(Step(f"hold {hold_ms} ms: p50 held {_fmt(points[-1].measured_ms)} ms"))
         nursery.cancel_scope.cancel()
     baseline = {
         "used": "one network hop with D = 0 (the hop's own relay cost is not D's)",
@@ -319,14 +319,14 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-async def calibrate(results_dir: Path, progress: Progress = lambda _: None) -> tuple[dict, Path]:
+async def calibrate(results_dir: Path, progress: Progress = ignore) -> tuple[dict, Path]:
     """Measure, write `<results>/calibration/`, return (document, path).
 
     A hop that cannot start or a dead baseline raises GauntletError (the environment is
     broken), unwrapped from trio's exception groups so the CLI reports it in one line."""
     signalled: list[int] = []
     with private_workdir("calibrate") as tmp:
-        progress(f"  work dir {tmp}")
+        progress(WorkDir(str(tmp)))
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_cancel_on_signal, nursery.cancel_scope, signalled)
@@ -363,7 +363,7 @@ def for_run(results_dir: Path, *, may_measure: bool, progress: Progress) -> dict
     if not may_measure:
         return excerpt(None, reason="none saved for this machine and --no-calibration given: "
                                     "run `gauntlet calibrate`")  # fmt: skip
-    progress("calibrating the instrument first (none saved for this machine) ...")
+    progress(Calibrating())
     doc, path = trio.run(calibrate, results_dir, progress)
-    progress(render_table(doc))
+    progress(Note(render_table(doc)))
     return excerpt(doc, str(path))

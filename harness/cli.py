@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                      "verdict flips is a harness defect, shown and exit 1 (a profile's "
                      "`repeats` otherwise)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
+    run.add_argument("--progress", choices=["text", "json"], default="text",
+                     help="json: every progress event (topology details too) as one JSON "
+                     "object per line on stderr, for tools (default: %(default)s)")
     own = run.add_mutually_exclusive_group()
     own.add_argument("--target", metavar="URL",
                      help="measure your running endpoint (http://127.0.0.1:PORT, "
@@ -263,9 +266,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from gauntlet.calibrate import for_run
 
-    calibration = for_run(args.results, may_measure=not args.no_calibration,
-                          progress=lambda line: print(line, file=sys.stderr, flush=True))
-    progress = ProgressPrinter(sys.stderr, verbose=args.verbose)
+    progress = ProgressPrinter(sys.stderr, verbose=args.verbose, json=args.progress == "json")
+    calibration = for_run(args.results, may_measure=not args.no_calibration, progress=progress)
     try:
         outcome = trio.run(lambda: run_cells(
             cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
@@ -346,6 +348,7 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
 
 def _bench(args: argparse.Namespace) -> int:
     from gauntlet.bench.run import full_config, quick_config, run_bench, summary_lines
+    from gauntlet.progress import ProgressPrinter
 
     def numbers(text: str, flag: str) -> tuple[int, ...]:
         try:
@@ -368,9 +371,7 @@ def _bench(args: argparse.Namespace) -> int:
                                                         ("default", "--no-matrices")))
     config = (quick_config if args.quick else full_config)(**overrides)
 
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
+    progress = ProgressPrinter(sys.stderr)
     doc, path = trio.run(lambda: run_bench(config, args.results, progress,
                                            ["gauntlet", *sys.argv[1:]]))  # fmt: skip
     print("\n".join(summary_lines(doc)))
@@ -420,9 +421,9 @@ def _fidelity(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from gauntlet.calibrate import calibrate, render_table
+    from gauntlet.progress import ProgressPrinter
 
-    doc, path = trio.run(calibrate, args.results,
-                         lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+    doc, path = trio.run(calibrate, args.results, ProgressPrinter(sys.stderr))
     print(render_table(doc))
     print(f"calibration: {path}")
     return EXIT_OK if doc["passed"] else EXIT_MISMATCH

@@ -22,6 +22,7 @@ import trio
 from gauntlet import added_latency
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError
+from gauntlet.progress import CellFinished, CellStarted, Progress, RunStarted, ignore
 from gauntlet.repeats import summarize as summarize_repeats
 from gauntlet.results import (
     RESULTS_FILE,
@@ -33,7 +34,7 @@ from gauntlet.results import (
 )
 from gauntlet.scenario import CellSpec
 from gauntlet.target import TargetChoice
-from gauntlet.topology import Progress, run_cell
+from gauntlet.topology import run_cell
 from gauntlet.workdir import private_workdir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ async def _cancel_on_signal(scope: trio.CancelScope, flag: list[bool], *, task_s
 
 async def run_cells(
     cells: list[CellSpec], *, run_id: str, matrix: str, time_scale: float,
-    results_dir: Path, progress: Progress = lambda _: None, ids: list[str] | None = None,
+    results_dir: Path, progress: Progress = ignore, ids: list[str] | None = None,
     calibration: dict[str, Any] | None = None, jobs: int = 1,
     target: TargetChoice | None = None, server_socket: socket.socket | None = None,
 ) -> RunOutcome:  # fmt: skip
@@ -92,8 +93,7 @@ async def run_cells(
 
     with private_workdir("run") as workdir:
         tmp = str(workdir)
-        progress(f"run {run_id}: {n} cells, {jobs} at a time, time scale 1/{time_scale:g}, "
-                 f"work dir {tmp}")  # fmt: skip
+        progress(RunStarted(run_id, n, jobs, time_scale, tmp))
         async with trio.open_nursery() as nursery:
             await nursery.start(_cancel_on_signal, nursery.cancel_scope, interrupted)
             started = trio.current_time()
@@ -102,7 +102,7 @@ async def run_cells(
             async def measure(i: int, cell: CellSpec, cancel: trio.CancelScope,
                               slots_held: int) -> None:  # fmt: skip
                 name = ids[i] if ids else cell.id
-                progress(f"[{i + 1}/{n}] {name} ...")
+                progress(CellStarted(i + 1, n, name))
                 try:
                     entry = await run_cell(cell, workdir / f"{i:04d}", progress,
                                            server_socket=server_socket, target=target)
@@ -122,8 +122,7 @@ async def run_cells(
                 finished = sum(e is not None for e in measured)
                 elapsed = trio.current_time() - started
                 eta = elapsed / finished * (n - finished)
-                progress(f"{_cell_line(i + 1, n, entry)} [{finished} done, "
-                         f"elapsed {elapsed:.0f} s, ETA {eta:.0f} s]")  # fmt: skip
+                progress(_finished(i + 1, n, entry, finished, elapsed, eta))
 
             async with trio.open_nursery() as cell_nursery:
                 for i, cell in enumerate(cells):
@@ -153,9 +152,9 @@ def _slots_needed(cell: CellSpec, jobs: int) -> int:
     return jobs if transport is not None and transport.runs_alone else 1
 
 
-def _cell_line(i: int, n: int, entry: dict[str, Any]) -> str:
-    mark = "" if entry["expected_verdict"] in (None, entry["verdict"], "SKIPPED") or \
-        entry["verdict"] == "SKIPPED" else "  <-- expected " + entry["expected_verdict"]
-    if ((entry.get("spec") or {}).get("budget") or {}).get("added_p50_ms") is not None:
-        mark = "  (added p50 over direct is judged when every cell is in)"
-    return f"[{i}/{n}] {entry['id']}: {entry['verdict']}: {entry['reason']}{mark}"
+def _finished(i: int, n: int, entry: dict[str, Any], done: int, elapsed_s: float,
+              eta_s: float) -> CellFinished:  # fmt: skip
+    budget = (entry.get("spec") or {}).get("budget") or {}
+    return CellFinished(i, n, entry["id"], entry["verdict"], entry["reason"],
+                        entry["expected_verdict"], budget.get("added_p50_ms") is not None,
+                        done, elapsed_s, eta_s)  # fmt: skip

@@ -20,7 +20,6 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,7 @@ from gauntlet.eventlog import (
 from gauntlet.health import check_health, watch_hops
 from gauntlet.hops import RunningHop, client_entry, running_chain
 from gauntlet.instrument_lag import lag_note, publish_lag_ms
+from gauntlet.progress import HopListening, Progress, Publishing, ServerListening, ignore
 from gauntlet.reconnection import reconnection_summary
 from gauntlet.scenario import CellSpec
 from gauntlet.server import ServerOptions
@@ -61,7 +61,6 @@ CLIENT_START_TIMEOUT_S = 20.0
 a browser client only once Chromium has started, loaded its page and measured its clock
 (1-3 s on a loaded 2-core machine). FIRST_REQUEST_TIMEOUT_S counts from that request."""
 SKIPPED_PREFIX = "skipped: "
-Progress = Callable[[str], None]
 
 
 class _DeliveryWatch:
@@ -83,7 +82,7 @@ class _DeliveryWatch:
             self.all_delivered.set()
 
 
-async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None, *,
+async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *,
                    server_socket: socket.socket | None = None,
                    target: TargetChoice | None = None) -> dict:  # fmt: skip
     """Measure one cell and return its results entry (see harness/results.py).
@@ -165,16 +164,14 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
     tls = create_run_ca(cell_dir / "ca") if cell.protocol != "h1" else None
     async with trio.open_nursery() as nursery:
         server_url = await pushed.start(nursery, tls, server_socket)
-        progress(f"  {'server' if pushed.label == 'reference server' else pushed.label} "
-                 f"listening on {server_url}")  # fmt: skip
+        progress(ServerListening("server" if pushed.label == "reference server"
+                                 else pushed.label, server_url))  # fmt: skip
         async with running_chain(
             cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale, tls
         ) as chain:
             hops.extend(chain)
             for hop in chain:
-                owner = f"pid {hop.pid}" if hop.pid else "not started by gauntlet"
-                progress(f"  hop {hop.index} ({hop.spec.label}) {owner} "
-                         f"listening on {hop.url}")  # fmt: skip
+                progress(HopListening(hop.index, hop.spec.label, hop.pid, hop.url))
             def make_target(base_url: str, forward: str | None) -> Target:
                 return Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2",
                               tls=tls)  # fmt: skip
@@ -240,7 +237,7 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     if pushed.first_request is not None and not pushed.first_request.is_set():
         log.append(Note(now_ns(), f"no client request reached the server within "
                                   f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway"))  # fmt: skip
-    progress("  client connected; publishing")
+    progress(Publishing())
     t0_ns = now_ns()
     start = trio.current_time()
     for at_s in cell.workload.schedule_s(cell.timing.time_scale):

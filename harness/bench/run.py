@@ -17,7 +17,6 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,11 +38,11 @@ from gauntlet.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError
 from gauntlet.eventlog import CLOCK_NAME, clock_resolution_ns
+from gauntlet.progress import Note, Progress, Step, ignore
 from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
 from gauntlet.spawn import kill_group, spawn
 from gauntlet.workdir import private_workdir
 
-Progress = Callable[[str], None]
 BENCH_DIR = "bench"
 LATEST = "latest.json"
 SWEEP_TRANSPORTS = ("sse", "long_poll", "websocket")
@@ -138,13 +137,13 @@ def bench_machine(open_files: int) -> dict[str, Any]:
             "open_files_limit": open_files}  # fmt: skip
 
 
-def _line(label: str, point: dict[str, Any]) -> str:
+def _line(label: str, point: dict[str, Any]) -> Step:
     if point.get("error"):
-        return f"  {label}: ERROR {point['error']}"
+        return Step(f"{label}: ERROR {point['error']}")
     lat, lim = point["latency_ms"], point.get("limiting") or {}
     busiest = f", busiest {lim['role']} {lim['cpu_share']:.0%}" if lim else ""
-    return (f"  {label}: delivered {point['delivered_fraction']:.4f}, p50 {lat['p50']} ms, "
-            f"p99 {lat['p99']} ms{busiest} [{point['duration_s']:.0f} s]")  # fmt: skip
+    return Step(f"{label}: delivered {point['delivered_fraction']:.4f}, p50 {lat['p50']} ms, "
+                f"p99 {lat['p99']} ms{busiest} [{point['duration_s']:.0f} s]")  # fmt: skip
 
 
 async def _floor_and_hops(config: BenchConfig, workdir: Path, progress: Progress,
@@ -153,8 +152,8 @@ async def _floor_and_hops(config: BenchConfig, workdir: Path, progress: Progress
     for transport in config.floor_transports:
         spec = PointSpec(transport, 1, 0, config.floor_events, config.floor_rate_per_s,
                          deliver_within_s=config.deliver_within_s)  # fmt: skip
-        progress(f"floor: {transport}, 1 subscriber, {spec.events} events at "
-                 f"{spec.rate_per_s:g}/s, direct")  # fmt: skip
+        progress(Note(f"floor: {transport}, 1 subscriber, {spec.events} events at "
+                      f"{spec.rate_per_s:g}/s, direct"))  # fmt: skip
         direct = await measure_point(spec, workdir, progress)
         progress(_line("direct", direct))
         floor.append(direct)
@@ -187,9 +186,9 @@ async def _real_hops(config: BenchConfig, workdir: Path, progress: Progress
                              rate_per_s=config.real_hop_rate_per_s,
                              deliver_within_s=config.deliver_within_s, **kw)  # fmt: skip
 
-        progress(f"real hops: {transport}, {config.real_hop_events} events at "
-                 f"{config.real_hop_rate_per_s:g}/s: direct, transparent, "
-                 f"{', '.join(config.real_hops)}")  # fmt: skip
+        progress(Note(f"real hops: {transport}, {config.real_hop_events} events at "
+                      f"{config.real_hop_rate_per_s:g}/s: direct, transparent, "
+                      f"{', '.join(config.real_hops)}"))  # fmt: skip
         direct = await measure_point(point(), workdir, progress)
         costs, skipped = [], []
         for spec in [point(hops=1)] + [point(hops=1, real=name) for name in config.real_hops]:
@@ -221,10 +220,10 @@ async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tupl
                 if broken is not None:  # bounded: no bigger load after a point that broke
                     skipped.append({"transport": transport, "path": spec.path,
                                     "subscribers": n, "why": broken})  # fmt: skip
-                    progress(f"sweep [{i}/{total}] {transport} {spec.path} {n}: skipped")
+                    progress(Note(f"sweep [{i}/{total}] {transport} {spec.path} {n}: skipped"))
                     continue
-                progress(f"sweep [{i}/{total}] {transport} {spec.path} {n} subscribers "
-                         f"({spec.n_workers} workers)")  # fmt: skip
+                progress(Note(f"sweep [{i}/{total}] {transport} {spec.path} {n} subscribers "
+                              f"({spec.n_workers} workers)"))  # fmt: skip
                 point = await measure_point(spec, workdir, progress)
                 progress(_line(f"{transport} {spec.path} {n}", point))
                 points.append(point)
@@ -236,7 +235,8 @@ async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tupl
 async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict[str, Any]:
     args, limit_s = MATRIX_COMMANDS[name]
     command = [sys.executable, "-m", "gauntlet", *args, "--results", str(results_dir)]
-    progress(f"matrix {name}: {' '.join(['gauntlet', *args])} (bounded {limit_s:.0f} s)")
+    progress(Note(f"matrix {name}: {' '.join(['gauntlet', *args])} "
+                  f"(bounded {limit_s:.0f} s)"))  # fmt: skip
     started = time.monotonic()
     entry: dict[str, Any] = {"name": name, "command": ["gauntlet", *args], "wall_s": None,
                              "exit_code": None, "skipped": None}  # fmt: skip
@@ -257,11 +257,11 @@ async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict
         cells = [line for line in out_path.read_text(errors="replace").splitlines()
                  if line.startswith("results: ")]  # fmt: skip
         entry["cells"] = _count_cells(cells[-1].removeprefix("results: ")) if cells else None
-    progress(f"  {name}: {entry['wall_s']} s, exit {entry['exit_code']}")
+    progress(Step(f"{name}: {entry['wall_s']} s, exit {entry['exit_code']}"))
     return entry
 
 
-async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress = lambda _: None,
+async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress = ignore,
                     command: list[str] | None = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
     """Measure everything `config` asks for and write the document; returns (doc, path)."""
     config.check()
@@ -269,7 +269,7 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
     started = time.monotonic()
     created = dt.datetime.now(dt.UTC)
     bench_id = new_run_id("quick" if config.quick else "full", created)
-    progress(f"bench {bench_id}: {'quick' if config.quick else 'full'}; loopback only")
+    progress(Note(f"bench {bench_id}: {'quick' if config.quick else 'full'}; loopback only"))
     with private_workdir("bench") as workdir:  # 0700, removed on exit, swept if orphaned
         floor, hops = await _floor_and_hops(config, workdir, progress)
         real_hops = await _real_hops(config, workdir, progress)

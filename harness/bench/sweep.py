@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +35,7 @@ from gauntlet.bench.worker import WorkerArgs
 from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Record, ServerRequest
 from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.progress import Progress, Step, ignore
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 from gauntlet.spawn import Child, kill_group, spawn
 
@@ -45,7 +46,6 @@ RESULT_TIMEOUT_S = 20.0
 REPO = Path(__file__).resolve().parents[2]
 TRANSPARENT = HopSpec(("transparent",))
 POLLING = ("long_poll", "short_poll", "websocket_fallback")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def _readings(roles: list[tuple[str, int | None]]) -> list[procs.ProcReading | N
     return [procs.read(pid) for _, pid in roles]
 
 
-async def measure_point(spec: PointSpec, workdir: Path, progress: Progress = lambda _: None,
+async def measure_point(spec: PointSpec, workdir: Path, progress: Progress = ignore,
                         ) -> dict[str, Any]:  # fmt: skip
     """Measure one point; a worker that saturated its core makes it run again with twice the
     workers (up to MAX_WORKERS). Earlier attempts are kept under `attempts`."""
@@ -194,14 +194,14 @@ async def measure_point(spec: PointSpec, workdir: Path, progress: Progress = lam
         if not saturated or spec.n_workers >= min(MAX_WORKERS, spec.subscribers):
             point["attempts"] = attempts
             return point
-        progress(f"    a worker used {saturated[0]['cpu_share']:.0%} of a core: again with "
-                 f"{spec.n_workers * 2} workers")  # fmt: skip
+        progress(Step(f"a worker used {saturated[0]['cpu_share']:.0%} of a core: again with "
+                      f"{spec.n_workers * 2} workers", depth=2))  # fmt: skip
         attempts.append({k: point[k] for k in ("workers", "delivered_fraction", "latency_ms",
                                                 "limiting")})  # fmt: skip
         spec = replace(spec, workers=spec.n_workers * 2)
 
 
-async def run_point(spec: PointSpec, workdir: Path, progress: Progress = lambda _: None,
+async def run_point(spec: PointSpec, workdir: Path, progress: Progress = ignore,
                     ) -> dict[str, Any]:  # fmt: skip
     """Measure one point once; an error or the time limit makes an entry with `error` set."""
     started = time.monotonic()
@@ -262,8 +262,9 @@ async def _measure(spec: PointSpec, workdir: Path, point_dir: Path, point: dict[
                 if late:  # the server saw the request, but the client has no answer yet
                     raise GauntletError(f"subscribers of workers {late} not all connected within "
                                         f"{connect_within_s:.0f} s (requests reached the server)")
-                progress(f"    {spec.subscribers} subscribers connected; publishing "
-                         f"{spec.events} events at {spec.rate_per_s:g}/s")  # fmt: skip
+                progress(Step(f"{spec.subscribers} subscribers connected; publishing "
+                              f"{spec.events} events at {spec.rate_per_s:g}/s",
+                              depth=2))  # fmt: skip
                 roles = [("server", None)] + [("proxy", h.pid) for h in chain] + \
                     [("worker", w.pid) for w in workers]  # fmt: skip
                 for _, pid in roles:

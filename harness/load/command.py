@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         write_load,
     )
     from gauntlet.load.run import measure
+    from gauntlet.progress import Note, ProgressPrinter
     from gauntlet.results import dependency_versions, git_info, new_run_id
     from gauntlet.workdir import private_workdir
 
@@ -103,13 +104,13 @@ def run(args: argparse.Namespace) -> int:
 
         sock = bind_server_socket("127.0.0.1", args.server_port)
 
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
+    progress = ProgressPrinter(sys.stderr)
 
     created = dt.datetime.now(dt.UTC)
     load_id = new_run_id(f"load-{spec.transport}-{spec.users}", created)
     started = time.monotonic()
-    progress(f"load {load_id}: {spec.events} events at {spec.rate_per_s:g}/s; loopback only")
+    progress(Note(f"load {load_id}: {spec.events} events at {spec.rate_per_s:g}/s; "
+                  "loopback only"))  # fmt: skip
     with private_workdir("load") as workdir:
         logs = args.results / "load" / load_id / "logs"
         point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock, logs))

@@ -35,6 +35,7 @@ from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
 from gauntlet.hops import HopSpec, client_entry, running_chain
 from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
+from gauntlet.progress import Progress, Step, ignore
 from gauntlet.spawn import Child, kill_group, spawn
 from gauntlet.target import TargetChoice
 
@@ -49,7 +50,6 @@ MASTER_GRACE_S = 90.0  # beyond --gauntlet-max-seconds: stop_timeout + Locust's 
 REPO = Path(__file__).resolve().parents[2]
 # The locustfile ships beside this module (package data), in a checkout and in the wheel.
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ class _Sampler:
 
 
 async def measure(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-                  progress: Progress = lambda _: None, sock: socket.socket | None = None,
+                  progress: Progress = ignore, sock: socket.socket | None = None,
                   logs_to: Path | None = None) -> dict[str, Any]:  # fmt: skip
     """Run once; again with twice the local workers while one saturated its core. With
     `logs_to`, the Locust processes' logs of every attempt are kept there."""
@@ -230,15 +230,15 @@ async def measure(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec],
         if not hot or not spec.workers or spec.workers * 2 > min(MAX_WORKERS, spec.users):
             point["attempts"] = attempts
             return point
-        progress(f"  a worker used {hot[0]['cpu_share']:.0%} of a core: again with "
-                 f"{spec.workers * 2} workers")  # fmt: skip
+        progress(Step(f"a worker used {hot[0]['cpu_share']:.0%} of a core: again with "
+                      f"{spec.workers * 2} workers"))  # fmt: skip
         attempts.append({k: point.get(k) for k in ("workers", "delivered_fraction",
                                                    "latency_ms", "limiting", "error")})
         spec = replace(spec, workers=spec.workers * 2)
 
 
 async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-                   progress: Progress = lambda _: None, sock: socket.socket | None = None,
+                   progress: Progress = ignore, sock: socket.socket | None = None,
                    ) -> dict[str, Any]:  # fmt: skip
     spec.check()
     point: dict[str, Any] = {
@@ -295,10 +295,11 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
                                             stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                             cwd=REPO)  # fmt: skip
                     children.append(("worker", child))
-                progress(f"  locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
-                         + (f", waiting for {spec.remote_workers} remote" if spec.remote_workers
-                            else "") + f"; {spec.users} {spec.transport} users at "
-                         f"{spec.spawn_rate:g}/s through {spec.through}")  # fmt: skip
+                progress(Step(f"locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
+                              + (f", waiting for {spec.remote_workers} remote"
+                                 if spec.remote_workers else "")
+                              + f"; {spec.users} {spec.transport} users at "
+                              f"{spec.spawn_rate:g}/s through {spec.through}"))  # fmt: skip
                 roles = [("server", os.getpid())] + [("proxy", h.pid) for h in chain if h.pid] \
                     + [(role, c.pid) for role, c in children]  # fmt: skip
                 sampler = _Sampler(roles)

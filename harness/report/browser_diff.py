@@ -10,9 +10,10 @@ report lists every pair and marks the findings, so a reader of results.json alon
 
 from __future__ import annotations
 
-import html
 from statistics import median
 from typing import Any
+
+from gauntlet.report.templating import render
 
 BROWSER_PREFIX = "browser_"
 DELAY_SLACK_MS = 100.0  # loopback + a page timer: delays closer than this are "the same"
@@ -88,18 +89,13 @@ def markdown_lines(doc: dict[str, Any]) -> list[str]:
     return out
 
 
+def view(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The section's rows (templates/browser_diff.html.j2); empty: no browser pair in the run."""
+    return [{"transport": p["transport"], "intermediary": p["intermediary"],
+             "protocol": p["protocol"], "browser": _fmt(p["browser"]),
+             "reference": _fmt(p["reference"]), "finding": bool(p["differences"]),
+             "differs": "; ".join(p["differences"]) or "same"} for p in differences(doc)]
+
+
 def html_section(doc: dict[str, Any]) -> str:
-    pairs = differences(doc)
-    if not pairs:
-        return ""
-    rows = "".join(
-        f"<tr class=\"{'finding' if p['differences'] else 'same'}\">"
-        f"<td>{html.escape(p['transport'])}"
-        f"</td><td>{html.escape(p['intermediary'])} {html.escape(p['protocol'])}</td>"
-        f"<td>{html.escape(_fmt(p['browser']))}</td><td>{html.escape(_fmt(p['reference']))}</td>"
-        f"<td>{html.escape('; '.join(p['differences']) or 'same')}</td></tr>"
-        for p in pairs
-    )  # fmt: skip
-    return ('<h2 id="browser-vs-reference">Browser vs reference client</h2>'
-            '<table class="browser-diff"><tr><th>transport</th><th>intermediary</th>'
-            f"<th>browser</th><th>reference</th><th>differs</th></tr>{rows}</table>")
+    return render("browser_diff.html.j2", browser_diff=view(doc)).strip()

@@ -6,8 +6,9 @@ Pure: the report of a nightly run shows what changed since last night, with its 
 
 from __future__ import annotations
 
-import html
 from typing import Any
+
+from gauntlet.report.templating import render
 
 
 def _rows(comparison: dict[str, Any]) -> list[tuple[str, str]]:
@@ -29,13 +30,14 @@ def comparison_markdown(comparison: dict[str, Any] | None) -> list[str]:
     return out
 
 
-def comparison_html(comparison: dict[str, Any] | None) -> str:
+def comparison_view(comparison: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The comparison section's context (templates/comparison.html.j2)."""
     if comparison is None:
-        return ""
-    rows = "".join(f'<tr class="{html.escape(k.lower())}"><th>{html.escape(k)}</th>'
-                   f"<td>{html.escape(t)}</td></tr>" for k, t in _rows(comparison))  # fmt: skip
-    state = "regressed" if comparison.get("regressions") else "clean"
-    return (f'<div class="comparison {state}" id="comparison"><h2>Compared with '
-            f"{html.escape(str(comparison.get('old_run')))}</h2>"
-            f"<p><b>{html.escape(str(comparison.get('summary')))}</b></p>"
-            f'<table class="comparison">{rows}</table></div>')
+        return None
+    return {"state": "regressed" if comparison.get("regressions") else "clean",
+            "old_run": str(comparison.get("old_run")), "summary": str(comparison.get("summary")),
+            "rows": _rows(comparison)}  # fmt: skip
+
+
+def comparison_html(comparison: dict[str, Any] | None) -> str:
+    return render("comparison.html.j2", comparison=comparison_view(comparison)).strip()

@@ -7,8 +7,9 @@ agree / differ / not claimed / skipped, and what differs; nothing when the run h
 
 from __future__ import annotations
 
-import html
 from typing import Any
+
+from gauntlet.report.templating import render
 
 COLOURS = {"agree": "#2e7d32", "differ": "#c62828", "not claimed": "#616161",
            "skipped": "#9e9e9e"}  # fmt: skip
@@ -24,23 +25,18 @@ def _counts(fid: dict[str, Any]) -> str:
     return ", ".join(f"{n} {s}" for s, n in (fid.get("summary") or {}).items())
 
 
-def fidelity_html(doc: dict[str, Any]) -> str:
+def fidelity_view(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The fidelity page's context (templates/fidelity.html.j2); None for a matrix run."""
     fid = doc.get("fidelity")
     if not fid:
-        return ""
-    rows = []
-    for row in fid.get("rows", []):
-        c = [html.escape(x) for x in _cells(row)]
-        colour = COLOURS.get(row["status"], "#000")
-        rows.append(f'<tr><td>{c[0]}</td><td>{c[1]}</td><td>{c[2]}</td><td>{c[3]}</td>'
-                    f'<td style="color:white;background:{colour}">{c[4]}</td>'
-                    f'<td style="text-align:left">{c[5]}</td></tr>')  # fmt: skip
-    command = html.escape(str(fid.get("command", "gauntlet fidelity")))
-    return (f'<h2 id="fidelity">Fidelity: each emulation against the real device</h2>'
-            f"<p>{html.escape(_counts(fid))}. Produced by <code>{command}</code>.</p>"
-            '<table class="grid"><tr><th>device:preset</th><th>emulation</th><th>workload</th>'
-            "<th>transport</th><th>status</th><th>what differs</th></tr>"
-            + "".join(rows) + "</table>")  # fmt: skip
+        return None
+    return {"counts": _counts(fid), "command": str(fid.get("command", "gauntlet fidelity")),
+            "rows": [{"cells": _cells(row), "colour": COLOURS.get(row["status"], "#000")}
+                     for row in fid.get("rows", [])]}  # fmt: skip
+
+
+def fidelity_html(doc: dict[str, Any]) -> str:
+    return render("fidelity.html.j2", fidelity=fidelity_view(doc)).strip()
 
 
 def fidelity_markdown(doc: dict[str, Any]) -> str:

@@ -4,24 +4,29 @@ The HTML embeds its PNGs (data URIs) so the one file can be mailed or uploaded a
 artefact; the PNGs are also written beside it. The verdict grid is the headline: one row per
 transport, one column per intermediary (and protocol), each cell coloured by its measured
 verdict, with the expectation beside it and mismatches outlined.
+
+The page is templates/report.html.j2 (Jinja2, autoescaped: harness/report/templating.py);
+this module only turns the document into the template's context, section by section (each
+section module has its `view`), and names the plots (latency, timeline, overhead).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
 from typing import Any
 
 from gauntlet.repeats import lines as repeat_lines
-from gauntlet.report import browser_diff, scorecard
-from gauntlet.report.comparison_view import comparison_html, comparison_markdown
-from gauntlet.report.fidelity import fidelity_html, fidelity_markdown
+from gauntlet.report import browser_diff, scorecard, streams
+from gauntlet.report.comparison_view import comparison_markdown, comparison_view
+from gauntlet.report.fidelity import fidelity_markdown, fidelity_view
 from gauntlet.report.plots import write_overhead_plot, write_plots
 from gauntlet.report.table import VERDICTS
+from gauntlet.report.templating import render
+from gauntlet.verdict import Verdict
 
-COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161",
-           "SKIPPED": "#9e9e9e"}
+COLOURS = {Verdict.PASS: "#2e7d32", Verdict.DEGRADED: "#ef6c00", Verdict.FAIL: "#c62828",
+           Verdict.ERROR: "#616161", Verdict.SKIPPED: "#9e9e9e"}  # fmt: skip
 
 
 def _column(cell: dict[str, Any]) -> str:
@@ -42,15 +47,15 @@ def grid(doc: dict[str, Any]) -> tuple[list[str], list[str], dict[tuple[str, str
     return rows, cols, cells
 
 
-def _cell_html(cell: dict[str, Any] | None) -> str:
+def _cell_view(cell: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the grid shows of one cell: verdict, colour, delivery and latency, the tooltip."""
     if cell is None:
-        return '<td class="empty"></td>'
+        return None
     verdict, expected = cell["verdict"], cell.get("expected_verdict")
     mismatch = expected is not None and expected != verdict
     p95 = ((cell.get("metrics") or {}).get("latency_ms") or {}).get("p95")
     m = cell.get("metrics") or {}
     why = f" | expected {expected}: {cell.get('expected_reason')}" if expected else ""
-    title = html.escape(f"{cell['id']}: {cell['reason']}{why}")
     detail = f"{m.get('delivered', '-')}/{m.get('sent', '-')}"
     if p95 is not None:
         detail += f", p95 {p95:.1f} ms"
@@ -58,12 +63,17 @@ def _cell_html(cell: dict[str, Any] | None) -> str:
         detail += f", {cell['added_p50_ms']:+.1f} ms p50 vs direct"
     elif cell.get("intermediary") != "direct" and m:
         detail += ", no direct baseline"
-    return (
-        f'<td class="cell{" mismatch" if mismatch else ""}" data-cell="{html.escape(cell["id"])}" '
-        f'style="background:{COLOURS.get(verdict, "#000")}" title="{title}">'
-        f'<b>{verdict}</b><br><small>{detail}</small>'
-        + (f"<br><small>expected {expected}</small>" if mismatch else "") + "</td>"
-    )
+    return {"id": cell["id"], "verdict": str(verdict), "expected": expected,
+            "mismatch": mismatch, "colour": COLOURS.get(verdict, "#000"),
+            "title": f"{cell['id']}: {cell['reason']}{why}", "detail": detail}  # fmt: skip
+
+
+def grid_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The verdict grid as the template walks it: columns, then rows of cell views."""
+    rows, cols, cells = grid(doc)
+    return {"columns": cols,
+            "rows": [{"transport": r, "cells": [_cell_view(cells.get((r, c))) for c in cols]}
+                     for r in rows]}  # fmt: skip
 
 
 def calibration_summary(doc: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
@@ -92,23 +102,24 @@ def _point_label(p: dict[str, Any]) -> str:
     return f"{p.get('kind')} {p.get('nominal_ms'):g} ms"
 
 
-def _calibration_html(doc: dict[str, Any]) -> str:
+def calibration_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The calibration header's context (templates/calibration.html.j2)."""
     state, text, points = calibration_summary(doc)
-    rows = "".join(
-        f"<tr><td>{html.escape(_point_label(p))}</td><td>{p.get('expected_ms')}</td>"
-        f"<td>{p.get('measured_ms')}</td><td>{p.get('error_ms')}</td><td>{p.get('band_ms')}</td>"
-        f"<td>{'ok' if p.get('pass') else 'OUT OF BAND'}</td></tr>" for p in points
-    )  # fmt: skip
-    table = ("<table class=\"calibration\"><tr><th>point</th><th>expected ms</th>"
-             f"<th>measured ms</th><th>error ms</th><th>band ms</th><th></th></tr>{rows}</table>"
-             if points else "")  # fmt: skip
-    return (f'<div class="calibration {state}" id="calibration"><p>{html.escape(text)}</p>'
-            f"{table}</div>")
+    return {"state": state, "text": text, "points": [
+        {"label": _point_label(p), "expected_ms": p.get("expected_ms"),
+         "measured_ms": p.get("measured_ms"), "error_ms": p.get("error_ms"),
+         "band_ms": p.get("band_ms"), "status": "ok" if p.get("pass") else "OUT OF BAND"}
+        for p in points]}  # fmt: skip
 
 
-def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{path.stem}" src="data:image/png;base64,{data}">'
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def write_named_plots(doc: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """Every PNG the report shows, by name (its file's stem): latency, timeline, overhead."""
+    written = [*write_plots(doc, out_dir), write_overhead_plot(doc, out_dir / "overhead.png")]
+    return {path.stem: path for path in written}
 
 
 def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = None) -> str:
@@ -131,7 +142,7 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
             line.append(f"{c['verdict']}{mark}")
         out.append(f"| {row} | " + " | ".join(line) + " |")
     counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS
-                       if v != "SKIPPED" or any(c["verdict"] == v for c in doc["cells"]))
+                       if v != Verdict.SKIPPED or any(c["verdict"] == v for c in doc["cells"]))
     _, calibration, points = calibration_summary(doc)
     out[4:4] = [calibration, ""] + ([
         "| calibration point | expected ms | measured ms | error ms | band ms | |",
@@ -140,8 +151,26 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
           f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
           for p in points), ""] if points else []) + comparison_markdown(comparison)  # fmt: skip
     out += browser_diff.markdown_lines(doc)
+    out += streams.markdown_lines(doc)
     return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.", *repeat_lines(doc),
                       "", *scorecard.render_markdown(doc)]) + "\n"
+
+
+def render_html(doc: dict[str, Any], plots: dict[str, str],
+                comparison: dict[str, Any] | None = None) -> str:  # fmt: skip
+    """report.html's text: templates/report.html.j2 with the document's views; `plots` maps
+    each plot's name to what its <img> shows (a data URI)."""
+    git, machine, clock = doc.get("git") or {}, doc.get("machine") or {}, doc.get("clock") or {}
+    meta = (f"matrix {doc.get('matrix')} | time scale 1/{doc.get('time_scale'):g} | "
+            f"{doc.get('created_utc')} | commit {git.get('commit')} | "
+            f"{machine.get('platform')} | clock {clock.get('name')}")  # fmt: skip
+    return render(
+        "report.html.j2", run_id=str(doc.get("run_id")), meta=meta,
+        calibration=calibration_view(doc), comparison=comparison_view(comparison),
+        interrupted=bool(doc.get("interrupted")), repeat_lines=repeat_lines(doc),
+        fidelity=fidelity_view(doc), grid=grid_view(doc), streams=streams.view(doc),
+        scorecard=scorecard.view(doc), browser_diff=browser_diff.view(doc), plots=plots,
+    )  # fmt: skip
 
 
 def write_report(doc: dict[str, Any], out_dir: Path,
@@ -149,58 +178,9 @@ def write_report(doc: dict[str, Any], out_dir: Path,
     """Write report.html, summary.md and the PNGs they show into out_dir; `comparison`
     (harness/report/compare.py's JSON) adds what changed since an earlier run."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    pngs = [*write_plots(doc, out_dir), write_overhead_plot(doc, out_dir / "overhead.png")]
-    rows, cols, cells = grid(doc)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join(
-        f"<tr><th>{html.escape(r)}</th>" + "".join(_cell_html(cells.get((r, c))) for c in cols)
-        + "</tr>" for r in rows
-    )  # fmt: skip
-    git, machine, clock = doc.get("git") or {}, doc.get("machine") or {}, doc.get("clock") or {}
-    meta = html.escape(
-        f"matrix {doc.get('matrix')} | time scale 1/{doc.get('time_scale'):g} | "
-        f"{doc.get('created_utc')} | commit {git.get('commit')} | "
-        f"{machine.get('platform')} | clock {clock.get('name')}"
-    )
-    run_id = html.escape(str(doc.get("run_id")))
-    interrupted = "<p><b>Run interrupted: only the cells below were measured.</b></p>"
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Gauntlet {run_id}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #222; }}
-table.grid {{ border-collapse: collapse; }}
-table.grid th, table.grid td {{ border: 1px solid #ccc; padding: .4em .6em; text-align: center; }}
-td.cell {{ color: white; min-width: 8em; }}
-td.mismatch {{ outline: 4px solid #ffd600; outline-offset: -4px; }}
-img {{ max-width: 100%; margin: 1em 0; }}
-div.calibration {{ border-left: 6px solid #2e7d32; padding: .2em .8em; margin: 1em 0; }}
-div.calibration.out-of-band {{ border-color: #c62828; }}
-div.calibration.uncalibrated {{ border-color: #ef6c00; }}
-table.calibration td, table.calibration th {{ padding: .1em .6em; text-align: right; }}
-table.scorecard {{ border-collapse: collapse; }}
-table.scorecard td, table.scorecard th {{ border: 1px solid #ccc; padding: .2em .5em; }}
-div.comparison.regressed {{ border-left: 6px solid #c62828; padding: .2em .8em; }}
-table.comparison th {{ text-align: left; padding-right: 1em; }}
-table.browser-diff td {{ border-bottom: 1px solid #ddd; padding: .2em .5em; }}
-tr.finding {{ background: #fff8e1; }}
-</style></head><body>
-<h1>Gauntlet run {run_id}</h1>
-<p class="meta">{meta}</p>
-{_calibration_html(doc)}
-{comparison_html(comparison)}
-{interrupted if doc.get("interrupted") else ""}
-{"".join(f"<p><b>{html.escape(line)}</b></p>" for line in repeat_lines(doc))}
-{fidelity_html(doc)}
-<h2>Verdicts (measured; expected shown where it differs, outlined)</h2>
-<table class="grid"><tr><th>transport</th>{head}</tr>{body}</table>
-{scorecard.render_html(doc)}
-{browser_diff.html_section(doc)}
-<h2>Latency</h2>{_img(pngs[0])}
-<h2>Send vs receive time</h2>{_img(pngs[1])}
-<h2>Cost per delivered event</h2>{_img(pngs[2])}
-</body></html>
-"""
+    pngs = write_named_plots(doc, out_dir)
+    page = render_html(doc, {name: _data_uri(path) for name, path in pngs.items()}, comparison)
     html_path, md_path = out_dir / "report.html", out_dir / "summary.md"
     html_path.write_text(page)
     md_path.write_text(render_markdown(doc, comparison) + fidelity_markdown(doc))
-    return [html_path, md_path, *pngs]
+    return [html_path, md_path, *pngs.values()]

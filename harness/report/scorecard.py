@@ -28,6 +28,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from gauntlet.report.templating import render
+
 DIRECT = "direct"
 LISTED_DEFEATS = 5  # paths named in a sentence before "..."
 
@@ -287,18 +289,14 @@ def render_markdown(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_html(doc: dict[str, Any]) -> str:
-    import html
-
+def view(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The HTML scorecard's context (templates/scorecard.html.j2); None for a run without cells."""
     card = build(doc)
     if not card.scores:
-        return ""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>"
-                   for r in rows(card))  # fmt: skip
-    advice = "".join(f"<li>{html.escape(s)}</li>" for s in card.recommendation)
-    note = latency_note(doc)
-    advice = (f'<li class="latency-note">{html.escape(note)}</li>' if note else "") + advice
-    return (f"<h2>Scorecard</h2><p>Of {html.escape(subject(doc))}.</p>"
-            f'<table class="scorecard" id="scorecard"><tr>{head}</tr>{body}'
-            f'</table><h3>Recommendation</h3><ul class="recommendation">{advice}</ul>')
+        return None
+    return {"subject": subject(doc), "header": HEADER, "rows": rows(card),
+            "note": latency_note(doc), "recommendation": card.recommendation}  # fmt: skip
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    return render("scorecard.html.j2", scorecard=view(doc)).strip()

@@ -7,11 +7,13 @@ progress lines instead.
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
@@ -23,18 +25,33 @@ def gauntlet_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "gauntlet", *args]
 
 
+def progress_events(stderr: str) -> list[dict[str, Any]]:
+    """The progress events of `gauntlet run --progress json` (one JSON object per line) in
+    what it wrote to stderr so far; other lines (`gauntlet: interrupted`) and a line still
+    being written are left out."""
+    return [json.loads(line) for line in stderr.splitlines(keepends=True)
+            if line.startswith("{") and line.endswith("\n")]  # fmt: skip
+
+
+def count(events: list[dict[str, Any]], kind: str) -> int:
+    return sum(e["event"] == kind for e in events)
+
+
 @dataclass
 class Topology:
-    """Pids and ports a run printed with -v, to check that none outlives the run."""
+    """Pids and ports of a run's hops and servers (its progress events), to check that none
+    outlives the run."""
 
     pids: set[int] = field(default_factory=set)
     ports: set[int] = field(default_factory=set)
 
-    def read(self, line: str) -> None:
-        if m := re.search(r"pid (\d+)", line):
-            self.pids.add(int(m.group(1)))
-        for port in re.findall(r"127\.0\.0\.1:(\d+)", line):
-            self.ports.add(int(port))
+    def read(self, event: dict[str, Any]) -> None:
+        if event["event"] == "HopListening" and event["pid"] is not None:
+            self.pids.add(event["pid"])
+        if event["event"] in ("HopListening", "ServerListening"):
+            port = urlsplit(event["url"]).port
+            if port is not None:
+                self.ports.add(port)
 
 
 def alive(pid: int) -> bool:

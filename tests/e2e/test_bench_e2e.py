@@ -16,6 +16,7 @@ import trio
 from gauntlet import cli
 from gauntlet.bench.document import validate
 from gauntlet.bench.run import BenchConfig, run_bench
+from gauntlet.progress import Event, describe
 from tests.e2e.conftest import alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -27,9 +28,9 @@ async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
         per_worker=3, floor_transports=("sse",), floor_events=5, hop_transports=("sse",),
         hop_counts=(1,), matrices=(), skipped_matrices=(("smoke", "test"), ("default", "test")),
     )  # fmt: skip
-    lines: list[str] = []
+    events: list[Event] = []
     with trio.fail_after(120):
-        doc, path = await run_bench(config, tmp_path, lines.append, ["gauntlet", "bench"])
+        doc, path = await run_bench(config, tmp_path, events.append, ["gauntlet", "bench"])
     assert validate(doc) == []
     assert json.loads(path.read_text()) == json.loads((tmp_path / "bench/latest.json").read_text())
     assert [(p["transport"], p["path"]) for p in doc["sweep"]] == [
@@ -43,7 +44,7 @@ async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
         assert all(not alive(proc["pid"]) for proc in p["processes"] if proc["role"] != "server")
     assert doc["hops"][0]["chains"][0]["hops"] == 1
     assert {t["name"]: t["met"] for t in doc["targets"]}["smoke_matrix_wall"] is None
-    assert any(line.startswith("sweep [4/4]") for line in lines)
+    assert any(describe(e).startswith("sweep [4/4]") for e in events)
 
 
 def test_bench_refuses_an_unbounded_sweep(capsys):

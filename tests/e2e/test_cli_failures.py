@@ -14,7 +14,15 @@ import subprocess
 import pytest
 import trio
 
-from tests.e2e.conftest import REPO, Topology, alive, gauntlet_cmd, port_refuses
+from tests.e2e.conftest import (
+    REPO,
+    Topology,
+    alive,
+    count,
+    gauntlet_cmd,
+    port_refuses,
+    progress_events,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -82,8 +90,8 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
     results = tmp_path / "results"
     topology = Topology()
     proc = await trio.lowlevel.open_process(
-        gauntlet_cmd("run", "--matrix", "smoke", "-v", "--no-calibration", "--results",
-                     str(results)),
+        gauntlet_cmd("run", "--matrix", "smoke", "--progress", "json", "--no-calibration",
+                     "--results", str(results)),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     stderr = b""
@@ -91,7 +99,7 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
         with trio.fail_after(60):
             # Wait for the first cell to finish and the second to be publishing: a signal
             # from the run itself, not a sleep.
-            while stderr.count(b"client connected; publishing") < 2:
+            while count(progress_events(stderr.decode()), "Publishing") < 2:
                 chunk = await proc.stderr.receive_some(4096)
                 assert chunk, stderr.decode()
                 stderr += chunk
@@ -106,8 +114,8 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
     text = stderr.decode()
     assert proc.returncode == 130, text
     assert "interrupted" in text and "Traceback" not in text
-    for line in text.splitlines():
-        topology.read(line)
+    for event in progress_events(text):
+        topology.read(event)
     assert topology.ports
     assert not [pid for pid in topology.pids if alive(pid)]
     for port in topology.ports:

@@ -19,6 +19,7 @@ import trio
 
 from gauntlet import real
 from gauntlet.hops import HopSpec
+from gauntlet.progress import Event, ServerListening
 from gauntlet.real.launch import loopback_listener, running_real_hop
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
 from gauntlet.topology import run_cell
@@ -49,14 +50,14 @@ def cell(transport: str, hop: HopSpec, protocol: str = "h1", events: int = 5,
 
 async def test_a_cell_serves_on_the_socket_it_is_given(server_socket, tmp_path):
     """run_cell's `server_socket`: what lets a reverse proxy be configured before the cell."""
-    lines: list[str] = []
+    events: list[Event] = []
     direct = Intermediary("direct", "no hop", ())
     spec = CellSpec("test", "sse", direct, Workload(3, 20, 64), Budget(250), Timing(60, 60),
                     None, None)  # fmt: skip
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(spec, tmp_path, lines.append, server_socket=server_socket)
+        entry = await run_cell(spec, tmp_path, events.append, server_socket=server_socket)
     port = server_socket.getsockname()[1]
-    assert f"  server listening on http://127.0.0.1:{port}" in lines
+    assert ServerListening("server", f"http://127.0.0.1:{port}") in events
     assert entry["metrics"]["delivered"] == 3
 
 

@@ -16,6 +16,7 @@ import pytest
 import trio
 
 from gauntlet.hops import HopSpec
+from gauntlet.progress import Event, HopListening, Publishing
 from gauntlet.runner import run_cells
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
 from gauntlet.topology import run_cell
@@ -41,12 +42,13 @@ def closed_port() -> int:
 
 
 async def test_a_hop_killed_mid_cell_is_error_naming_the_hop(tmp_path: Path):
-    lines: list[str] = []
+    pids: list[int] = []
     publishing = trio.Event()
 
-    def progress(line: str) -> None:
-        lines.append(line)
-        if "publishing" in line:
+    def progress(event: Event) -> None:
+        if isinstance(event, HopListening) and event.pid is not None:
+            pids.append(event.pid)
+        if isinstance(event, Publishing):
             publishing.set()
 
     spec = cell((HopSpec(("transparent",)),), "transparent", events=50, rate_per_s=5)
@@ -59,7 +61,7 @@ async def test_a_hop_killed_mid_cell_is_error_naming_the_hop(tmp_path: Path):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(measure)
             await publishing.wait()
-            pid = next(int(line.split("pid ")[1].split()[0]) for line in lines if "pid " in line)
+            pid = pids[0]
             os.kill(pid, signal.SIGKILL)
     entry = result[0]
     assert entry["verdict"] == "ERROR", entry["reason"]

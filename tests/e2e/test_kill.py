@@ -1,14 +1,13 @@
 """Kill tests: SIGTERM and SIGKILL of the harness mid-run, SIGINT and SIGTERM mid-calibration.
 
 After each: no hop alive, no port listening, no key on disk (after SIGKILL: once the next run
-has swept), and a valid results.json holding every finished cell. Every wait is on a line the
-run prints or on a process exit, and bounded."""
+has swept), and a valid results.json holding every finished cell. Every wait is on a progress
+event the run prints (`--progress json`) or on a process exit, and bounded."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 from pathlib import Path
@@ -16,7 +15,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from tests.e2e.conftest import Topology, alive, gauntlet_cmd, port_refuses
+from tests.e2e.conftest import (
+    Topology,
+    alive,
+    count,
+    gauntlet_cmd,
+    port_refuses,
+    progress_events,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,9 +33,9 @@ async def _start(*args: str) -> trio.Process:
 
 
 async def _read_until(proc: trio.Process, done, text: list[str], bound_s: float) -> str:
-    """Read stderr into text[0] until done(text) holds; fail after `bound_s`."""
+    """Read stderr into text[0] until done(its progress events) holds; fail after `bound_s`."""
     with trio.fail_after(bound_s):
-        while not done(text[0]):
+        while not done(progress_events(text[0])):
             chunk = await proc.stderr.receive_some(4096)
             assert chunk, text[0]
             text[0] += chunk.decode(errors="replace")
@@ -57,19 +63,21 @@ async def _wait_gone(pid: int, bound_s: float = 10) -> None:
 
 
 def _workdir(text: str) -> Path:
-    match = re.search(r"work dir (\S+)", text)
-    assert match, text
-    return Path(match.group(1))
+    """The work folder of a run (RunStarted) or of a calibration (WorkDir)."""
+    found = [e.get("workdir") or e.get("path") for e in progress_events(text)
+             if e["event"] in ("RunStarted", "WorkDir")]  # fmt: skip
+    assert found, text
+    return Path(found[0])
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path, signum):
     results = tmp_path / "results"
-    proc = await _start("run", "--matrix", "smoke", "-v", "--no-calibration",
+    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--no-calibration",
                         "--results", str(results))  # fmt: skip
     text = [""]
     try:
-        await _read_until(proc, lambda t: t.count("client connected; publishing") >= 2, text, 60)
+        await _read_until(proc, lambda e: count(e, "Publishing") >= 2, text, 60)
         proc.send_signal(signum)
         await _finish(proc, text)
     finally:
@@ -78,8 +86,8 @@ async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path
     assert proc.returncode == 130, text[0]
     assert "Traceback" not in text[0]
     topology = Topology()
-    for line in text[0].splitlines():
-        topology.read(line)
+    for event in progress_events(text[0]):
+        topology.read(event)
     assert topology.pids and not [pid for pid in topology.pids if alive(pid)]
     for port in topology.ports:
         assert await port_refuses(port)
@@ -91,27 +99,27 @@ async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path
 
 async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_sweeps(tmp_path):
     results = tmp_path / "results"
-    proc = await _start("run", "--matrix", "smoke", "-v", "--no-calibration",
+    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--no-calibration",
                         "--results", str(results))  # fmt: skip
     text = [""]
     try:
-        await _read_until(proc, lambda t: "1 done" in t and t.count("publishing") >= 2, text, 60)
+        await _read_until(proc, lambda e: count(e, "CellFinished") >= 1
+                          and count(e, "Publishing") >= 2, text, 60)  # fmt: skip
         proc.kill()  # SIGKILL: no finally runs in the harness
         await _finish(proc, text)
     finally:
         if proc.returncode is None:
             proc.kill()
     topology = Topology()
-    for line in text[0].splitlines():
-        topology.read(line)
+    for event in progress_events(text[0]):
+        topology.read(event)
     for pid in topology.pids:  # PR_SET_PDEATHSIG: the kernel kills every hop
         await _wait_gone(pid)
     assert not [pid for pid in topology.pids if alive(pid)]
     for port in topology.ports:
         assert await port_refuses(port)
-    run_id = re.search(r"run (\S+): \d+ cells", text[0])
-    assert run_id, text[0]
-    doc = json.loads((results / run_id.group(1) / "results.json").read_text())
+    (run_id,) = [e["run_id"] for e in progress_events(text[0]) if e["event"] == "RunStarted"]
+    doc = json.loads((results / run_id / "results.json").read_text())
     assert doc["complete"] is False
     assert len(doc["cells"]) >= 1 and all(c["verdict"] for c in doc["cells"])
     workdir = _workdir(text[0])
@@ -126,10 +134,11 @@ async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_swee
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 async def test_a_signal_during_the_first_calibration_exits_130_in_one_line(tmp_path, signum):
     results = tmp_path / "results"  # empty: the run calibrates first
-    proc = await _start("run", "--matrix", "smoke", "--results", str(results))
+    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--results",
+                        str(results))  # fmt: skip
     text = [""]
-    try:
-        await _read_until(proc, lambda t: "direct: p50" in t, text, 60)
+    try:  # the first step of a calibration: direct's p50 measured, a hop starting
+        await _read_until(proc, lambda e: count(e, "Step") >= 1, text, 60)
         proc.send_signal(signum)
         await _finish(proc, text)
     finally:

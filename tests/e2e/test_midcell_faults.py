@@ -15,6 +15,7 @@ import pytest
 import trio
 
 from gauntlet.hops import HopSpec
+from gauntlet.progress import Event, Publishing
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
@@ -74,8 +75,8 @@ async def _run_and_pull(spec: CellSpec, tmp_path: Path, relay: Relay,
     publishing = trio.Event()
     result: list[dict] = []
 
-    def progress(line: str) -> None:
-        if "publishing" in line:
+    def progress(event: Event) -> None:
+        if isinstance(event, Publishing):
             publishing.set()
 
     with trio.fail_after(CELL_TIMEOUT_S):

@@ -69,6 +69,7 @@ def test_the_wheel_claims_one_import_name_and_ships_the_scenarios(installed):
     assert "gauntlet/scenarios/smoke.toml" in names
     assert "gauntlet/proxies/_body.py" in names and "gauntlet/real/templates/nginx-defaults.conf" \
         in names  # fmt: skip
+    assert "gauntlet/report/templates/report.html.j2" in names  # report.html's template
     done = installed.run(installed.bin / "python", "-c", "import harness")
     assert "No module named 'harness'" in done.stderr
     done = installed.run(installed.bin / "python", "-c", "import proxies")
@@ -100,6 +101,8 @@ def test_run_the_smoke_matrix_from_an_empty_folder(installed):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     doc = json.loads((installed.empty / "results" / "latest" / "results.json").read_text())
     assert doc["cells"] and all(c["verdict"] == c["expected_verdict"] for c in doc["cells"])
+    page = (installed.empty / "results" / "latest" / "report.html").read_text()  # the template
+    assert page.count('data-cell="') == len(doc["cells"]) and 'id="scorecard"' in page
 
 
 def test_another_projects_pytest_uses_the_plugins_fixtures(installed):

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 import trio
 
-from tests.e2e.conftest import Topology, alive, gauntlet_cmd, port_refuses
+from tests.e2e.conftest import Topology, alive, gauntlet_cmd, port_refuses, progress_events
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,8 @@ RUN_TIMEOUT_S = 180
 def smoke_run(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", "smoke", "-v", "--results", str(results)),
+        gauntlet_cmd("run", "--matrix", "smoke", "--progress", "json", "--results",
+                     str(results)),
         capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
     )  # fmt: skip
     doc = json.loads((results / "latest" / "results.json").read_text())
@@ -120,8 +121,8 @@ def test_table_is_printed_with_a_row_per_cell(smoke_run):
 async def test_no_process_or_port_of_the_run_outlives_it(smoke_run):
     done, _, _ = smoke_run
     topology = Topology()
-    for line in done.stderr.splitlines():
-        topology.read(line)
+    for event in progress_events(done.stderr):
+        topology.read(event)
     assert len(topology.pids) == 8, "expected one hop pid per proxied cell"
     assert len(topology.ports) >= 20
     assert not [pid for pid in topology.pids if alive(pid)]

@@ -161,3 +161,80 @@ def test_an_external_hop_warning_and_skipped_cells_are_shown_and_never_a_mismatc
     assert result.regressions == []
     back = compare({**DOC, "cells": [passed]}, {**DOC, "cells": [skipped]}, Thresholds())
     assert back.regressions == [] and back.changes
+
+
+HOSTILE = '<script>alert("x")</script>'
+
+
+def test_every_text_from_the_document_is_escaped_in_the_html(tmp_path):
+    """A results document may come from another machine: its strings are text, never markup."""
+    from gauntlet.report import write_report
+
+    evil = {**DOC["cells"][2], "id": f"ws-{HOSTILE}", "reason": f"reason {HOSTILE}",
+            "transport": f"t{HOSTILE}", "intermediary": f"i{HOSTILE}",
+            "expected_reason": HOSTILE}  # fmt: skip
+    doc = {**DOC, "run_id": f"r{HOSTILE}", "matrix": HOSTILE, "cells": [*DOC["cells"], evil],
+           "fidelity": {"rows": [{"device": HOSTILE, "preset": "p", "emulation": "e~x",
+                                  "workload": "w", "transport": "sse", "status": "differ",
+                                  "differs": [HOSTILE]}],
+                        "summary": {"differ": 1}, "command": HOSTILE}}  # fmt: skip
+    comparison = {"old_run": HOSTILE, "summary": HOSTILE, "warnings": [HOSTILE]}
+    write_report(doc, tmp_path, comparison)
+    page = (tmp_path / "report.html").read_text()
+    assert "<script" not in page
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
+    assert page.count(escaped) >= 10  # title, grid, tooltip, scorecard, fidelity, comparison
+    assert f'data-cell="ws-{escaped}"' in page
+    assert f"<title>Gauntlet r{escaped}</title>" in page
+
+
+def stream_cell(cell_id, end_marker, per_read):
+    return {"id": cell_id, "transport": "llm_stream", "intermediary": "size_buffer",
+            "verdict": "FAIL" if not end_marker else "DEGRADED", "expected_verdict": None,
+            "reason": "r", "samples": [], "metrics": {"sent": 40, "delivered": 40},
+            "stream_metrics": {
+                "tokens_sent": 40, "tokens_received": 31 if not end_marker else 40,
+                "end_marker": end_marker, "complete": end_marker,
+                "time_to_first_token_ms": 812.25, "time_to_end_ms": None if not end_marker
+                else 900.0, "answer_duration_ms": 880.0, "gap_p50_ms": 0.1, "gap_p99_ms": 640.0,
+                "max_tokens_per_read": per_read, "max_lump_tokens": 21,
+                "typical_lump_tokens": 20, "resumptions": 1}}  # fmt: skip
+
+
+def test_token_stream_cells_get_their_table_in_html_and_summary(tmp_path):
+    from gauntlet.report import write_report
+    from gauntlet.report.streams import HEADER, rows
+
+    doc = {**DOC, "cells": [*DOC["cells"], stream_cell("llm-cut", False, None),
+                            stream_cell("llm-whole", True, 19)]}  # fmt: skip
+    assert rows(doc) == [
+        ("llm-cut", "FAIL", "31/40", "missing: truncated", "812.2", "-", "880.0", "0.1",
+         "640.0", "-", "21", "20", "1"),
+        ("llm-whole", "DEGRADED", "40/40", "seen", "812.2", "900.0", "880.0", "0.1", "640.0",
+         "19", "21", "20", "1"),
+    ]  # fmt: skip
+    write_report(doc, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="token-streams"' in page
+    assert "".join(f"<th>{h}</th>" for h in HEADER) in page
+    assert '<tr class="truncated"><td>llm-cut</td><td>FAIL</td><td>31/40</td>' in page
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| llm-whole | DEGRADED | 40/40 | seen | 812.2 | 900.0 |" in summary
+
+
+def test_a_run_without_token_streams_has_no_stream_table(tmp_path):
+    from gauntlet.report import write_report
+
+    write_report(DOC, tmp_path)
+    assert "token-streams" not in (tmp_path / "report.html").read_text()
+    assert "Token streams" not in (tmp_path / "summary.md").read_text()
+
+
+def test_plots_are_shown_by_name_under_their_heading(tmp_path):
+    from gauntlet.report import write_report
+
+    write_report(DOC, tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    for heading, name in (("Latency", "latency"), ("Send vs receive time", "timeline"),
+                          ("Cost per delivered event", "overhead")):  # fmt: skip
+        assert f'<h2>{heading}</h2><img alt="{name}" src="data:image/png;base64,' in page
