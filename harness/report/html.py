@@ -19,9 +19,10 @@ from gauntlet.report.comparison_view import comparison_html, comparison_markdown
 from gauntlet.report.fidelity import fidelity_html, fidelity_markdown
 from gauntlet.report.plots import write_overhead_plot, write_plots
 from gauntlet.report.table import VERDICTS
+from gauntlet.verdict import Verdict
 
-COLOURS = {"PASS": "#2e7d32", "DEGRADED": "#ef6c00", "FAIL": "#c62828", "ERROR": "#616161",
-           "SKIPPED": "#9e9e9e"}
+COLOURS = {Verdict.PASS: "#2e7d32", Verdict.DEGRADED: "#ef6c00", Verdict.FAIL: "#c62828",
+           Verdict.ERROR: "#616161", Verdict.SKIPPED: "#9e9e9e"}
 
 
 def _column(cell: dict[str, Any]) -> str:
@@ -131,7 +132,7 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
             line.append(f"{c['verdict']}{mark}")
         out.append(f"| {row} | " + " | ".join(line) + " |")
     counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS
-                       if v != "SKIPPED" or any(c["verdict"] == v for c in doc["cells"]))
+                       if v != Verdict.SKIPPED or any(c["verdict"] == v for c in doc["cells"]))
     _, calibration, points = calibration_summary(doc)
     out[4:4] = [calibration, ""] + ([
         "| calibration point | expected ms | measured ms | error ms | band ms | |",
