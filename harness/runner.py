@@ -26,6 +26,7 @@ from gauntlet.repeats import summarize as summarize_repeats
 from gauntlet.results import (
     RESULTS_FILE,
     PartialDocument,
+    ResultsDocument,
     build_document,
     json_safe,
     write_document,
@@ -34,6 +35,7 @@ from gauntlet.results import (
 from gauntlet.scenario import CellSpec
 from gauntlet.target import TargetChoice
 from gauntlet.topology import Progress, run_cell
+from gauntlet.verdict import Verdict
 from gauntlet.workdir import private_workdir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @dataclass
 class RunOutcome:
-    document: dict[str, Any]
+    document: ResultsDocument
     path: Path
     interrupted: bool
     error: GauntletError | None
@@ -140,7 +142,7 @@ async def run_cells(
         calibration=calibration, complete=not interrupted and failure is None,
     )  # fmt: skip
     if (repeated := summarize_repeats(done)) is not None:  # verdicts per cell over repeats
-        doc["repeats"] = repeated
+        doc.repeats = repeated
     path = write_document(doc, results_dir)
     return RunOutcome(doc, path, bool(interrupted), failure)
 
@@ -154,8 +156,8 @@ def _slots_needed(cell: CellSpec, jobs: int) -> int:
 
 
 def _cell_line(i: int, n: int, entry: dict[str, Any]) -> str:
-    mark = "" if entry["expected_verdict"] in (None, entry["verdict"], "SKIPPED") or \
-        entry["verdict"] == "SKIPPED" else "  <-- expected " + entry["expected_verdict"]
+    mark = "" if entry["expected_verdict"] in (None, entry["verdict"], Verdict.SKIPPED) or \
+        entry["verdict"] == Verdict.SKIPPED else "  <-- expected " + entry["expected_verdict"]
     if ((entry.get("spec") or {}).get("budget") or {}).get("added_p50_ms") is not None:
         mark = "  (added p50 over direct is judged when every cell is in)"
     return f"[{i}/{n}] {entry['id']}: {entry['verdict']}: {entry['reason']}{mark}"
