@@ -16,8 +16,9 @@ direct path (no hop) is measured and recorded too, with each point's error again
 
 The band is max(2 ms, 5 % of the nominal value). The pure part (bands, checks, the document,
 the table, the results.json excerpt) is separate from `measure`, which runs real hops.
-Written to `<results>/calibration/<id>.json` and `<results>/calibration/latest.json`;
-`gauntlet run` embeds the latest one (measuring one first when none fits this machine).
+Written to `<results>/calibration/<id>.json` (CalibrationDocument), with
+`<results>/calibration/latest.json` linked to the newest (harness/documents.py); `gauntlet run`
+embeds the latest one (measuring one first when none fits this machine or it is unreadable).
 """
 
 from __future__ import annotations

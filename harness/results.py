@@ -2,13 +2,15 @@
 then rename) with `complete: false` until the run ends, so a SIGKILL or an out-of-memory
 death leaves every finished cell on disk.
 
-Other tools read this file, so these names are stable: top-level `schema_version` and
-`cells`; each cell has `transport`, `intermediary`, `verdict`, `expected_verdict`, `reason`,
-and `metrics` with `sent`, `delivered`, `lost`, `duplicates`, `latency_ms` (`p50`, `p95`,
-`p99`, `max`) and `time_to_first_event_ms`; top-level `clock` (name, resolution) and
-`calibration` (the instrument's measured error, harness/calibrate.py; null if not looked
-for). Units are in field names; raw per-event samples are kept so plots and later analyses
-need nothing else (pytest-benchmark, hyperfine).
+Other tools read this file, so these names are stable: top-level `schema_version`, `kind`
+(`gauntlet-results`; absent in files written before it, which read as results) and `cells`;
+each cell has `transport`, `intermediary`, `verdict`, `expected_verdict`, `reason`, and
+`metrics` with `sent`, `delivered`, `lost`, `duplicates`, `latency_ms` (`p50`, `p95`, `p99`,
+`max`) and `time_to_first_event_ms`; top-level `clock` (name, resolution) and `calibration`
+(the instrument's measured error, harness/calibrate.py; null if not looked for). Units are in
+field names; raw per-event samples are kept so plots and later analyses need nothing else
+(pytest-benchmark, hyperfine). The model is ResultsDocument over the shared header of
+harness/documents.py, which also writes the file and moves `latest`.
 """
 
 from __future__ import annotations
