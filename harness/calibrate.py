@@ -16,40 +16,48 @@ direct path (no hop) is measured and recorded too, with each point's error again
 
 The band is max(2 ms, 5 % of the nominal value). The pure part (bands, checks, the document,
 the table, the results.json excerpt) is separate from `measure`, which runs real hops.
-Written to `<results>/calibration/<id>.json` and `<results>/calibration/latest.json`;
-`gauntlet run` embeds the latest one (measuring one first when none fits this machine).
+Written to `<results>/calibration/<id>.json` (CalibrationDocument), with
+`<results>/calibration/latest.json` linked to the newest (harness/documents.py); `gauntlet run`
+embeds the latest one (measuring one first when none fits this machine or it is unreadable).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import signal
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import trio
+from pydantic import ConfigDict, Field
 
-from gauntlet import __version__
+from gauntlet import documents
 from gauntlet.clients import Target
 from gauntlet.clients.policy import Cursor
 from gauntlet.clients.sse import run_sse
+from gauntlet.documents import (
+    TIME_FORMAT,
+    Document,
+    DocumentError,
+    Part,
+    dependency_versions,
+    header,
+    machine_info,
+)
 from gauntlet.errors import GauntletError, Interrupted
 from gauntlet.eventlog import (
-    CLOCK_NAME,
     EventLog,
     Received,
     ServerRequest,
-    clock_resolution_ns,
 )
 from gauntlet.hops import HopSpec, RunningHop, running_hop
 from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
 from gauntlet.progress import Calibrating, Note, Progress, Step, WorkDir, ignore
-from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
+from gauntlet.results import new_run_id
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 from gauntlet.workdir import private_workdir
 
@@ -115,85 +123,116 @@ def hold_point(nominal_ms: float, held: list[float], baseline: list[float], want
                  len(diffs), wanted)  # fmt: skip
 
 
+class CalibrationPoint(Part):
+    """A point as written: Point's figures, rounded, with its band and whether it passed."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    kind: str
+    nominal_ms: float
+    expected_ms: float | None
+    measured_ms: float | None
+    p95_ms: float | None
+    band_ms: float | None
+    error_ms: float | None
+    passed: bool = Field(alias="pass")
+    samples: int
+    wanted: int
+
+
+class Baseline(Part):
+    """The relay cost the points are measured against (measure(): one hop with D = 0)."""
+
+    hop_p50_ms: float | None
+    direct_p50_ms: float | None
+
+
+class CalibrationDocument(Document):
+    """`<results>/calibration/<id>.json`: the instrument's measured error on this machine."""
+
+    KIND: ClassVar[str] = "gauntlet-calibration"
+    SCHEMA_VERSION: ClassVar[int] = SCHEMA_VERSION
+    ID_FIELD: ClassVar[str] = "id"
+
+    id: str
+    band_rule: str
+    baseline: Baseline
+    points: list[CalibrationPoint]
+    passed: bool
+    max_abs_error_ms: float | None
+    duration_s: float
+
+
 def build(points: list[Point], baseline: dict[str, Any], *, duration_s: float,
-          created: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+          created: dt.datetime | None = None) -> CalibrationDocument:  # fmt: skip
     """The calibration document (pure apart from reading machine, versions and git)."""
     created = created or dt.datetime.now(dt.UTC)
     errors = [abs(p.error_ms) for p in points if p.error_ms is not None]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "gauntlet-calibration",
+    return CalibrationDocument.model_validate({
+        **header(CalibrationDocument, created=created, machine=machine_info(), repo=REPO),
         "id": new_run_id("calibrate", created),
-        "tool": {"name": "gauntlet", "version": __version__},
-        "created_utc": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": machine_info(),
-        "dependencies": dependency_versions(),
-        "git": git_info(REPO),
-        "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
         "band_rule": "max(2 ms, 5 % of nominal)",
         "baseline": baseline,
         "points": [p.to_json() for p in points],
         "passed": bool(points) and all(p.passed for p in points),
         "max_abs_error_ms": round(max(errors), 3) if errors else None,
         "duration_s": round(duration_s, 3),
-    }
+    })
 
 
-def render_table(doc: dict[str, Any]) -> str:
+def render_table(doc: CalibrationDocument) -> str:
     """A short text table of a calibration document."""
-    b = doc["baseline"]
-    lines = [f"calibration {doc['id']} (bands {doc['band_rule']}); baseline: one hop "
-             f"p50 {b['hop_p50_ms']} ms, direct p50 {b['direct_p50_ms']} ms",
+    b = doc.baseline
+    lines = [f"calibration {doc.id} (bands {doc.band_rule}); baseline: one hop "
+             f"p50 {b.hop_p50_ms} ms, direct p50 {b.direct_p50_ms} ms",
              f"{'point':<14}{'expected':>10}{'measured':>10}{'p95':>9}{'error':>9}{'band':>7}"
              f"{'n':>6}  result"]  # fmt: skip
-    for p in doc["points"]:
+    for p in doc.points:
         def f(x: float | None) -> str:
             return "-" if x is None else f"{x:.2f}"
 
-        lines.append(f"{p['kind'] + ' ' + format(p['nominal_ms'], 'g') + ' ms':<14}"
-                     f"{f(p['expected_ms']):>10}{f(p['measured_ms']):>10}{f(p['p95_ms']):>9}"
-                     f"{f(p['error_ms']):>9}{f(p['band_ms']):>7}{p['samples']:>3}/{p['wanted']:<2}"
-                     f"  {'ok' if p['pass'] else 'OUT OF BAND'}")  # fmt: skip
-    verdict = "all bands met" if doc["passed"] else "BANDS NOT MET"
-    lines.append(f"{verdict}; max |error| {doc['max_abs_error_ms']} ms")
+        lines.append(f"{p.kind + ' ' + format(p.nominal_ms, 'g') + ' ms':<14}"
+                     f"{f(p.expected_ms):>10}{f(p.measured_ms):>10}{f(p.p95_ms):>9}"
+                     f"{f(p.error_ms):>9}{f(p.band_ms):>7}{p.samples:>3}/{p.wanted:<2}"
+                     f"  {'ok' if p.passed else 'OUT OF BAND'}")  # fmt: skip
+    verdict = "all bands met" if doc.passed else "BANDS NOT MET"
+    lines.append(f"{verdict}; max |error| {doc.max_abs_error_ms} ms")
     return "\n".join(lines)
 
 
-def excerpt(doc: dict[str, Any] | None, source: str | None = None,
+def excerpt(doc: CalibrationDocument | None, source: str | None = None,
             reason: str = "no calibration saved for this machine") -> dict[str, Any]:  # fmt: skip
     """What results.json carries about the instrument (the report header reads only this)."""
     if doc is None:
         return {"status": "not calibrated", "reason": reason}
     keep = ("id", "created_utc", "band_rule", "baseline", "points", "passed", "max_abs_error_ms",
             "machine", "clock")  # fmt: skip
-    return {"status": "calibrated", "source": source, **{k: doc.get(k) for k in keep}}
+    tree = doc.to_json()
+    return {"status": "calibrated", "source": source, **{k: tree.get(k) for k in keep}}
 
 
-def fits(doc: dict[str, Any], now: dt.datetime | None = None) -> bool:
+def fits(doc: CalibrationDocument, now: dt.datetime | None = None) -> bool:
     """A saved calibration applies to this run: same machine, same mitmproxy, recent enough."""
     now = now or dt.datetime.now(dt.UTC)
     try:
-        created = dt.datetime.strptime(doc["created_utc"], "%Y-%m-%dT%H:%M:%SZ")
-    except (KeyError, TypeError, ValueError):
+        created = dt.datetime.strptime(doc.created_utc, TIME_FORMAT)
+    except ValueError:
         return False
-    mitmproxy = (doc.get("dependencies") or {}).get("mitmproxy")
-    return (doc.get("schema_version") == SCHEMA_VERSION and doc.get("machine") == machine_info()
+    mitmproxy = doc.dependencies.get("mitmproxy")
+    return (doc.machine.model_dump(mode="json") == machine_info()
             and mitmproxy == dependency_versions().get("mitmproxy")
             and now - created.replace(tzinfo=dt.UTC) <= dt.timedelta(days=MAX_AGE_DAYS))
 
 
-def write(doc: dict[str, Any], results_dir: Path) -> Path:
-    """`<results>/calibration/<id>.json` and `latest.json`, each written then renamed."""
-    folder = results_dir / CALIBRATION_DIR
-    return write_json(doc, folder / f"{doc['id']}.json", folder / LATEST_FILE)
+def write(doc: CalibrationDocument, results_dir: Path) -> Path:
+    """`<results>/calibration/<id>.json`, then `latest.json` linked to it (harness/documents)."""
+    return documents.write(doc, results_dir / CALIBRATION_DIR)
 
 
-def load_latest(results_dir: Path) -> dict[str, Any] | None:
-    try:
-        doc = json.loads((results_dir / CALIBRATION_DIR / LATEST_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+def load_latest(results_dir: Path) -> CalibrationDocument | None:
+    """The newest saved calibration; None when there is none; DocumentError (one line naming
+    the file) when there is one this gauntlet cannot read."""
+    return documents.read_latest(CalibrationDocument, results_dir / CALIBRATION_DIR)
 
 
 # --- measuring (real hops, real clock) -------------------------------------------------------
@@ -263,7 +302,7 @@ async def measure(
     workdir: Path, *, delays_ms: tuple[int, ...] = DELAYS_MS, hold_ms: int = HOLD_MS,
     events: int = EVENTS, rate_per_s: float = RATE_PER_S, hold_samples: int = HOLD_SAMPLES,
     progress: Progress = ignore,
-) -> dict[str, Any]:  # fmt: skip
+) -> CalibrationDocument:  # fmt: skip
     """Run every point against one server and return the calibration document."""
     started = trio.current_time()
     rig = _Rig()
@@ -319,7 +358,8 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-async def calibrate(results_dir: Path, progress: Progress = ignore) -> tuple[dict, Path]:
+async def calibrate(results_dir: Path, progress: Progress = ignore,
+                    ) -> tuple[CalibrationDocument, Path]:  # fmt: skip
     """Measure, write `<results>/calibration/`, return (document, path).
 
     A hop that cannot start or a dead baseline raises GauntletError (the environment is
@@ -356,8 +396,12 @@ async def _cancel_on_signal(scope: trio.CancelScope, signalled: list[int]) -> No
 
 def for_run(results_dir: Path, *, may_measure: bool, progress: Progress) -> dict[str, Any]:
     """The calibration excerpt a run embeds: the saved one if it fits, else a fresh one."""
-    latest = load_latest(results_dir)
     source = str(results_dir / CALIBRATION_DIR / LATEST_FILE)
+    try:
+        latest = load_latest(results_dir)
+    except DocumentError as exc:  # an older gauntlet's, say: measure one this version reads
+        progress(Note(f"saved calibration not used: {exc}"))
+        latest = None
     if latest is not None and fits(latest):
         return excerpt(latest, source)
     if not may_measure:

@@ -30,6 +30,7 @@ from gauntlet.scenario import (
     load_profiles,
     profile_cells,
 )
+from gauntlet.verdict import Verdict
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -278,11 +279,12 @@ def _run(args: argparse.Namespace) -> int:
         progress.close()
         if server_socket is not None:
             server_socket.close()
-    if outcome.error is not None and not outcome.document["cells"]:
+    if outcome.error is not None and not outcome.document.cells:
         raise outcome.error  # nothing was measured: the error is the whole story
-    print(render_table(outcome.document))
-    if not args.no_plots and outcome.document["cells"]:
-        for written in write_report(outcome.document, outcome.path.parent):
+    doc = outcome.document.to_json()
+    print(render_table(doc))
+    if not args.no_plots and outcome.document.cells:
+        for written in write_report(doc, outcome.path.parent):
             print(f"report: {written}")
     print(f"results: {outcome.path}")
     if outcome.error is not None:
@@ -292,11 +294,11 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return EXIT_INTERRUPTED
     bad = [
-        c for c in outcome.document["cells"]
-        if c["verdict"] == "ERROR" or c["verdict"] != "SKIPPED"  # SKIPPED: not installed here
-        and c["expected_verdict"] not in (None, c["verdict"])
+        c for c in outcome.document.cells
+        if c.verdict == Verdict.ERROR or c.verdict != Verdict.SKIPPED  # not installed here
+        and c.expected_verdict not in (None, c.verdict)
     ]  # fmt: skip
-    flips = (outcome.document.get("repeats") or {}).get("flips")
+    flips = (outcome.document.repeats or {}).get("flips")
     return EXIT_MISMATCH if bad or flips else EXIT_OK
 
 
@@ -374,7 +376,7 @@ def _bench(args: argparse.Namespace) -> int:
     progress = ProgressPrinter(sys.stderr)
     doc, path = trio.run(lambda: run_bench(config, args.results, progress,
                                            ["gauntlet", *sys.argv[1:]]))  # fmt: skip
-    print("\n".join(summary_lines(doc)))
+    print("\n".join(summary_lines(doc.to_json())))
     print(f"bench: {path}")
     return EXIT_OK
 
@@ -402,14 +404,15 @@ def _fidelity(args: argparse.Namespace) -> int:
             ids=[i for i, _ in pairs], jobs=args.jobs))  # fmt: skip
     finally:
         progress.close()
-    doc = outcome.document
-    rows = fidelity.rows(doc["cells"], fidelity.pairs_json(plan))
-    doc["fidelity"] = {"pairs": fidelity.pairs_json(plan), "rows": rows,
-                       "summary": fidelity.summary(rows),
-                       "command": " ".join(["gauntlet", *sys.argv[1:]])}  # fmt: skip
-    path = write_document(doc, args.results)
+    document = outcome.document
+    rows = fidelity.rows([c.model_dump(mode="json") for c in document.cells],
+                         fidelity.pairs_json(plan))  # fmt: skip
+    document.fidelity = {"pairs": fidelity.pairs_json(plan), "rows": rows,
+                         "summary": fidelity.summary(rows),
+                         "command": " ".join(["gauntlet", *sys.argv[1:]])}  # fmt: skip
+    path = write_document(document, args.results)
     print(fidelity.render(rows))
-    for written in write_report(doc, path.parent):
+    for written in write_report(document.to_json(), path.parent):
         print(f"report: {written}")
     print(f"results: {path}")
     if outcome.error is not None:
@@ -426,7 +429,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     doc, path = trio.run(calibrate, args.results, ProgressPrinter(sys.stderr))
     print(render_table(doc))
     print(f"calibration: {path}")
-    return EXIT_OK if doc["passed"] else EXIT_MISMATCH
+    return EXIT_OK if doc.passed else EXIT_MISMATCH
 
 
 def _results_path(run: Path) -> Path:
@@ -449,23 +452,23 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _load_for_compare(run: Path) -> dict:
     """A results document another job wrote (last night's artifact): validated before use."""
-    from gauntlet.report import load_results
     from gauntlet.report.compare import validate
+    from gauntlet.results import read_results
 
     path = _results_path(run)
-    return validate(load_results(path), str(path))
+    return validate(read_results(path).to_json(), str(path))
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from gauntlet.report import load_results, render_table
-    from gauntlet.results import merge_documents, new_run_id, write_document
+    from gauntlet.report import render_table
+    from gauntlet.results import merge_documents, new_run_id, read_results, write_document
 
     paths = [_results_path(r) for r in args.runs]
-    docs = [load_results(p) for p in paths]
-    merged = merge_documents(docs, new_run_id(f"{docs[0].get('matrix')}-merged"),
+    docs = [read_results(p) for p in paths]
+    merged = merge_documents(docs, new_run_id(f"{docs[0].matrix}-merged"),
                              [str(p) for p in paths])  # fmt: skip
     path = write_document(merged, args.results)
-    print(render_table(merged))
+    print(render_table(merged.to_json()))
     print(f"results: {path}")
     return EXIT_OK
 

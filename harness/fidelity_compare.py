@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gauntlet.verdict import Verdict
+
 LATENCY_MIN_MS = 5.0
 LATENCY_PCT = 25.0
 AGREE, DIFFER, NOT_CLAIMED, SKIPPED = "agree", "differ", "not claimed", "skipped"
@@ -60,8 +62,9 @@ def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
     an emulation claims is the latency its behaviour adds. Without `relay`, against `direct`.
     With `latency_unclaimed` (why), added latency is not compared: a row whose only
     difference would be latency is "not claimed", with both figures and the reason. Pure."""
-    if "SKIPPED" in (real_entry["verdict"], emu_entry["verdict"]):
-        why = real_entry["reason"] if real_entry["verdict"] == "SKIPPED" else emu_entry["reason"]
+    if Verdict.SKIPPED in (real_entry["verdict"], emu_entry["verdict"]):
+        why = real_entry["reason"] if real_entry["verdict"] == Verdict.SKIPPED \
+            else emu_entry["reason"]  # fmt: skip
         return SKIPPED, [why]
     r, e = observed(real_entry, direct), observed(emu_entry, relay or direct)
     diffs = []

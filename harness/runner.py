@@ -27,6 +27,7 @@ from gauntlet.repeats import summarize as summarize_repeats
 from gauntlet.results import (
     RESULTS_FILE,
     PartialDocument,
+    ResultsDocument,
     build_document,
     json_safe,
     write_document,
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @dataclass
 class RunOutcome:
-    document: dict[str, Any]
+    document: ResultsDocument
     path: Path
     interrupted: bool
     error: GauntletError | None
@@ -139,7 +140,7 @@ async def run_cells(
         calibration=calibration, complete=not interrupted and failure is None,
     )  # fmt: skip
     if (repeated := summarize_repeats(done)) is not None:  # verdicts per cell over repeats
-        doc["repeats"] = repeated
+        doc.repeats = repeated
     path = write_document(doc, results_dir)
     return RunOutcome(doc, path, bool(interrupted), failure)
 

@@ -23,6 +23,10 @@ class Verdict(StrEnum):
     SKIPPED = "SKIPPED"  # the client cannot run on this machine (no Chromium): nothing measured
 
 
+MEASURED = (Verdict.PASS, Verdict.DEGRADED, Verdict.FAIL, Verdict.ERROR)
+"""The verdicts of a cell that ran, mildest first (SKIPPED: nothing was measured)."""
+
+
 @dataclass(frozen=True)
 class Budget:
     """What a cell may cost: p95 latency in ms, and how many events may be lost (usually 0)."""

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import Field
+
+from gauntlet.documents import Document, DocumentError, Part
 from gauntlet.metrics import NS_PER_MS, percentile
 
 BENCH_SCHEMA_VERSION = 1
@@ -241,44 +244,86 @@ def evaluate_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-_REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "schema_version": int, "kind": str, "bench_id": str, "created_utc": str, "quick": bool,
-    "command": list, "machine": dict, "dependencies": dict, "git": dict, "clock": dict,
-    "config": dict, "floor": list, "hops": list, "sweep": list, "knees": list,
-    "matrices": list, "targets": list, "wall_s": (int, float),
-}  # fmt: skip
-_POINT = ("transport", "path", "hops", "subscribers", "workers", "events", "rate_per_s",
-          "delivered_fraction", "latency_ms", "processes", "limiting", "error")  # fmt: skip
-_PROCESS = ("role", "pid", "cpu_s", "cpu_share", "peak_rss_mb")
+class Process(Part):
+    role: str
+    pid: int | None
+    cpu_s: float | None
+    cpu_share: float | None
+    peak_rss_mb: float | None
+
+
+class Latency(Part):
+    p50: float | None
+    p99: float | None
+
+
+class BenchPoint(Part):
+    """One measured point of the floor or the sweep (point_figures + the run's context)."""
+
+    transport: str
+    path: str
+    hops: int
+    subscribers: int
+    workers: int
+    events: int
+    rate_per_s: float
+    delivered_fraction: float | None
+    latency_ms: Latency
+    processes: list[Process]
+    limiting: dict[str, Any] | None
+    error: str | None
+
+
+class Chain(Part):
+    hops: int
+    added_ms: dict[str, float | None]
+    added_per_hop_ms: dict[str, float | None]
+
+
+class HopOverhead(Part):
+    direct: dict[str, Any]
+    chains: list[Chain]
+
+
+class Target(Part):
+    name: str
+    figure: float | None
+    met: bool | None
+
+
+class MatrixWall(Part):
+    name: str
+    wall_s: float | None
+    skipped: str | None
+
+
+class BenchDocument(Document):
+    """`<results>/bench/<bench id>.json`: what the instrument itself costs on this machine."""
+
+    KIND: ClassVar[str] = KIND
+    SCHEMA_VERSION: ClassVar[int] = BENCH_SCHEMA_VERSION
+    ID_FIELD: ClassVar[str] = "bench_id"
+
+    bench_id: str
+    quick: bool
+    command: list[str]
+    config: dict[str, Any]
+    floor: list[BenchPoint]
+    hops: list[HopOverhead]
+    real_hops: list[dict[str, Any]] = Field(default_factory=list)
+    sweep: list[BenchPoint]
+    skipped_points: list[dict[str, Any]] = Field(default_factory=list)
+    knees: list[dict[str, Any]]
+    matrices: list[MatrixWall]
+    targets: list[Target]
+    wall_s: float
 
 
 def validate(doc: Any) -> list[str]:
-    """What is wrong with a bench document's shape (empty when it is well-formed)."""
-    if not isinstance(doc, dict):
-        return ["document is not an object"]
-    problems = [f"{key}: missing or not {kind}" for key, kind in _REQUIRED.items()
-                if not isinstance(doc.get(key), kind)]  # fmt: skip
-    if problems:
-        return problems
-    if doc["schema_version"] != BENCH_SCHEMA_VERSION or doc["kind"] != KIND:
-        problems.append(f"schema {doc['kind']!r} v{doc['schema_version']}: expected {KIND!r} "
-                        f"v{BENCH_SCHEMA_VERSION}")  # fmt: skip
-    points = [(f"floor {i}", p) for i, p in enumerate(doc["floor"])] + \
-        [(f"sweep {i}", p) for i, p in enumerate(doc["sweep"])]  # fmt: skip
-    for where, point in points:
-        problems += [f"{where}: {k} missing" for k in _POINT if k not in point]
-        for proc in point.get("processes", []):
-            problems += [f"{where} process: {k} missing" for k in _PROCESS if k not in proc]
-        lat = point.get("latency_ms") or {}
-        problems += [f"{where}: latency_ms.{q} missing" for q in ("p50", "p99") if q not in lat]
-    for i, h in enumerate(doc["hops"]):
-        if "direct" not in h or not isinstance(h.get("chains"), list):
-            problems.append(f"hops {i}: direct or chains missing")
-        for c in h.get("chains", []):
-            problems += [f"hops {i}: {k} missing" for k in ("hops", "added_ms", "added_per_hop_ms")
-                         if k not in c]  # fmt: skip
-    for t in doc["targets"]:
-        problems += [f"target: {k} missing" for k in ("name", "figure", "met") if k not in t]
-    for m in doc["matrices"]:
-        problems += [f"matrix: {k} missing" for k in ("name", "wall_s", "skipped") if k not in m]
-    return problems
+    """What is wrong with a bench document's shape (empty when it is well-formed), one line
+    per problem naming the place and the field."""
+    try:
+        BenchDocument.from_json(doc, "bench document")
+    except DocumentError as exc:
+        return [str(exc).removeprefix("bench document: ")]
+    return []

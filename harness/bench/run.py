@@ -5,8 +5,8 @@
 - sweep: subscribers x transport x {direct, one hop} at 1 event/s each (harness/bench/sweep.py);
 - matrices: `gauntlet run` of the smoke matrix and the default profile as subprocesses, timed.
 
-The document goes to `<results>/bench/<bench id>.json` and `<results>/bench/latest.json`,
-each written once (write, then rename).
+The document (bench/document.py: BenchDocument) goes to `<results>/bench/<bench id>.json`,
+written once (write, then rename), and `<results>/bench/latest.json` links to it.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from typing import Any
 
 import trio
 
-from gauntlet import __version__
+from gauntlet import documents
 from gauntlet.bench import procs
 from gauntlet.bench.document import (
-    BENCH_SCHEMA_VERSION,
-    KIND,
+    BenchDocument,
     emulation_vs_real,
     evaluate_targets,
     hop_overhead,
@@ -36,15 +35,14 @@ from gauntlet.bench.document import (
 )
 from gauntlet.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
 from gauntlet.clients import TRANSPORTS
+from gauntlet.documents import header, machine_info
 from gauntlet.errors import GauntletError
-from gauntlet.eventlog import CLOCK_NAME, clock_resolution_ns
 from gauntlet.progress import Note, Progress, Step, ignore
-from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
+from gauntlet.results import new_run_id
 from gauntlet.spawn import kill_group, spawn
 from gauntlet.workdir import private_workdir
 
 BENCH_DIR = "bench"
-LATEST = "latest.json"
 SWEEP_TRANSPORTS = ("sse", "long_poll", "websocket")
 MATRIX_COMMANDS = {  # name -> (gauntlet arguments, time limit s)
     "smoke": (["run", "--matrix", "smoke", "--no-plots"], 300.0),
@@ -262,7 +260,7 @@ async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict
 
 
 async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress = ignore,
-                    command: list[str] | None = None) -> tuple[dict[str, Any], Path]:  # fmt: skip
+                    command: list[str] | None = None) -> tuple[BenchDocument, Path]:  # fmt: skip
     """Measure everything `config` asks for and write the document; returns (doc, path)."""
     config.check()
     open_files = procs.raise_open_files_limit()
@@ -279,17 +277,10 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
     matrices += [{"name": name, "command": list(MATRIX_COMMANDS[name][0]), "wall_s": None,
                   "exit_code": None, "skipped": why} for name, why in config.skipped_matrices]
     doc: dict[str, Any] = {
-        "schema_version": BENCH_SCHEMA_VERSION,
-        "kind": KIND,
-        "tool": {"name": "gauntlet", "version": __version__},
+        **header(BenchDocument, created=created, machine=bench_machine(open_files), repo=REPO),
         "bench_id": bench_id,
-        "created_utc": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "quick": config.quick,
         "command": command or ["gauntlet", "bench"],
-        "machine": bench_machine(open_files),
-        "dependencies": dependency_versions(),
-        "git": git_info(REPO),
-        "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
         "config": asdict(config),
         "floor": floor,
         "hops": hops,
@@ -303,7 +294,8 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
     }  # fmt: skip
     doc["targets"] = evaluate_targets(doc)
     doc["wall_s"] = round(time.monotonic() - started, 2)
-    return doc, write_bench(doc, results_dir)
+    bench = BenchDocument.model_validate(doc)
+    return bench, write_bench(bench, results_dir)
 
 
 def _count_cells(results_json: str) -> int | None:
@@ -313,10 +305,9 @@ def _count_cells(results_json: str) -> int | None:
         return None
 
 
-def write_bench(doc: dict[str, Any], results_dir: Path) -> Path:
-    """`<results>/bench/<id>.json` and `latest.json`, each written atomically."""
-    folder = results_dir / BENCH_DIR
-    return write_json(doc, folder / f"{doc['bench_id']}.json", folder / LATEST)
+def write_bench(doc: BenchDocument, results_dir: Path) -> Path:
+    """`<results>/bench/<id>.json`, then `latest.json` linked to it (harness/documents)."""
+    return documents.write(doc, results_dir / BENCH_DIR)
 
 
 def summary_lines(doc: dict[str, Any]) -> list[str]:

@@ -81,20 +81,14 @@ def spec_and_target(args: argparse.Namespace) -> tuple[Any, Any, tuple]:
 def run(args: argparse.Namespace) -> int:
     import trio
 
-    from gauntlet import __version__
     from gauntlet.bench.run import bench_machine
     from gauntlet.bench.sweep import REPO
+    from gauntlet.documents import header
     from gauntlet.eventlog import clock_resolution_ns
-    from gauntlet.load.document import (
-        KIND,
-        LOAD_SCHEMA_VERSION,
-        clock_entry,
-        summary_lines,
-        write_load,
-    )
+    from gauntlet.load.document import LoadDocument, clock_entry, summary_lines, write_load
     from gauntlet.load.run import measure
     from gauntlet.progress import Note, ProgressPrinter
-    from gauntlet.results import dependency_versions, git_info, new_run_id
+    from gauntlet.results import new_run_id
     from gauntlet.workdir import private_workdir
 
     spec, choice, hops = spec_and_target(args)
@@ -116,20 +110,19 @@ def run(args: argparse.Namespace) -> int:
         point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock, logs))
     from gauntlet.bench.procs import raise_open_files_limit
 
-    doc: dict[str, Any] = {
-        "schema_version": LOAD_SCHEMA_VERSION, "kind": KIND,
-        "tool": {"name": "gauntlet", "version": __version__},
-        "load_id": load_id, "created_utc": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    load = LoadDocument.model_validate({
+        **header(LoadDocument, created=created, machine=bench_machine(raise_open_files_limit()),
+                 repo=REPO),
+        "load_id": load_id,
         "command": ["gauntlet", *sys.argv[1:]],
-        "machine": bench_machine(raise_open_files_limit()),
-        "dependencies": dependency_versions(), "git": git_info(REPO),
         "clock": clock_entry(spec.clock, spec.clock_sync_error_ms, clock_resolution_ns()),
         "target": "reference server" if choice.is_reference else (choice.url or choice.app_spec),
         "points": [point],
         "knees": [point["knee"]] if point.get("knee") else [],
         "wall_s": round(time.monotonic() - started, 2),
-    }  # fmt: skip
-    path = write_load(doc, args.results)
+    })  # fmt: skip
+    path = write_load(load, args.results)
+    doc = load.to_json()
     if not args.no_plots:
         from gauntlet.load.plots import plot_load
 

@@ -1,13 +1,15 @@
 """The load document (PURE except `write_load`): one versioned JSON per `gauntlet load` run,
-in the results.json family (schema_version, kind, tool, machine, dependencies, git, clock),
-at `<results>/load/<id>.json` and `<results>/load/latest.json`."""
+with the shared header of harness/documents.py (schema_version, kind, tool, machine,
+dependencies, git, clock), at `<results>/load/<id>.json`, `<results>/load/latest.json` linked
+to the newest."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from gauntlet.results import write_json
+from gauntlet import documents
+from gauntlet.documents import Document
 
 LOAD_SCHEMA_VERSION = 1
 KIND = "gauntlet-load"
@@ -71,6 +73,21 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def write_load(doc: dict[str, Any], results_dir: Path) -> Path:
-    folder = results_dir / LOAD_DIR
-    return write_json(doc, folder / f"{doc['load_id']}.json", folder / "latest.json")
+class LoadDocument(Document):
+    """One `gauntlet load` run: its points (harness/load/run.py: measure) and their knees."""
+
+    KIND: ClassVar[str] = KIND
+    SCHEMA_VERSION: ClassVar[int] = LOAD_SCHEMA_VERSION
+    ID_FIELD: ClassVar[str] = "load_id"
+
+    load_id: str
+    command: list[str]
+    target: str | None
+    points: list[dict[str, Any]]
+    knees: list[dict[str, Any]]
+    wall_s: float
+
+
+def write_load(doc: LoadDocument, results_dir: Path) -> Path:
+    """`<results>/load/<id>.json`, then `latest.json` linked to it (harness/documents)."""
+    return documents.write(doc, results_dir / LOAD_DIR)

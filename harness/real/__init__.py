@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gauntlet.errors import ScenarioError
+from gauntlet.verdict import Verdict
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SBIN_PATH = "/usr/sbin:/sbin"
-SKIPPED = "SKIPPED"
+SKIPPED = Verdict.SKIPPED
 """The verdict of a cell that could not be measured on this machine for a reason the user
 fixes by installing something (a real hop's package): neither a finding nor a harness fault."""
 

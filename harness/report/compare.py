@@ -36,9 +36,10 @@ from typing import Any
 
 from gauntlet.errors import GauntletError
 from gauntlet.report.shift import Shift, latencies, shift
+from gauntlet.verdict import MEASURED, Verdict
 
-RANK = {"PASS": 0, "DEGRADED": 1, "FAIL": 2, "ERROR": 3}
-SKIPPED = "SKIPPED"  # not measured (no real device or browser here): a change, never a regression
+RANK = {v: rank for rank, v in enumerate(MEASURED)}  # PASS 0 .. ERROR 3
+SKIPPED = Verdict.SKIPPED  # not measured (no real device or browser): a change, never a regression
 
 
 @dataclass(frozen=True)

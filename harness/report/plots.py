@@ -17,8 +17,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-VERDICT_COLOURS = {"PASS": "tab:green", "DEGRADED": "tab:orange", "FAIL": "tab:red",
-                   "ERROR": "tab:grey", "SKIPPED": "tab:olive"}  # fmt: skip
+from gauntlet.verdict import Verdict
+
+VERDICT_COLOURS = {Verdict.PASS: "tab:green", Verdict.DEGRADED: "tab:orange",
+                   Verdict.FAIL: "tab:red", Verdict.ERROR: "tab:grey",
+                   Verdict.SKIPPED: "tab:olive"}  # fmt: skip
 
 
 def latencies_ms(cell: dict[str, Any]) -> list[float]:

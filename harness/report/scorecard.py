@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gauntlet.report.templating import render
+from gauntlet.verdict import MEASURED, Verdict
 
 DIRECT = "direct"
 LISTED_DEFEATS = 5  # paths named in a sentence before "..."
@@ -41,7 +42,7 @@ class TransportScore:
     chains: int  # of which named chains
     defeated_by: tuple[str, ...]  # path labels, in order of first appearance
     chains_defeated: int
-    counts: dict[str, int]  # PASS / DEGRADED / FAIL / ERROR cells
+    counts: dict[Verdict, int]  # PASS / DEGRADED / FAIL / ERROR cells
     worst_p95_ms: float | None
     worst_p95_cell: str | None
     added_p50_ms: float | None
@@ -88,7 +89,7 @@ def _metric(cell: dict[str, Any], *keys: str) -> Any:
 
 def _path_label(path: str, cells: list[dict[str, Any]]) -> str:
     """The path's name; when only some of its cells failed, which ones (matrix, protocol)."""
-    failed = [c for c in cells if c["verdict"] == "FAIL"]
+    failed = [c for c in cells if c["verdict"] == Verdict.FAIL]
     if len(failed) == len(cells):
         return path
     variants = sorted({_variant(c) for c in failed} - {""})
@@ -99,12 +100,11 @@ def _score(transport: str, cells: list[dict[str, Any]],
            direct_p50: dict[tuple[str, str, str], float]) -> TransportScore:  # fmt: skip
     by_path: dict[str, list[dict[str, Any]]] = {}
     for c in cells:  # a path whose every cell is ERROR was not measured: not counted
-        if c["intermediary"] != DIRECT and c["verdict"] != "ERROR":
+        if c["intermediary"] != DIRECT and c["verdict"] != Verdict.ERROR:
             by_path.setdefault(c["intermediary"], []).append(c)
     chain_paths = {p for p, cs in by_path.items() if _is_chain(cs[0])}
-    defeated = [p for p, cs in by_path.items() if any(c["verdict"] == "FAIL" for c in cs)]
-    counts = {v: sum(c["verdict"] == v for c in cells) for v in ("PASS", "DEGRADED", "FAIL",
-                                                                   "ERROR")}  # fmt: skip
+    defeated = [p for p, cs in by_path.items() if any(c["verdict"] == Verdict.FAIL for c in cs)]
+    counts = {v: sum(c["verdict"] == v for c in cells) for v in MEASURED}
     p95s = [(p, c["id"]) for c in cells if (p := _metric(c, "latency_ms", "p95")) is not None]
     worst = max(p95s, default=(None, None))
     added = []
@@ -132,7 +132,7 @@ def _score(transport: str, cells: list[dict[str, Any]],
 def _rank_key(s: TransportScore) -> tuple:
     """Fewest defeats, then the most paths survived (evidence), then cost and speed."""
     inf = float("inf")
-    return (len(s.defeated_by), -s.survived, s.counts["DEGRADED"],
+    return (len(s.defeated_by), -s.survived, s.counts[Verdict.DEGRADED],
             s.requests_per_event if s.requests_per_event is not None else inf,
             s.worst_p95_ms if s.worst_p95_ms is not None else inf, s.transport)  # fmt: skip
 
@@ -207,10 +207,10 @@ def recommend(scores: list[TransportScore]) -> list[str]:
         if len(measured) == 1:
             why += " (the only transport measured)"
         out.append(f"Ship {best.transport}: {why}; {_cost(best)}.")
-    errors = [s for s in measured if s.counts["ERROR"]]
+    errors = [s for s in measured if s.counts[Verdict.ERROR]]
     if errors:
         out.append("Not measured (ERROR cells, no evidence either way): "
-                   + ", ".join(f"{s.transport} {s.counts['ERROR']}" for s in errors) + ".")
+                   + ", ".join(f"{s.transport} {s.counts[Verdict.ERROR]}" for s in errors) + ".")
     unmeasured = [s.transport for s in measured if not s.latency_measured]
     if unmeasured:
         out.append(f"Latency not measured for {_names(unmeasured)} (the endpoint sends no "
@@ -232,7 +232,7 @@ def rows(card: Scorecard) -> list[tuple[str, ...]]:
     for s in card.scores:
         out.append((
             s.transport, f"{s.survived}/{s.paths}", f"{s.chains - s.chains_defeated}/{s.chains}",
-            *(str(s.counts[v]) for v in ("PASS", "DEGRADED", "FAIL", "ERROR")),
+            *(str(s.counts[v]) for v in MEASURED),
             _fmt(s.worst_p95_ms) if s.latency_measured else "not measured",
             _fmt(s.added_p50_ms), _fmt(s.requests_per_event, 2), _fmt(s.bytes_per_event, 0),
             ", ".join(s.defeated_by) or "-",

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from gauntlet import repeats
-from gauntlet.errors import GauntletError
 from gauntlet.report import scorecard
+from gauntlet.verdict import Verdict
 
-SUPPORTED_SCHEMA = 1
-VERDICTS = ("PASS", "DEGRADED", "FAIL", "ERROR", "SKIPPED")
+VERDICTS = tuple(Verdict)
 """SKIPPED: not measured here (a real hop's package or the browser is not installed), not a
 finding."""
 
 
 def load_results(path: Path) -> dict[str, Any]:
-    """Read a results.json; a one-line GauntletError names the file if it cannot be used."""
-    try:
-        doc = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise GauntletError(f"{path}: no such results file") from None
-    except (OSError, ValueError) as exc:
-        raise GauntletError(f"{path}: not a results document: {exc}") from None
-    version = doc.get("schema_version") if isinstance(doc, dict) else None
-    if version != SUPPORTED_SCHEMA:
-        raise GauntletError(
-            f"{path}: schema_version {version!r}, this gauntlet reads {SUPPORTED_SCHEMA}"
-        )
-    return doc
+    """Read a results.json as the JSON tree the reports take, validated on the way
+    (harness/results.py: read_results); a one-line DocumentError names the file otherwise."""
+    from gauntlet.results import read_results
+
+    return read_results(path).to_json()
 
 
 def _ms(value: float | None) -> str:
@@ -47,7 +37,7 @@ def _row(cell: dict[str, Any]) -> list[str]:
     lat = m.get("latency_ms") or {}
     verdict = cell["verdict"]
     expected = cell.get("expected_verdict")
-    mismatch = expected is not None and expected != verdict and verdict != "SKIPPED"
+    mismatch = expected is not None and expected != verdict and verdict != Verdict.SKIPPED
     if mismatch:
         verdict += f" (expected {expected})"
     delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
@@ -106,8 +96,8 @@ def render_table(doc: dict[str, Any]) -> str:
         lines.append("added p50: over the direct cell of the same matrix, transport and "
                      "protocol in this run; '-' where the run has none")
     counts = {v: sum(c["verdict"] == v for c in doc["cells"]) for v in VERDICTS}
-    if not counts["SKIPPED"]:  # shown only when a cell was not measured
-        del counts["SKIPPED"]
+    if not counts[Verdict.SKIPPED]:  # shown only when a cell was not measured
+        del counts[Verdict.SKIPPED]
     mismatches = sum(r[0] == "!" for r in rows)
     lines.append(
         f"{len(rows)} cells: " + ", ".join(f"{n} {v}" for v, n in counts.items())

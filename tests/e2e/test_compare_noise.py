@@ -60,7 +60,7 @@ async def measure(cells: list[CellSpec], tmp_path, name: str) -> dict:
                                   time_scale=cells[0].timing.time_scale,
                                   results_dir=tmp_path / name)  # fmt: skip
     assert outcome.error is None and not outcome.interrupted
-    return outcome.document
+    return outcome.document.to_json()
 
 
 async def test_load_is_not_a_regression_and_a_20_ms_hop_is(tmp_path):

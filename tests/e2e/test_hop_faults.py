@@ -97,7 +97,7 @@ async def test_a_non_http_listener_as_external_hop_is_error_and_the_run_goes_on(
             outcome = await run_cells([bad, good], run_id="faults", matrix="test",
                                       time_scale=60, results_dir=tmp_path / "results")
         nursery.cancel_scope.cancel()
-    first, second = outcome.document["cells"]
+    first, second = outcome.document.to_json()["cells"]
     assert first["verdict"] == "ERROR"
     assert first["reason"].startswith(f"hop 1 (external {url}) does not speak HTTP")
     assert second["verdict"] == "PASS", second["reason"]  # the rest of the run is unaffected

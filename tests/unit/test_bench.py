@@ -153,7 +153,9 @@ def minimal_doc() -> dict:
     return {"schema_version": BENCH_SCHEMA_VERSION, "kind": KIND, "bench_id": "x",
             "created_utc": "2026-11-25T00:00:00Z", "quick": True, "command": ["gauntlet"],
             "machine": {"cpu_count": 2, "python": "3.12", "cpu_model": "x", "memory_mb": 1},
-            "dependencies": {}, "git": {}, "clock": {}, "config": {}, "floor": [p],
+            "tool": {"name": "gauntlet", "version": "0.1.0"},
+            "dependencies": {}, "git": {"commit": None, "dirty": None},
+            "clock": {"name": "time.monotonic_ns", "resolution_ns": 1}, "config": {}, "floor": [p],
             "hops": [{"transport": "sse", "direct": p["latency_ms"], "chains": [chain(0.5)]}],
             "sweep": [copy.deepcopy(p)], "knees": knees([p]), "matrices": [
                 {"name": "smoke", "wall_s": 40.0, "skipped": None}],
@@ -167,10 +169,27 @@ def test_schema_check_accepts_a_well_formed_document_and_names_what_is_missing()
     assert summary_lines(doc)  # the human summary reads the same document
     del doc["sweep"][0]["processes"][0]["cpu_share"]
     doc.pop("wall_s")
-    assert validate(doc) == ["wall_s: missing or not (<class 'int'>, <class 'float'>)"]
+    assert validate(doc) == ["sweep[0].processes[0].cpu_share: Field required"]
+    doc["sweep"][0]["processes"][0]["cpu_share"] = 0.5
+    assert validate(doc) == ["wall_s: Field required"]
     doc["wall_s"] = 1
-    assert validate(doc) == ["sweep 0 process: cpu_share missing"]
-    assert validate([]) == ["document is not an object"]
+    assert validate([]) == ["not a bench document (not a JSON object)"]
+    assert validate({**doc, "schema_version": 2}) == ["schema_version 2, this gauntlet reads 1: "
+                                                      "a bench document of another gauntlet "
+                                                      "version (this is 0.1.0)"]
+
+
+def test_a_bench_document_round_trips_and_latest_links_to_the_newest(tmp_path):
+    from gauntlet.bench.document import BenchDocument
+    from gauntlet.bench.run import write_bench
+    from gauntlet.documents import read, read_latest
+
+    doc = BenchDocument.from_json(minimal_doc(), "test")
+    path = write_bench(doc, tmp_path)
+    assert path == tmp_path / "bench" / "x.json"
+    assert read(BenchDocument, path) == doc
+    assert read_latest(BenchDocument, tmp_path / "bench") == doc
+    assert (tmp_path / "bench" / "latest.json").readlink().name == "x.json"
 
 
 def test_worker_arguments_round_trip():

@@ -7,6 +7,7 @@ tests/e2e/test_calibrate_e2e.py.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_a_hold_point_compares_paired_differences_with_t():
     assert not hold_point(200, held[:3], base[:3], wanted=5).passed  # samples missing
 
 
-def document(*points: Point) -> dict:
+def document(*points: Point) -> calibrate.CalibrationDocument:
     return calibrate.build(list(points), {"hop_p50_ms": 1.0, "direct_p50_ms": 0.3},
                            duration_s=9.0, created=dt.datetime(2026, 11, 25, tzinfo=dt.UTC))
 
@@ -58,11 +59,11 @@ def test_the_document_passes_only_if_every_point_does_and_keeps_the_worst_error(
     good = delay_point(20, metrics(21.5), 1.0, 30)
     bad = delay_point(100, metrics(110.0), 1.0, 30)
     ok = document(good)
-    assert ok["passed"] and ok["max_abs_error_ms"] == 0.5
-    assert ok["points"][0] | {"pass": True} == ok["points"][0]
+    assert ok.passed and ok.max_abs_error_ms == 0.5
+    assert ok.to_json()["points"][0]["pass"] is True  # the name other tools read
     worse = document(good, bad)
-    assert not worse["passed"] and worse["max_abs_error_ms"] == 9.0
-    assert not document()["passed"]
+    assert not worse.passed and worse.max_abs_error_ms == 9.0
+    assert not document().passed
     table = calibrate.render_table(worse)
     assert "OUT OF BAND" in table and "BANDS NOT MET" in table
 
@@ -72,25 +73,56 @@ def test_a_saved_calibration_fits_only_this_machine_mitmproxy_and_a_recent_date(
     created = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
     assert fits(doc, now=created + dt.timedelta(days=1))
     assert not fits(doc, now=created + dt.timedelta(days=calibrate.MAX_AGE_DAYS + 1))
-    assert not fits({**doc, "machine": {**doc["machine"], "cpu_count": 999}}, now=created)
-    assert not fits({**doc, "dependencies": {"mitmproxy": "0.1"}}, now=created)
-    assert not fits({}, now=created)
+    other = doc.machine.model_copy(update={"cpu_count": 999})
+    assert not fits(doc.model_copy(update={"machine": other}), now=created)
+    assert not fits(doc.model_copy(update={"dependencies": {"mitmproxy": "0.1"}}), now=created)
+    assert not fits(doc.model_copy(update={"created_utc": "yesterday"}), now=created)
 
 
 def test_write_then_load_latest_round_trips(tmp_path):
     doc = document(delay_point(20, metrics(21.0), 1.0, 30))
     path = calibrate.write(doc, tmp_path)
-    assert path.parent == tmp_path / "calibration" and path.name == f"{doc['id']}.json"
+    assert path.parent == tmp_path / "calibration" and path.name == f"{doc.id}.json"
+    assert (tmp_path / "calibration" / "latest.json").readlink().name == path.name
     assert calibrate.load_latest(tmp_path) == doc
     assert calibrate.load_latest(tmp_path / "nowhere") is None
 
 
-def test_a_run_embeds_a_fitting_saved_calibration_without_measuring(tmp_path):
+def test_a_copied_latest_json_of_an_older_gauntlet_still_reads_and_is_replaced(tmp_path):
+    import shutil
+
     doc = document(delay_point(20, metrics(21.0), 1.0, 30))
-    doc["created_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    (folder / f"{doc.id}.json").write_text(json.dumps(doc.to_json()))
+    shutil.copyfile(folder / f"{doc.id}.json", folder / "latest.json")  # the old convention
+    assert calibrate.load_latest(tmp_path) == doc
+    newer = document(delay_point(100, metrics(101.0), 1.0, 30))
+    calibrate.write(newer, tmp_path)
+    assert (folder / "latest.json").is_symlink() and calibrate.load_latest(tmp_path) == newer
+
+
+def test_a_saved_calibration_of_another_schema_is_named_and_measured_anew(tmp_path):
+    from gauntlet.documents import DocumentError
+
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    tree = document(delay_point(20, metrics(21.0), 1.0, 30)).to_json()
+    (folder / "latest.json").write_text(json.dumps({**tree, "schema_version": 9}))
+    with pytest.raises(DocumentError, match=r"latest.json: schema_version 9, this gauntlet "
+                                            r"reads 1: a calibration document of another"):
+        calibrate.load_latest(tmp_path)
+    said: list[str] = []
+    embedded = calibrate.for_run(tmp_path, may_measure=False, progress=said.append)
+    assert embedded["status"] == "not calibrated" and "schema_version 9" in said[0]
+
+
+def test_a_run_embeds_a_fitting_saved_calibration_without_measuring(tmp_path):
+    doc = document(delay_point(20, metrics(21.0), 1.0, 30)).model_copy(
+        update={"created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     calibrate.write(doc, tmp_path)
     embedded = calibrate.for_run(tmp_path, may_measure=False, progress=print)
-    assert embedded["status"] == "calibrated" and embedded["id"] == doc["id"]
+    assert embedded["status"] == "calibrated" and embedded["id"] == doc.id
     missing = calibrate.for_run(tmp_path / "empty", may_measure=False, progress=print)
     assert missing["status"] == "not calibrated" and "gauntlet calibrate" in missing["reason"]
 

@@ -87,9 +87,15 @@ def test_load_results_errors_name_the_file(tmp_path, content, message):
 
 
 def test_load_results_round_trip(tmp_path):
+    from pathlib import Path
+
+    from gauntlet.results import build_document
+
+    full = build_document(run_id="r1", matrix="smoke", time_scale=30, interrupted=False,
+                          repo=Path("."), cells=DOC["cells"]).to_json()  # fmt: skip
     path = tmp_path / "results.json"
-    path.write_text(json.dumps(DOC))
-    assert load_results(path) == DOC
+    path.write_text(json.dumps(full))
+    assert load_results(path) == full
 
 
 def test_latencies_are_first_receipts_minus_sends_sorted():

@@ -7,6 +7,7 @@ import json
 
 from gauntlet.results import (
     SCHEMA_VERSION,
+    ResultsDocument,
     build_document,
     cpu_model,
     new_run_id,
@@ -14,8 +15,8 @@ from gauntlet.results import (
 )
 
 
-def doc(run_id: str) -> dict:
-    return build_document(run_id=run_id, matrix="smoke", time_scale=30, cells=[],
+def doc(run_id: str, cells: list | None = None):
+    return build_document(run_id=run_id, matrix="smoke", time_scale=30, cells=cells or [],
                           interrupted=False, repo=__import__("pathlib").Path("."))  # fmt: skip
 
 
@@ -26,7 +27,8 @@ def test_run_ids_sort_by_time_and_differ_within_a_second():
 
 
 def test_document_carries_versions_machine_clock_and_scale():
-    d = doc("r1")
+    d = doc("r1").to_json()
+    assert d["kind"] == "gauntlet-results"
     assert d["schema_version"] == SCHEMA_VERSION == 1
     assert d["tool"]["name"] == "gauntlet"
     assert d["dependencies"]["mitmproxy"] == "12.2.3"
@@ -72,23 +74,49 @@ def test_merge_joins_shards_and_refuses_mixed_matrices_or_repeated_cells():
     from gauntlet.errors import GauntletError
     from gauntlet.results import merge_documents
 
-    a = {**doc("a"), "cells": [{"id": "x"}]}
-    b = {**doc("b"), "cells": [{"id": "y"}], "interrupted": True}
+    a = doc("a", [{"id": "x", "verdict": "PASS"}])
+    b = doc("b", [{"id": "y", "verdict": "FAIL"}]).model_copy(update={"interrupted": True})
     merged = merge_documents([a, b], "m", ["a.json", "b.json"])
-    assert [c["id"] for c in merged["cells"]] == ["x", "y"]
-    assert merged["interrupted"] is True and merged["merged_from"] == ["a", "b"]
+    assert [c.id for c in merged.cells] == ["x", "y"]
+    assert merged.interrupted is True and merged.merged_from == ["a", "b"]
     # every shard's machine is kept: compare refuses latency verdicts when they differ
-    assert merged["machines"] == [a["machine"], b["machine"]]
-    again = merge_documents([merged, {**doc("c"), "machine": {"cpu_count": 64}, "cells": []}],
-                            "m2", ["m.json", "c.json"])  # fmt: skip
-    assert again["machines"] == [a["machine"], b["machine"], {"cpu_count": 64}]
+    tree = merged.to_json()
+    assert tree["machines"] == [a.to_json()["machine"], b.to_json()["machine"]]
+    assert "repeats" not in tree  # no cell was repeated: absent, not null
+    other = doc("c").to_json()
+    other["machine"]["cpu_count"] = 64
+    again = merge_documents([merged, ResultsDocument.from_json(other, "c.json")], "m2",
+                            ["m.json", "c.json"])  # fmt: skip
+    assert [m["cpu_count"] for m in again.to_json()["machines"]][-1] == 64
     with pytest.raises(GauntletError, match="b.json: matrix 'tls' differs"):
-        merge_documents([a, {**b, "matrix": "tls"}], "m", ["a.json", "b.json"])
+        merge_documents([a, b.model_copy(update={"matrix": "tls"})], "m", ["a.json", "b.json"])
     with pytest.raises(GauntletError, match="b.json: cell x is also in a.json"):
-        merge_documents([a, {**a, "run_id": "b"}], "m", ["a.json", "b.json"])
+        merge_documents([a, a.model_copy(update={"run_id": "b"})], "m", ["a.json", "b.json"])
 
 
 def test_cpu_model_is_the_first_model_name_of_proc_cpuinfo():
     names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
              if line.startswith("model name")]  # fmt: skip
     assert cpu_model() == (names[0] if names else None)
+
+
+def test_a_results_file_round_trips_through_the_model(tmp_path):
+    from gauntlet.results import read_results
+    from gauntlet.verdict import Verdict
+
+    cells = [{"id": "x", "verdict": "DEGRADED", "expected_verdict": None, "reason": "slow",
+              "metrics": {"sent": 3}, "samples": [[1, 2.5]]}]  # fmt: skip
+    path = write_document(doc("r1", cells), tmp_path)
+    back = read_results(path)
+    assert back.cells[0].verdict is Verdict.DEGRADED
+    assert back.to_json() == json.loads(path.read_text())
+    assert back.to_json()["cells"][0]["samples"] == [[1, 2.5]]  # measurements kept as written
+
+
+def test_an_old_results_file_without_kind_still_reads(tmp_path):
+    from gauntlet.results import read_results
+
+    tree = doc("r1").to_json()
+    del tree["kind"]
+    (tmp_path / "results.json").write_text(json.dumps(tree))
+    assert read_results(tmp_path / "results.json").run_id == "r1"

@@ -46,8 +46,8 @@ async def test_cells_run_side_by_side_up_to_jobs_and_keep_spec_order(
                                      results_dir=tmp_path, jobs=jobs)  # fmt: skip
     assert trio.current_time() - start == pytest.approx(wall_s)
     assert peak[0] == min(jobs, len(CELLS))
-    assert [c["id"] for c in outcome.document["cells"]] == [c.id for c in CELLS]
-    work_dirs = {c["started_dir"] for c in outcome.document["cells"]}
+    assert [c["id"] for c in outcome.document.to_json()["cells"]] == [c.id for c in CELLS]
+    work_dirs = {c["started_dir"] for c in outcome.document.to_json()["cells"]}
     assert len(work_dirs) == len(CELLS)  # a folder per cell, even for equal cell ids
     assert outcome.error is None and not outcome.interrupted
 
@@ -60,7 +60,7 @@ async def test_a_hop_that_fails_to_start_stops_the_run_and_keeps_finished_cells(
                                      results_dir=tmp_path, jobs=2)  # fmt: skip
     assert isinstance(outcome.error, HopStartError)
     # cell 1 (1 s) finished before cell 2 failed at 2.5 s; cell 0 (3 s) was cut down with it
-    assert [c["id"] for c in outcome.document["cells"]] == [CELLS[1].id]
+    assert [c["id"] for c in outcome.document.to_json()["cells"]] == [CELLS[1].id]
     saved = json.loads(outcome.path.read_text())
     assert saved["interrupted"] is True and len(saved["cells"]) == 1
 
@@ -100,4 +100,4 @@ async def test_a_browser_cell_runs_alone_and_the_others_side_by_side(
                       "browser_sse-direct": set(), "sse-idle_timeout": {"sse-lifetime_cap"},
                       "sse-lifetime_cap": {"sse-idle_timeout"}}  # fmt: skip
     assert trio.current_time() - start == pytest.approx(3.0)
-    assert [c["id"] for c in outcome.document["cells"]] == order
+    assert [c["id"] for c in outcome.document.to_json()["cells"]] == order
