@@ -21,7 +21,7 @@ from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 from tests.e2e.conftest import gauntlet_cmd
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("transports_e2e")]
 
 
 def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str) -> CellSpec:

@@ -18,7 +18,7 @@ import pytest
 
 from tests.e2e.conftest import gauntlet_cmd
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("workloads_e2e")]
 
 
 def run_matrix(name: str, results) -> dict[str, dict]:
