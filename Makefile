@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 
 # Independent tests run side by side in JOBS pytest-xdist workers, as the runner runs cells
-# (2 at a time by default; this machine has 2 cores). `--dist loadgroup` keeps the tests of
-# one `xdist_group` on one worker: a module whose fixture runs a whole matrix runs it once.
+# (2 at a time by default; this machine has 2 cores). `--dist loadscope` hands a module to one
+# worker whole, so a module fixture that runs a whole matrix runs once, not once per worker
+# (`loadgroup` and its xdist_group marks group nothing with pytest 9.2: pytest-xdist#1386).
 # Tests marked `serial` (browsers, load, benchmarks, calibration, a hostile SCHED_RR server,
 # busy loops on every core, the package build) measure the machine or load it: they run
 # after, one at a time, with nothing beside them.
 JOBS ?= 2
-SIDE_BY_SIDE := -n $(JOBS) --dist loadgroup
+SIDE_BY_SIDE := -n $(JOBS) --dist loadscope
 # pyproject.toml's addopts deselect `matrix`; a -m given here replaces that one, so each
 # expression says it again. Every `serial` test is also `slow` (tests/conftest.py fails one
 # that an xdist worker is handed), so the fast loop is one side-by-side run.

@@ -18,7 +18,7 @@ import trio
 
 from tests.e2e.conftest import Topology, alive, gauntlet_cmd, port_refuses
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("smoke_matrix")]
+pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT_S = 180
 

@@ -58,7 +58,6 @@ def transports_matrix(tmp_path_factory):
     return done, {c["id"]: c for c in doc["cells"]}
 
 
-@pytest.mark.xdist_group("transports_matrix")  # one worker runs the matrix once
 def test_transports_matrix_meets_every_expectation(transports_matrix):
     done, cells = transports_matrix
     assert len(cells) == 30
@@ -68,7 +67,6 @@ def test_transports_matrix_meets_every_expectation(transports_matrix):
     assert done.returncode == 0
 
 
-@pytest.mark.xdist_group("transports_matrix")  # one worker runs the matrix once
 def test_store_and_forward_what_gets_through(transports_matrix):
     _, cells = transports_matrix
     delivered = {c["transport"]: c["metrics"]["delivered"] for c in cells.values()
@@ -79,7 +77,6 @@ def test_store_and_forward_what_gets_through(transports_matrix):
     assert delivered["sse"] == delivered["sse_padded"] == 0
 
 
-@pytest.mark.xdist_group("transports_matrix")  # one worker runs the matrix once
 def test_canary_fallback_is_said_in_the_event_log(transports_matrix):
     _, cells = transports_matrix
     held = cells["sse_canary-store_and_forward"]
@@ -87,7 +84,6 @@ def test_canary_fallback_is_said_in_the_event_log(transports_matrix):
     assert any("staying on sse" in n for n in cells["sse_canary-direct"]["notes"])
 
 
-@pytest.mark.xdist_group("transports_matrix")  # one worker runs the matrix once
 def test_padding_gets_the_first_event_through_a_small_threshold(transports_matrix):
     _, cells = transports_matrix
     padded = cells["sse_padded-small_threshold_buffer"]["metrics"]
@@ -96,7 +92,6 @@ def test_padding_gets_the_first_event_through_a_small_threshold(transports_matri
     assert plain["time_to_first_event_ms"] > 1000  # held until the stream crosses 1 KiB
 
 
-@pytest.mark.xdist_group("transports_matrix")  # one worker runs the matrix once
 def test_each_transport_reports_its_cost(transports_matrix):
     _, cells = transports_matrix
     direct = {c["transport"]: c["metrics"] for c in cells.values()

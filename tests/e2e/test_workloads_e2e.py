@@ -47,7 +47,6 @@ def large(tmp_path_factory):
     return run_matrix("large", tmp_path_factory.mktemp("large"))
 
 
-@pytest.mark.xdist_group("workloads_quiet")  # one worker runs the matrix once
 def test_quiet_period_idle_cuts_cost_a_reconnect_heartbeats_and_held_polls_avoid_it(quiet):
     reconnects = {cid: c["metrics"]["reconnects"] for cid, c in quiet.items()}
     assert reconnects["sse-idle_timeout"] == 1, quiet["sse-idle_timeout"]["connections"]
@@ -58,7 +57,6 @@ def test_quiet_period_idle_cuts_cost_a_reconnect_heartbeats_and_held_polls_avoid
     assert all(c["metrics"]["lost"] == 0 for c in quiet.values())
 
 
-@pytest.mark.xdist_group("workloads_quiet")  # one worker runs the matrix once
 def test_quiet_period_is_in_the_published_schedule(quiet):
     sent = [s["sent_ms"] for s in quiet["sse-direct"]["samples"]]
     gap_ms = sent[5] - sent[4]

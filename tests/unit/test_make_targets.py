@@ -78,3 +78,10 @@ def test_both_targets_lint_and_type_check_first():
         assert re.search(rf"^{target}: lint\b", text, re.M), target
     lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", text, re.M).group(1)
     assert "ruff check harness proxies tests" in lint and "mypy -p gauntlet" in lint
+
+
+def test_side_by_side_runs_keep_a_module_on_one_worker():
+    """Module fixtures run whole matrices (test_transports_e2e, test_smoke_matrix): under
+    `--dist load` each worker would run each of them again."""
+    side_by_side = expand("$(SIDE_BY_SIDE)", make_variables())
+    assert "--dist loadscope" in side_by_side and "-n " in side_by_side
