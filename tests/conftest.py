@@ -2,14 +2,44 @@
 
 (mitmproxy's test/mitmproxy/proxy/conftest.py does the same.) No deadline in either: CI
 machines stall now and then, and a property's truth does not depend on its speed.
+
+Also: a temp folder of its own for each pytest-xdist worker (pytest_configure below).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("fast", max_examples=100, deadline=None)
 settings.register_profile("deep", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test`, `make check`), each worker gets its own temp folder.
+
+    Every run sweeps the system temp folder of work folders whose owner died (harness/
+    workdir.py), and test_kill.py SIGKILLs a run and then checks that its folder is still
+    there until *its* next run sweeps it: a run on another worker would sweep it in between.
+    TMPDIR is what tempfile.gettempdir() reads here and in every child (spawn.ENV_KEPT).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"pytest-{worker}-tmp-"))
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A `serial` test must have no other test beside it: it fails on an xdist worker."""
+    if item.get_closest_marker("serial") and os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail("marked `serial`: it must run alone, without -n (-m 'not serial' under -n; "
+                    "Makefile)", pytrace=False)

@@ -19,7 +19,7 @@ from gauntlet.bench.run import BenchConfig, run_bench
 from gauntlet.progress import Event, describe
 from tests.e2e.conftest import alive
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
 
 async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):

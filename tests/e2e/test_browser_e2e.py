@@ -27,7 +27,7 @@ from gauntlet.scenario import Intermediary, load_matrix
 from gauntlet.topology import run_cell
 from tests.e2e.conftest import alive, gauntlet_cmd
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 CHROMIUM = Path(browser_mod.CHROMIUM_BINARY)
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}")
 CELL_BOUND_S = 90

@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.conftest import gauntlet_cmd
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
 
 def test_calibrate_meets_every_band_and_the_next_run_reports_its_figures(tmp_path):

@@ -29,7 +29,7 @@ from gauntlet.runner import run_cells
 from gauntlet.scenario import CellSpec, load_matrix
 from gauntlet.spawn import kill_group, spawn
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
 CELLS = ("sse-transparent", "long_poll-transparent", "websocket-transparent")
 DELAYED = ("sse-transparent", "long_poll-transparent")

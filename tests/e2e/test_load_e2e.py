@@ -15,7 +15,7 @@ from gauntlet.load.run import LoadSpec, measure
 from gauntlet.target import TargetChoice
 from tests.e2e.conftest import alive
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
 USERS, EVENTS = 12, 4
 

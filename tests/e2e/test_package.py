@@ -21,7 +21,7 @@ import pytest
 
 from tests.e2e.test_plugin import OTHER_PROJECT_TEST
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT_S = 1800  # a bound, not a budget: ~100 wheels unpacked on a shared 2-core machine

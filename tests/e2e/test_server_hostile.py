@@ -42,7 +42,7 @@ from gauntlet.eventlog import EventLog, Published, Received, ServerRequest
 from gauntlet.metrics import percentile
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 SUBSCRIBERS, EVENTS, RATE_PER_S = 3, 100, 20
 FLOOR_MS, RSS_GROWTH_MB = 5.0, 64
 PHASE_TIMEOUT_S, ATTACK_S = 30.0, 60.0

@@ -117,6 +117,8 @@ async def test_websocket_fallback_gives_up_on_a_killing_proxy_and_keeps_polling(
     assert any("given up after 3 failed probes" in n for n in fallback["notes"])
 
 
+@pytest.mark.slow  # reconnects counted in a real-time budget: short of 5 twice beside
+@pytest.mark.serial  # another worker (load 8-22), 5+ alone; make check runs it alone
 async def test_adaptive_sse_guesses_wrong_behind_an_h2_front_h1_back_hop(tmp_path):
     chain = load_intermediaries()["corporate_tls_cdn"].hops[1:]  # the CDN edge alone
     with trio.fail_after(30):
