@@ -83,7 +83,6 @@ def run(args: argparse.Namespace) -> int:
 
     from gauntlet import __version__
     from gauntlet.bench.run import bench_machine
-    from gauntlet.bench.sweep import REPO
     from gauntlet.eventlog import clock_resolution_ns
     from gauntlet.load.document import (
         KIND,
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         summary_lines,
         write_load,
     )
-    from gauntlet.load.run import measure
+    from gauntlet.load.run import REPO, measure
     from gauntlet.results import dependency_versions, git_info, new_run_id
     from gauntlet.workdir import private_workdir
 
