@@ -189,6 +189,9 @@ class _Sampler:
                 tree = procs.tree_cpu_s(pid)
                 reading = procs.ProcReading(tree if tree is not None else reading.cpu_s,
                                             reading.peak_rss_mb)  # fmt: skip
+            if reading.peak_rss_mb is None and pid in self.last:  # an exited process (a
+                reading = procs.ProcReading(reading.cpu_s,  # zombie) has no memory: keep
+                                            self.last[pid][1].peak_rss_mb)  # its last peak
             self.first.setdefault(pid, (now, reading))
             self.last[pid] = (now, reading)
 
