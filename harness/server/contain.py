@@ -21,7 +21,6 @@ import socket
 import h11
 import trio
 import wsproto.utilities
-from hypercorn.events import Closed, Event, RawData
 from hypercorn.trio import run as hypercorn_run
 from hypercorn.trio.tcp_server import TCPServer
 
@@ -42,32 +41,6 @@ class ContainedTCPServer(TCPServer):
             await super().run()
         except* PROTOCOL_ERRORS:
             contained["connections"] += 1
-
-    async def protocol_send(self, event: Event) -> None:
-        """hypercorn's, minus a scheduling round trip per write when the send lock is free.
-
-        hypercorn writes each chunk under `async with self.send_lock`, and trio's
-        `Lock.acquire` yields to the scheduler even when the lock is free: at a fan-out to N
-        streams that is N extra task switches per event (py-spy on `gauntlet load --users
-        2000`: the write path is most of the server's CPU). A free lock is taken here without
-        yielding and held across the same shielded `send_all`, so the same bytes go out in
-        the same order; a busy lock is waited for by hypercorn's own code."""
-        if not isinstance(event, RawData):
-            await super().protocol_send(event)
-            return
-        try:
-            self.send_lock.acquire_nowait()
-        except trio.WouldBlock:
-            await super().protocol_send(event)
-            return
-        try:
-            try:
-                with trio.CancelScope(shield=True):
-                    await self.stream.send_all(event.data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                await self.protocol.handle(Closed())
-        finally:
-            self.send_lock.release()
 
     async def _sends_a_byte(self) -> bool:
         """Whether the peer sends anything before it closes, within keep_alive_timeout.
