@@ -1,4 +1,4 @@
-"""Child processes (hops, bench workers) that die with the harness, however it ends.
+"""Child processes (hops, Locust processes) that die with the harness, however it ends.
 
 `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits, not the process
 (prctl(2)). `trio.lowlevel.open_process` forks from a trio worker thread, and trio retires a

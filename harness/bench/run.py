@@ -34,9 +34,9 @@ from gauntlet.bench.document import (
     relay_cost,
 )
 from gauntlet.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
-from gauntlet.clients import TRANSPORTS
 from gauntlet.documents import header, machine_info
 from gauntlet.errors import GauntletError
+from gauntlet.load.run import LOAD_TRANSPORTS
 from gauntlet.progress import Note, Progress, Step, ignore
 from gauntlet.results import new_run_id
 from gauntlet.spawn import kill_group, spawn
@@ -77,10 +77,10 @@ class BenchConfig:
 
     def check(self) -> None:
         unknown = [t for t in {*self.transports, *self.floor_transports, *self.hop_transports}
-                   if t not in TRANSPORTS]  # fmt: skip
-        if unknown:
+                   if t not in LOAD_TRANSPORTS]  # fmt: skip
+        if unknown:  # the load generator's user kinds (harness/load/locustfile.py)
             raise GauntletError(f"unknown transport {sorted(unknown)[0]!r} (known: "
-                                f"{', '.join(TRANSPORTS)})")  # fmt: skip
+                                f"{', '.join(LOAD_TRANSPORTS)})")  # fmt: skip
         too_many = [n for n in self.subscribers if not 1 <= n <= MAX_SUBSCRIBERS]
         if too_many:
             raise GauntletError(f"--subscribers {too_many[0]}: a point is bounded to "

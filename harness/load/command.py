@@ -82,11 +82,10 @@ def run(args: argparse.Namespace) -> int:
     import trio
 
     from gauntlet.bench.run import bench_machine
-    from gauntlet.bench.sweep import REPO
     from gauntlet.documents import header
     from gauntlet.eventlog import clock_resolution_ns
     from gauntlet.load.document import LoadDocument, clock_entry, summary_lines, write_load
-    from gauntlet.load.run import measure
+    from gauntlet.load.run import REPO, measure
     from gauntlet.progress import Note, ProgressPrinter
     from gauntlet.results import new_run_id
     from gauntlet.workdir import private_workdir

@@ -16,13 +16,15 @@ bench's sweep does.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,10 @@ class LoadSpec:
     clock: str = "monotonic"
     clock_sync_error_ms: float | None = None
     payload_bytes: int = 64
+    publish_when_subscribed: bool = False
+    """False: publish from the first subscription on, so events meet the ramp (latency against
+    subscribers). True: publish once the target has seen every user's subscription, so every
+    event meets all `users` (the bench's points, harness/bench/sweep.py)."""
 
     def check(self) -> None:
         if self.transport not in LOAD_TRANSPORTS:
@@ -112,18 +118,23 @@ class LoadSpec:
 
 
 class _LoadLog(EventLog):
-    """The target's log for a run: publish stamps kept, requests only counted (thousands)."""
+    """The target's log for a run: publish stamps kept, requests only counted (thousands);
+    `reached` is set once `users` requests have arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: int = 0) -> None:
         super().__init__()
         self.published: dict[int, int] = {}
         self.requests = 0
+        self.users = users
+        self.reached = trio.Event()
 
     def append(self, record: Record) -> None:
         if isinstance(record, Published):
             self.published[record.id] = record.t_ns
         elif isinstance(record, ServerRequest):
             self.requests += 1
+            if self.requests >= self.users:
+                self.reached.set()
 
 
 def free_loopback_port() -> int:
@@ -178,14 +189,20 @@ class _Sampler:
                 tree = procs.tree_cpu_s(pid)
                 reading = procs.ProcReading(tree if tree is not None else reading.cpu_s,
                                             reading.peak_rss_mb)  # fmt: skip
+            if reading.peak_rss_mb is None and pid in self.last:  # an exited process (a
+                reading = procs.ProcReading(reading.cpu_s,  # zombie) has no memory: keep
+                                            self.last[pid][1].peak_rss_mb)  # its last peak
             self.first.setdefault(pid, (now, reading))
             self.last[pid] = (now, reading)
 
     def restart(self) -> None:
         """The window starts now: CPU is counted from the first publish (workers' imports and
-        Locust's start-up are not the fan-out's cost; connects during the ramp are)."""
+        Locust's start-up are not the fan-out's cost; connects during the ramp are), and the
+        peak RSS of each process from here (where the kernel allows it)."""
         self.first.clear()
         self.system.clear()
+        for _, pid in self.roles:
+            procs.reset_peak(pid if pid != os.getpid() else None)
         self.sample()
 
     async def run(self) -> None:
@@ -199,6 +216,13 @@ class _Sampler:
             return None
         (b0, t0), (b1, t1) = self.system
         return round((b1 - b0) / (t1 - t0) * (os.cpu_count() or 1), 3) if t1 > t0 else None
+
+    def window_s(self) -> float | None:
+        """From the first publish to the last reading of any process."""
+        if not self.first or not self.last:
+            return None
+        return round(max(t for t, _ in self.last.values())
+                     - min(t for t, _ in self.first.values()), 3)  # fmt: skip
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -247,7 +271,8 @@ async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec]
         "workers": spec.workers, "remote_workers": spec.remote_workers, "error": None,
         "processes": [], "limiting": None,
     }  # fmt: skip
-    run_dir = workdir / f"run-{spec.transport}-{spec.users}-{spec.workers}w"
+    run_dir = _new_run_dir(workdir, f"run-{spec.transport}-{spec.through}-{spec.users}-"
+                                    f"{spec.workers}w")  # fmt: skip
     receipts = run_dir / "receipts"
     receipts.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -264,62 +289,74 @@ async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec]
     return point
 
 
-async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-               run_dir: Path, receipts: Path, point: dict[str, Any], progress: Progress,
-               sock: socket.socket | None = None) -> None:
-    log = _LoadLog()
-    target = choice.build(log, spec.payload_bytes)
-    hop_dir = workdir / "hops"
-    hop_dir.mkdir(exist_ok=True)
-    procs.raise_open_files_limit()  # the children inherit it
-    wall_offset_ns = time.time_ns() - time.monotonic_ns()
+@asynccontextmanager
+async def serve_through(target: Any, hops: Sequence[HopSpec], hop_dir: Path, through: str,
+                        sock: socket.socket | None = None,
+                        ) -> AsyncIterator[tuple[str, list[Any]]]:  # fmt: skip
+    """The server and hops of a run, assembled in ONE place: the target serving on 127.0.0.1,
+    the chain in front of it, and the URL the subscribers use; (base URL, running hops).
+    Everything stops when the block ends. (harness/topology.py's `open_topology` assembles
+    the same for the matrix; this is the one function to switch to it.)"""
     async with trio.open_nursery() as nursery:
         server_url = await target.start(nursery, None, sock)
         async with running_chain(list(hops), server_url, hop_dir) as chain:
             base_url, forward = client_entry(chain, server_url)
             if forward is not None:
-                raise GauntletError(f"--through {spec.through}: a forward proxy; gauntlet load "
+                raise GauntletError(f"--through {through}: a forward proxy; gauntlet load "
                                     "drives reverse chains only")  # fmt: skip
-            port = spec.master_port or free_loopback_port()
-            point["master"] = {"host": "127.0.0.1", "port": port}
-            children: list[tuple[str, Child]] = []
-            try:
-                with open(run_dir / "master.log", "wb") as out:
-                    master = await spawn(master_argv(spec, base_url, port, receipts),
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                         cwd=REPO)  # fmt: skip
-                children.append(("master", master))
-                for i in range(spec.workers):
-                    with open(run_dir / f"worker{i}.log", "wb") as out:
-                        child = await spawn(worker_argv("127.0.0.1", port),
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                            cwd=REPO)  # fmt: skip
-                    children.append(("worker", child))
-                progress(Step(f"locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
-                              + (f", waiting for {spec.remote_workers} remote"
-                                 if spec.remote_workers else "")
-                              + f"; {spec.users} {spec.transport} users at "
-                              f"{spec.spawn_rate:g}/s through {spec.through}"))  # fmt: skip
-                roles = [("server", os.getpid())] + [("proxy", h.pid) for h in chain if h.pid] \
-                    + [(role, c.pid) for role, c in children]  # fmt: skip
-                sampler = _Sampler(roles)
-                point["load_average_before"] = list(os.getloadavg())
-                async with trio.open_nursery() as inner:
-                    inner.start_soon(sampler.run)
-                    await _publish(spec, target, sampler.restart)
-                    with trio.move_on_after(spec.max_seconds + MASTER_GRACE_S) as bound:
-                        await master.wait()
-                    sampler.stop = True
-                    inner.cancel_scope.cancel()
-                point["load_average_after"] = list(os.getloadavg())
-                if bound.cancelled_caught:
-                    raise GauntletError("the Locust master did not end within "
-                                        f"{spec.max_seconds + MASTER_GRACE_S:g} s "
-                                        f"(see {run_dir}/master.log)")  # fmt: skip
-            finally:
-                for _, child in children:
-                    await kill_group(child)
+            yield base_url, list(chain)
         nursery.cancel_scope.cancel()
+
+
+async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
+               run_dir: Path, receipts: Path, point: dict[str, Any], progress: Progress,
+               sock: socket.socket | None = None) -> None:
+    log = _LoadLog(spec.users)
+    target = choice.build(log, spec.payload_bytes)
+    hop_dir = workdir / "hops"  # shared by every run of a workdir: each hop's CA made once
+    hop_dir.mkdir(exist_ok=True)
+    procs.raise_open_files_limit()  # the children inherit it
+    wall_offset_ns = time.time_ns() - time.monotonic_ns()
+    async with serve_through(target, hops, hop_dir, spec.through, sock) as (base_url, chain):
+        port = spec.master_port or free_loopback_port()
+        point["master"] = {"host": "127.0.0.1", "port": port}
+        children: list[tuple[str, Child]] = []
+        try:
+            with open(run_dir / "master.log", "wb") as out:
+                master = await spawn(master_argv(spec, base_url, port, receipts),
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     cwd=REPO)  # fmt: skip
+            children.append(("master", master))
+            for i in range(spec.workers):
+                with open(run_dir / f"worker{i}.log", "wb") as out:
+                    child = await spawn(worker_argv("127.0.0.1", port),
+                                        stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                        cwd=REPO)  # fmt: skip
+                children.append(("worker", child))
+            progress(Step(f"locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
+                     + (f", waiting for {spec.remote_workers} remote" if spec.remote_workers
+                        else "") + f"; {spec.users} {spec.transport} users at "
+                     f"{spec.spawn_rate:g}/s through {spec.through}"))  # fmt: skip
+            roles = [("server", os.getpid())] + [("proxy", h.pid) for h in chain if h.pid] \
+                + [(role, c.pid) for role, c in children]  # fmt: skip
+            sampler = _Sampler(roles)
+            point["load_average_before"] = list(os.getloadavg())
+            async with trio.open_nursery() as inner:
+                inner.start_soon(sampler.run)
+                await _publish(spec, target, log, sampler.restart)
+                with trio.move_on_after(spec.max_seconds + MASTER_GRACE_S) as bound:
+                    await master.wait()
+                sampler.stop = True
+                inner.cancel_scope.cancel()
+            point["load_average_after"] = list(os.getloadavg())
+            if bound.cancelled_caught:
+                raise GauntletError("the Locust master did not end within "
+                                    f"{spec.max_seconds + MASTER_GRACE_S:g} s "
+                                    f"(see {run_dir}/master.log)")  # fmt: skip
+        finally:
+            for _, child in children:
+                await kill_group(child)
+    point["window_s"] = sampler.window_s()
     point["processes"] = sampler.rows()
     point["machine_busy_cores"] = sampler.machine_busy_cores()
     point["limiting"] = limiting_process(point["processes"], point["machine_busy_cores"],
@@ -332,10 +369,22 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
     _account(spec, receipts, sent, point)
 
 
-async def _publish(spec: LoadSpec, target: Any, on_start: Callable[[], None]) -> None:
+async def _publish(spec: LoadSpec, target: Any, log: _LoadLog,
+                   on_start: Callable[[], None]) -> None:  # fmt: skip
     """A steady `rate_per_s` from the first subscription the target saw (a running endpoint
-    cannot say: from now), `events` in all."""
-    if target.first_request is not None:
+    cannot say: from now), or with `publish_when_subscribed` once it has seen every user's;
+    `events` in all."""
+    within = spec.connect_within_s + 2 * spec.ramp_s
+    if spec.publish_when_subscribed:
+        if target.first_request is None:
+            raise GauntletError("publishing once every user subscribed needs a target served "
+                                "here (the reference server or --app)")  # fmt: skip
+        with trio.move_on_after(within):
+            await log.reached.wait()
+        if not log.reached.is_set():
+            raise GauntletError(f"only {log.requests} of {spec.users} subscribers reached the "
+                                f"server within {within:.0f} s")  # fmt: skip
+    elif target.first_request is not None:
         with trio.move_on_after(60.0 + spec.ramp_s):
             await target.first_request.wait()
     on_start()
@@ -343,6 +392,16 @@ async def _publish(spec: LoadSpec, target: Any, on_start: Callable[[], None]) ->
     for i in range(spec.events):
         await trio.sleep_until(start + i / spec.rate_per_s)  # the workload's pacing
         await target.publish()
+
+
+def _new_run_dir(workdir: Path, name: str) -> Path:
+    """A folder no earlier run of this workdir used: its receipts are this run's only."""
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    for i in itertools.count(1):
+        candidate = workdir / (name if i == 1 else f"{name}-{i}")
+        if not candidate.exists():
+            return candidate
+    raise AssertionError("unreachable")
 
 
 def _keep_logs(workdir: Path, logs_to: Path) -> None:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from math import inf
 from urllib.parse import parse_qs
 
 import trio
@@ -123,6 +122,38 @@ def sse_frame(event: PushEvent) -> bytes:
     return f"id: {event.id}\ndata: {event.payload}\n\n".encode()
 
 
+def ws_text(event: PushEvent) -> str:
+    return json.dumps({"id": event.id, "data": event.payload})
+
+
+class EncodedEvents:
+    """Each event's wire form, encoded once per server instead of once per subscriber.
+
+    A fan-out to N subscribers used to encode the same event N times (an f-string and
+    `.encode()` per SSE stream, a `json.dumps` per WebSocket). Ids are unique per publisher
+    (strictly increasing, never reused), so the id is the key; the bytes sent are the same."""
+
+    def __init__(self) -> None:
+        self._sse: dict[int, bytes] = {}
+        self._ws: dict[int, str] = {}
+
+    def sse(self, events: list[PushEvent]) -> bytes:
+        """The SSE frames of `events`, in order (one event: its cached frame itself)."""
+        frames = []
+        for e in events:
+            frame = self._sse.get(e.id)
+            if frame is None:
+                frame = self._sse[e.id] = sse_frame(e)
+            frames.append(frame)
+        return frames[0] if len(frames) == 1 else b"".join(frames)
+
+    def ws(self, event: PushEvent) -> str:
+        text = self._ws.get(event.id)
+        if text is None:
+            text = self._ws[event.id] = ws_text(event)
+        return text
+
+
 def _query(scope: dict) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
 
@@ -159,6 +190,7 @@ class PushApp:
         self.mcp = MCPEndpoint(publisher, options.answer_events, options.retry_ms,
                                options.sse_opt_out)
         self.health_requests = 0
+        self.encoded = EncodedEvents()
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -220,13 +252,16 @@ class PushApp:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             while True:
                 events = None
-                with trio.move_on_after(plan.heartbeat_ms / 1000 if plan.heartbeat_ms else inf):
+                if plan.heartbeat_ms:  # a cancel scope per wait only where it can fire
+                    with trio.move_on_after(plan.heartbeat_ms / 1000):
+                        events = await self.publisher.wait_after(cursor)
+                else:
                     events = await self.publisher.wait_after(cursor)
                 if events is None:  # quiet for a heartbeat interval: a comment keeps it alive
                     await send({"type": "http.response.body", "body": b":\n\n", "more_body": True})
                     continue
                 cursor = events[-1].id
-                body = b"".join(sse_frame(e) for e in events)
+                body = self.encoded.sse(events)
                 sent += len(body)
                 last = plan.closes_after_write(version, sent)
                 await send({"type": "http.response.body", "body": body, "more_body": not last})
@@ -240,7 +275,7 @@ class PushApp:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             events = await self.publisher.wait_after(cursor)
-            body = plan.prelude(self.options.retry_ms) + b"".join(sse_frame(e) for e in events)
+            body = plan.prelude(self.options.retry_ms) + self.encoded.sse(events)
             length = (b"content-length", str(len(body)).encode())
             headers = [*sse_headers(self.options.sse_opt_out), length]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -269,8 +304,7 @@ class PushApp:
             nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
             while True:
                 for event in await self.publisher.wait_after(cursor):
-                    text = json.dumps({"id": event.id, "data": event.payload})
-                    await send({"type": "websocket.send", "text": text})
+                    await send({"type": "websocket.send", "text": self.encoded.ws(event)})
                     cursor = event.id
 
 

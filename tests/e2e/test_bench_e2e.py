@@ -1,9 +1,11 @@
-"""A tiny bench through the real machinery: server, a real `mitmdump` hop, worker processes.
+"""A tiny bench through the real machinery: server, a real `mitmdump` hop, and the load
+generator's Locust master and workers (harness/load/).
 
 Determinism contract: everything on 127.0.0.1 with OS-chosen ports; a hard `fail_after`.
 Nothing here asserts a speed: the bench reports figures, it does not judge them in tests.
-The only expectations are the document's shape, that loopback loses nothing at 5
-subscribers, and that no worker or hop outlives the run.
+The expectations are the document's shape, the exact accounting (every event once per
+subscriber, merged across two workers, no duplicate), and that no Locust process or hop
+outlives the run.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
         quick=True, transports=("sse", "websocket"), subscribers=(5,), sweep_events=3,
         per_worker=3, floor_transports=("sse",), floor_events=5, hop_transports=("sse",),
         hop_counts=(1,), matrices=(), skipped_matrices=(("smoke", "test"), ("default", "test")),
+        real_hop_transports=("sse",), real_hops=("nginx:tuned",), real_hop_events=20,
     )  # fmt: skip
     events: list[Event] = []
-    with trio.fail_after(120):
+    with trio.fail_after(400):  # 9 points; each starts a Locust master and its workers
         bench, path = await run_bench(config, tmp_path, events.append, ["gauntlet", "bench"])
     doc = bench.to_json()
     assert validate(doc) == []
@@ -39,10 +42,14 @@ async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
         ("sse", "direct"), ("sse", "hop"), ("websocket", "direct"), ("websocket", "hop")]
     for p in doc["sweep"]:
         assert p["error"] is None and p["delivered_fraction"] == 1, p
-        assert p["expected_deliveries"] == 5 * 3
+        assert p["expected_deliveries"] == p["delivered"] == 5 * 3
+        assert (p["lost"], p["duplicates"], p["unexpected_ids"]) == (0, 0, 0)
+        assert p["subscribers_connected"] == 5 and p["stop_reason"].startswith("complete")
         roles = [proc["role"] for proc in p["processes"]]
         assert roles.count("worker") == p["workers"] == 2  # 5 subscribers, 3 per worker
-        assert roles.count("proxy") == p["hops"]
+        assert roles.count("master") == 1 and roles.count("proxy") == p["hops"]
+        shares = sorted(r["subscribers"] for r in p["processes"] if r["role"] == "worker")
+        assert shares == [2, 3]  # Locust spread the 5 users; each worker's receipts merged
         assert all(not alive(proc["pid"]) for proc in p["processes"] if proc["role"] != "server")
     assert doc["hops"][0]["chains"][0]["hops"] == 1
     assert {t["name"]: t["met"] for t in doc["targets"]}["smoke_matrix_wall"] is None

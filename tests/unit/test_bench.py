@@ -1,5 +1,5 @@
 """The bench's pure parts: spreading subscribers, figures, the knee, targets, the schema,
-and the worker's command line. No sockets, no processes, no timing."""
+and a point as a `gauntlet load` run and back. No sockets, no processes, no timing."""
 
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ from gauntlet.bench.document import (
     workers_for,
 )
 from gauntlet.bench.run import BenchConfig, quick_config, summary_lines
-from gauntlet.bench.sweep import MAX_SUBSCRIBERS, PointSpec
-from gauntlet.bench.worker import Tally, WorkerArgs, WorkerArgsError, parse_args
+from gauntlet.bench.sweep import MAX_SUBSCRIBERS, PointSpec, bench_point, load_spec
 from gauntlet.errors import GauntletError
-from gauntlet.eventlog import Connected, Received
+from gauntlet.load.accounting import merge
 
 MS = 1_000_000
 
@@ -192,38 +191,50 @@ def test_a_bench_document_round_trips_and_latest_links_to_the_newest(tmp_path):
     assert (tmp_path / "bench" / "latest.json").readlink().name == "x.json"
 
 
-def test_worker_arguments_round_trip():
-    args = WorkerArgs("long_poll", "http://127.0.0.1:8080", 250, 10, 200.0, 60.0)
-    assert parse_args(args.argv()) == args
+def test_a_point_is_a_load_run_publishing_once_all_subscribed():
+    spec = load_spec(PointSpec("long_poll", 1200, 1, events=10, rate_per_s=2.0, per_worker=500))
+    assert (spec.transport, spec.users, spec.workers, spec.through) == ("long_poll", 1200, 3, "hop")
+    assert spec.events == 10 and spec.publish_when_subscribed
+    assert spec.spawn_rate == 1200.0  # 400 per worker
+    spec.check()
+    one = load_spec(PointSpec("sse", 1, real="nginx:tuned", hops=1))
+    assert one.spawn_rate == 10.0 and one.through == "nginx:tuned"  # within check()'s bound
+    one.check()
+    assert PointSpec("sse", 3, 2).chain == [PointSpec("sse", 3, 1).chain[0]] * 2
 
 
-@pytest.mark.parametrize("argv", [
-    ["--transport", "carrier_pigeon", "--base-url", "http://127.0.0.1:1", "--subscribers", "1",
-     "--events", "1"],
-    ["--transport", "sse", "--base-url", "http://example.com", "--subscribers", "1",
-     "--events", "1"],
-    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "0",
-     "--events", "1"],
-    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "5001",
-     "--events", "1"],
-    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "1",
-     "--events", "1", "--surprise"],
-    ["--transport", "sse", "--base-url", "http://127.0.0.1:1", "--subscribers", "many",
-     "--events", "1"],
-])  # fmt: skip
-def test_worker_refuses_bad_arguments(argv):
-    with pytest.raises(WorkerArgsError):
-        parse_args(argv)
+def test_bench_point_carries_the_exact_accounting_and_each_workers_share():
+    sent = {1: 1_000 * MS, 2: 2_000 * MS}
+    receipts = [{"users": [{"id": "w1/0", "subscribed_ns": 0, "connects": 1,
+                            "receipts": [[1, 1_001 * MS], [2, 2_003 * MS], [2, 2_004 * MS]]}]},
+                {"users": [{"id": "w2/0", "subscribed_ns": 0, "connects": 2, "errors": 1,
+                            "error_kinds": {"ConnectionResetError": 1},
+                            "receipts": [[1, 1_002 * MS]]}]}]  # fmt: skip
+    run = {**merge(sent, receipts), "workers": 2, "error": None, "window_s": 2.5,
+           "worker_receipts": [{"pid": 11, "users": 1, "cpu_s": 0.7},
+                               {"pid": 12, "users": 1, "cpu_s": 0.9}],
+           "processes": [{"role": "server", "pid": 1, "cpu_s": 0.5, "cpu_share": 0.2},
+                         {"role": "proxy", "pid": 5, "cpu_s": 0.25, "cpu_share": 0.1},
+                         {"role": "master", "pid": 10, "cpu_s": 0.1, "cpu_share": 0.04},
+                         {"role": "worker", "pid": 11, "cpu_s": 0.3, "cpu_share": 0.12},
+                         {"role": "worker", "pid": 12, "cpu_s": 0.2, "cpu_share": 0.08}]}
+    p = bench_point(PointSpec("sse", 2, 1, events=2), run)
+    assert (p["expected_deliveries"], p["delivered"], p["lost"], p["duplicates"]) == (4, 3, 1, 1)
+    assert p["delivered_fraction"] == 0.75 and p["latency_ms"]["max"] == 3.0
+    assert (p["subscribers"], p["path"], p["hops"], p["workers"]) == (2, "hop", 1, 2)
+    assert p["reconnects"] == 1 and p["client_error_examples"] == ["ConnectionResetError x1"]
+    workers = [r for r in p["processes"] if r["role"] == "worker"]
+    assert [(r["subscribers"], r["total_cpu_s"]) for r in workers] == [(1, 0.7), (1, 0.9)]
+    assert p["hops_cpu_s"] == 0.25 and p["window_s"] == 2.5
+    assert "subscribers" not in run["processes"][3]  # the run's rows are left as they were
+    assert bench_point(PointSpec("sse", 2), run)["hops_cpu_s"] is None  # direct: no hop
 
 
-def test_tally_keeps_first_receipts_and_reports_completion_once():
-    done: list[int] = []
-    tally = Tally(2, lambda: done.append(1))
-    for record in [Connected(0, 1, "HTTP/1.1"), Received(1, 10, 1), Received(1, 11, 1),
-                   Received(2, 20, 1), Received(3, 30, 1)]:  # fmt: skip
-        tally.append(record)
-    assert tally.first == {1: 10, 2: 20, 3: 30} and tally.duplicates == 1
-    assert tally.connects == 1 and done == [1] and tally.records == []
+def test_a_failed_run_is_a_point_with_its_error_and_no_figures():
+    p = bench_point(PointSpec("websocket", 5), {"error": "only 3 of 5 subscribers reached"})
+    assert p["error"] == "only 3 of 5 subscribers reached" and p["delivered"] == 0
+    assert p["latency_ms"] == {"p50": None, "p99": None, "max": None} and p["processes"] == []
+    assert knees([p])[0]["knee_subscribers"] == 5
 
 
 def test_points_and_configs_are_bounded():
@@ -234,6 +245,8 @@ def test_points_and_configs_are_bounded():
         BenchConfig(subscribers=(10, 100_000)).check()
     with pytest.raises(GauntletError, match="unknown transport"):
         BenchConfig(transports=("smoke_signals",)).check()
+    with pytest.raises(GauntletError, match="load generator"):
+        PointSpec("short_poll", 10)
     assert quick_config().quick and "default" not in quick_config().matrices
 
 

@@ -6,6 +6,7 @@ import pytest
 import trio
 
 import gauntlet.bench.sweep as sweep
+import gauntlet.load.run as load_run
 from gauntlet import cli
 from gauntlet.errors import GauntletError, unwrap
 
@@ -44,10 +45,10 @@ def test_cli_does_not_swallow_other_grouped_errors(monkeypatch):
 
 
 async def test_a_sweep_point_records_an_error_raised_inside_its_nurseries(monkeypatch, tmp_path):
-    async def measure(spec, workdir, point_dir, point, progress):
+    async def run(*args, **kwargs):
         await trio.lowlevel.checkpoint()
         raise nested(GauntletError("only 3 of 5 subscribers reached the server within 15 s"))
 
-    monkeypatch.setattr(sweep, "_measure", measure)
+    monkeypatch.setattr(load_run, "_run", run)
     point = await sweep.measure_point(sweep.PointSpec("sse", 5), tmp_path)
     assert point["error"] == "only 3 of 5 subscribers reached the server within 15 s"

@@ -88,3 +88,19 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], why: str, capsys) -> 
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert why in err and "\n" not in err
+
+
+def test_a_process_that_exited_keeps_its_last_peak_rss(monkeypatch) -> None:
+    """A worker read after it exited (a zombie: /proc has its CPU, no memory) keeps the peak
+    of its last live reading, and its CPU counts to the end."""
+    from gauntlet.bench.procs import ProcReading
+    from gauntlet.load import run as load_run
+
+    readings = iter([ProcReading(1.0, 50.0), ProcReading(2.5, None)])
+    monkeypatch.setattr(load_run.procs, "read", lambda pid=None: next(readings))
+    monkeypatch.setattr(load_run.procs, "read_system", lambda: None)
+    sampler = load_run._Sampler([("worker", 12345)])
+    sampler.sample()
+    sampler.sample()
+    row = sampler.rows()[0]
+    assert (row["cpu_s"], row["peak_rss_mb"]) == (1.5, 50.0)
