@@ -33,10 +33,11 @@ from gauntlet.bench import procs
 from gauntlet.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
 from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
-from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.hops import HopSpec, client_entry
 from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
 from gauntlet.spawn import Child, kill_group, spawn
 from gauntlet.target import TargetChoice
+from gauntlet.topology_open import open_topology
 
 LOAD_TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket")
 USER_CLASSES = {"sse": "SseSubscriber", "sse_close_each": "SseCloseEachSubscriber",
@@ -273,52 +274,51 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
     hop_dir.mkdir(exist_ok=True)
     procs.raise_open_files_limit()  # the children inherit it
     wall_offset_ns = time.time_ns() - time.monotonic_ns()
-    async with trio.open_nursery() as nursery:
-        server_url = await target.start(nursery, None, sock)
-        async with running_chain(list(hops), server_url, hop_dir) as chain:
-            base_url, forward = client_entry(chain, server_url)
-            if forward is not None:
-                raise GauntletError(f"--through {spec.through}: a forward proxy; gauntlet load "
-                                    "drives reverse chains only")  # fmt: skip
-            port = spec.master_port or free_loopback_port()
-            point["master"] = {"host": "127.0.0.1", "port": port}
-            children: list[tuple[str, Child]] = []
-            try:
-                with open(run_dir / "master.log", "wb") as out:
-                    master = await spawn(master_argv(spec, base_url, port, receipts),
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                         cwd=REPO)  # fmt: skip
-                children.append(("master", master))
-                for i in range(spec.workers):
-                    with open(run_dir / f"worker{i}.log", "wb") as out:
-                        child = await spawn(worker_argv("127.0.0.1", port),
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                            cwd=REPO)  # fmt: skip
-                    children.append(("worker", child))
-                progress(f"  locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
-                         + (f", waiting for {spec.remote_workers} remote" if spec.remote_workers
-                            else "") + f"; {spec.users} {spec.transport} users at "
-                         f"{spec.spawn_rate:g}/s through {spec.through}")  # fmt: skip
-                roles = [("server", os.getpid())] + [("proxy", h.pid) for h in chain if h.pid] \
-                    + [(role, c.pid) for role, c in children]  # fmt: skip
-                sampler = _Sampler(roles)
-                point["load_average_before"] = list(os.getloadavg())
-                async with trio.open_nursery() as inner:
-                    inner.start_soon(sampler.run)
-                    await _publish(spec, target, sampler.restart)
-                    with trio.move_on_after(spec.max_seconds + MASTER_GRACE_S) as bound:
-                        await master.wait()
-                    sampler.stop = True
-                    inner.cancel_scope.cancel()
-                point["load_average_after"] = list(os.getloadavg())
-                if bound.cancelled_caught:
-                    raise GauntletError("the Locust master did not end within "
-                                        f"{spec.max_seconds + MASTER_GRACE_S:g} s "
-                                        f"(see {run_dir}/master.log)")  # fmt: skip
-            finally:
-                for _, child in children:
-                    await kill_group(child)
-        nursery.cancel_scope.cancel()
+    # The Locust processes are this topology's clients: killed (finally) before its hops.
+    async with open_topology(hops, hop_dir, log, server=target, server_socket=sock) as topology:
+        chain = topology.hops
+        base_url, forward = client_entry(chain, topology.server_url)
+        if forward is not None:
+            raise GauntletError(f"--through {spec.through}: a forward proxy; gauntlet load "
+                                "drives reverse chains only")  # fmt: skip
+        port = spec.master_port or free_loopback_port()
+        point["master"] = {"host": "127.0.0.1", "port": port}
+        children: list[tuple[str, Child]] = []
+        try:
+            with open(run_dir / "master.log", "wb") as out:
+                master = await spawn(master_argv(spec, base_url, port, receipts),
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     cwd=REPO)  # fmt: skip
+            children.append(("master", master))
+            for i in range(spec.workers):
+                with open(run_dir / f"worker{i}.log", "wb") as out:
+                    child = await spawn(worker_argv("127.0.0.1", port),
+                                        stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                        cwd=REPO)  # fmt: skip
+                children.append(("worker", child))
+            progress(f"  locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
+                     + (f", waiting for {spec.remote_workers} remote" if spec.remote_workers
+                        else "") + f"; {spec.users} {spec.transport} users at "
+                     f"{spec.spawn_rate:g}/s through {spec.through}")  # fmt: skip
+            roles = [("server", os.getpid())] + [("proxy", h.pid) for h in chain if h.pid] \
+                + [(role, c.pid) for role, c in children]  # fmt: skip
+            sampler = _Sampler(roles)
+            point["load_average_before"] = list(os.getloadavg())
+            async with trio.open_nursery() as inner:
+                inner.start_soon(sampler.run)
+                await _publish(spec, target, sampler.restart)
+                with trio.move_on_after(spec.max_seconds + MASTER_GRACE_S) as bound:
+                    await master.wait()
+                sampler.stop = True
+                inner.cancel_scope.cancel()
+            point["load_average_after"] = list(os.getloadavg())
+            if bound.cancelled_caught:
+                raise GauntletError("the Locust master did not end within "
+                                    f"{spec.max_seconds + MASTER_GRACE_S:g} s "
+                                    f"(see {run_dir}/master.log)")  # fmt: skip
+        finally:
+            for _, child in children:
+                await kill_group(child)
     point["processes"] = sampler.rows()
     point["machine_busy_cores"] = sampler.machine_busy_cores()
     point["limiting"] = limiting_process(point["processes"], point["machine_busy_cores"],
