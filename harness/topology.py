@@ -1,8 +1,9 @@
 """One cell, end to end: server, proxy hops, client, workload -> event log -> metrics -> verdict.
 
 The cell's order of events, each step waiting on a signal, never on a sleep:
-1. the push server starts (hypercorn reports its bound port);
-2. hops start from the server outwards (each writes its port to a readiness pipe);
+1. the push server starts (hypercorn reports its bound port) and
+2. hops start from the server outwards (each writes its port to a readiness pipe): both are
+   the cell's topology (harness/topology_open.py), which also watches the hop processes;
 3. one health GET crosses the chain to the server (harness/health.py): a hop that refuses,
    answers an error itself or does not speak HTTP makes the cell ERROR before the workload;
    from here until teardown, a hop process that exits does too;
@@ -14,7 +15,8 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
    meanwhile a client connection that ends other than cleanly, and the workload's end, each
    ask the chain to relay a health GET again (harness/chain_watch.py): a chain that no longer
    does makes the cell ERROR naming the broken hop, what and when, never a finding;
-7. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
+7. the topology is torn down, client, hops, server (the hops are killed even on Ctrl-C),
+   then metrics and verdict.
 """
 
 from __future__ import annotations
