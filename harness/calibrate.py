@@ -36,7 +36,6 @@ import trio
 from pydantic import ConfigDict, Field
 
 from gauntlet import documents
-from gauntlet.clients import Target
 from gauntlet.clients.policy import Cursor
 from gauntlet.clients.sse import run_sse
 from gauntlet.documents import (
@@ -54,11 +53,12 @@ from gauntlet.eventlog import (
     Received,
     ServerRequest,
 )
-from gauntlet.hops import HopSpec, RunningHop, running_hop
+from gauntlet.hops import HopSpec
 from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
 from gauntlet.progress import Calibrating, Note, Progress, Step, WorkDir, ignore
 from gauntlet.results import new_run_id
-from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.target import ReferenceServer
+from gauntlet.topology_open import Topology, open_topology
 from gauntlet.workdir import private_workdir
 
 SCHEMA_VERSION = 1
@@ -239,12 +239,13 @@ def load_latest(results_dir: Path) -> CalibrationDocument | None:
 
 
 class _Rig:
-    """One server and its event log; waits wake on every record (EventLog.wait_until)."""
+    """One reference server and its event log, shared by every path measured (direct and each
+    hop's topology over the same server); waits wake on every record (EventLog.wait_until)."""
 
     def __init__(self) -> None:
         self.log = EventLog()
-        self.publisher = Publisher(self.log, payload_bytes=64)
-        self.app = PushApp(self.publisher, self.log, ServerOptions())
+        self.server = ReferenceServer(self.log, payload_bytes=64)
+        self.publisher = self.server.publisher
 
     async def until(self, ready: Callable[[], Any]) -> Any:
         return await self.log.wait_until(lambda _: ready())
@@ -253,24 +254,23 @@ class _Rig:
         return [r for r in self.log.records[start:] if isinstance(r, kind)]
 
     @asynccontextmanager
-    async def subscriber(self, url: str):
-        """An SSE client resuming after the last published id; yields once the server sees it."""
+    async def subscriber(self, path: Topology):
+        """An SSE client at `path`'s entry resuming after the last published id; yields once
+        the server sees it."""
         start = len(self.log.records)
         cursor = Cursor(resume_after=self.publisher.last_id)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(partial(run_sse, Target(url), self.log, cursor=cursor))
+        async with path.client(partial(run_sse, cursor=cursor)):
             request = await self.until(lambda: self.since(start, ServerRequest))
             yield request[0].t_ns
-            nursery.cancel_scope.cancel()
 
 
-async def _stream(rig: _Rig, url: str, events: int, rate_per_s: float) -> Metrics:
+async def _stream(rig: _Rig, path: Topology, events: int, rate_per_s: float) -> Metrics:
     """Publish `events` at `rate_per_s` to one subscriber; metrics of this stream only."""
     first = rig.publisher.last_id + 1
     wanted = set(range(first, first + events))
     start = len(rig.log.records)
     with trio.move_on_after(POINT_TIMEOUT_S):
-        async with rig.subscriber(url) as _:
+        async with rig.subscriber(path) as _:
             begin = trio.current_time()
             for i in range(events):
                 await trio.sleep_until(begin + i / rate_per_s)  # the workload's pacing
@@ -281,13 +281,13 @@ async def _stream(rig: _Rig, url: str, events: int, rate_per_s: float) -> Metric
     return compute(EventLog(records=records), t0_ns=0)
 
 
-async def _first_event_ms(rig: _Rig, url: str) -> float | None:
+async def _first_event_ms(rig: _Rig, path: Topology) -> float | None:
     """A fresh connection: from the server seeing the request to the first event's receipt."""
     event_id = rig.publisher.last_id + 1
     start = len(rig.log.records)
     received: list[Received] = []
     with trio.move_on_after(POINT_TIMEOUT_S):
-        async with rig.subscriber(url) as requested_ns:
+        async with rig.subscriber(path) as requested_ns:
             rig.publisher.publish()
             received = await rig.until(
                 lambda: [r for r in rig.since(start, Received) if r.id == event_id])
@@ -303,40 +303,47 @@ async def measure(
     events: int = EVENTS, rate_per_s: float = RATE_PER_S, hold_samples: int = HOLD_SAMPLES,
     progress: Progress = ignore,
 ) -> CalibrationDocument:  # fmt: skip
-    """Run every point against one server and return the calibration document."""
+    """Run every point against one server and return the calibration document.
+
+    The server is one topology with no hop (the direct path); each hop is a topology over that
+    server's URL (harness/topology_open.py), so every path publishes into the same log. The
+    baseline hop lives in `baseline/`, the point hops one after another in `point/` (each
+    folder's mitmproxy CA made once)."""
     started = trio.current_time()
     rig = _Rig()
     points: list[Point] = []
-    async with trio.open_nursery() as nursery:
-        server_url = await nursery.start(serve_push_app, rig.app)
-        direct = await _stream(rig, server_url, events, rate_per_s)
+    async with open_topology((), workdir, rig.log, server=rig.server) as direct_path:
+        server_url = direct_path.server_url
+
+        def over_server(hop: HopSpec, folder: str):
+            return open_topology([hop], workdir / folder, rig.log, server=server_url)
+
+        direct = await _stream(rig, direct_path, events, rate_per_s)
         progress(Step(f"direct: p50 {_fmt(direct.latency_ms.p50)} ms"))
-        hop: RunningHop
-        async with running_hop(_network(0), 1, server_url, workdir) as hop:
-            base = await _stream(rig, hop.url, events, rate_per_s)
+        async with over_server(_network(0), "baseline") as base_path:
+            base = await _stream(rig, base_path, events, rate_per_s)
             base_p50 = base.latency_ms.p50
             if base_p50 is None or direct.latency_ms.p50 is None:
                 raise GauntletError("calibration: the baseline (direct, or one hop with D = 0) "
                                     "delivered nothing; the environment is broken")  # fmt: skip
             progress(Step(f"one hop, D = 0: p50 {_fmt(base.latency_ms.p50)} ms (the baseline)"))
             for delay in delays_ms:
-                async with running_hop(_network(delay), 2, server_url, workdir) as delayed:
-                    m = await _stream(rig, delayed.url, events, rate_per_s)
+                async with over_server(_network(delay), "point") as delayed:
+                    m = await _stream(rig, delayed, events, rate_per_s)
                 points.append(delay_point(delay, m, base_p50, events))
                 progress(Step(f"delay {delay} ms: p50 {_fmt(m.latency_ms.p50)} ms"))
             keep_back = HopSpec(("keep_back",), options=(("keep_back_ms", str(hold_ms)),))
             held: list[float] = []
             unheld: list[float] = []
-            async with running_hop(keep_back, 2, server_url, workdir) as holding:
+            async with over_server(keep_back, "point") as holding:
                 for _ in range(hold_samples):  # interleaved, so load drifts hit both alike
-                    h = await _first_event_ms(rig, holding.url)
-                    b = await _first_event_ms(rig, hop.url)
+                    h = await _first_event_ms(rig, holding)
+                    b = await _first_event_ms(rig, base_path)
                     if h is not None and b is not None:
                         held.append(h)
                         unheld.append(b)
             points.append(hold_point(hold_ms, held, unheld, hold_samples))
             progress(Step(f"hold {hold_ms} ms: p50 held {_fmt(points[-1].measured_ms)} ms"))
-        nursery.cancel_scope.cancel()
     baseline = {
         "used": "one network hop with D = 0 (the hop's own relay cost is not D's)",
         "hop_p50_ms": _round(base.latency_ms.p50),

@@ -128,8 +128,6 @@ class EventLog:
     """An append-only list of records; one per cell. Not thread-safe (trio is single-threaded)."""
 
     records: list[Record] = field(default_factory=list)
-    listener: Callable[[Record], None] | None = None
-    """Called with every appended record: lets the runner wake on delivery instead of polling."""
     client_info: dict = field(default_factory=dict)
     """What a client kind reports about itself beyond records (the browser's clock offset and
     page events); results.json keeps it as the cell's `client`."""
@@ -138,8 +136,6 @@ class EventLog:
 
     def append(self, record: Record) -> None:
         self.records.append(record)
-        if self.listener is not None:
-            self.listener(record)
         if self._changed is not None:
             self._changed.set()
             self._changed = None
@@ -147,7 +143,10 @@ class EventLog:
     async def wait_until(self, condition: Callable[[EventLog], T | None]) -> T:
         """Wake on every appended record until `condition(log)` is truthy; return its value.
 
-        No polling: the caller bounds the wait (`fail_after`, `move_on_after`)."""
+        The one way anything waits on records (the cell's delivery, the chain watch, the
+        calibration's subscribers, the e2e helpers). No polling: the caller bounds the wait
+        (`fail_after`, `move_on_after`). A condition that keeps its place (`NewRecords`) costs
+        only the records appended since its last call."""
         while not (value := condition(self)):
             if self._changed is None:
                 self._changed = trio.Event()
@@ -161,3 +160,17 @@ class EventLog:
 
     def of(self, kind: type) -> list:
         return [r for r in self.records if isinstance(r, kind)]
+
+
+class NewRecords:
+    """A reader that keeps its place in a log: each call returns only the records appended
+    since the previous one, so a `wait_until` condition built on it stays O(new records)
+    however long the log grows (thousands of receipts in a long cell)."""
+
+    def __init__(self, start: int = 0) -> None:
+        self._next = start
+
+    def __call__(self, log: EventLog) -> list[Record]:
+        fresh = log.records[self._next:]
+        self._next = len(log.records)
+        return fresh

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,27 +60,37 @@ class RunningServer:
 
 
 @pytest.fixture
-async def gauntlet_server(nursery) -> AsyncIterator[RunningServer]:
+async def gauntlet_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """A reference push server: the server end of a topology with no hops
+    (gauntlet.topology_open), stopped after the test."""
     from gauntlet.eventlog import EventLog
-    from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+    from gauntlet.target import ReferenceServer
+    from gauntlet.topology_open import open_topology
 
     log = EventLog()
-    publisher = Publisher(log)
-    url = await nursery.start(serve_push_app, PushApp(publisher, log, ServerOptions()))
-    yield RunningServer(url, publisher, log)
+    server = ReferenceServer(log, payload_bytes=64)
+    async with open_topology((), tmp_path / "gauntlet-server", log, server=server) as t:
+        yield RunningServer(t.server_url, server.publisher, log)
 
 
 @pytest.fixture
 def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]:
-    from gauntlet.hops import HopSpec, running_chain
+    """`async with gauntlet_chain(names, upstream_url) as hops`: a topology over a server that
+    is already running (`upstream_url`); yields the hops, client-first."""
+    from gauntlet.eventlog import EventLog
+    from gauntlet.hops import HopSpec
     from gauntlet.scenario import load_intermediaries
+    from gauntlet.topology_open import open_topology
 
-    def chain(names: list[str], upstream: str, time_scale: float = 1.0):
+    @asynccontextmanager
+    async def chain(names: list[str], upstream: str, time_scale: float = 1.0):
         known = load_intermediaries()
         specs: list[HopSpec] = []
         for name in names:
             specs += known[name].hops if name in known else [HopSpec((name,))]
-        return running_chain(specs, upstream, tmp_path, time_scale)
+        async with open_topology(specs, tmp_path, EventLog(), server=upstream,
+                                 time_scale=time_scale) as t:  # fmt: skip
+            yield t.hops
 
     return chain
 

@@ -1,8 +1,9 @@
 """One cell, end to end: server, proxy hops, client, workload -> event log -> metrics -> verdict.
 
 The cell's order of events, each step waiting on a signal, never on a sleep:
-1. the push server starts (hypercorn reports its bound port);
-2. hops start from the server outwards (each writes its port to a readiness pipe);
+1. the push server starts (hypercorn reports its bound port) and
+2. hops start from the server outwards (each writes its port to a readiness pipe): both are
+   the cell's topology (harness/topology_open.py), which also watches the hop processes;
 3. one health GET crosses the chain to the server (harness/health.py): a hop that refuses,
    answers an error itself or does not speak HTTP makes the cell ERROR before the workload;
    from here until teardown, a hop process that exits does too;
@@ -14,12 +15,14 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
    meanwhile a client connection that ends other than cleanly, and the workload's end, each
    ask the chain to relay a health GET again (harness/chain_watch.py): a chain that no longer
    does makes the cell ERROR naming the broken hop, what and when, never a finding;
-7. everything is torn down (the hops are killed even on Ctrl-C), then metrics and verdict.
+7. the topology is torn down, client, hops, server (the hops are killed even on Ctrl-C),
+   then metrics and verdict.
 """
 
 from __future__ import annotations
 
 import socket
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,23 +39,23 @@ from gauntlet.eventlog import (
     Disconnected,
     EndOfAnswer,
     EventLog,
+    NewRecords,
     Note,
     Published,
     Received,
-    Record,
     Request,
     ServerRequest,
     now_ns,
 )
-from gauntlet.health import check_health, watch_hops
-from gauntlet.hops import RunningHop, client_entry, running_chain
+from gauntlet.health import check_health
+from gauntlet.hops import RunningHop
 from gauntlet.instrument_lag import lag_note, publish_lag_ms
 from gauntlet.progress import HopListening, Progress, Publishing, ServerListening, ignore
 from gauntlet.reconnection import reconnection_summary
 from gauntlet.scenario import CellSpec
 from gauntlet.server import ServerOptions
 from gauntlet.target import PushTarget, TargetChoice, bind_server_socket
-from gauntlet.tls import create_run_ca
+from gauntlet.topology_open import open_topology
 from gauntlet.verdict import Judgement, error, judge, skipped
 
 FIRST_REQUEST_TIMEOUT_S = 3.0
@@ -63,23 +66,24 @@ a browser client only once Chromium has started, loaded its page and measured it
 SKIPPED_PREFIX = "skipped: "
 
 
-class _DeliveryWatch:
-    """Sets `all_delivered` once every published id has been received at least once (and,
-    for a token stream, its end marker read: a client cut before it has a truncated answer)."""
+class _Delivered:
+    """A `wait_until` condition: every published id received at least once (and, for a token
+    stream, its end marker read: a client cut before it has a truncated answer). It reads
+    only the records appended since its last call (eventlog.NewRecords)."""
 
     def __init__(self, expected: int, needs_end: bool = False) -> None:
         self.expected = expected
         self.seen: set[int] = set()
-        self.all_delivered = trio.Event()
         self.needs_end = needs_end
+        self._new = NewRecords()
 
-    def __call__(self, record: Record) -> None:
-        if isinstance(record, EndOfAnswer):
-            self.needs_end = False
-        elif isinstance(record, Received):
-            self.seen.add(record.id)
-        if len(self.seen) >= self.expected and not self.needs_end:
-            self.all_delivered.set()
+    def __call__(self, log: EventLog) -> bool:
+        for record in self._new(log):
+            if isinstance(record, EndOfAnswer):
+                self.needs_end = False
+            elif isinstance(record, Received):
+                self.seen.add(record.id)
+        return len(self.seen) >= self.expected and not self.needs_end
 
 
 async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *,
@@ -116,7 +120,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
             cell, workdir, log, hops, client_error, progress, server_socket, pushed,
             clock=lambda: trio.current_time() - started)  # fmt: skip
     except BaseException as exc:
-        inner = unwrap(exc)
+        inner = _cause(exc)
         if isinstance(inner, HopStartError):
             raise inner from None
         if isinstance(inner, HopFault):  # a harness fault, never a finding
@@ -157,70 +161,65 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
 async def _measure(cell, workdir, log, hops, client_error, progress,
                    server_socket, pushed: PushTarget, *,
                    clock=lambda: 0.0) -> tuple[int, int]:  # fmt: skip
-    watch = _DeliveryWatch(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
-    log.listener = watch
-    cell_dir = workdir / cell.id
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    tls = create_run_ca(cell_dir / "ca") if cell.protocol != "h1" else None
-    async with trio.open_nursery() as nursery:
-        server_url = await pushed.start(nursery, tls, server_socket)
+    delivered = _Delivered(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
+    # Hops are watched while the cell runs (`watch`), and the watch ends before they are
+    # killed: a hop that exits mid-cell is a HopFault, its teardown is not.
+    async with open_topology(
+        cell.intermediary.hops, workdir / cell.id, log, server=pushed,
+        tls=cell.protocol != "h1", http2=cell.protocol == "h2",
+        time_scale=cell.timing.time_scale, server_socket=server_socket, watch=clock,
+    ) as t:  # fmt: skip
+        hops.extend(t.hops)
         progress(ServerListening("server" if pushed.label == "reference server"
-                                 else pushed.label, server_url))  # fmt: skip
-        async with running_chain(
-            cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale, tls
-        ) as chain:
-            hops.extend(chain)
-            for hop in chain:
-                progress(HopListening(hop.index, hop.spec.label, hop.pid, hop.url))
-            def make_target(base_url: str, forward: str | None) -> Target:
-                return Target(base_url, forward_proxy=forward, http2=cell.protocol == "h2",
-                              tls=tls)  # fmt: skip
-
-            target = make_target(*client_entry(chain, server_url))
-            # Hops are watched while the cell runs, and the watch ends before they are
-            # killed: a hop that exits mid-cell is a HopFault, its teardown is not.
-            async with trio.open_nursery() as hop_watch:
-                await watch_hops(chain, clock, hop_watch)
-                if pushed.health_count is not None:
-                    await check_health(chain, server_url, make_target, pushed.health_count,
-                                       clock)  # fmt: skip
-                    chain_watch: ChainWatch | None = ChainWatch(
-                        chain, server_url, make_target, pushed.health_count, clock, log)
-                else:
-                    chain_watch = None
-                    log.append(Note(now_ns(), f"no health check through the chain: "
-                                              f"{pushed.label} has no health route"))  # fmt: skip
-                watching = trio.CancelScope()
-                if chain_watch is not None:  # mid-cell faults (harness/chain_watch.py)
-                    hop_watch.start_soon(_watch_chain, chain_watch, watching)
-                # The client gets its own nursery so it is stopped before the hops and the
-                # server go away: a teardown must not show up as a disconnect in the log.
-                async with trio.open_nursery() as clients:
-                    clients.start_soon(_client, cell.transport, cell.timing.time_scale, target,
-                                       log, client_error)  # fmt: skip
-                    with trio.move_on_after(CLIENT_START_TIMEOUT_S):  # a browser needs seconds
-                        await log.wait_until(
-                            lambda log: client_error or _client_sent_a_request(log))
-                    t0_ns, deadline_ns = await _workload(cell, pushed, log, watch, progress)
-                    watching.cancel()
-                    if chain_watch is not None:  # a finding only about a chain that works
-                        await chain_watch.check("after the workload")
-                    clients.cancel_scope.cancel()
-                hop_watch.cancel_scope.cancel()
-        nursery.cancel_scope.cancel()
+                                 else pushed.label, t.server_url))  # fmt: skip
+        for hop in t.hops:
+            progress(HopListening(hop.index, hop.spec.label, hop.pid, hop.url))
+        if pushed.health_count is not None:
+            await check_health(t.hops, t.server_url, t.client_target, pushed.health_count,
+                               clock)  # fmt: skip
+            chain_watch: ChainWatch | None = ChainWatch(
+                t.hops, t.server_url, t.client_target, pushed.health_count, clock, log)
+        else:
+            chain_watch = None
+            log.append(Note(now_ns(), f"no health check through the chain: "
+                                      f"{pushed.label} has no health route"))  # fmt: skip
+        async with trio.open_nursery() as during:
+            if chain_watch is not None:  # mid-cell faults (harness/chain_watch.py)
+                during.start_soon(chain_watch.watch)
+            # The topology stops the client before the hops and the server go away: a
+            # teardown must not show up as a disconnect in the log.
+            t.start_client(partial(_client, cell.transport, cell.timing.time_scale,
+                                   client_error))  # fmt: skip
+            with trio.move_on_after(CLIENT_START_TIMEOUT_S):  # a browser needs seconds
+                await log.wait_until(lambda log: client_error or _client_sent_a_request(log))
+            t0_ns, deadline_ns = await _workload(cell, pushed, log, delivered, progress)
+            during.cancel_scope.cancel()  # the mid-cell watch ends with the workload
+        if chain_watch is not None:  # a finding only about a chain that works
+            await chain_watch.check("after the workload")
     return t0_ns, deadline_ns
 
 
-async def _watch_chain(chain_watch: ChainWatch, scope: trio.CancelScope) -> None:
-    with scope:
-        await chain_watch.watch()
+def _cause(exc: BaseException) -> BaseException:
+    """What ended the cell: the one exception inside trio's groups, or, when the hop watch and
+    the chain watch both saw a hop go (two members), the hop fault among them. A group that
+    holds a cancellation (Ctrl-C) is left alone: it must propagate."""
+    inner = unwrap(exc)
+    if isinstance(inner, ExceptionGroup):
+        for kind in (HopStartError, HopFault):
+            found, _ = inner.split(kind)
+            leaf: Exception | None = found
+            while isinstance(leaf, ExceptionGroup):
+                leaf = leaf.exceptions[0]
+            if leaf is not None:
+                return leaf
+    return inner
 
 
 def _client_sent_a_request(log: EventLog) -> bool:
     return any(isinstance(r, Request) for r in log.records)
 
 
-async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _DeliveryWatch,
+async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, delivered: _Delivered,
                     progress: Progress) -> tuple[int, int]:  # fmt: skip
     """Wait for the client's first request, publish at the workload's rate, await delivery.
 
@@ -246,12 +245,12 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     within_s = cell.timing.deliver_within_s
     deadline_ns = now_ns() + int(within_s * 1e9)
     with trio.move_on_after(within_s):
-        await watch.all_delivered.wait()
+        await log.wait_until(delivered)
     return t0_ns, deadline_ns
 
 
-async def _client(transport: str, time_scale: float, target: Target, log: EventLog,
-                  errors: list[str]) -> None:  # fmt: skip
+async def _client(transport: str, time_scale: float, errors: list[str], target: Target,
+                  log: EventLog) -> None:  # fmt: skip
     """Run the transport's client; a crash is recorded (an ERROR cell), not propagated."""
     try:
         await TRANSPORTS[transport].client(time_scale)(target, log)

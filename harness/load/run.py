@@ -35,11 +35,12 @@ from gauntlet.bench import procs
 from gauntlet.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
 from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
-from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.hops import HopSpec, client_entry
 from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
 from gauntlet.progress import Progress, Step, ignore
 from gauntlet.spawn import Child, kill_group, spawn
 from gauntlet.target import TargetChoice
+from gauntlet.topology_open import open_topology
 
 LOAD_TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket")
 USER_CLASSES = {"sse": "SseSubscriber", "sse_close_each": "SseCloseEachSubscriber",
@@ -291,21 +292,18 @@ async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec]
 
 @asynccontextmanager
 async def serve_through(target: Any, hops: Sequence[HopSpec], hop_dir: Path, through: str,
-                        sock: socket.socket | None = None,
+                        log: EventLog, sock: socket.socket | None = None,
                         ) -> AsyncIterator[tuple[str, list[Any]]]:  # fmt: skip
-    """The server and hops of a run, assembled in ONE place: the target serving on 127.0.0.1,
-    the chain in front of it, and the URL the subscribers use; (base URL, running hops).
-    Everything stops when the block ends. (harness/topology.py's `open_topology` assembles
-    the same for the matrix; this is the one function to switch to it.)"""
-    async with trio.open_nursery() as nursery:
-        server_url = await target.start(nursery, None, sock)
-        async with running_chain(list(hops), server_url, hop_dir) as chain:
-            base_url, forward = client_entry(chain, server_url)
-            if forward is not None:
-                raise GauntletError(f"--through {through}: a forward proxy; gauntlet load "
-                                    "drives reverse chains only")  # fmt: skip
-            yield base_url, list(chain)
-        nursery.cancel_scope.cancel()
+    """The server and hops of a run, by the one topology (harness/topology_open.py): the
+    target serving on 127.0.0.1, the chain in front of it, and the URL the subscribers use;
+    (base URL, running hops). The Locust processes are this topology's clients: the caller
+    kills them (finally) inside the block, so before the hops and the server."""
+    async with open_topology(hops, hop_dir, log, server=target, server_socket=sock) as topology:
+        base_url, forward = client_entry(topology.hops, topology.server_url)
+        if forward is not None:
+            raise GauntletError(f"--through {through}: a forward proxy; gauntlet load "
+                                "drives reverse chains only")  # fmt: skip
+        yield base_url, list(topology.hops)
 
 
 async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
@@ -317,7 +315,7 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
     hop_dir.mkdir(exist_ok=True)
     procs.raise_open_files_limit()  # the children inherit it
     wall_offset_ns = time.time_ns() - time.monotonic_ns()
-    async with serve_through(target, hops, hop_dir, spec.through, sock) as (base_url, chain):
+    async with serve_through(target, hops, hop_dir, spec.through, log, sock) as (base_url, chain):
         port = spec.master_port or free_loopback_port()
         point["master"] = {"host": "127.0.0.1", "port": port}
         children: list[tuple[str, Child]] = []

@@ -1,7 +1,8 @@
 """A small in-process topology for behaviour signature tests: server, hops, one client.
 
 Unlike a full cell it lets a test drive the publisher itself (quiet streams, bursts) and
-read the raw event log. Every wait is bounded by the caller's `fail_after`.
+read the raw event log. It is harness/topology_open.py's topology with the reference server;
+every wait wakes on `EventLog.wait_until` and is bounded by the caller's `fail_after`.
 """
 
 from __future__ import annotations
@@ -11,22 +12,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import trio
-
 from gauntlet.clients import TRANSPORTS, Target
-from gauntlet.eventlog import EventLog, Received, Record
-from gauntlet.hops import HopSpec, client_entry, running_chain
-from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.eventlog import EventLog, Received
+from gauntlet.hops import HopSpec
+from gauntlet.server import Publisher
+from gauntlet.target import ReferenceServer
+from gauntlet.topology_open import open_topology
 
 
 @dataclass
 class Rig:
     log: EventLog
     publisher: Publisher
-    received: dict[int, trio.Event]
 
     async def wait_received(self, event_id: int) -> None:
-        await self.received.setdefault(event_id, trio.Event()).wait()
+        """Wake on every record until event `event_id` has been received (no polling)."""
+        await self.log.wait_until(
+            lambda log: any(isinstance(r, Received) and r.id == event_id for r in log.records))
 
     async def wait_until(self, condition: Callable[[EventLog], bool]) -> None:
         """Wake on every record the log gets until `condition(log)` holds (no polling)."""
@@ -40,24 +42,9 @@ async def rig(
     wait_for_request: bool = True,
 ) -> AsyncIterator[Rig]:  # fmt: skip
     log = EventLog()
-    received: dict[int, trio.Event] = {}
-
-    def on_record(record: Record) -> None:
-        if isinstance(record, Received):
-            received.setdefault(record.id, trio.Event()).set()
-
-    log.listener = on_record
-    publisher = Publisher(log, payload_bytes=64)
-    app = PushApp(publisher, log, ServerOptions())
-    async with trio.open_nursery() as nursery:
-        server_url = await nursery.start(serve_push_app, app)
-        async with running_chain(hops, server_url, workdir, time_scale) as chain:
-            base_url, forward = client_entry(chain, server_url)
-            run = client or TRANSPORTS[transport].client(time_scale)
-            async with trio.open_nursery() as clients:
-                clients.start_soon(run, Target(base_url, forward_proxy=forward), log)
-                if wait_for_request:
-                    await publisher.first_request.wait()
-                yield Rig(log, publisher, received)
-                clients.cancel_scope.cancel()
-        nursery.cancel_scope.cancel()
+    server = ReferenceServer(log, payload_bytes=64)
+    async with open_topology(hops, workdir, log, server=server, time_scale=time_scale) as t:
+        t.start_client(client or TRANSPORTS[transport].client(time_scale))
+        if wait_for_request:
+            await server.publisher.first_request.wait()
+        yield Rig(log, server.publisher)
