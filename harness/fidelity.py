@@ -12,9 +12,12 @@ agree and what differs:
   body, like nginx's defaults on a small stream, leaves the client unconnected);
 - the HTTP status codes the client saw (in how its connections ended: 403, 404, ...);
 - whether it reconnected;
-- added p50 latency against direct, within max(5 ms, 25 %), except on the workloads the
-  plan's `latency_not_claimed` names (there a row differing only in latency is "not
-  claimed": the emulating hop's own cost under bursts is not the device's).
+- added p50 latency, the device's against direct and the emulation's against a bare
+  mitmdump relay of its mode (with the emulation's connection work where the pair's
+  `relay_options` give it: nginx_defaults opens a connection per request, as nginx does),
+  within max(5 ms, 25 %) unless the two sides' 95 % intervals come that close (noise:
+  harness/fidelity_compare.py), except on the workloads the plan's `latency_not_claimed`
+  names (there a row differing only in latency is "not claimed").
 
 Loading the plan and building cells read scenarios/ and the device registry; the comparison
 is pure, in harness/fidelity_compare.py (re-exported here). `gauntlet fidelity` (harness/cli.py)
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gauntlet import real
+from gauntlet import proxies, real
 from gauntlet.errors import ScenarioError
 from gauntlet.fidelity_compare import (  # noqa: F401  the comparison, pure; re-exported here
     AGREE,
@@ -64,6 +67,15 @@ class Pair:
     emulation: HopSpec | None
     claims: str
     not_claimed: tuple[tuple[str, str], ...] = ()  # (transport or workload, why)
+    relay_options: tuple[tuple[str, str], ...] = ()
+    """Options of the bare relay this emulation's latency is measured against: the same
+    connection work as the emulation (nginx_defaults: a new connection per request)."""
+
+    @property
+    def relay(self) -> str | None:
+        if self.emulation is None:
+            return None
+        return relay_name(self.emulation.mode, self.relay_options)
 
     @property
     def emulation_name(self) -> str | None:
@@ -121,7 +133,14 @@ def load_plan(path: Path = PAIRS_FILE) -> Plan:
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: pair[{i}]: {exc}") from None
         unclaimed = tuple((t, str(why)) for t, why in p.get("not_claimed", dict, {}).items())
-        pairs.append(Pair(name, emulation, p.get("claims", str), unclaimed))
+        relay_options = tuple((k, option_text(v))
+                              for k, v in p.get("relay_options", dict, {}).items())  # fmt: skip
+        known = {o.name for o in proxies.BEHAVIOURS["transparent"].options}
+        for key, _ in relay_options:
+            if key not in known:
+                raise ScenarioError(f"{path}: pair[{i}]: relay_options: unknown option {key!r} "
+                                    f"(the relay is a transparent hop: {', '.join(known)})")
+        pairs.append(Pair(name, emulation, p.get("claims", str), unclaimed, relay_options))
         p.done()
     unclaimed_latency = tuple((w, str(why)) for w, why in
                               root.get("latency_not_claimed", dict, {}).items())  # fmt: skip
@@ -148,10 +167,12 @@ def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
     if not chosen:
         return []
     inters: dict[str, Intermediary] = {"direct": Intermediary("direct", "no hop", ())}
-    for mode in sorted({p.emulation.mode for p in chosen if p.emulation is not None}):
-        inters[relay_name(mode)] = Intermediary(
-            relay_name(mode), f"a bare mitmdump hop ({mode}): the relay cost of every emulation",
-            (HopSpec(("transparent",), mode),))  # fmt: skip
+    for mode, options in sorted({(p.emulation.mode, p.relay_options) for p in chosen
+                                 if p.emulation is not None}):  # fmt: skip
+        name = relay_name(mode, options)
+        inters[name] = Intermediary(
+            name, f"a bare mitmdump hop ({mode}): the relay cost of an emulation",
+            (HopSpec(("transparent",), mode, options),))  # fmt: skip
     for p in chosen:
         inters.setdefault(p.real, Intermediary(p.real, real.preset(p.real).summary,
                                                (HopSpec((), real.device_of(p.real).mode,
@@ -173,14 +194,16 @@ def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
     return out
 
 
-def relay_name(mode: str) -> str:
-    """The bare mitmdump hop an emulation's added latency is measured against (its mode)."""
-    return f"relay~{mode}"
+def relay_name(mode: str, options: tuple[tuple[str, str], ...] = ()) -> str:
+    """The bare mitmdump hop an emulation's added latency is measured against: its mode, and
+    `~per-request` when it opens a connection per request as the emulation does."""
+    per_request = dict(options).get("transparent_connection_per_request") == "true"
+    return f"relay~{mode}" + ("~per-request" if per_request else "")
 
 
 def pairs_json(plan: Plan) -> list[dict[str, Any]]:
     return [{"real": p.real, "emulation": p.emulation_name, "claims": p.claims,
-             "relay": relay_name(p.emulation.mode) if p.emulation is not None else None,
+             "relay": p.relay,
              "not_claimed": dict(p.not_claimed),
              "latency_not_claimed": dict(plan.latency_not_claimed)}
             for p in plan.pairs]  # fmt: skip

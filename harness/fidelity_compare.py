@@ -8,6 +8,17 @@ HTTP status codes in how its connections ended; whether it reconnected (not how 
 added p50 latency, the device's against the direct cell and the emulation's against a bare
 mitmdump hop in its mode (the hop's own relay cost is the bench's figure, not a claim), which
 agrees within max(5 ms, 25 % of the larger) (README.md, "How faithful").
+
+A latency difference must also stand out of the cells' own noise: the p50 of 15 events moves
+by 10 ms and more between identical runs on a loaded machine (squid's long-poll p50 was 8, 16
+and 21 ms in three runs at load 10-12, the relay's 9, 17 and 21 ms), so a row decided on the
+p50s alone flipped between agree and differ from run to run. Each side's added latency also
+gets the distribution-free 95 % interval of its shift (Moses, from the Hodges-Lehmann pairwise
+differences of the per-event latencies: harness/report/shift.py), and the row differs in
+latency only when the p50s disagree AND the two intervals lie further apart than the
+tolerance. A difference the device and the emulation really have (nginx_defaults' 20 ms
+against nginx's 5, every event) separates the intervals; scheduling noise does not. Cells
+without per-event samples are judged on the p50s alone.
 """
 
 from __future__ import annotations
@@ -15,10 +26,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gauntlet.report.shift import interval_rank, latencies, pairwise
 from gauntlet.verdict import Verdict
 
 LATENCY_MIN_MS = 5.0
 LATENCY_PCT = 25.0
+NOISE_CONFIDENCE = 0.95
 AGREE, DIFFER, NOT_CLAIMED, SKIPPED = "agree", "differ", "not claimed", "skipped"
 
 _STATUS = re.compile(r"\b([1-5]\d\d)\b")
@@ -44,16 +57,42 @@ def observed(entry: dict[str, Any], direct: dict[str, Any] | None) -> dict[str, 
     }
 
 
+def _tolerance(a: float, b: float) -> float:
+    return max(LATENCY_MIN_MS, LATENCY_PCT / 100 * max(abs(a), abs(b)))
+
+
 def _latency_agrees(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
-    return abs(a - b) <= max(LATENCY_MIN_MS, LATENCY_PCT / 100 * max(abs(a), abs(b)))
+    return abs(a - b) <= _tolerance(a, b)
+
+
+def added_interval(entry: dict[str, Any], base: dict[str, Any] | None
+                   ) -> tuple[float, float] | None:  # fmt: skip
+    """The 95 % interval (ms) of `entry`'s per-event latencies shifted against `base`'s: the
+    k-th smallest and largest pairwise difference (Moses); None without samples on a side."""
+    old, new = latencies([base]) if base else [], latencies([entry])
+    if not old or not new:
+        return None
+    diffs = pairwise(old, new)
+    k = interval_rank(len(old), len(new), NOISE_CONFIDENCE)
+    return round(float(diffs[k]), 1), round(float(diffs[len(diffs) - 1 - k]), 1)
+
+
+def _within_noise(real_iv: tuple[float, float] | None, emu_iv: tuple[float, float] | None,
+                  tolerance: float) -> bool:  # fmt: skip
+    """Whether the two intervals come within `tolerance` of each other (overlap included)."""
+    if real_iv is None or emu_iv is None:
+        return False
+    gap = max(emu_iv[0] - real_iv[1], real_iv[0] - emu_iv[1])
+    return gap <= tolerance
 
 
 def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
             direct: dict[str, Any] | None, latency_unclaimed: str | None = None,
             relay: dict[str, Any] | None = None) -> tuple[str, list[str]]:  # fmt: skip
-    """(agree | differ | not claimed | skipped, what differs: `field real X, emulation Y`).
+    """(agree | differ | not claimed | skipped, what differs: `field real X, emulation Y`;
+    an agreeing row whose p50s differ only within the cells' noise carries that as a note).
 
     The device's added latency is against `direct`; the emulation's against `relay`, a bare
     mitmdump hop in the emulation's mode (a `transparent` cell of the same run), when there is
@@ -71,13 +110,24 @@ def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
     for key in ("verdict", "delivered", "headers_seen", "statuses", "reconnected"):
         if r[key] != e[key]:
             diffs.append(f"{key} real {r[key]}, emulation {e[key]}")
-    if not _latency_agrees(r["added_p50_ms"], e["added_p50_ms"]):
-        latency = f"added p50 real {r['added_p50_ms']} ms, emulation {e['added_p50_ms']} ms"
-        if latency_unclaimed is None:
+    ra, ea = r["added_p50_ms"], e["added_p50_ms"]
+    notes = []
+    if not _latency_agrees(ra, ea):
+        latency = f"added p50 real {ra} ms, emulation {ea} ms"
+        noise = False
+        if ra is not None and ea is not None:
+            real_iv = added_interval(real_entry, direct)
+            emu_iv = added_interval(emu_entry, relay or direct)
+            if real_iv is not None and emu_iv is not None:
+                latency += f" (95 % intervals {list(real_iv)} and {list(emu_iv)} ms)"
+                noise = _within_noise(real_iv, emu_iv, _tolerance(ra, ea))
+        if noise:  # an agreeing row says so: the p50s differ, the samples do not show it
+            notes.append(f"{latency}: within noise")
+        elif latency_unclaimed is None:
             diffs.append(latency)
         elif not diffs:
             return NOT_CLAIMED, [f"{latency}: not claimed ({latency_unclaimed})"]
-    return (DIFFER if diffs else AGREE), diffs
+    return (DIFFER if diffs else AGREE), diffs + notes
 
 
 def rows(cells_: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:

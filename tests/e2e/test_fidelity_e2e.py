@@ -25,7 +25,8 @@ CELL_TIMEOUT_S = 30.0
 PLAN = fidelity.load_plan()
 CASES = [("nginx:defaults", "nginx_defaults"), ("nginx:tuned", "transparent"),
          ("haproxy:no_delay", "transparent"), ("haproxy:defaults", "chunked_cork"),
-         ("squid:defaults", "connect_passthrough"), ("trafficserver:defaults", "transparent")]
+         ("squid:defaults", "connect_passthrough"), ("privoxy:defaults", "store_and_forward"),
+         ("trafficserver:defaults", "transparent")]
 TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket", "sse_padded", "sse_heartbeat")
 
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}

@@ -47,6 +47,27 @@ def test_transparent_streams_every_chunk_as_it_comes():
         assert flow.response.stream is True
 
 
+def test_transparent_can_do_nginx_defaults_connection_work_and_nothing_else():
+    addon = load("transparent")
+    with taddons.context(addon) as tctx:
+        flow = tflow.tflow(resp=True)  # by default: nothing changes but streaming
+        addon.requestheaders(flow)
+        assert flow.request.http_version == "HTTP/1.1"
+        tctx.configure(addon, transparent_connection_per_request=True)
+        flow = tflow.tflow(resp=True)
+        flow.request.headers["connection"] = "keep-alive"
+        addon.requestheaders(flow)
+        assert flow.request.http_version == "HTTP/1.0"  # upstream closes after the response
+        assert flow.request.headers["connection"] == "close"
+        flow.response.http_version = "HTTP/1.0"
+        del flow.response.headers["content-length"]
+        addon.responseheaders(flow)
+        assert flow.response.http_version == "HTTP/1.1"  # as the client asked
+        assert flow.response.headers["connection"] == "close"
+        assert flow.response.headers["transfer-encoding"] == "chunked"
+        assert flow.response.stream is True  # no holding: the behaviour is not the relay's
+
+
 def test_store_and_forward_holds_body_until_end():
     addon = load("store_and_forward")
     with taddons.context(addon):
@@ -561,6 +582,25 @@ def test_nginx_defaults_holds_headers_with_the_first_page_then_whole_pages():
         assert body_filter(b"a" * first + b"b" * 1000) == [b"a" * first]
         assert body_filter(b"c" * 24) == [b"b" * 1000 + b"c" * 24]
         assert body_filter(b"d") == [] and body_filter(b"") == [b"d"]
+
+
+def test_nginx_defaults_sets_its_hold_threshold_only_when_a_head_changes_it():
+    """An options update reruns every addon's configure (2-6 ms in mitmdump): not per response."""
+    from mitmproxy.addons.proxyserver import Proxyserver
+
+    addon = load("nginx_defaults")
+    with taddons.context(addon, Proxyserver()) as tctx:
+        updates: list[set[str]] = []
+        def seen(updated) -> None:  # held here: mitmproxy's signals keep weak references
+            updates.append(set(updated))
+
+        tctx.options.changed.connect(seen)
+        for _ in range(3):  # the same head three times: one update
+            addon.responseheaders(nginx_flow())
+        assert updates == [{"stream_large_bodies"}]
+        addon.responseheaders(nginx_flow(x_longer_head="x" * 10))  # another head length
+        assert len(updates) == 2
+        assert tctx.options.stream_large_bodies != "4095"
 
 
 def test_nginx_defaults_streams_when_the_upstream_says_x_accel_buffering_no():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gauntlet import fidelity
+from gauntlet.errors import ScenarioError
 from gauntlet.report.fidelity import fidelity_html, fidelity_markdown
 
 
@@ -94,7 +97,25 @@ def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
     relay = cells[1][1].intermediary.hops[0]  # the bare hop the emulation's latency is against
     assert relay.mode == "regular" and relay.behaviours == ("transparent",)
     assert cells[2][1].intermediary.hops[0].mode == "regular"
-    assert fidelity.pairs_json(plan)[0]["relay"] == "relay~" + plan.pairs[0].emulation.mode
+    relays = {p["emulation"]: p["relay"] for p in fidelity.pairs_json(plan)}
+    assert relays["connect_passthrough~squid:defaults"] == "relay~regular"
+    # nginx_defaults opens a connection per request as nginx does: its relay does the same
+    assert relays["nginx_defaults~nginx:defaults"] == "relay~reverse~per-request"
+    nginx = dict(fidelity.cells(plan, workloads=("steady",), transports=("sse",),
+                                devices=("nginx:defaults",)))  # fmt: skip
+    per_request = nginx["steady:sse-relay~reverse~per-request"].intermediary.hops[0]
+    assert per_request.behaviours == ("transparent",)
+    assert per_request.options == (("transparent_connection_per_request", "true"),)
+
+
+def test_a_relay_option_the_transparent_hop_lacks_is_an_error_naming_the_pair(tmp_path):
+    text = fidelity.PAIRS_FILE.read_text().replace(
+        "relay_options = { transparent_connection_per_request = true }",
+        "relay_options = { no_such_option = 1 }")  # fmt: skip
+    path = tmp_path / "pairs.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match=r"pair\[0\]: relay_options: unknown option"):
+        fidelity.load_plan(path)
 
 
 def test_fidelity_command_with_nothing_to_run_is_one_line_and_exit_2(capsys, tmp_path):

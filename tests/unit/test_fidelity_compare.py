@@ -200,3 +200,61 @@ def test_the_emulations_latency_is_what_its_behaviour_adds_beyond_a_bare_mitmdum
     [row] = fc.rows(cells, [pair])
     assert row["status"] == fc.DIFFER
     assert row["differs"] == ["added p50 real 200.0 ms, emulation 4.0 ms"]
+
+
+def sampled(latencies_ms, p50):
+    """An entry with per-event samples (sent at 0, received `latency` later) and its p50."""
+    e = entry(p50=p50)
+    e["samples"] = [{"id": i, "sent_ms": 0.0, "received_ms": [x]}
+                    for i, x in enumerate(latencies_ms)]  # fmt: skip
+    return e
+
+
+def test_a_latency_difference_inside_the_cells_noise_agrees_and_says_so():
+    # the squid long-poll row that flipped: p50s 13.8 apart, samples spread over 20 ms
+    direct = sampled([1.0] * 15, 1.0)
+    real = sampled([2.0 + i * 1.5 for i in range(15)], 14.8)
+    relay = sampled([2.0 + i * 1.5 for i in range(15)], 14.8)
+    emu = sampled([1.0 + i * 1.5 for i in range(15)], 13.8)
+    status, notes = fc.compare(real, emu, direct, relay=relay)
+    assert status == fc.AGREE
+    [note] = notes
+    assert note.startswith("added p50 real 13.8 ms, emulation -1.0 ms (95 % intervals [")
+    assert note.endswith("ms): within noise")
+
+
+def test_a_latency_difference_beyond_the_noise_and_the_tolerance_differs_with_intervals():
+    direct = sampled([1.0] * 15, 1.0)
+    real = sampled([3.0 + i * 0.1 for i in range(15)], 3.7)
+    relay = sampled([10.0 + i * 0.1 for i in range(15)], 10.7)
+    emu = sampled([30.0 + i * 0.1 for i in range(15)], 30.7)  # 20 ms over the relay
+    status, diffs = fc.compare(real, emu, direct, relay=relay)
+    assert status == fc.DIFFER
+    assert diffs == ["added p50 real 2.7 ms, emulation 20.0 ms "
+                     "(95 % intervals [2.4, 3.0] and [19.6, 20.4] ms)"]  # fmt: skip
+
+
+def test_intervals_exactly_the_tolerance_apart_are_noise_and_a_hair_more_is_not():
+    direct = sampled([0.0] * 15, 0.0)
+    real = sampled([10.0] * 15, 10.0)
+    assert fc.added_interval(real, direct) == (10.0, 10.0)
+    assert fc.compare(real, sampled([15.0] * 15, 16.0), direct)[0] == fc.AGREE  # gap 5
+    assert fc.compare(real, sampled([15.1] * 15, 16.0), direct)[0] == fc.DIFFER
+    assert fc.compare(sampled([15.1] * 15, 16.0), real, direct)[0] == fc.DIFFER
+
+
+def test_without_samples_on_a_side_there_is_no_interval_and_the_p50s_decide():
+    assert fc.added_interval(entry(), DIRECT) is None
+    assert fc.added_interval(sampled([1.0], 1.0), None) is None
+    direct = sampled([0.0] * 15, 0.0)
+    assert fc.compare(entry(p50=10.0), sampled([10.0] * 15, 20.0), direct)[0] == fc.DIFFER
+
+
+def test_noise_does_not_hide_a_behavioural_difference_and_stays_a_note_beside_it():
+    direct = sampled([1.0] * 15, 1.0)
+    real = sampled([2.0 + i * 1.5 for i in range(15)], 14.8)
+    emu = sampled([1.0 + i * 1.5 for i in range(15)], 3.0)
+    emu["verdict"] = "FAIL"
+    status, diffs = fc.compare(real, emu, direct)
+    assert status == fc.DIFFER
+    assert diffs[0] == "verdict real PASS, emulation FAIL" and diffs[1].endswith("within noise")
