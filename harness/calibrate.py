@@ -46,10 +46,11 @@ from gauntlet.eventlog import (
     ServerRequest,
     clock_resolution_ns,
 )
-from gauntlet.hops import HopSpec, RunningHop, running_hop
+from gauntlet.hops import RunningHop, running_hop
 from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
 from gauntlet.results import dependency_versions, git_info, machine_info, new_run_id, write_json
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.spec import HopSpec, ScaledHop, scale_hop
 from gauntlet.workdir import private_workdir
 
 SCHEMA_VERSION = 1
@@ -255,8 +256,8 @@ async def _first_event_ms(rig: _Rig, url: str) -> float | None:
     return (received[0].t_ns - requested_ns) / NS_PER_MS if received else None
 
 
-def _network(delay_ms: int) -> HopSpec:
-    return HopSpec(("network",), options=(("network_latency_ms", str(delay_ms)),))
+def _network(delay_ms: int) -> ScaledHop:
+    return scale_hop(HopSpec(("network",), options=(("network_latency_ms", str(delay_ms)),)))
 
 
 async def measure(
@@ -285,7 +286,8 @@ async def measure(
                     m = await _stream(rig, delayed.url, events, rate_per_s)
                 points.append(delay_point(delay, m, base_p50, events))
                 progress(f"  delay {delay} ms: p50 {_fmt(m.latency_ms.p50)} ms")
-            keep_back = HopSpec(("keep_back",), options=(("keep_back_ms", str(hold_ms)),))
+            keep_back = scale_hop(HopSpec(("keep_back",),
+                                          options=(("keep_back_ms", str(hold_ms)),)))
             held: list[float] = []
             unheld: list[float] = []
             async with running_hop(keep_back, 2, server_url, workdir) as holding:

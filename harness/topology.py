@@ -51,6 +51,7 @@ from gauntlet.instrument_lag import lag_note, publish_lag_ms
 from gauntlet.reconnection import reconnection_summary
 from gauntlet.scenario import CellSpec
 from gauntlet.server import ServerOptions
+from gauntlet.spec import ClientTimings
 from gauntlet.target import PushTarget, TargetChoice, bind_server_socket
 from gauntlet.tls import create_run_ca
 from gauntlet.verdict import Judgement, error, judge, skipped
@@ -167,9 +168,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
         server_url = await pushed.start(nursery, tls, server_socket)
         progress(f"  {'server' if pushed.label == 'reference server' else pushed.label} "
                  f"listening on {server_url}")  # fmt: skip
-        async with running_chain(
-            cell.intermediary.hops, server_url, cell_dir, cell.timing.time_scale, tls
-        ) as chain:
+        async with running_chain(cell.hops, server_url, cell_dir, tls) as chain:
             hops.extend(chain)
             for hop in chain:
                 owner = f"pid {hop.pid}" if hop.pid else "not started by gauntlet"
@@ -199,7 +198,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 # The client gets its own nursery so it is stopped before the hops and the
                 # server go away: a teardown must not show up as a disconnect in the log.
                 async with trio.open_nursery() as clients:
-                    clients.start_soon(_client, cell.transport, cell.timing.time_scale, target,
+                    clients.start_soon(_client, cell.transport, cell.client, target,
                                        log, client_error)  # fmt: skip
                     with trio.move_on_after(CLIENT_START_TIMEOUT_S):  # a browser needs seconds
                         await log.wait_until(
@@ -243,7 +242,7 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     progress("  client connected; publishing")
     t0_ns = now_ns()
     start = trio.current_time()
-    for at_s in cell.workload.schedule_s(cell.timing.time_scale):
+    for at_s in cell.schedule_s:
         await trio.sleep_until(start + at_s)  # the workload's pacing, not a wait
         await pushed.publish()
     within_s = cell.timing.deliver_within_s
@@ -253,11 +252,11 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     return t0_ns, deadline_ns
 
 
-async def _client(transport: str, time_scale: float, target: Target, log: EventLog,
+async def _client(transport: str, timings: ClientTimings, target: Target, log: EventLog,
                   errors: list[str]) -> None:  # fmt: skip
     """Run the transport's client; a crash is recorded (an ERROR cell), not propagated."""
     try:
-        await TRANSPORTS[transport].client(time_scale)(target, log)
+        await TRANSPORTS[transport].client(timings)(target, log)
     except BrowserUnavailable as exc:  # no Chromium here: SKIPPED with the reason
         errors.append(SKIPPED_PREFIX + str(exc))
         log.append(Note(now_ns(), errors[-1]))
@@ -269,7 +268,7 @@ async def _client(transport: str, time_scale: float, target: Target, log: EventL
 
 def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: Judgement,
            duration_s: float) -> dict[str, Any]:  # fmt: skip
-    lag_ms = publish_lag_ms(cell.workload.schedule_s(cell.timing.time_scale),
+    lag_ms = publish_lag_ms(list(cell.schedule_s),
                             [p.t_ns for p in log.of(Published)])  # fmt: skip
     return {
         "id": cell.id,
@@ -286,7 +285,7 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "hops": [
             {"index": h.index, "behaviours": list(h.spec.behaviours), "mode": h.spec.mode,
              "url": h.url, "external": h.spec.external is not None,
-             **real.hop_record(h.spec, cell.timing.time_scale)}
+             **cell.hops[h.index - 1].record()}
             for h in hops
         ],  # fmt: skip
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),

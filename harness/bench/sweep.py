@@ -34,9 +34,10 @@ from gauntlet.bench.document import limiting_process, point_figures, spread, wor
 from gauntlet.bench.worker import WorkerArgs
 from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Record, ServerRequest
-from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.hops import client_entry, running_chain
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
 from gauntlet.spawn import Child, kill_group, spawn
+from gauntlet.spec import HopSpec, scale_chain
 
 MAX_SUBSCRIBERS = 5000  # 5000 through a hop is ~15000 sockets; the hard RLIMIT here is 20000
 MAX_WORKERS = 16
@@ -248,7 +249,7 @@ async def _measure(spec: PointSpec, workdir: Path, point_dir: Path, point: dict[
     async with trio.open_nursery() as nursery:
         server_url = await nursery.start(serve_push_app, app)
         hops = [HopSpec((), real=spec.real)] if spec.real else [TRANSPARENT] * spec.hops
-        async with running_chain(hops, server_url, hop_dir) as chain:
+        async with running_chain(scale_chain(hops), server_url, hop_dir) as chain:
             base_url, _ = client_entry(chain, server_url)
             async with _workers(spec, base_url, point_dir, worker_bound) as workers:
                 with trio.move_on_after(connect_within_s):

@@ -167,7 +167,7 @@ async def _stop_on_stdin(scope: trio.CancelScope) -> None:
 async def run_worker(args: WorkerArgs, emit: Callable[[str], None] = _emit,
                      watch_stdin: bool = True) -> dict[str, Any]:  # fmt: skip
     """Run the subscribers until stopped; return (and emit) the result document."""
-    runner = TRANSPORTS[args.transport].client(1.0)
+    runner = TRANSPORTS[args.transport].client()  # real-world timings: a bench is real time
     target = _BenchTarget(args.base_url)
     remaining = [args.subscribers]
     unconnected = [args.subscribers]

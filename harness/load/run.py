@@ -33,9 +33,10 @@ from gauntlet.bench import procs
 from gauntlet.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
 from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
-from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.hops import client_entry, running_chain
 from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
 from gauntlet.spawn import Child, kill_group, spawn
+from gauntlet.spec import HopSpec, scale_chain
 from gauntlet.target import TargetChoice
 
 LOAD_TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket")
@@ -275,7 +276,7 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
     wall_offset_ns = time.time_ns() - time.monotonic_ns()
     async with trio.open_nursery() as nursery:
         server_url = await target.start(nursery, None, sock)
-        async with running_chain(list(hops), server_url, hop_dir) as chain:
+        async with running_chain(scale_chain(hops), server_url, hop_dir) as chain:
             base_url, forward = client_entry(chain, server_url)
             if forward is not None:
                 raise GauntletError(f"--through {spec.through}: a forward proxy; gauntlet load "

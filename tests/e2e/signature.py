@@ -15,8 +15,9 @@ import trio
 
 from gauntlet.clients import TRANSPORTS, Target
 from gauntlet.eventlog import EventLog, Received, Record
-from gauntlet.hops import HopSpec, client_entry, running_chain
+from gauntlet.hops import client_entry, running_chain
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
+from gauntlet.spec import HopSpec, client_timings, scale_chain
 
 
 @dataclass
@@ -51,9 +52,9 @@ async def rig(
     app = PushApp(publisher, log, ServerOptions())
     async with trio.open_nursery() as nursery:
         server_url = await nursery.start(serve_push_app, app)
-        async with running_chain(hops, server_url, workdir, time_scale) as chain:
+        async with running_chain(scale_chain(hops, time_scale), server_url, workdir) as chain:
             base_url, forward = client_entry(chain, server_url)
-            run = client or TRANSPORTS[transport].client(time_scale)
+            run = client or TRANSPORTS[transport].client(client_timings(time_scale))
             async with trio.open_nursery() as clients:
                 clients.start_soon(run, Target(base_url, forward_proxy=forward), log)
                 if wait_for_request:
