@@ -219,14 +219,6 @@ class ScaledHop:
     timeouts_s: tuple[tuple[str, float], ...] = ()
     warning: str | None = None
 
-    @property
-    def label(self) -> str:
-        return self.spec.label
-
-    @property
-    def mode(self) -> str:
-        return self.spec.mode
-
     def record(self) -> dict[str, Any]:
         """Extra fields of this hop's results entry: a real hop's preset and its timeouts,
         real-world and as configured, or the external hop's warning."""
