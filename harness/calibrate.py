@@ -53,10 +53,10 @@ from gauntlet.eventlog import (
     Received,
     ServerRequest,
 )
-from gauntlet.hops import HopSpec
 from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
 from gauntlet.progress import Calibrating, Note, Progress, Step, WorkDir, ignore
 from gauntlet.results import new_run_id
+from gauntlet.spec import HopSpec, ScaledHop, scale_hop
 from gauntlet.target import ReferenceServer
 from gauntlet.topology_open import Topology, open_topology
 from gauntlet.workdir import private_workdir
@@ -294,8 +294,8 @@ async def _first_event_ms(rig: _Rig, path: Topology) -> float | None:
     return (received[0].t_ns - requested_ns) / NS_PER_MS if received else None
 
 
-def _network(delay_ms: int) -> HopSpec:
-    return HopSpec(("network",), options=(("network_latency_ms", str(delay_ms)),))
+def _network(delay_ms: int) -> ScaledHop:
+    return scale_hop(HopSpec(("network",), options=(("network_latency_ms", str(delay_ms)),)))
 
 
 async def measure(
@@ -315,7 +315,7 @@ async def measure(
     async with open_topology((), workdir, rig.log, server=rig.server) as direct_path:
         server_url = direct_path.server_url
 
-        def over_server(hop: HopSpec, folder: str):
+        def over_server(hop: ScaledHop, folder: str):
             return open_topology([hop], workdir / folder, rig.log, server=server_url)
 
         direct = await _stream(rig, direct_path, events, rate_per_s)
@@ -332,7 +332,8 @@ async def measure(
                     m = await _stream(rig, delayed, events, rate_per_s)
                 points.append(delay_point(delay, m, base_p50, events))
                 progress(Step(f"delay {delay} ms: p50 {_fmt(m.latency_ms.p50)} ms"))
-            keep_back = HopSpec(("keep_back",), options=(("keep_back_ms", str(hold_ms)),))
+            keep_back = scale_hop(HopSpec(("keep_back",),
+                                          options=(("keep_back_ms", str(hold_ms)),)))
             held: list[float] = []
             unheld: list[float] = []
             async with over_server(keep_back, "point") as holding:

@@ -19,16 +19,12 @@ from gauntlet import __version__, proxies
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError, Interrupted, unwrap
 from gauntlet.load import command as load_command
-from gauntlet.results import parse_shard, shard_of
 from gauntlet.scenario import (
     SCENARIOS_DIR,
-    adhoc_cell,
-    check_transport,
     list_matrices,
     load_intermediaries,
-    load_matrix,
     load_profiles,
-    profile_cells,
+    select_cells,
 )
 from gauntlet.verdict import Verdict
 
@@ -214,47 +210,26 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gauntlet.preflight import check_jobs, check_repeat, check_results_dir, check_shard
+    from gauntlet.preflight import check_jobs, check_repeat, check_results_dir
     from gauntlet.progress import ProgressPrinter
     from gauntlet.report import render_table, write_report
     from gauntlet.results import new_run_id
     from gauntlet.runner import run_cells
 
-    ids = None
-    jobs = 1
     if args.repeat is not None:
         check_repeat(args.repeat)
-    if args.profile:
-        profile, pairs = profile_cells(args.profile, args.scenarios, args.repeat)
-        ids, cells = [i for i, _ in pairs], [c for _, c in pairs]
-        label, matrix_name, scale = profile.name, profile.name, cells[0].timing.time_scale
-        jobs = profile.jobs
-    elif args.transport and not args.intermediary and (args.target or args.app):
-        matrix = load_matrix(args.matrix or "smoke", args.scenarios)  # its paths, one transport
-        check_transport(args.transport)
-        cells = [c for c in matrix.cells if c.transport == args.transport]
-        label, matrix_name, scale = f"{matrix.name}-{args.transport}", matrix.name, \
-            matrix.time_scale
-    elif args.transport or args.intermediary:
-        if not (args.transport and args.intermediary):
-            raise GauntletError("--transport and --intermediary go together")
-        cells = [adhoc_cell(args.transport, args.intermediary, args.scenarios,
-                            protocol=args.protocol)]  # fmt: skip
-        label, matrix_name, scale = cells[0].id, "adhoc", cells[0].timing.time_scale
-    else:
-        matrix = load_matrix(args.matrix or "smoke", args.scenarios)
-        cells, label, matrix_name, scale = list(matrix.cells), matrix.name, matrix.name, \
-            matrix.time_scale
-
-    if args.repeat is not None and args.repeat > 1 and not args.profile:
-        base = ids if ids is not None else [c.id for c in cells]
-        ids = [f"{i}#{k}" for k in range(1, args.repeat + 1) for i in base]
-        cells = cells * args.repeat
-    if args.shard:
-        k, n = parse_shard(args.shard)
-        check_shard(args.shard, k, len(cells))
-        cells, label = shard_of(cells, k, n), f"{label}-shard{k}of{n}"
-        ids = shard_of(ids, k, n) if ids is not None else None
+    one_transport = args.transport and not args.intermediary and (args.target or args.app)
+    if not args.profile and (args.transport or args.intermediary) and not one_transport and \
+            not (args.transport and args.intermediary):  # fmt: skip
+        raise GauntletError("--transport and --intermediary go together")
+    selection = select_cells(matrix=args.matrix, profile=args.profile, transport=args.transport,
+                             intermediary=args.intermediary, protocol=args.protocol,
+                             repeat=args.repeat, shard=args.shard,
+                             scenarios_dir=args.scenarios)  # fmt: skip
+    cells, label, matrix_name, scale = list(selection.cells), selection.label, \
+        selection.matrix, selection.time_scale
+    ids = list(selection.ids) if selection.ids is not None else None
+    jobs = selection.jobs or 1
     jobs = check_jobs(jobs if args.jobs is None else args.jobs,
                       "--jobs" if args.jobs is not None else f"profile {label}: jobs")
     check_results_dir(args.results)  # cheap checks first: calibration can take a minute

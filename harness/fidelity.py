@@ -46,7 +46,6 @@ from gauntlet.fidelity_compare import (  # noqa: F401  the comparison, pure; re-
     rows,
     summary,
 )
-from gauntlet.hops import HopSpec, option_text
 from gauntlet.scenario import (
     SCENARIOS_DIR,
     CellSpec,
@@ -56,6 +55,7 @@ from gauntlet.scenario import (
     _Table,
     read_toml,  # fmt: skip
 )
+from gauntlet.spec import HopSpec, option_text
 from gauntlet.verdict import Budget
 
 PAIRS_FILE = SCENARIOS_DIR / "fidelity" / "pairs.toml"

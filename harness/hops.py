@@ -10,16 +10,17 @@ Readiness is a pipe: the `_ready` addon writes the bound address from mitmproxy'
 `running()` hook; EOF first means the hop died, and its stderr says why. Teardown kills the
 hop's process group whatever ends the cell (normal end, exception, Ctrl-C), and the child
 also gets SIGKILL from the kernel if the harness itself dies (PR_SET_PDEATHSIG).
+
+What a hop runs with arrives scaled (`ScaledHop`, harness/spec.py): its options and a real
+device's timeouts are already divided by the time scale, which the launcher never sees.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
 import subprocess
 import sys
-import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,123 +29,13 @@ from pathlib import Path
 import trio
 
 from gauntlet import proxies
-from gauntlet.errors import HopStartError, ScenarioError
+from gauntlet.errors import HopStartError
 from gauntlet.spawn import Child, kill_group, minimal_env, spawn
+from gauntlet.spec import HopSpec, ScaledHop, check_chain
 from gauntlet.tls import RunCA
 
 HOP_START_TIMEOUT_S = 15.0
 HOP_EXIT_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class HopSpec:
-    """One hop: behaviours stacked in one mitmdump, its mode and extra mitmproxy options."""
-
-    behaviours: tuple[str, ...]
-    mode: str = "reverse"  # "reverse" | "regular" (forward proxy)
-    options: tuple[tuple[str, str], ...] = ()
-    external: str | None = None
-    """An HTTP proxy already running (`http://127.0.0.1:3128`): Gauntlet neither starts nor
-    configures it. Forward (`regular`): clients send it absolute-URI requests and CONNECT.
-    Reverse: it must already forward to what follows it (its config is the team's)."""
-    real: str | None = None
-    """A real device Gauntlet starts and configures (`nginx:defaults`, harness/real/)."""
-
-    def __post_init__(self) -> None:
-        if self.external is not None:
-            _check_external(self)
-        if self.real is not None:
-            _check_real(self)
-        unknown = [b for b in self.behaviours if b not in proxies.BEHAVIOURS]
-        if unknown:
-            known = ", ".join(sorted(proxies.BEHAVIOURS))
-            raise ScenarioError(f"unknown proxy behaviour {unknown[0]!r} (known: {known})")
-        if self.mode not in ("reverse", "regular"):
-            raise ScenarioError(f"unknown hop mode {self.mode!r} (known: reverse, regular)")
-        layers = {proxies.BEHAVIOURS[b].layer for b in self.behaviours}
-        if "tcp" in layers and (len(self.behaviours) > 1 or self.mode != "reverse"):
-            raise ScenarioError(
-                f"hop {self.label}: a connection-level behaviour runs alone in a reverse hop; "
-                "chain it with HTTP behaviours in other hops"
-            )
-
-    @property
-    def tcp_layer(self) -> bool:
-        return any(proxies.BEHAVIOURS[b].layer == "tcp" for b in self.behaviours)
-
-    @property
-    def label(self) -> str:
-        if self.external is not None:
-            return f"external {self.external}"
-        if self.real is not None:
-            return self.real
-        return "+".join(self.behaviours)
-
-
-LOOPBACK_NAME = "localhost"
-LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
-
-
-def _check_external(spec: HopSpec) -> None:
-    """An external hop is a URL of a proxy on this machine, with no behaviours of ours.
-
-    Parsed with urllib.parse and ipaddress, never by string prefix (`http://127.0.0.1@HOST`
-    and `http://127.evil.example` both began with `127.`): the host must be an IP literal in
-    127.0.0.0/8 or ::1, or exactly `localhost`; no userinfo; an explicit port. Nothing is
-    resolved or connected to here. Errors never echo the URL's userinfo (a password)."""
-    url = spec.external or ""
-    shown = _redacted(url)
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ScenarioError(f"external hop {shown!r}: not a URL ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ScenarioError(f"external hop {shown!r}: expected http://HOST:PORT")
-    if "@" in parts.netloc:
-        raise ScenarioError(f"external hop {shown!r}: no user or password in the URL "
-                            "(Gauntlet keeps no secrets; configure the proxy without them)")
-    if port is None:
-        raise ScenarioError(f"external hop {shown!r}: a port is required (http://HOST:PORT)")
-    if not _is_loopback(parts.hostname):
-        raise ScenarioError(f"external hop {shown!r}: Gauntlet sends traffic to this machine only "
-                            "(an IP in 127.0.0.0/8, ::1, or localhost)")  # fmt: skip
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ScenarioError(f"external hop {shown!r}: expected http://HOST:PORT, no path")
-    if spec.behaviours or spec.options:
-        raise ScenarioError(f"external hop {shown!r}: takes no behaviours or options of ours")
-
-
-def _is_loopback(host: str) -> bool:
-    """Exactly `localhost`, or an IP literal on loopback (pure: no name is resolved)."""
-    if host == LOOPBACK_NAME:
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return any(address in net for net in LOOPBACK_NETWORKS if net.version == address.version)
-
-
-def _redacted(url: str) -> str:
-    """`url` with any userinfo replaced by `***`, so no error line carries a password."""
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, tail = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return f"{scheme}{sep}{netloc}{slash}{tail}" if sep else ("***" if "@" in url else url)
-
-
-def _check_real(spec: HopSpec) -> None:
-    """A real hop is one known device:preset, alone in its hop, in the device's own mode."""
-    from gauntlet import real
-
-    device = real.device_of(spec.real or "")
-    if spec.behaviours or spec.options or spec.external is not None:
-        raise ScenarioError(f"real hop {spec.real!r}: takes no behaviours, options or external")
-    if spec.mode != device.mode:
-        raise ScenarioError(f"real hop {spec.real!r}: {device.name} runs as a "
-                            f"{device.mode} proxy, not {spec.mode}")  # fmt: skip
 
 
 @dataclass
@@ -162,38 +53,12 @@ def mitmdump_path() -> str:
     return os.environ.get("GAUNTLET_MITMDUMP") or str(Path(sys.executable).parent / "mitmdump")
 
 
-def option_text(value: object) -> str:
-    """A TOML option value as mitmdump's `--set` reads it: booleans are `true`/`false` (Python's
-    `True` is refused: "bad value for option"), everything else as written."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def effective_options(spec: HopSpec, time_scale: float = 1.0) -> dict[str, str]:
-    """The options a hop runs with: explicit values, and every duration divided by the scale.
-
-    Real-world durations (a module's `SCALED_OPTIONS`, see proxies/__init__.py) are written at
-    their real-world values, defaults included, so each is passed explicitly, scaled. Other options
-    are passed only when the scenario sets them. Pure.
-    """
-    explicit = dict(spec.options)
-    out: dict[str, str] = {}
-    for name in spec.behaviours:
-        for option in proxies.BEHAVIOURS[name].options:
-            if option.scaled:
-                scaled = float(explicit.get(option.name, option.default)) / time_scale
-                out[option.name] = str(max(1, round(scaled))) if scaled else "0"
-    for key, value in explicit.items():
-        out.setdefault(key, value)
-    return out
-
-
 def mitmdump_args(
-    spec: HopSpec, upstream: str | None, confdir: Path, ready_fd: int, time_scale: float = 1.0,
-    tls: RunCA | None = None,
+    hop: ScaledHop, upstream: str | None, confdir: Path, ready_fd: int, tls: RunCA | None = None,
 ) -> list[str]:  # fmt: skip
-    """The full command line of one hop (pure, so it is unit-tested)."""
+    """The full command line of one hop (pure, so it is unit-tested): the hop's options are
+    passed as they are, already scaled (harness/spec.py)."""
+    spec = hop.spec
     if spec.mode == "reverse":
         if upstream is None:
             raise ValueError("a reverse hop needs an upstream URL")
@@ -218,7 +83,7 @@ def mitmdump_args(
     for name in spec.behaviours:
         args += ["-s", str(proxies.BEHAVIOURS[name].path)]
     args += ["-s", str(proxies.BASELINE_ADDON)]
-    for key, value in effective_options(spec, time_scale).items():
+    for key, value in hop.options:
         args += ["--set", f"{key}={value}"]
     args += ["--set", f"gauntlet_ready_fd={ready_fd}"]
     return args
@@ -246,17 +111,18 @@ async def _read_ready_line(read_fd: int) -> str:
 
 @asynccontextmanager
 async def running_hop(
-    spec: HopSpec, index: int, upstream: str | None, workdir: Path, time_scale: float = 1.0,
-    tls: RunCA | None = None,
+    hop: ScaledHop, index: int, upstream: str | None, workdir: Path, tls: RunCA | None = None,
 ) -> AsyncIterator[RunningHop]:  # fmt: skip
     """Start one hop, wait for its readiness signal, yield it, and always kill it."""
+    spec = hop.spec
     if spec.external is not None:  # not ours: nothing to start, wait for or stop
         yield RunningHop(spec, index, spec.external.rstrip("/"), None, None, None)
         return
     if spec.real is not None:  # a real device: harness/real/launch.py starts and kills it
         from gauntlet.real.launch import running_real_hop
 
-        async with running_real_hop(spec.real, index, upstream, workdir, time_scale) as started:
+        async with running_real_hop(spec.real, index, upstream, workdir,
+                                    dict(hop.timeouts_s)) as started:  # fmt: skip
             url, child, real_log = started
             yield RunningHop(spec, index, url, child.pid, real_log, child)
         return
@@ -273,7 +139,7 @@ async def running_hop(
                 # gauntlet.spawn: own process group, SIGKILL if the harness dies (PDEATHSIG
                 # from a thread that outlives the hop; trio's would retire after 10 s idle)
                 process = await spawn(
-                    mitmdump_args(spec, upstream, confdir, write_fd, time_scale, tls),
+                    mitmdump_args(hop, upstream, confdir, write_fd, tls),
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=log_file,
@@ -312,35 +178,26 @@ async def _kill(process: Child) -> None:
 
 @asynccontextmanager
 async def running_chain(
-    specs: Sequence[HopSpec], server_url: str, workdir: Path, time_scale: float = 1.0,
-    tls: RunCA | None = None,
+    hops: Sequence[ScaledHop], server_url: str, workdir: Path, tls: RunCA | None = None,
 ) -> AsyncIterator[list[RunningHop]]:  # fmt: skip
     """Start hops from the server outwards (each reverse hop needs its upstream's address).
 
+    `hops` are scaled already (harness/spec.py `scale_chain`, a `CellSpec`'s `hops`).
     Returns the hops client-first: hops[0] is what the client talks to. Hops start one
     after another, since each needs the next one's port; they are all killed on exit.
     """
-    check_chain(specs)
+    check_chain([h.spec for h in hops])
     async with AsyncExitStack() as stack:
         started: list[RunningHop] = []
         upstream = server_url
-        for index in reversed(range(len(specs))):
+        for index in reversed(range(len(hops))):
             hop = await stack.enter_async_context(
-                running_hop(specs[index], index + 1, upstream, workdir, time_scale, tls)
+                running_hop(hops[index], index + 1, upstream, workdir, tls)
             )
             started.insert(0, hop)
             if hop.spec.mode == "reverse":
                 upstream = hop.url
         yield started
-
-
-def check_chain(specs: Sequence[HopSpec]) -> None:
-    """A forward (regular) hop must be the client's first hop: clients are configured with it."""
-    for position, spec in enumerate(specs):
-        if spec.mode == "regular" and position != 0:
-            raise ScenarioError(
-                f"hop {position + 1} ({spec.label}) is a forward proxy; only the first hop can be"
-            )
 
 
 def client_entry(hops: Sequence[RunningHop], server_url: str) -> tuple[str, str | None]:

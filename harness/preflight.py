@@ -38,12 +38,6 @@ def check_repeat(times: int) -> None:
         raise GauntletError(f"--repeat {times}: must be {low} to {high}")
 
 
-def check_shard(text: str, k: int, cells: int) -> None:
-    """A shard past the cell count would be an empty run that still moves `results/latest`."""
-    if k > cells:
-        raise GauntletError(f"--shard {text}: only {cells} cells, so shard {k} would be empty")
-
-
 def check_results_dir(path: Path) -> None:
     """The results folder exists or can be made, is a folder, and is writable."""
     if path.exists() and not path.is_dir():

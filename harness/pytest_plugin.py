@@ -11,7 +11,10 @@ Other projects get, without writing any plumbing:
   listening loopback socket, e.g. on the port a team's reverse proxy names) is where the
   server or app listens (docs/endpoint-contract.md);
 - `gauntlet_results`: the cells collected so far; written as one results run at the end of the
-  session when `--gauntlet-results DIR` is given.
+  session when `--gauntlet-results DIR` is given;
+- `gauntlet_cell`: a test that takes it runs once per selected cell, chosen as `gauntlet run`
+  chooses them (harness/scenario.py `select_cells`): `--gauntlet-matrix NAME` (default smoke)
+  or `--gauntlet-profile NAME`, `--gauntlet-shard K/N`, `--gauntlet-scenarios DIR`.
 Options live in one `--gauntlet-*` group. Async fixtures need pytest-trio (trio mode).
 """
 
@@ -43,6 +46,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--gauntlet-time-scale", metavar="FACTOR", type=float, default=None,
                     help="divide real-world durations by FACTOR instead of each scenario's "
                          "time_scale (default: the scenario's)")  # fmt: skip
+    what = group.addoption  # the cells a `gauntlet_cell` test runs over, as `gauntlet run`'s
+    what("--gauntlet-matrix", metavar="NAME", default=None,
+         help="`gauntlet_cell` tests run over this matrix's cells (default: smoke)")
+    what("--gauntlet-profile", metavar="NAME", default=None,
+         help="... or over this profile's cells (its repeats included)")
+    what("--gauntlet-shard", metavar="K/N", default=None,
+         help="... only the K-th of N disjoint shares of them")
+    what("--gauntlet-scenarios", metavar="DIR", default=None,
+         help="a team's own scenario folder, added to the built-in one")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,6 +62,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: real-clock test with a written tolerance")
     for name, help_text in MATRIX_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {help_text}")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test taking `gauntlet_cell` runs once per selected cell, with the cell's id."""
+    if "gauntlet_cell" not in metafunc.fixturenames:
+        return
+    from gauntlet.scenario import SCENARIOS_DIR, select_cells
+
+    option = metafunc.config.getoption
+    folder = option("--gauntlet-scenarios")
+    selection = select_cells(matrix=option("--gauntlet-matrix"),
+                             profile=option("--gauntlet-profile"),
+                             shard=option("--gauntlet-shard"),
+                             scenarios_dir=Path(folder) if folder else SCENARIOS_DIR)  # fmt: skip
+    ids, cells = zip(*selection.pairs, strict=True) if selection.cells else ((), ())
+    metafunc.parametrize("gauntlet_cell", cells, ids=ids)
 
 
 @dataclass
@@ -78,8 +106,8 @@ def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]
     """`async with gauntlet_chain(names, upstream_url) as hops`: a topology over a server that
     is already running (`upstream_url`); yields the hops, client-first."""
     from gauntlet.eventlog import EventLog
-    from gauntlet.hops import HopSpec
     from gauntlet.scenario import load_intermediaries
+    from gauntlet.spec import HopSpec, scale_chain
     from gauntlet.topology_open import open_topology
 
     @asynccontextmanager
@@ -88,8 +116,8 @@ def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]
         specs: list[HopSpec] = []
         for name in names:
             specs += known[name].hops if name in known else [HopSpec((name,))]
-        async with open_topology(specs, tmp_path, EventLog(), server=upstream,
-                                 time_scale=time_scale) as t:  # fmt: skip
+        async with open_topology(scale_chain(specs, time_scale), tmp_path, EventLog(),
+                                 server=upstream) as t:  # fmt: skip
             yield t.hops
 
     return chain
@@ -98,9 +126,10 @@ def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]
 @pytest.fixture
 def gauntlet_client() -> Callable[..., Any]:
     from gauntlet.clients import TRANSPORTS
+    from gauntlet.spec import client_timings
 
     def client(transport: str, time_scale: float = 1.0):
-        return TRANSPORTS[transport].client(time_scale)
+        return TRANSPORTS[transport].client(client_timings(time_scale))
 
     return client
 

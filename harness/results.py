@@ -181,17 +181,3 @@ def merge_documents(docs: list[ResultsDocument], run_id: str,
         "repeats": summarize([c.model_dump(mode="json") for c in cells]),
     })  # fmt: skip
 
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """`K/N` -> (K, N), 1 <= K <= N; a clear error otherwise."""
-    from gauntlet.errors import GauntletError
-
-    k, _, n = text.partition("/")
-    if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
-        raise GauntletError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
-    return int(k), int(n)
-
-
-def shard_of(items: list, k: int, n: int) -> list:
-    """Every n-th item starting at the k-th (1-based): shards are disjoint and cover all."""
-    return items[k - 1 :: n]

@@ -5,9 +5,11 @@ a time scale, and the expected verdict of every cell with its reason. Named inte
 (chains of hops) live in `scenarios/intermediaries.toml`; any proxy behaviour's name is also an
 intermediary on its own (one reverse hop), and `direct` means no hop at all.
 
-Real-world durations are written at their real values (names end in `_real_s`) and divided by
-the matrix's `time_scale` here, in one place, so a scenario takes seconds and the report can
-show both. Every error names the file, the place in it and the field.
+Real-world durations are written at their real values (names end in `_real_s`); the cells
+built here carry them divided by the matrix's `time_scale` (harness/spec.py, the one place
+that divides), so the launcher and the clients take seconds and the report can show both.
+Every error names the file, the place in it and the field. `select_cells` is how both the
+CLI and the pytest plugin choose what to run.
 """
 
 from __future__ import annotations
@@ -21,9 +23,23 @@ from typing import Any
 from gauntlet import limits, proxies, real
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError, ScenarioError
-from gauntlet.hops import HopSpec, check_chain, effective_options, option_text
 from gauntlet.loopback import parse_server_address
 from gauntlet.server.optout import OPT_OUTS
+from gauntlet.spec import (  # the specs themselves, pure (re-exported: the data layer's names)
+    ANY_PROTOCOL,
+    DIRECT,
+    PROTOCOLS,
+    CellSpec,
+    HopSpec,
+    Intermediary,
+    Selection,
+    Timing,
+    Workload,
+    check_chain,
+    option_text,
+    repeated,
+    sharded,
+)
 from gauntlet.verdict import Budget, Verdict
 
 
@@ -42,115 +58,6 @@ SCENARIOS_DIR = _builtin_scenarios()
 its files are looked up first, and its chains and profiles join (or replace) the built-in ones."""
 INTERMEDIARIES_FILE = "intermediaries.toml"
 PROFILES_FILE = "profiles.toml"
-DIRECT = "direct"
-
-
-@dataclass(frozen=True)
-class Workload:
-    """What the publisher sends: `events` events of `payload_bytes`, `rate_per_s` on average.
-
-    Shapes from the field, each a reason a transport fails differently:
-    - steady (the default): one event every 1/rate_per_s seconds;
-    - bursts: `burst` events back to back, a burst every burst/rate_per_s seconds (a chat
-      room waking up, a batch job finishing), which tests batching and per-event cost;
-    - a quiet period: after event `quiet_after`, nothing for `quiet_real_s` real-world seconds
-      (divided by the time scale like every real-world duration), long enough to provoke
-      idle timeouts (ALB 60 s, nginx 60 s; docs/field.md) unless the transport sends heartbeats;
-    - large payloads: `payload_bytes` in the KiB, so size thresholds fill and flush.
-    """
-
-    events: int
-    rate_per_s: float
-    payload_bytes: int
-    burst: int = 1
-    quiet_after: int = 0
-    quiet_real_s: float = 0.0
-
-    def schedule_s(self, time_scale: float) -> list[float]:
-        """When each event is published, in seconds after the workload starts (pure)."""
-        out: list[float] = []
-        quiet_s = self.quiet_real_s / time_scale if self.quiet_after else 0.0
-        for i in range(self.events):
-            at = (i // self.burst) * self.burst / self.rate_per_s
-            out.append(at + (quiet_s if self.quiet_after and i >= self.quiet_after else 0.0))
-        return out
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Real-world patience, scaled: `deliver_within_s` = `deliver_within_real_s / time_scale`."""
-
-    time_scale: float
-    deliver_within_real_s: float
-
-    @property
-    def deliver_within_s(self) -> float:
-        return self.deliver_within_real_s / self.time_scale
-
-
-@dataclass(frozen=True)
-class Intermediary:
-    name: str
-    description: str
-    hops: tuple[HopSpec, ...]
-    server: tuple[str, int] | None = None
-    """Where the server must listen (`server = "127.0.0.1:PORT"`): the port a team's reverse
-    proxy (an external hop) already forwards to. None: a port from the OS."""
-
-
-ANY_PROTOCOL = "*"
-PROTOCOLS = {
-    "h1": "plain HTTP/1.1",
-    "https": "HTTP/1.1 over TLS (the run's own CA)",
-    "h2": "TLS with ALPN offering h2 (HTTP/2 where every hop and the server agree)",
-}
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    matrix: str
-    transport: str
-    intermediary: Intermediary
-    workload: Workload
-    budget: Budget
-    timing: Timing
-    expected_verdict: Verdict | None
-    expected_reason: str | None
-    protocol: str = "h1"
-    headers: str = "none"
-    """Anti-buffering response headers the server sends (harness/server/optout.py)."""
-
-    @property
-    def id(self) -> str:
-        """`transport-intermediary`, plus `-protocol` when it is not plain HTTP/1.1, plus
-        `-headers` when the server sends anti-buffering headers."""
-        suffix = "" if self.protocol == "h1" else f"-{self.protocol}"
-        suffix += "" if self.headers == "none" else f"-{self.headers}"
-        return f"{self.transport}-{self.intermediary.name}{suffix}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "matrix": self.matrix,
-            "transport": self.transport,
-            "protocol": self.protocol,
-            "headers": self.headers,
-            "intermediary": self.intermediary.name,
-            "hops": [
-                {"behaviours": list(h.behaviours), "mode": h.mode, "options": dict(h.options),
-                 "options_real": effective_options(h, 1.0),
-                 "options_scaled": effective_options(h, self.timing.time_scale)}
-                for h in self.intermediary.hops
-            ],
-            "workload": vars(self.workload),
-            "budget": {"latency_p95_ms": self.budget.latency_p95_ms,
-                       "max_lost": self.budget.max_lost,
-                       "max_batch_tokens": self.budget.max_batch_tokens,
-                       "inter_token_p99_ms": self.budget.inter_token_p99_ms,
-                       "added_p50_ms": self.budget.added_p50_ms},
-            "timing": {"time_scale": self.timing.time_scale,
-                       "deliver_within_real_s": self.timing.deliver_within_real_s,
-                       "deliver_within_s": self.timing.deliver_within_s},
-        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -530,3 +437,33 @@ def adhoc_cell(transport: str, intermediary: str, scenarios_dir: Path = SCENARIO
     first = matrix.cells[0]
     return CellSpec("adhoc", transport, inter, first.workload, first.budget, first.timing,
                     None, None, protocol)  # fmt: skip
+
+
+def select_cells(*, matrix: str | None = None, profile: str | None = None,
+                 transport: str | None = None, intermediary: str | None = None,
+                 protocol: str = "h1", repeat: int | None = None, shard: str | None = None,
+                 scenarios_dir: Path = SCENARIOS_DIR) -> Selection:  # fmt: skip
+    """The cells to measure, as `gauntlet run` and the pytest plugin choose them.
+
+    One of: a `profile` (its matrices, `repeat` replacing its repeats); a `transport` and an
+    `intermediary` (one cell, `adhoc_cell`); a `transport` alone (that transport's cells of
+    `matrix`); a `matrix` (default: smoke). Then every cell `repeat` times (outside a
+    profile) and the `shard` (`K/N`) of the result."""
+    if profile is not None:
+        found, pairs = profile_cells(profile, scenarios_dir, repeat)
+        selected = Selection(tuple(c for _, c in pairs), tuple(i for i, _ in pairs), found.name,
+                             found.name, pairs[0][1].timing.time_scale, found.jobs)  # fmt: skip
+    elif transport is not None and intermediary is not None:
+        cell = adhoc_cell(transport, intermediary, scenarios_dir, protocol=protocol)
+        selected = Selection((cell,), None, cell.id, "adhoc", cell.timing.time_scale)
+    elif transport is not None:
+        loaded = load_matrix(matrix or "smoke", scenarios_dir)  # its paths, one transport
+        check_transport(transport)
+        selected = Selection(tuple(c for c in loaded.cells if c.transport == transport), None,
+                             f"{loaded.name}-{transport}", loaded.name, loaded.time_scale)
+    else:
+        loaded = load_matrix(matrix or "smoke", scenarios_dir)
+        selected = Selection(loaded.cells, None, loaded.name, loaded.name, loaded.time_scale)
+    if repeat is not None and profile is None:
+        selected = repeated(selected, repeat)
+    return sharded(selected, shard) if shard else selected

@@ -54,6 +54,7 @@ from gauntlet.progress import HopListening, Progress, Publishing, ServerListenin
 from gauntlet.reconnection import reconnection_summary
 from gauntlet.scenario import CellSpec
 from gauntlet.server import ServerOptions
+from gauntlet.spec import ClientTimings
 from gauntlet.target import PushTarget, TargetChoice, bind_server_socket
 from gauntlet.topology_open import open_topology
 from gauntlet.verdict import Judgement, error, judge, skipped
@@ -165,9 +166,9 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
     # Hops are watched while the cell runs (`watch`), and the watch ends before they are
     # killed: a hop that exits mid-cell is a HopFault, its teardown is not.
     async with open_topology(
-        cell.intermediary.hops, workdir / cell.id, log, server=pushed,
+        cell.hops, workdir / cell.id, log, server=pushed,
         tls=cell.protocol != "h1", http2=cell.protocol == "h2",
-        time_scale=cell.timing.time_scale, server_socket=server_socket, watch=clock,
+        server_socket=server_socket, watch=clock,
     ) as t:  # fmt: skip
         hops.extend(t.hops)
         progress(ServerListening("server" if pushed.label == "reference server"
@@ -188,8 +189,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 during.start_soon(chain_watch.watch)
             # The topology stops the client before the hops and the server go away: a
             # teardown must not show up as a disconnect in the log.
-            t.start_client(partial(_client, cell.transport, cell.timing.time_scale,
-                                   client_error))  # fmt: skip
+            t.start_client(partial(_client, cell.transport, cell.client, client_error))
             with trio.move_on_after(CLIENT_START_TIMEOUT_S):  # a browser needs seconds
                 await log.wait_until(lambda log: client_error or _client_sent_a_request(log))
             t0_ns, deadline_ns = await _workload(cell, pushed, log, delivered, progress)
@@ -239,7 +239,7 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, delivered
     progress(Publishing())
     t0_ns = now_ns()
     start = trio.current_time()
-    for at_s in cell.workload.schedule_s(cell.timing.time_scale):
+    for at_s in cell.schedule_s:
         await trio.sleep_until(start + at_s)  # the workload's pacing, not a wait
         await pushed.publish()
     within_s = cell.timing.deliver_within_s
@@ -249,11 +249,11 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, delivered
     return t0_ns, deadline_ns
 
 
-async def _client(transport: str, time_scale: float, errors: list[str], target: Target,
+async def _client(transport: str, timings: ClientTimings, errors: list[str], target: Target,
                   log: EventLog) -> None:  # fmt: skip
     """Run the transport's client; a crash is recorded (an ERROR cell), not propagated."""
     try:
-        await TRANSPORTS[transport].client(time_scale)(target, log)
+        await TRANSPORTS[transport].client(timings)(target, log)
     except BrowserUnavailable as exc:  # no Chromium here: SKIPPED with the reason
         errors.append(SKIPPED_PREFIX + str(exc))
         log.append(Note(now_ns(), errors[-1]))
@@ -265,7 +265,7 @@ async def _client(transport: str, time_scale: float, errors: list[str], target: 
 
 def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: Judgement,
            duration_s: float) -> dict[str, Any]:  # fmt: skip
-    lag_ms = publish_lag_ms(cell.workload.schedule_s(cell.timing.time_scale),
+    lag_ms = publish_lag_ms(list(cell.schedule_s),
                             [p.t_ns for p in log.of(Published)])  # fmt: skip
     return {
         "id": cell.id,
@@ -282,7 +282,7 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "hops": [
             {"index": h.index, "behaviours": list(h.spec.behaviours), "mode": h.spec.mode,
              "url": h.url, "external": h.spec.external is not None,
-             **real.hop_record(h.spec, cell.timing.time_scale)}
+             **cell.hops[h.index - 1].record()}
             for h in hops
         ],  # fmt: skip
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),

@@ -40,7 +40,8 @@ import trio
 from gauntlet.clients import Target
 from gauntlet.eventlog import EventLog
 from gauntlet.health import Clock, watch_hops
-from gauntlet.hops import HopSpec, RunningHop, client_entry, running_chain
+from gauntlet.hops import RunningHop, client_entry, running_chain
+from gauntlet.spec import ScaledHop
 from gauntlet.target import PushTarget
 from gauntlet.tls import RunCA, create_run_ca
 
@@ -89,8 +90,8 @@ class Topology:
 
 @asynccontextmanager
 async def open_topology(
-    hops: Sequence[HopSpec], workdir: Path, log: EventLog, *, server: PushTarget | str,
-    tls: bool | RunCA = False, http2: bool = False, time_scale: float = 1.0,
+    hops: Sequence[ScaledHop], workdir: Path, log: EventLog, *, server: PushTarget | str,
+    tls: bool | RunCA = False, http2: bool = False,
     server_socket: socket.socket | None = None, watch: Clock | None = None,
 ) -> AsyncIterator[Topology]:  # fmt: skip
     """Start `server`, then `hops` from it outwards; yield the Topology; tear down in order.
@@ -114,7 +115,7 @@ async def open_topology(
                 server_nursery = await outer.start(_nursery_in, server_scope)
                 server_url = await server.start(server_nursery, ca, server_socket)
                 started = server
-            async with running_chain(hops, server_url, workdir, time_scale, ca) as chain:
+            async with running_chain(hops, server_url, workdir, ca) as chain:
                 async with trio.open_nursery() as watchers:
                     if watch is not None:
                         await watch_hops(chain, watch, watchers)

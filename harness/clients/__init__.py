@@ -1,12 +1,11 @@
 """Reference clients, one per transport, and the transport catalogue.
 
 A transport is a server endpoint plus the client that speaks to it the way real clients do.
-Its timings are written at real-world values (SockJS's 25 s heartbeat, Phoenix's 2.5 s
-long-poll fallback) and `Transport.client(time_scale)` divides the ones that are the real
-world's patience by the scenario's time scale, as hop timeouts are, so heartbeats stay
-below a scaled idle timeout exactly as they do in production. Client-side patience never
-drops below `PATIENCE_FLOOR_MS`: on loopback through TLS-intercepting hops a first response
-can take tens of ms, and a canary timeout below that would fall back for the wrong reason.
+Its timings are real-world values (SockJS's 25 s heartbeat, Phoenix's 2.5 s long-poll
+fallback) kept in harness/spec.py, which divides the ones that are the real world's patience
+by the scenario's time scale, as hop timeouts are (`ClientTimings`, a `CellSpec`'s `client`),
+so heartbeats stay below a scaled idle timeout exactly as they do in production.
+`Transport.client(timings)` gets them already scaled: clients never see the time scale.
 """
 
 from __future__ import annotations
@@ -24,30 +23,17 @@ from gauntlet.clients.policy import UpgradePolicy
 from gauntlet.clients.sse import run_sse, run_sse_canary
 from gauntlet.clients.websocket import run_websocket, run_websocket_fallback
 from gauntlet.eventlog import EventLog
+from gauntlet.spec import REAL_WORLD, SOCKJS_PRELUDE_BYTES, WS_PROBE_MS, WS_RETRY_MS, ClientTimings
 
 ClientRunner = Callable[[Target, EventLog], Awaitable[None]]
-PATIENCE_FLOOR_MS = 300
-
-# Real-world timings (ms), with where they come from.
-SOCKJS_HEARTBEAT_MS = 25_000  # SockJS server heartbeat_delay
-SOCKJS_PRELUDE_BYTES = 2048  # SockJS xhr-streaming prelude
-PHOENIX_FALLBACK_MS = 2_500  # Phoenix longPollFallbackMs
-LONG_POLL_HOLD_MS = 30_000  # a typical long-poll hold (SignalR 90 s, Phoenix 20 s, 30 s here)
-SHORT_POLL_EVERY_MS = 5_000  # a polite short-poll interval
-WS_PROBE_MS = 1_000  # how long a probe socket must live before the client trusts it
-WS_RETRY_MS = 500  # first wait before another upgrade probe (doubling)
-
-
-def scaled_ms(real_ms: float, time_scale: float, floor_ms: float = 1) -> int:
-    return int(max(floor_ms, real_ms / time_scale))
 
 
 @dataclass(frozen=True)
 class Transport:
     name: str
     description: str
-    build: Callable[[float], ClientRunner]
-    """time scale -> the client coroutine for one subscriber"""
+    build: Callable[[ClientTimings], ClientRunner]
+    """timings (scaled) -> the client coroutine for one subscriber"""
     token_stream: bool = False
     """One answer of many small events with an end marker: judged with harness/metrics_stream.py."""
 
@@ -61,9 +47,10 @@ class Transport:
         browser, so a cell beside a browser judged the browser's start-up, not its network."""
         return self.name.startswith("browser_")
 
-    def client(self, time_scale: float = 1.0) -> ClientRunner:
-        """The client coroutine with its real-world timings divided by `time_scale`."""
-        return self.build(time_scale)
+    def client(self, timings: ClientTimings = REAL_WORLD) -> ClientRunner:
+        """The client coroutine with these timings (a cell's `client`, already scaled; by
+        default the real world's)."""
+        return self.build(timings)
 
 
 def _sse_query(**params: int) -> str:
@@ -78,7 +65,7 @@ TRANSPORTS: dict[str, Transport] = {
         Transport("sse_heartbeat",
                   "SSE plus a comment line whenever quiet for H (SockJS 25 s, scaled)",
                   lambda s: partial(run_sse, path=_sse_query(
-                      heartbeat_ms=scaled_ms(SOCKJS_HEARTBEAT_MS, s)))),
+                      heartbeat_ms=s.heartbeat_ms))),
         Transport("sse_close_each",
                   "SSE that ends the response after each event (or batch); the client "
                   "reconnects with Last-Event-ID (the buffering-proxy workaround)",
@@ -91,23 +78,22 @@ TRANSPORTS: dict[str, Transport] = {
                   "SSE with a 2 KiB prelude (SockJS xhr-streaming) and heartbeats",
                   lambda s: partial(run_sse, path=_sse_query(
                       pad=SOCKJS_PRELUDE_BYTES,
-                      heartbeat_ms=scaled_ms(SOCKJS_HEARTBEAT_MS, s)))),
+                      heartbeat_ms=s.heartbeat_ms))),
         Transport("sse_canary",
                   "SSE with a canary event after connect; no canary within N (Phoenix "
                   "2.5 s, scaled) -> long polling for the session",
                   lambda s: partial(
                       run_sse_canary,
-                      canary_timeout_s=scaled_ms(PHOENIX_FALLBACK_MS, s, PATIENCE_FLOOR_MS)
-                      / 1000,
-                      poll_wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s))),
+                      canary_timeout_s=s.canary_timeout_s,
+                      poll_wait_ms=s.long_poll_hold_ms)),
         Transport("long_poll",
                   "long polling: each request waits up to H (30 s, scaled) for events after "
                   "the client's cursor",
-                  lambda s: partial(run_long_poll, wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s))),
+                  lambda s: partial(run_long_poll, wait_ms=s.long_poll_hold_ms)),
         Transport("short_poll",
                   "short polling: the client asks every P (5 s, scaled) whatever happened",
                   lambda s: partial(run_long_poll, wait_ms=0,
-                                    interval_s=scaled_ms(SHORT_POLL_EVERY_MS, s) / 1000)),
+                                    interval_s=s.short_poll_every_s)),
         Transport("websocket",
                   "WebSocket: one text frame per event; reconnect with backoff, resume by id",
                   lambda s: run_websocket),
@@ -115,7 +101,7 @@ TRANSPORTS: dict[str, Transport] = {
                   "engine.io-style: long polling first, upgrade to WebSocket once a probe "
                   "lives 1 s, fall back when it dies, give up after 3 failed probes",
                   lambda s: partial(run_websocket_fallback, probe_ms=WS_PROBE_MS,
-                                    poll_wait_ms=scaled_ms(LONG_POLL_HOLD_MS, s),
+                                    poll_wait_ms=s.long_poll_hold_ms,
                                     retry_s=WS_RETRY_MS / 1000)),
         Transport("llm_stream",
                   "an OpenAI-style streamed chat completion (POST, one token per SSE event, "
@@ -139,7 +125,7 @@ TRANSPORTS: dict[str, Transport] = {
         Transport("browser_long_poll",
                   "fetch() long polling in the page: each request waits up to H (30 s, scaled)",
                   lambda s: partial(run_browser, page=PageMode(
-                      "long_poll", "/poll", scaled_ms(LONG_POLL_HOLD_MS, s)))),
+                      "long_poll", "/poll", s.long_poll_hold_ms))),
         Transport("browser_websocket",
                   "Chromium's WebSocket with the page's own reconnect (backoff 50 ms doubling "
                   "to 2 s) resuming with ?after=, as an application does",
@@ -149,7 +135,7 @@ TRANSPORTS: dict[str, Transport] = {
                   "WebSocket probed beside it, upgrade once a probe lives 1 s, fall back when "
                   "it dies, give up after 3 failed probes (the reference client's timings)",
                   lambda s: partial(run_browser, page=PageMode(
-                      "websocket_fallback", "/ws", scaled_ms(LONG_POLL_HOLD_MS, s),
+                      "websocket_fallback", "/ws", s.long_poll_hold_ms,
                       upgrade=(("probeMs", WS_PROBE_MS),
                                ("maxFailures", UpgradePolicy.max_failures),
                                ("retryMs", WS_RETRY_MS))))),

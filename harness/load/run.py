@@ -35,10 +35,11 @@ from gauntlet.bench import procs
 from gauntlet.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
 from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
-from gauntlet.hops import HopSpec, client_entry
+from gauntlet.hops import client_entry
 from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
 from gauntlet.progress import Progress, Step, ignore
 from gauntlet.spawn import Child, kill_group, spawn
+from gauntlet.spec import HopSpec, scale_chain
 from gauntlet.target import TargetChoice
 from gauntlet.topology_open import open_topology
 
@@ -298,7 +299,8 @@ async def serve_through(target: Any, hops: Sequence[HopSpec], hop_dir: Path, thr
     target serving on 127.0.0.1, the chain in front of it, and the URL the subscribers use;
     (base URL, running hops). The Locust processes are this topology's clients: the caller
     kills them (finally) inside the block, so before the hops and the server."""
-    async with open_topology(hops, hop_dir, log, server=target, server_socket=sock) as topology:
+    async with open_topology(scale_chain(hops), hop_dir, log, server=target,
+                             server_socket=sock) as topology:  # fmt: skip
         base_url, forward = client_entry(topology.hops, topology.server_url)
         if forward is not None:
             raise GauntletError(f"--through {through}: a forward proxy; gauntlet load "

@@ -4,20 +4,21 @@ A real hop is named `device:preset` (`nginx:defaults`, `haproxy:no_delay`, `squi
 the device is a server installed from its Debian package, the preset a config template in
 harness/real/templates/ taken from the field (the package's defaults as shipped, and the
 usual streaming recipe where one exists). Gauntlet renders the template into the cell's work
-dir, so it knows and scales every timeout it writes: a real-world timeout (nginx's
-`proxy_read_timeout 60s`) is divided by the matrix's time scale like every emulated one (60 s
-at scale 30 -> 2 s), and both values are recorded in the hop's results entry.
+dir, so it knows every timeout it writes: a real-world timeout (nginx's `proxy_read_timeout
+60s`) is divided by the matrix's time scale like every emulated one (60 s at scale 30 -> 2 s)
+in harness/spec.py (`scaled_timeouts_s`), rendering gets the scaled seconds, and both values
+are recorded in the hop's results entry.
 
-This module is PURE (registry, parsing, rendering, timeouts); harness/real/launch.py starts
-the processes. A device whose binary is missing makes its cells SKIPPED with the package to
+This module is PURE (registry, parsing, rendering); harness/real/launch.py starts the
+processes. A device whose binary is missing makes its cells SKIPPED with the package to
 install (harness/topology.py), never ERROR or FAIL.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,28 +185,6 @@ def missing(name: str) -> str | None:
     return None
 
 
-def scaled_timeouts_s(name: str, time_scale: float) -> dict[str, float]:
-    """Each timeout the preset writes, real-world seconds divided by the scale (pure).
-
-    Rounded to what the config can say: whole milliseconds (nginx, haproxy; at least 1 ms) or
-    whole seconds, rounded up (squid's durations are seconds; at least 1 s)."""
-    device = device_of(name)
-    out = {}
-    for key, real_s in device.timeouts_real_s.items():
-        scaled = real_s / time_scale
-        if device.time_unit in ("ms", "vcl"):
-            out[key] = max(1, round(scaled * 1000)) / 1000
-        else:
-            out[key] = float(max(1, math.ceil(scaled)))
-    return out
-
-
-def timeouts_record(name: str, time_scale: float) -> dict[str, dict[str, float]]:
-    """What a hop's results entry says about its timeouts: real-world and as configured."""
-    return {"real_s": dict(device_of(name).timeouts_real_s),
-            "scaled_s": scaled_timeouts_s(name, time_scale)}  # fmt: skip
-
-
 def _duration(device: Device, seconds: float) -> str:
     if device.time_unit == "ms":
         return f"{round(seconds * 1000)}ms"
@@ -219,23 +198,25 @@ def _duration(device: Device, seconds: float) -> str:
 _PLACEHOLDER = re.compile(r"@([a-z_]+)@")
 
 
-def render(name: str, *, workdir: Path, listen: str, upstream: str | None, time_scale: float,
-           as_root: bool, template: str | None = None,
+def render(name: str, *, workdir: Path, listen: str, upstream: str | None,
+           timeouts_s: Mapping[str, float], as_root: bool, template: str | None = None,
            extra: dict[str, str] | None = None) -> str:  # fmt: skip
     """The preset's config text for one hop (pure but for reading the template).
 
     `listen`: the device's own listen syntax (nginx `127.0.0.1:PORT`, haproxy `fd@N`, squid
     `127.0.0.1:PORT`, tinyproxy `PORT`, trafficserver `PORT:fd=N`); `upstream`: `host:port`
-    of the next hop (reverse devices). `template`: another file of a device that reads
-    several (trafficserver's remap.config), filled with the same values and `extra`. Every
-    placeholder must be filled: a template typo is an error here, not a broken config.
+    of the next hop (reverse devices); `timeouts_s`: each timeout placeholder's value in
+    seconds, already scaled (harness/spec.py `scaled_timeouts_s`). `template`: another file
+    of a device that reads several (trafficserver's remap.config), filled with the same values
+    and `extra`. Every placeholder must be filled: a template typo is an error here, not a
+    broken config.
     """
     p, device = preset(name), device_of(name)
     host, _, port = (upstream or "").rpartition(":")
     values = {"workdir": str(workdir), "listen": listen, "upstream": upstream or "",
               "upstream_host": host, "upstream_port": port,
               "user": _user_line(device, as_root), **p.values, **(extra or {})}  # fmt: skip
-    for key, seconds in scaled_timeouts_s(name, time_scale).items():
+    for key, seconds in timeouts_s.items():
         values[key] = _duration(device, seconds)
     text = (TEMPLATES / (template or p.template)).read_text()
 
@@ -254,23 +235,6 @@ def _user_line(device: Device, as_root: bool) -> str:
     return {"nginx": "user root;", "squid": "cache_effective_user proxy", "haproxy": "",
             "apache2": "", "tinyproxy": "", "privoxy": "", "varnish": "",
             "trafficserver": ""}[device.name]  # fmt: skip
-
-
-EXTERNAL_SCALE_WARNING = (
-    "external hop at time scale 1/{scale:g}: Gauntlet does not configure it, so its own "
-    "timeouts run at real-world length while the matrix's are divided by {scale:g}"
-)
-
-
-def hop_record(spec, time_scale: float) -> dict:
-    """Extra fields of a hop's results entry (pure): a real hop's preset and timeouts (real
-    and scaled), or the warning an external hop gets in a scaled matrix (its timeouts are
-    the team's and never reach their cut in a run {scale}x shorter)."""
-    if spec.real is not None:
-        return {"real": spec.real, "timeouts": timeouts_record(spec.real, time_scale)}
-    if spec.external is not None and time_scale != 1:
-        return {"warning": EXTERNAL_SCALE_WARNING.format(scale=time_scale)}
-    return {}
 
 
 def skip_reason(hops, protocol: str) -> str | None:

@@ -27,7 +27,7 @@ import secrets
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO
@@ -60,11 +60,12 @@ def os_port() -> int:
 
 
 def command(name: str, binary: str, conf: Path, workdir: Path, service: str,
-            listen: str = "", time_scale: float = 1.0) -> list[str]:  # fmt: skip
+            listen: str = "", idle_s: float | None = None) -> list[str]:  # fmt: skip
     """The device's foreground command line (pure)."""
     device = real.device_of(name).name
     if device == "varnish":  # -F foreground; -j none: as root, its workers stay able to read
-        idle = real.scaled_timeouts_s(name, time_scale)["timeout_idle"]  # the work dir
+        idle = idle_s if idle_s is not None else real.device_of(name).timeouts_real_s[
+            "timeout_idle"]  # the work dir (already scaled: harness/spec.py)
         jail = ["-j", "none"] if os.geteuid() == 0 else []
         return [binary, "-F", *jail, "-f", str(conf), "-a", listen, "-n", str(workdir / "varnish"),
                 "-s", "malloc,32m", "-p", f"timeout_idle={idle:g}"]  # fmt: skip
@@ -194,9 +195,11 @@ def _remove_shm(service: str) -> None:
 
 @asynccontextmanager
 async def running_real_hop(name: str, index: int, upstream: str | None, workdir: Path,
-                           time_scale: float) -> AsyncIterator[tuple[str, Child, Path]]:
+                           timeouts_s: Mapping[str, float],
+                           ) -> AsyncIterator[tuple[str, Child, Path]]:  # fmt: skip
     """Start the real hop `name` (device:preset) in front of `upstream` (a URL, reverse
-    devices); yield (its URL, the child, its log path); kill its group on exit."""
+    devices) with its timeouts already scaled (`timeouts_s`, harness/spec.py); yield (its URL,
+    the child, its log path); kill its group on exit."""
     device = real.device_of(name)
     binary = real.binary_path(device)
     label = f"hop {index} ({name})"
@@ -213,7 +216,7 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
     def write_conf(listen: str) -> None:
         conf.parent.mkdir(exist_ok=True)  # trafficserver/: a device that reads several files
         conf.write_text(real.render(name, workdir=hopdir, listen=listen, upstream=next_hop,
-                                    time_scale=time_scale, as_root=as_root))  # fmt: skip
+                                    timeouts_s=timeouts_s, as_root=as_root))  # fmt: skip
 
     if device.socket == "fd":
         listener = loopback_listener()
@@ -225,7 +228,7 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
             if device.name == "trafficserver":
                 trafficserver.write_sandbox(name, conf, hopdir=hopdir, upstream=next_hop,
                                             listen_host=f"127.0.0.1:{port}",
-                                            time_scale=time_scale, as_root=as_root)  # fmt: skip
+                                            timeouts_s=timeouts_s, as_root=as_root)  # fmt: skip
             env = {"NGINX": f"{fd};"} if device.name == "nginx" else None
             process, log = await _start(command(name, binary, conf, hopdir, service), hopdir,
                                         log_path, device.ready, label, env=env,
@@ -238,7 +241,7 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
             write_conf(str(port) if device.name == "tinyproxy" else f"127.0.0.1:{port}")
             try:
                 args = command(name, binary, conf, hopdir, service, f"127.0.0.1:{port}",
-                               time_scale)  # fmt: skip
+                               timeouts_s.get("timeout_idle"))  # fmt: skip
                 process, log = await _start(args, hopdir, log_path, device.ready, label)
                 break
             except HopStartError:

@@ -14,6 +14,7 @@ comments only, and those are written empty so the process does not warn about ea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from gauntlet import real
@@ -34,7 +35,7 @@ def command(binary: str, conf: Path) -> list[str]:
 
 
 def write_sandbox(name: str, conf: Path, *, hopdir: Path, listen_host: str, upstream: str | None,
-                  time_scale: float, as_root: bool) -> None:  # fmt: skip
+                  timeouts_s: Mapping[str, float], as_root: bool) -> None:  # fmt: skip
     """Write the files beside `conf` (the rendered records.config) and the runtime dirs.
 
     `listen_host`: `127.0.0.1:PORT` the clients name in Host (the ws:// remap rule's key)."""
@@ -43,7 +44,7 @@ def write_sandbox(name: str, conf: Path, *, hopdir: Path, listen_host: str, upst
         (hopdir / sub).mkdir(exist_ok=True)
     for file in TEMPLATED:
         text = real.render(name, workdir=hopdir, listen=listen_host, upstream=upstream,
-                           time_scale=time_scale, as_root=as_root,
+                           timeouts_s=timeouts_s, as_root=as_root,
                            template=f"trafficserver/{file}",
                            extra={"listen_host": listen_host})  # fmt: skip
         (confdir / file).write_text(text)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from gauntlet.clients import TRANSPORTS, Target
 from gauntlet.eventlog import EventLog, Received
-from gauntlet.hops import HopSpec
 from gauntlet.server import Publisher
+from gauntlet.spec import HopSpec, client_timings, scale_chain
 from gauntlet.target import ReferenceServer
 from gauntlet.topology_open import open_topology
 
@@ -43,8 +43,8 @@ async def rig(
 ) -> AsyncIterator[Rig]:  # fmt: skip
     log = EventLog()
     server = ReferenceServer(log, payload_bytes=64)
-    async with open_topology(hops, workdir, log, server=server, time_scale=time_scale) as t:
-        t.start_client(client or TRANSPORTS[transport].client(time_scale))
+    async with open_topology(scale_chain(hops, time_scale), workdir, log, server=server) as t:
+        t.start_client(client or TRANSPORTS[transport].client(client_timings(time_scale)))
         if wait_for_request:
             await server.publisher.first_request.wait()
         yield Rig(log, server.publisher)

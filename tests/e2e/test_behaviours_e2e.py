@@ -20,9 +20,9 @@ from gauntlet.eventlog import (
     Request,
     ServerRequest,
 )
-from gauntlet.hops import HopSpec
 from gauntlet.metrics import compute
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget, Verdict
 from tests.e2e.signature import rig
@@ -260,9 +260,10 @@ async def test_time_flush_releases_in_bursts_every_interval(tmp_path):
 async def test_external_forward_proxy_joins_a_chain_without_gauntlet_starting_it(tmp_path):
     # A team's own proxy, already running: here a plain mitmdump started outside the cell.
     from gauntlet.hops import running_hop
+    from gauntlet.spec import scale_hop
 
     with trio.fail_after(30):
-        async with running_hop(HopSpec(("transparent",), mode="regular"), 9, None,
+        async with running_hop(scale_hop(HopSpec(("transparent",), mode="regular")), 9, None,
                                tmp_path / "team-proxy") as team_proxy:  # fmt: skip
             external = HopSpec((), mode="regular", external=team_proxy.url)
             entry = await run_cell(cell("sse", (external, hop("store_and_forward")), "h1"),

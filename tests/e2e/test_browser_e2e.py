@@ -22,8 +22,8 @@ import pytest
 import trio
 
 import gauntlet.clients.browser as browser_mod
-from gauntlet.hops import HopSpec
 from gauntlet.scenario import Intermediary, load_matrix
+from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from tests.e2e.conftest import alive, gauntlet_cmd
 

@@ -23,11 +23,11 @@ import os
 import pytest
 import trio
 
-from gauntlet.hops import HopSpec, effective_options
 from gauntlet.report.compare import compare
 from gauntlet.runner import run_cells
 from gauntlet.scenario import CellSpec, load_matrix
 from gauntlet.spawn import kill_group, spawn
+from gauntlet.spec import HopSpec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
@@ -49,9 +49,10 @@ def with_delay(cell: CellSpec) -> CellSpec:
     SCALED_OPTIONS), so the hop gets DELAY_MS as written, whatever the cell's time scale."""
     scale = cell.timing.time_scale
     hop = HopSpec(("network",), options=(("network_latency_ms", str(DELAY_MS)),))
-    assert effective_options(hop, scale)["network_latency_ms"] == str(DELAY_MS)
     inter = dataclasses.replace(cell.intermediary, hops=(*cell.intermediary.hops, hop))
-    return dataclasses.replace(cell, intermediary=inter)
+    delayed = dataclasses.replace(cell, intermediary=inter)
+    assert dict(delayed.hops[-1].options)["network_latency_ms"] == str(DELAY_MS), scale
+    return delayed
 
 
 async def measure(cells: list[CellSpec], tmp_path, name: str) -> dict:

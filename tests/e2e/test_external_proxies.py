@@ -18,10 +18,10 @@ import pytest
 import trio
 
 from gauntlet import real
-from gauntlet.hops import HopSpec
 from gauntlet.progress import Event, ServerListening
 from gauntlet.real.launch import loopback_listener, running_real_hop
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.spec import HopSpec, scaled_timeouts_s
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 
@@ -238,7 +238,8 @@ async def test_debian_squid_refusing_https_to_the_rigs_port_is_error_not_a_findi
 async def test_a_running_squid_as_an_external_hop_warns_in_a_scaled_matrix(tmp_path):
     """A proxy Gauntlet does not configure keeps its real-world timeouts: the hop says so."""
     need_squid("squid:connect_any")
-    async with running_real_hop("squid:connect_any", 1, None, tmp_path / "squid", 1.0) as started:
+    async with running_real_hop("squid:connect_any", 1, None, tmp_path / "squid",
+                                scaled_timeouts_s("squid:connect_any")) as started:
         url, child, _ = started
         hop = HopSpec((), mode="regular", external=url)
         with trio.fail_after(CELL_TIMEOUT_S):
@@ -350,10 +351,11 @@ async def test_a_real_device_dies_with_a_sigkilled_harness(tmp_path, name):
         import os, signal, trio
         from pathlib import Path
         from gauntlet.real.launch import running_real_hop
+        from gauntlet.spec import scaled_timeouts_s
 
         async def main():
             async with running_real_hop({name!r}, 1, "http://127.0.0.1:9", Path({str(tmp_path)!r}),
-                                        1.0) as (url, child, log):
+                                        scaled_timeouts_s({name!r})) as (url, child, log):
                 print(child.pid, flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)  # no cleanup code gets to run
 
@@ -405,7 +407,7 @@ async def team_nginx(tmp_path, server_socket) -> AsyncIterator[str]:
     need("nginx:defaults")
     upstream = f"http://127.0.0.1:{server_socket.getsockname()[1]}"
     async with running_real_hop("nginx:defaults", 1, upstream, tmp_path / "team-nginx",
-                                1.0) as (url, _process, _log):  # fmt: skip
+                                scaled_timeouts_s("nginx:defaults")) as (url, _process, _log):
         yield url
 NGINX_VERDICTS = {"sse": "FAIL", "sse_close_each": "PASS", "long_poll": "PASS",
                   "websocket": "FAIL"}  # fmt: skip

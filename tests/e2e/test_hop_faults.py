@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import trio
 
-from gauntlet.hops import HopSpec
 from gauntlet.progress import Event, HopListening, Publishing
 from gauntlet.runner import run_cells
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 from tests.e2e.conftest import alive, gauntlet_cmd
@@ -150,10 +150,12 @@ async def test_a_hop_answering_502_itself_is_error_naming_the_status(tmp_path: P
 
 async def test_a_hop_gets_a_minimal_environment(tmp_path: Path, monkeypatch):
     from gauntlet.hops import running_hop
+    from gauntlet.spec import scale_hop
 
     monkeypatch.setenv("GAUNTLET_TEST_SECRET", "hunter2")
     with trio.fail_after(CELL_TIMEOUT_S):
-        async with running_hop(HopSpec(("transparent",)), 1, "http://127.0.0.1:9", tmp_path) as hop:
+        async with running_hop(scale_hop(HopSpec(("transparent",))), 1, "http://127.0.0.1:9",
+                               tmp_path) as hop:  # fmt: skip
             environ = Path(f"/proc/{hop.pid}/environ").read_bytes().split(b"\0")
     assert not [v for v in environ if b"hunter2" in v]
     assert any(v.startswith(b"PATH=") for v in environ)

@@ -14,10 +14,10 @@ import trio
 
 from gauntlet import topology
 from gauntlet.eventlog import BytesReceived, EventLog, Request
-from gauntlet.hops import HopSpec
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
 from gauntlet.server.llm import token_chunk
 from gauntlet.server.publisher import PushEvent
+from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import trio
 
-from gauntlet.hops import HopSpec
 from gauntlet.progress import Event, Publishing
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 

@@ -57,6 +57,25 @@ def test_options_are_in_one_gauntlet_group(pytester):
     assert "--gauntlet-results=DIR" in help_text and "--gauntlet-time-scale=FACTOR" in help_text
 
 
+SELECTED_CELLS_TEST = '''
+def test_each_selected_cell(gauntlet_cell):
+    assert gauntlet_cell.matrix == "smoke" and gauntlet_cell.timing.time_scale == 30
+'''
+
+
+def test_cells_are_selected_as_gauntlet_run_selects_them(pytester):
+    """The same function as `gauntlet run --matrix smoke --shard 2/4` (harness/scenario.py)."""
+    from gauntlet.scenario import select_cells
+
+    expected = [c.id for c in select_cells(matrix="smoke", shard="2/4").cells]
+    pytester.makepyfile(test_selected=SELECTED_CELLS_TEST)
+    outcome = pytester.runpytest_subprocess("-p", "trio", "--gauntlet-matrix=smoke",
+                                            "--gauntlet-shard=2/4", "-v", timeout=120)
+    outcome.assert_outcomes(passed=len(expected))
+    for cell_id in expected:
+        outcome.stdout.fnmatch_lines([f"*test_each_selected_cell[[]{cell_id}[]] PASSED*"])
+
+
 OWN_STACK_TEST = '''
 import socket
 

@@ -12,8 +12,8 @@ import pytest
 import trio
 
 from gauntlet import real
-from gauntlet.hops import HopSpec
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 

@@ -15,8 +15,8 @@ import pytest
 import trio
 
 from gauntlet.clients import TRANSPORTS
-from gauntlet.hops import HopSpec
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload, load_intermediaries
+from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 from tests.e2e.conftest import gauntlet_cmd

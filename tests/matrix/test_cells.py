@@ -13,12 +13,12 @@ import json
 
 import pytest
 
-from gauntlet.scenario import list_matrices, load_matrix
+from gauntlet.scenario import list_matrices, select_cells
 
 
 def _cases():
     for name, _ in list_matrices():
-        for cell in load_matrix(name).cells:
+        for cell in select_cells(matrix=name).cells:  # as `gauntlet run --matrix` does
             marks = [pytest.mark.matrix, pytest.mark.e2e]
             if name in ("smoke", "transports", "tls"):
                 marks.append(getattr(pytest.mark, name))

@@ -389,9 +389,10 @@ def test_drop_events_drops_chosen_websocket_messages_and_leaves_other_bodies_alo
 
 def test_tcp_behaviours_run_alone_in_reverse_hops():
     from gauntlet.errors import ScenarioError
-    from gauntlet.hops import HopSpec, mitmdump_args
+    from gauntlet.hops import mitmdump_args
+    from gauntlet.spec import HopSpec, scale_hop
 
-    args = mitmdump_args(HopSpec(("network",)), "https://127.0.0.1:9", Path("/c"), 3)
+    args = mitmdump_args(scale_hop(HopSpec(("network",))), "https://127.0.0.1:9", Path("/c"), 3)
     assert args[args.index("--mode") + 1] == "reverse:tcp://127.0.0.1:9"
     with pytest.raises(ScenarioError, match="connection-level"):
         HopSpec(("network", "store_and_forward"))
@@ -414,14 +415,14 @@ def test_timed_behaviours_declare_real_world_defaults_in_ms(name, option, defaul
 
 
 def test_only_real_world_patience_is_divided_by_the_time_scale():
-    from gauntlet.hops import HopSpec, effective_options
+    from gauntlet.spec import HopSpec, scale_options
 
     spec = HopSpec(("idle_timeout",), options=(("idle_timeout_ms", "90000"),))
-    assert effective_options(spec, 30) == {"idle_timeout_ms": "3000"}
-    assert effective_options(HopSpec(("lifetime_cap",)), 60) == {
+    assert scale_options(spec, 30) == {"idle_timeout_ms": "3000"}
+    assert scale_options(HopSpec(("lifetime_cap",)), 60) == {
         "lifetime_cap_ms": "500", "lifetime_cap_ttfb_ms": "0"}
     latency = HopSpec(("network",), options=(("network_latency_ms", "100"),))
-    assert effective_options(latency, 30) == {"network_latency_ms": "100"}
+    assert scale_options(latency, 30) == {"network_latency_ms": "100"}
 
 
 @pytest.mark.parametrize("name", sorted(proxies.BEHAVIOURS))

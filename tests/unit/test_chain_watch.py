@@ -13,7 +13,8 @@ import trio.testing
 from gauntlet.chain_watch import ChainWatch, exited_hop, symptom
 from gauntlet.errors import HopFault, unwrap
 from gauntlet.eventlog import Disconnected, EventLog, Note, Received, now_ns
-from gauntlet.hops import HopSpec, RunningHop
+from gauntlet.hops import RunningHop
+from gauntlet.spec import HopSpec
 
 
 def hop(index: int, returncode: int | None) -> RunningHop:

@@ -142,7 +142,7 @@ async def test_canary_timeout_switches_to_long_polling_exactly_once(autojump_clo
             return sse(200, b"retry: 50\n\n", hang=True)
         return httpx.Response(200, json={"events": [{"id": n - 1}]} if n == 2 else {"events": []})
 
-    canary = TRANSPORTS["sse_canary"].client(time_scale=1)  # Phoenix's 2.5 s
+    canary = TRANSPORTS["sse_canary"].client()  # the real world's timings: Phoenix's 2.5 s
     server, log = FakeServer(script), EventLog()
     await run_until(canary, server, log, 2.6)
     assert [s.path.split("?")[0] for s in server.seen][:2] == ["/sse", "/poll"]

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from gauntlet.errors import ScenarioError
-from gauntlet.hops import HopSpec, _is_loopback, _redacted
+from gauntlet.spec import HopSpec, _is_loopback, _redacted
 
 
 @pytest.fixture(autouse=True)

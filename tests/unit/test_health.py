@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from gauntlet.health import _refused, exit_description, hop_name
-from gauntlet.hops import HopSpec, RunningHop
+from gauntlet.hops import RunningHop
+from gauntlet.spec import HopSpec
 
 
 def test_exit_description_names_the_signal_or_the_status():

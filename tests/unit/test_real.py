@@ -8,9 +8,15 @@ import pytest
 
 from gauntlet import real
 from gauntlet.errors import ScenarioError
-from gauntlet.hops import HopSpec
 from gauntlet.real.launch import command
 from gauntlet.scenario import load_intermediaries
+from gauntlet.spec import HopSpec, scale_hop, scaled_timeouts_s
+
+
+def timeouts_record(name: str, time_scale: float) -> dict:
+    """What a real hop's results entry says about its timeouts at this scale."""
+    return scale_hop(HopSpec((), real.device_of(name).mode, real=name), time_scale).record()[
+        "timeouts"]
 
 
 def directives(text: str) -> str:
@@ -21,36 +27,41 @@ def directives(text: str) -> str:
 def test_every_preset_renders_with_every_placeholder_filled(tmp_path):
     for name in real.PRESETS:
         text = real.render(name, workdir=tmp_path, listen="127.0.0.1:1234",
-                           upstream="127.0.0.1:5678", time_scale=30, as_root=False)
+                           upstream="127.0.0.1:5678", timeouts_s=scaled_timeouts_s(name, 30),
+                           as_root=False)
         assert "@" not in text.replace("fd@", ""), name
 
 
 def test_nginx_timeouts_are_scaled_and_written_in_ms(tmp_path):
     text = directives(real.render("nginx:defaults", workdir=tmp_path, listen="127.0.0.1:1",
-                                  upstream="127.0.0.1:2", time_scale=30, as_root=False))
+                                  upstream="127.0.0.1:2",
+                                  timeouts_s=scaled_timeouts_s("nginx:defaults", 30),
+                                  as_root=False))
     assert "proxy_read_timeout 2000ms;" in text
     assert "proxy_pass http://127.0.0.1:2;" in text
     assert "proxy_http_version" not in text and "proxy_buffering" not in text  # defaults
     tuned = real.render("nginx:tuned", workdir=tmp_path, listen="127.0.0.1:1",
-                        upstream="127.0.0.1:2", time_scale=1, as_root=True)
+                        upstream="127.0.0.1:2", timeouts_s=scaled_timeouts_s("nginx:tuned", 1),
+                        as_root=True)
     assert "proxy_buffering off;" in tuned and "proxy_http_version 1.1;" in tuned
     assert "proxy_read_timeout 60000ms;" in tuned and "user root;" in tuned
 
 
 def test_timeouts_record_both_values():
-    assert real.timeouts_record("haproxy:defaults", 30) == {
+    assert timeouts_record("haproxy:defaults", 30) == {
         "real_s": {"timeout_connect": 5, "timeout_client": 50, "timeout_server": 50},
         "scaled_s": {"timeout_connect": 0.167, "timeout_client": 1.667, "timeout_server": 1.667},
     }
     # squid writes whole seconds: rounded up, at least 1
-    assert real.scaled_timeouts_s("squid:defaults", 30)["read_timeout"] == 30.0
-    assert real.scaled_timeouts_s("squid:defaults", 1000)["read_timeout"] == 1.0
+    assert scaled_timeouts_s("squid:defaults", 30)["read_timeout"] == 30.0
+    assert scaled_timeouts_s("squid:defaults", 1000)["read_timeout"] == 1.0
 
 
 def test_presets_differ_where_the_field_does(tmp_path):
     def text(name):
         return directives(real.render(name, workdir=tmp_path, listen="127.0.0.1:1",
-                                      upstream="h:2", time_scale=1, as_root=False))
+                                      upstream="h:2", timeouts_s=scaled_timeouts_s(name, 1),
+                                      as_root=False))
 
     assert "http-no-delay" in text("haproxy:no_delay")
     assert "http-no-delay" not in text("haproxy:defaults")
@@ -99,9 +110,9 @@ def test_skip_reason_for_tls_through_a_real_reverse_hop(monkeypatch):
 
 def test_hop_record_warns_for_external_hops_in_a_scaled_matrix():
     ext = HopSpec((), "regular", external="http://127.0.0.1:3128")
-    assert "time scale 1/30" in real.hop_record(ext, 30)["warning"]
-    assert real.hop_record(ext, 1) == {}
-    assert real.hop_record(HopSpec(("transparent",)), 30) == {}
+    assert "time scale 1/30" in scale_hop(ext, 30).record()["warning"]
+    assert scale_hop(ext, 1).record() == {}
+    assert scale_hop(HopSpec(("transparent",)), 30).record() == {}
 
 
 def test_commands_run_in_the_foreground():
@@ -113,13 +124,15 @@ def test_commands_run_in_the_foreground():
 
 def test_trafficserver_writes_debians_records_with_scaled_whole_seconds(tmp_path):
     text = directives(real.render("trafficserver:defaults", workdir=tmp_path, listen="4321:fd=7",
-                                  upstream="127.0.0.1:2", time_scale=30, as_root=True))
+                                  upstream="127.0.0.1:2",
+                                  timeouts_s=scaled_timeouts_s("trafficserver:defaults", 30),
+                                  as_root=True))
     assert "CONFIG proxy.config.http.server_ports STRING 4321:fd=7" in text
     assert "proxy.config.http.transaction_no_activity_timeout_out INT 1\n" in text  # 30 s / 30
     assert "proxy.config.http.transaction_active_timeout_in INT 30\n" in text  # 900 s / 30
     assert "proxy.config.websocket.no_activity_timeout INT 20\n" in text  # 600 s / 30
     assert "CONFIG proxy.config.admin.user_id STRING #-1" in text  # never switch user
-    assert real.timeouts_record("trafficserver:defaults", 30)["real_s"][
+    assert timeouts_record("trafficserver:defaults", 30)["real_s"][
         "transaction_no_activity_timeout_in"] == 30
 
 
@@ -130,7 +143,8 @@ def test_trafficserver_sandbox_keeps_every_path_in_the_hop_dir(tmp_path):
     conf.parent.mkdir()
     trafficserver.write_sandbox("trafficserver:defaults", conf, hopdir=tmp_path,
                                 listen_host="127.0.0.1:4321", upstream="127.0.0.1:5678",
-                                time_scale=30, as_root=False)
+                                timeouts_s=scaled_timeouts_s("trafficserver:defaults", 30),
+                                as_root=False)
     runroot = (conf.parent / "runroot.yaml").read_text()
     for key in ("sysconfdir", "runtimedir", "logdir", "cachedir", "localstatedir", "datadir"):
         line = next(x for x in runroot.splitlines() if x.startswith(key + ":"))

@@ -48,7 +48,7 @@ def test_write_is_atomic_and_latest_follows_the_newest_run(tmp_path):
 
 
 def test_shards_are_disjoint_and_cover_every_cell():
-    from gauntlet.results import shard_of
+    from gauntlet.spec import shard_of
 
     items = list(range(10))
     shards = [shard_of(items, k, 3) for k in (1, 2, 3)]
@@ -60,7 +60,7 @@ def test_bad_shard_spec_is_a_clear_error():
     import pytest
 
     from gauntlet.errors import GauntletError
-    from gauntlet.results import parse_shard
+    from gauntlet.spec import parse_shard
 
     assert parse_shard("2/4") == (2, 4)
     for bad in ("0/4", "5/4", "x/4", "2"):

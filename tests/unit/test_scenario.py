@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.errors import ScenarioError
+from gauntlet.errors import GauntletError, ScenarioError
 from gauntlet.scenario import (
     SCENARIOS_DIR,
     Workload,
@@ -281,3 +281,38 @@ def test_added_p50_budget_is_optional_tolerant_by_default_and_reported(tmp_path)
     realtime = load_matrix("realtime")
     assert {c.budget.added_p50_ms for c in realtime.cells} == {50}
     assert any(c.intermediary.name == "direct" for c in realtime.cells)  # its baseline
+
+
+def test_select_cells_matrix_adhoc_one_transport_repeat_and_shard(tmp_path):
+    """`gauntlet run` and the pytest plugin choose cells with this one function."""
+    from gauntlet.scenario import select_cells
+
+    write(tmp_path, GOOD)
+    whole = select_cells(matrix="mini", scenarios_dir=tmp_path)
+    assert [i for i, _ in whole.pairs] == ["sse-direct", "long_poll-direct"]
+    assert (whole.label, whole.matrix, whole.time_scale, whole.jobs) == ("mini", "mini", 10, None)
+    one = select_cells(matrix="mini", transport="long_poll", scenarios_dir=tmp_path)
+    assert [c.id for c in one.cells] == ["long_poll-direct"] and one.label == "mini-long_poll"
+    adhoc = select_cells(transport="sse", intermediary="transparent", scenarios_dir=tmp_path)
+    assert (adhoc.matrix, adhoc.label) == ("adhoc", "sse-transparent")
+    twice = select_cells(matrix="mini", repeat=2, shard="2/2", scenarios_dir=tmp_path)
+    assert twice.ids == ("long_poll-direct#1", "long_poll-direct#2")  # every 2nd from the 2nd
+    assert twice.label == "mini-shard2of2" and len(twice.cells) == 2
+    with pytest.raises(GauntletError, match="only 2 cells, so shard 3 would be empty"):
+        select_cells(matrix="mini", shard="3/3", scenarios_dir=tmp_path)
+    with pytest.raises(GauntletError, match="expected K/N"):
+        select_cells(matrix="mini", shard="0/3", scenarios_dir=tmp_path)
+
+
+def test_select_cells_profile_keeps_its_ids_and_jobs(tmp_path):
+    from gauntlet.scenario import select_cells
+
+    write(tmp_path, GOOD)
+    (tmp_path / "profiles.toml").write_text(
+        '[quick]\ndescription = "q"\nmatrices = ["mini"]\njobs = 1\nrepeats = 2\n')
+    chosen = select_cells(profile="quick", scenarios_dir=tmp_path)
+    assert chosen.ids is not None and chosen.ids[-1] == "mini:long_poll-direct#2"
+    assert (chosen.label, chosen.matrix, chosen.jobs, chosen.time_scale) == ("quick", "quick",
+                                                                              1, 10)
+    once = select_cells(profile="quick", repeat=1, scenarios_dir=tmp_path)  # --repeat wins
+    assert once.ids == ("mini:sse-direct", "mini:long_poll-direct")
