@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from gauntlet.metrics import Metrics
-from gauntlet.metrics_stream import StreamMetrics
+if TYPE_CHECKING:  # types only: the spec layer imports Verdict and must not pull in trio
+    from gauntlet.metrics import Metrics
+    from gauntlet.metrics_stream import StreamMetrics
 
 
 class Verdict(StrEnum):

@@ -20,10 +20,11 @@ from gauntlet import topology_open
 from gauntlet.clients import Target
 from gauntlet.errors import HopFault, HopStartError, unwrap
 from gauntlet.eventlog import EventLog
-from gauntlet.hops import HopSpec, RunningHop
+from gauntlet.hops import RunningHop
+from gauntlet.spec import HopSpec, ScaledHop, scale_hop
 from gauntlet.topology_open import open_topology
 
-HOP = HopSpec(("transparent",))
+HOP = scale_hop(HopSpec(("transparent",)))
 
 
 class FakeServer:
@@ -74,17 +75,16 @@ def chain(monkeypatch):
 
     @asynccontextmanager
     async def fake_chain(
-        specs: Sequence[HopSpec], server_url: str, workdir: Path, time_scale: float = 1.0,
-        tls=None,
+        specs: Sequence[ScaledHop], server_url: str, workdir: Path, tls=None,
     ) -> AsyncIterator[list[RunningHop]]:
-        record["args"] = (list(specs), server_url, workdir, time_scale, tls)
+        record["args"] = (list(specs), server_url, workdir, tls)
         if record["fail"] is not None:
             raise record["fail"]
         hops = []
         for i, spec in enumerate(specs):
             process = FakeProcess()
             record["processes"].append(process)
-            hops.append(RunningHop(spec, i + 1, f"http://127.0.0.1:{10 + i}", 100 + i, None,
+            hops.append(RunningHop(spec.spec, i + 1, f"http://127.0.0.1:{10 + i}", 100 + i, None,
                                    process))  # type: ignore[arg-type]
         record["events"].append("hops up")
         try:
@@ -233,12 +233,12 @@ async def test_tls_makes_one_ca_for_the_server_the_hops_and_the_clients(
     events: list[str] = []
     chain["events"] = events
     server = FakeServer(events)
-    forward = HopSpec(("transparent",), mode="regular")
+    forward = scale_hop(HopSpec(("transparent",), mode="regular"))
     async with open_topology([forward], tmp_path, EventLog(), server=server, tls=True,
                              http2=True) as t:  # fmt: skip
         assert t.tls is not None and t.tls.ca_cert.is_relative_to(tmp_path / "ca")
         assert server.started_with == (t.tls, None)
-        assert chain["args"][4] is t.tls
+        assert chain["args"][3] is t.tls
         assert t.entry == Target("http://127.0.0.1:1", forward_proxy="http://127.0.0.1:10",
                                  http2=True, tls=t.tls)  # fmt: skip
 
