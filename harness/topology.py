@@ -7,7 +7,8 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
    answers an error itself or does not speak HTTP makes the cell ERROR before the workload;
    from here until teardown, a hop process that exits does too;
 4. the client starts; the workload begins when the client's first request reaches the
-   server (the publisher's `first_request` event), so no client is raced;
+   server (the publisher's `first_request` event), so no client is raced, and a client that
+   chooses its transport at start-up (sse_canary) has chosen it (`Settled`);
 5. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
    this pacing is the workload, not a wait);
 6. the cell waits until every event is delivered or the scaled delivery budget runs out;
@@ -43,6 +44,7 @@ from gauntlet.eventlog import (
     Record,
     Request,
     ServerRequest,
+    Settled,
     now_ns,
 )
 from gauntlet.health import check_health, watch_hops
@@ -240,6 +242,7 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     if pushed.first_request is not None and not pushed.first_request.is_set():
         log.append(Note(now_ns(), f"no client request reached the server within "
                                   f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway"))  # fmt: skip
+    await _until_settled(cell, log)
     progress("  client connected; publishing")
     t0_ns = now_ns()
     start = trio.current_time()
@@ -251,6 +254,21 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     with trio.move_on_after(within_s):
         await watch.all_delivered.wait()
     return t0_ns, deadline_ns
+
+
+async def _until_settled(cell: CellSpec, log: EventLog) -> None:
+    """For a client that chooses its transport at start-up (Transport.settle_s), wait until
+    it has (`Settled`), at most its own longest choice plus FIRST_REQUEST_TIMEOUT_S; a client
+    that never says is noted and the workload runs anyway."""
+    settle_s = TRANSPORTS[cell.transport].settle_s
+    if settle_s is None:
+        return
+    bound_s = settle_s(cell.timing.time_scale) + FIRST_REQUEST_TIMEOUT_S
+    with trio.move_on_after(bound_s):
+        await log.wait_until(lambda lg: lg.of(Settled))
+    if not log.of(Settled):
+        log.append(Note(now_ns(), f"the client had not chosen its transport within "
+                                  f"{bound_s:g} s; publishing anyway"))  # fmt: skip
 
 
 async def _client(transport: str, time_scale: float, target: Target, log: EventLog,
