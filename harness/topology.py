@@ -50,6 +50,7 @@ from gauntlet.eventlog import (
 from gauntlet.health import check_health, watch_hops
 from gauntlet.hops import RunningHop, client_entry, running_chain
 from gauntlet.instrument_lag import lag_note, publish_lag_ms
+from gauntlet.phases import MEASURE, SETUP, CellPhase, PhaseGate
 from gauntlet.reconnection import reconnection_summary
 from gauntlet.scenario import CellSpec
 from gauntlet.server import ServerOptions
@@ -87,7 +88,8 @@ class _DeliveryWatch:
 
 async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _: None, *,
                    server_socket: socket.socket | None = None,
-                   target: TargetChoice | None = None) -> dict:  # fmt: skip
+                   target: TargetChoice | None = None,
+                   gate: PhaseGate | None = None) -> dict:  # fmt: skip
     """Measure one cell and return its results entry (see harness/results.py).
 
     A hop that fails to start aborts the run (HopStartError): that is the environment, not a
@@ -98,6 +100,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     port: an external reverse hop, configured before the cell, forwards to it; without it,
     a chain's `server = "127.0.0.1:PORT"` is bound for this cell. `target` says what is
     measured (harness/target.py): the reference server by default, or a team's app or URL.
+    `gate` (harness/phases.py) keeps this cell's set-up out of a neighbour's workload.
     """
     started = trio.current_time()
     log = EventLog()
@@ -114,10 +117,11 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
     if server_socket is None and cell.intermediary.server is not None:
         own_socket = server_socket = bind_server_socket(*cell.intermediary.server,
                                                         what=f"{cell.intermediary.name}: server")
+    phase = CellPhase(gate)
     try:
         t0_ns, deadline_ns = await _measure(
             cell, workdir, log, hops, client_error, progress, server_socket, pushed,
-            clock=lambda: trio.current_time() - started)  # fmt: skip
+            clock=lambda: trio.current_time() - started, phase=phase)  # fmt: skip
     except BaseException as exc:
         inner = unwrap(exc)
         if isinstance(inner, HopStartError):
@@ -131,6 +135,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
                           trio.current_time() - started)  # fmt: skip
         raise
     finally:
+        phase.leave()
         if own_socket is not None:
             own_socket.close()
     m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns,
@@ -159,11 +164,14 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = lambda _:
 
 async def _measure(cell, workdir, log, hops, client_error, progress,
                    server_socket, pushed: PushTarget, *,
-                   clock=lambda: 0.0) -> tuple[int, int]:  # fmt: skip
+                   clock=lambda: 0.0,
+                   phase: CellPhase | None = None) -> tuple[int, int]:  # fmt: skip
+    phase = phase or CellPhase(None)
     watch = _DeliveryWatch(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
     log.listener = watch
     cell_dir = workdir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
+    await phase.enter(SETUP)
     tls = create_run_ca(cell_dir / "ca") if cell.protocol != "h1" else None
     async with trio.open_nursery() as nursery:
         server_url = await pushed.start(nursery, tls, server_socket)
@@ -198,6 +206,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                 watching = trio.CancelScope()
                 if chain_watch is not None:  # mid-cell faults (harness/chain_watch.py)
                     hop_watch.start_soon(_watch_chain, chain_watch, watching)
+                await phase.enter(MEASURE)
                 # The client gets its own nursery so it is stopped before the hops and the
                 # server go away: a teardown must not show up as a disconnect in the log.
                 async with trio.open_nursery() as clients:
@@ -211,6 +220,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
                     if chain_watch is not None:  # a finding only about a chain that works
                         await chain_watch.check("after the workload")
                     clients.cancel_scope.cancel()
+                phase.leave()
                 hop_watch.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
     return t0_ns, deadline_ns
@@ -242,7 +252,7 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     if pushed.first_request is not None and not pushed.first_request.is_set():
         log.append(Note(now_ns(), f"no client request reached the server within "
                                   f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway"))  # fmt: skip
-    await _until_settled(cell, log)
+    await _until_settled(cell, log, server_visible=pushed.first_request is not None)
     progress("  client connected; publishing")
     t0_ns = now_ns()
     start = trio.current_time()
@@ -256,19 +266,28 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, watch: _D
     return t0_ns, deadline_ns
 
 
-async def _until_settled(cell: CellSpec, log: EventLog) -> None:
+async def _until_settled(cell: CellSpec, log: EventLog, server_visible: bool = True) -> None:
     """For a client that chooses its transport at start-up (Transport.settle_s), wait until
-    it has (`Settled`), at most its own longest choice plus FIRST_REQUEST_TIMEOUT_S; a client
-    that never says is noted and the workload runs anyway."""
+    it has (`Settled`) and the chosen transport's first request has reached the server (a
+    fallback opens a new connection through every hop: 30-300 ms on a loaded machine, a
+    one-off the first event would carry), or was sent, where the server is not visible. At
+    most the client's longest choice plus FIRST_REQUEST_TIMEOUT_S; past that it is noted and
+    the workload runs anyway."""
     settle_s = TRANSPORTS[cell.transport].settle_s
     if settle_s is None:
         return
+    seen = ServerRequest if server_visible else Request
+
+    def chosen_and_asked(lg: EventLog) -> bool:
+        settled = lg.of(Settled)
+        return bool(settled) and any(r.t_ns >= settled[0].t_ns for r in lg.of(seen))
+
     bound_s = settle_s(cell.timing.time_scale) + FIRST_REQUEST_TIMEOUT_S
     with trio.move_on_after(bound_s):
-        await log.wait_until(lambda lg: lg.of(Settled))
-    if not log.of(Settled):
-        log.append(Note(now_ns(), f"the client had not chosen its transport within "
-                                  f"{bound_s:g} s; publishing anyway"))  # fmt: skip
+        await log.wait_until(chosen_and_asked)
+    if not chosen_and_asked(log):
+        log.append(Note(now_ns(), f"the client had not chosen its transport and asked for it "
+                                  f"within {bound_s:g} s; publishing anyway"))  # fmt: skip
 
 
 async def _client(transport: str, time_scale: float, target: Target, log: EventLog,

@@ -12,7 +12,7 @@ import pytest
 import trio
 
 from gauntlet.clients import TRANSPORTS, canary_timeout_s
-from gauntlet.eventlog import EventLog, Note, Settled, now_ns
+from gauntlet.eventlog import EventLog, Note, Request, ServerRequest, Settled, now_ns
 from gauntlet.scenario import load_matrix
 from gauntlet.topology import FIRST_REQUEST_TIMEOUT_S, _until_settled
 
@@ -30,16 +30,39 @@ def test_only_the_canary_client_chooses_its_transport_and_its_patience_is_not_sc
 async def test_the_workload_starts_when_the_canary_client_has_chosen(autojump_clock):
     log = EventLog()
 
-    async def client_chooses_at(at_s: float) -> None:
+    async def client_chooses_then_polls(at_s: float) -> None:
+        log.append(ServerRequest(now_ns(), "/sse", "HTTP/1.1"))  # the canary's stream
         await trio.sleep(at_s)
         log.append(Settled(now_ns(), "long polling"))
+        await trio.sleep(0.05)  # a new connection through the hops
+        log.append(Request(now_ns(), 2, "GET /poll"))
+        await trio.sleep(0.25)
+        log.append(ServerRequest(now_ns(), "/poll", "HTTP/1.1"))
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(client_chooses_at, 0.3)
+        nursery.start_soon(client_chooses_then_polls, 2.5)
         start = trio.current_time()
-        await _until_settled(cell("sse_canary"), log)
-        assert trio.current_time() - start == pytest.approx(0.3)
+        await _until_settled(cell("sse_canary"), log)  # the first poll reached the server
+        assert trio.current_time() - start == pytest.approx(2.8)
     assert log.of(Note) == []
+
+
+async def test_without_a_view_of_the_server_the_chosen_transports_first_request_is_enough(
+        autojump_clock):  # fmt: skip
+    log = EventLog()
+    log.append(Request(now_ns(), 1, "GET /sse"))
+
+    async def client_chooses() -> None:
+        await trio.sleep(2.5)
+        log.append(Settled(now_ns(), "long polling"))
+        await trio.sleep(0.05)
+        log.append(Request(now_ns(), 2, "GET /poll"))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(client_chooses)
+        start = trio.current_time()
+        await _until_settled(cell("sse_canary"), log, server_visible=False)
+        assert trio.current_time() - start == pytest.approx(2.55)
 
 
 async def test_a_client_that_never_chooses_delays_the_workload_by_a_bounded_wait(autojump_clock):
@@ -47,7 +70,7 @@ async def test_a_client_that_never_chooses_delays_the_workload_by_a_bounded_wait
     start = trio.current_time()
     await _until_settled(cell("sse_canary"), log)
     assert trio.current_time() - start == pytest.approx(2.5 + FIRST_REQUEST_TIMEOUT_S)
-    assert "had not chosen its transport" in log.of(Note)[0].text
+    assert "had not chosen its transport and asked" in log.of(Note)[0].text
 
 
 async def test_a_client_with_nothing_to_choose_is_not_waited_for(autojump_clock):
