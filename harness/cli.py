@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-calibration", action="store_true",
                      help="do not measure a calibration first when none is saved for this "
                      "machine in DIR/calibration (the report then says so)")  # fmt: skip
+    run.add_argument("--cell", action="append", metavar="PATTERN",
+                     help="with --matrix or --profile: only the cells whose id matches "
+                     "(shell-style, e.g. 'sse_canary-*' or 'tls:*-ssl_inspection-h2'); "
+                     "repeatable")  # fmt: skip
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
     run.add_argument("--jobs", type=int, metavar="N",
                      help="cells measured side by side (default: the profile's, else 1)")
@@ -210,7 +214,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from gauntlet.preflight import check_jobs, check_repeat, check_results_dir
+    from gauntlet.preflight import check_jobs, check_repeat, check_results_dir, match_cells
     from gauntlet.progress import ProgressPrinter
     from gauntlet.report import render_table, write_report
     from gauntlet.results import new_run_id
@@ -230,6 +234,13 @@ def _run(args: argparse.Namespace) -> int:
         selection.matrix, selection.time_scale
     ids = list(selection.ids) if selection.ids is not None else None
     jobs = selection.jobs or 1
+    if args.cell:
+        if args.transport:
+            raise GauntletError("--cell picks cells of a --matrix or --profile, not of "
+                                "--transport")  # fmt: skip
+        keep = match_cells(ids if ids is not None else [c.id for c in cells], args.cell)
+        cells = [cells[i] for i in keep]
+        ids = [ids[i] for i in keep] if ids is not None else None
     jobs = check_jobs(jobs if args.jobs is None else args.jobs,
                       "--jobs" if args.jobs is not None else f"profile {label}: jobs")
     check_results_dir(args.results)  # cheap checks first: calibration can take a minute

@@ -110,6 +110,16 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """A client that chooses its transport at start-up (the SSE canary: stream or long
+    polling) has chosen it: `how` says which. The workload waits for it (harness/topology.py),
+    so the latency budget judges the transport chosen, not the client's own start-up wait."""
+
+    t_ns: int
+    how: str
+
+
+@dataclass(frozen=True, slots=True)
 class EndOfAnswer:
     """A token-stream client read the answer's end marker (`data: [DONE]`, an MCP result)."""
 
@@ -119,7 +129,7 @@ class EndOfAnswer:
 
 Record = (
     Published | Received | Request | Connected | Disconnected | BytesReceived | ServerRequest | Note
-    | EndOfAnswer
+    | Settled | EndOfAnswer
 )
 
 

@@ -5,7 +5,9 @@ Each failure is one GauntletError line naming the argument or file and what is w
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from pathlib import Path
 
 from gauntlet import limits
@@ -36,6 +38,19 @@ def check_repeat(times: int) -> None:
     low, high = limits.PROFILE_REPEATS
     if not low <= times <= high:
         raise GauntletError(f"--repeat {times}: must be {low} to {high}")
+
+
+def match_cells(ids: list[str], patterns: list[str]) -> list[int]:
+    """The positions of the cells whose id matches any `--cell` pattern (shell-style, `*`
+    and `?`; a profile's repeat suffix `#k` is not part of the id matched), in run order. A
+    pattern that matches no cell is an error naming a few ids, so a typo never runs an empty
+    selection by mistake."""
+    bare = [re.sub(r"#\d+$", "", i) for i in ids]
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(i, pattern) for i in bare):
+            shown = ", ".join(dict.fromkeys(bare[:6])) + (", ..." if len(bare) > 6 else "")
+            raise GauntletError(f"--cell {pattern}: matches no cell (ids: {shown})")
+    return [n for n, i in enumerate(bare) if any(fnmatch.fnmatchcase(i, p) for p in patterns)]
 
 
 def check_results_dir(path: Path) -> None:

@@ -22,6 +22,7 @@ import trio
 from gauntlet import added_latency
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError
+from gauntlet.phases import PhaseGate
 from gauntlet.progress import CellFinished, CellStarted, Progress, RunStarted, ignore
 from gauntlet.repeats import summarize as summarize_repeats
 from gauntlet.results import (
@@ -71,7 +72,8 @@ async def run_cells(
     nothing but the machine: `jobs` must stay below what the machine can run without
     slowing a cell down (ARCHITECTURE.md: the default profile's 2 on 2 cores, checked by
     comparing latencies against a one-at-a-time run); a cell whose client is a browser
-    takes every slot, so nothing is measured beside Chromium (`_slots_needed`). `calibration`
+    takes every slot, so nothing is measured beside Chromium (`_slots_needed`), and no cell
+    starts its hops while another runs its workload (harness/phases.py). `calibration`
     (gauntlet.calibrate.excerpt) goes into the results document as it is. `target` and
     `server_socket` go to every cell (harness/topology.py: run_cell); both mean one endpoint
     or one port, so the caller runs such cells one at a time."""
@@ -99,6 +101,7 @@ async def run_cells(
             await nursery.start(_cancel_on_signal, nursery.cancel_scope, interrupted)
             started = trio.current_time()
             slots = trio.Semaphore(jobs)
+            gate = PhaseGate() if jobs > 1 else None  # no set-up beside a workload
 
             async def measure(i: int, cell: CellSpec, cancel: trio.CancelScope,
                               slots_held: int) -> None:  # fmt: skip
@@ -106,7 +109,8 @@ async def run_cells(
                 progress(CellStarted(i + 1, n, name))
                 try:
                     entry = await run_cell(cell, workdir / f"{i:04d}", progress,
-                                           server_socket=server_socket, target=target)
+                                           server_socket=server_socket, target=target,
+                                           gate=gate)  # fmt: skip
                 except GauntletError as exc:  # the environment is broken: stop the run
                     failures.append(exc)
                     cancel.cancel()

@@ -8,7 +8,8 @@ The cell's order of events, each step waiting on a signal, never on a sleep:
    answers an error itself or does not speak HTTP makes the cell ERROR before the workload;
    from here until teardown, a hop process that exits does too;
 4. the client starts; the workload begins when the client's first request reaches the
-   server (the publisher's `first_request` event), so no client is raced;
+   server (the publisher's `first_request` event), so no client is raced, and a client that
+   chooses its transport at start-up (sse_canary) has chosen it (`Settled`);
 5. the publisher sends `events` on the workload's schedule (steady, bursts, a quiet period;
    this pacing is the workload, not a wait);
 6. the cell waits until every event is delivered or the scaled delivery budget runs out;
@@ -45,11 +46,13 @@ from gauntlet.eventlog import (
     Received,
     Request,
     ServerRequest,
+    Settled,
     now_ns,
 )
 from gauntlet.health import check_health
 from gauntlet.hops import RunningHop
 from gauntlet.instrument_lag import lag_note, publish_lag_ms
+from gauntlet.phases import MEASURE, SETUP, CellPhase, PhaseGate
 from gauntlet.progress import HopListening, Progress, Publishing, ServerListening, ignore
 from gauntlet.reconnection import reconnection_summary
 from gauntlet.scenario import CellSpec
@@ -89,7 +92,8 @@ class _Delivered:
 
 async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *,
                    server_socket: socket.socket | None = None,
-                   target: TargetChoice | None = None) -> dict:  # fmt: skip
+                   target: TargetChoice | None = None,
+                   gate: PhaseGate | None = None) -> dict:  # fmt: skip
     """Measure one cell and return its results entry (see harness/results.py).
 
     A hop that fails to start aborts the run (HopStartError): that is the environment, not a
@@ -100,6 +104,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
     port: an external reverse hop, configured before the cell, forwards to it; without it,
     a chain's `server = "127.0.0.1:PORT"` is bound for this cell. `target` says what is
     measured (harness/target.py): the reference server by default, or a team's app or URL.
+    `gate` (harness/phases.py) keeps this cell's set-up out of a neighbour's workload.
     """
     started = trio.current_time()
     log = EventLog()
@@ -116,10 +121,11 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
     if server_socket is None and cell.intermediary.server is not None:
         own_socket = server_socket = bind_server_socket(*cell.intermediary.server,
                                                         what=f"{cell.intermediary.name}: server")
+    phase = CellPhase(gate)
     try:
         t0_ns, deadline_ns = await _measure(
             cell, workdir, log, hops, client_error, progress, server_socket, pushed,
-            clock=lambda: trio.current_time() - started)  # fmt: skip
+            clock=lambda: trio.current_time() - started, phase=phase)  # fmt: skip
     except BaseException as exc:
         inner = _cause(exc)
         if isinstance(inner, HopStartError):
@@ -133,6 +139,7 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
                           trio.current_time() - started)  # fmt: skip
         raise
     finally:
+        phase.leave()
         if own_socket is not None:
             own_socket.close()
     m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns,
@@ -161,10 +168,13 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
 
 async def _measure(cell, workdir, log, hops, client_error, progress,
                    server_socket, pushed: PushTarget, *,
-                   clock=lambda: 0.0) -> tuple[int, int]:  # fmt: skip
+                   clock=lambda: 0.0,
+                   phase: CellPhase | None = None) -> tuple[int, int]:  # fmt: skip
+    phase = phase or CellPhase(None)
     delivered = _Delivered(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
     # Hops are watched while the cell runs (`watch`), and the watch ends before they are
     # killed: a hop that exits mid-cell is a HopFault, its teardown is not.
+    await phase.enter(SETUP)
     async with open_topology(
         cell.hops, workdir / cell.id, log, server=pushed,
         tls=cell.protocol != "h1", http2=cell.protocol == "h2",
@@ -184,6 +194,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
             chain_watch = None
             log.append(Note(now_ns(), f"no health check through the chain: "
                                       f"{pushed.label} has no health route"))  # fmt: skip
+        await phase.enter(MEASURE)
         async with trio.open_nursery() as during:
             if chain_watch is not None:  # mid-cell faults (harness/chain_watch.py)
                 during.start_soon(chain_watch.watch)
@@ -196,6 +207,7 @@ async def _measure(cell, workdir, log, hops, client_error, progress,
             during.cancel_scope.cancel()  # the mid-cell watch ends with the workload
         if chain_watch is not None:  # a finding only about a chain that works
             await chain_watch.check("after the workload")
+        phase.leave()
     return t0_ns, deadline_ns
 
 
@@ -236,6 +248,7 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, delivered
     if pushed.first_request is not None and not pushed.first_request.is_set():
         log.append(Note(now_ns(), f"no client request reached the server within "
                                   f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway"))  # fmt: skip
+    await _until_settled(cell, log, server_visible=pushed.first_request is not None)
     progress(Publishing())
     t0_ns = now_ns()
     start = trio.current_time()
@@ -247,6 +260,30 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, delivered
     with trio.move_on_after(within_s):
         await log.wait_until(delivered)
     return t0_ns, deadline_ns
+
+
+async def _until_settled(cell: CellSpec, log: EventLog, server_visible: bool = True) -> None:
+    """For a client that chooses its transport at start-up (Transport.settle_s), wait until
+    it has (`Settled`) and the chosen transport's first request has reached the server (a
+    fallback opens a new connection through every hop: 30-300 ms on a loaded machine, a
+    one-off the first event would carry), or was sent, where the server is not visible. At
+    most the client's longest choice plus FIRST_REQUEST_TIMEOUT_S; past that it is noted and
+    the workload runs anyway."""
+    settle_s = TRANSPORTS[cell.transport].settle_s
+    if settle_s is None:
+        return
+    seen = ServerRequest if server_visible else Request
+
+    def chosen_and_asked(lg: EventLog) -> bool:
+        settled = lg.of(Settled)
+        return bool(settled) and any(r.t_ns >= settled[0].t_ns for r in lg.of(seen))
+
+    bound_s = settle_s(cell.client) + FIRST_REQUEST_TIMEOUT_S
+    with trio.move_on_after(bound_s):
+        await log.wait_until(chosen_and_asked)
+    if not chosen_and_asked(log):
+        log.append(Note(now_ns(), f"the client had not chosen its transport and asked for it "
+                                  f"within {bound_s:g} s; publishing anyway"))  # fmt: skip
 
 
 async def _client(transport: str, timings: ClientTimings, errors: list[str], target: Target,

@@ -11,7 +11,9 @@ included: de-duplication is the metrics' job, so wire duplicates stay visible).
 `run_sse_canary` adds the canary fallback: if the server's `event: canary`, sent right after
 connect, has not arrived within the timeout, the session switches to long polling for good
 and says so in the event log (SignalR's transport-connect timeout, Phoenix's
-`longPollFallbackMs` 2500 ms; docs/field.md).
+`longPollFallbackMs` 2500 ms; docs/field.md). Either way it logs `Settled` once it has
+chosen: the cell's workload starts then (harness/topology.py), because the wait itself is a
+client constant (the timeout, floored at 300 ms when scaled), not something a hop adds.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from gauntlet.eventlog import (
     Note,
     Received,
     Request,
+    Settled,
     now_ns,
 )
 from gauntlet.sse import SSEParser
@@ -105,8 +108,10 @@ async def run_sse_canary(
             await seen.wait()
         if seen.is_set():
             log.append(Note(now_ns(), "canary seen: staying on sse"))
+            log.append(Settled(now_ns(), "sse"))
             await trio.sleep_forever()
         nursery.cancel_scope.cancel()
     log.append(Note(now_ns(), f"canary not seen within {canary_timeout_s * 1000:.0f} ms: "
                               "falling back to long polling"))  # fmt: skip
+    log.append(Settled(now_ns(), "long polling"))
     await run_long_poll(target, log, cursor=cursor, wait_ms=poll_wait_ms)

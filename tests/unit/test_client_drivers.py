@@ -20,7 +20,15 @@ from gauntlet.clients import TRANSPORTS, Target
 from gauntlet.clients.long_poll import run_long_poll
 from gauntlet.clients.policy import EventSourcePolicy
 from gauntlet.clients.sse import run_sse, run_sse_canary
-from gauntlet.eventlog import Connected, Disconnected, EventLog, Note, Received, Request
+from gauntlet.eventlog import (
+    Connected,
+    Disconnected,
+    EventLog,
+    Note,
+    Received,
+    Request,
+    Settled,
+)
 
 BASE = "http://gauntlet.test"
 
@@ -148,6 +156,10 @@ async def test_canary_timeout_switches_to_long_polling_exactly_once(autojump_clo
     assert [s.path.split("?")[0] for s in server.seen][:2] == ["/sse", "/poll"]
     assert server.seen[1].at == pytest.approx(2.5)
     assert any("falling back to long polling" in n.text for n in log.of(Note))
+    kinds = [type(r).__name__ if not isinstance(r, Request) else r.kind.split("?")[0]
+             for r in log.records]  # fmt: skip
+    assert [s.how for s in log.of(Settled)] == ["long polling"]
+    assert kinds.index("Settled") < kinds.index("GET /poll")  # chosen before the first poll
     assert [r.id for r in log.of(Received)] == [1]
     assert "after=1" in server.seen[2].path  # the poll resumes from what it got
 
@@ -158,6 +170,7 @@ async def test_canary_seen_in_time_stays_on_sse(autojump_clock):
     await run_until(lambda t, lg: run_sse_canary(t, lg, canary_timeout_s=1, poll_wait_ms=100),
                     server, log, 30)  # fmt: skip
     assert [s.path.split("?")[0] for s in server.seen] == ["/sse"]
+    assert [s.how for s in log.of(Settled)] == ["sse"]
 
 
 async def test_short_poll_asks_every_interval_and_long_poll_at_once(autojump_clock):

@@ -92,7 +92,7 @@ def test_client_timings_reach_the_client_scaled(cells):
     assert keywords("sse_heartbeat")["path"] == "/sse?heartbeat_ms=833"  # 25 s / 30
     assert keywords("long_poll")["wait_ms"] == 1000  # 30 s / 30
     assert keywords("short_poll")["interval_s"] == 0.166  # 5 s / 30, whole ms
-    assert keywords("sse_canary")["canary_timeout_s"] == 0.3  # 2.5 s / 30, floored at 300 ms
+    assert keywords("sse_canary")["canary_timeout_s"] == 2.5  # Phoenix 2.5 s: not scaled
     unscaled = TRANSPORTS["long_poll"].client().keywords  # no cell: the real world's
     assert unscaled["wait_ms"] == REAL_WORLD.long_poll_hold_ms == 30_000
 

@@ -84,3 +84,14 @@ def test_a_team_file_wins_a_name_both_have(team):
 def test_an_unknown_matrix_names_the_teams_and_the_builtins(team):
     with pytest.raises(ScenarioError, match=r"unknown matrix 'nope' \(known: .*smoke.*team"):
         matrix_path("nope", team)
+
+
+def test_cell_patterns_pick_cells_in_run_order_and_a_pattern_matching_none_is_an_error():
+    from gauntlet.errors import GauntletError
+    from gauntlet.preflight import match_cells
+
+    ids = ["tls:sse-ssl_inspection-h2#1", "tls:long_poll-direct#1", "tls:sse-ssl_inspection-h2#2"]
+    assert match_cells(ids, ["tls:sse-*"]) == [0, 2]  # the repeat suffix is not matched
+    assert match_cells(ids, ["*-direct", "tls:sse-ssl_inspection-h2"]) == [0, 1, 2]
+    with pytest.raises(GauntletError, match="--cell sse_canary-\\*: matches no cell"):
+        match_cells(ids, ["tls:*", "sse_canary-*"])
