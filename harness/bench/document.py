@@ -9,13 +9,13 @@ arguments, so it is unit-tested without sockets.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from gauntlet.documents import Document, DocumentError, Part
-from gauntlet.metrics import NS_PER_MS, percentile
+from gauntlet.metrics import percentile
 
 BENCH_SCHEMA_VERSION = 1
 KIND = "gauntlet-bench"
@@ -26,15 +26,6 @@ SATURATED_CPU_SHARE = 0.9  # of one core: a process this busy limited the run
 HOP_P50_PER_HOP_MAX_MS = 1.0
 SCALE_SUBSCRIBERS, SCALE_P99_MAX_MS = 1000, 300.0
 SMOKE_MAX_S, DEFAULT_MAX_S = 60.0, 600.0
-
-
-def spread(n: int, workers: int) -> list[int]:
-    """`n` subscribers over `workers` processes, sizes differing by at most one, none empty."""
-    if n < 1 or workers < 1:
-        raise ValueError(f"spread({n}, {workers}): both must be >= 1")
-    workers = min(workers, n)
-    base, extra = divmod(n, workers)
-    return [base + (1 if i < extra else 0) for i in range(workers)]
 
 
 def workers_for(n: int, per_worker: int) -> int:
@@ -49,30 +40,6 @@ def _ms(value: float | None) -> float | None:
 def latency_summary(samples_ms: Sequence[float]) -> dict[str, float | None]:
     return {"p50": _ms(percentile(samples_ms, 50)), "p99": _ms(percentile(samples_ms, 99)),
             "max": _ms(max(samples_ms) if samples_ms else None)}  # fmt: skip
-
-
-def point_figures(sent_ns: dict[int, int], receipts: Iterable[Sequence[Any]], subscribers: int,
-                  ) -> dict[str, Any]:  # fmt: skip
-    """Delivery and latency of one point from the workers' receipts.
-
-    `receipts` are `[event id, [receive stamp ns, ...]]` pairs (first receipt per subscriber,
-    from every worker); a latency sample is per (subscriber, event): receive stamp minus the
-    publisher's stamp. Expected deliveries are subscribers x published events.
-    """
-    samples: list[float] = []
-    for event_id, stamps in receipts:
-        sent = sent_ns.get(int(event_id))
-        if sent is None:
-            continue
-        samples.extend((t - sent) / NS_PER_MS for t in stamps)
-    expected = subscribers * len(sent_ns)
-    return {
-        "sent_events": len(sent_ns),
-        "expected_deliveries": expected,
-        "delivered": len(samples),
-        "delivered_fraction": round(len(samples) / expected, 6) if expected else None,
-        "latency_ms": latency_summary(samples),
-    }
 
 
 def limiting_process(processes: Sequence[dict[str, Any]], machine_busy_cores: float | None = None,
@@ -258,7 +225,7 @@ class Latency(Part):
 
 
 class BenchPoint(Part):
-    """One measured point of the floor or the sweep (point_figures + the run's context)."""
+    """One measured point of the floor or the sweep (the load run's figures + its context)."""
 
     transport: str
     path: str

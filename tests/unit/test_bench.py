@@ -1,4 +1,4 @@
-"""The bench's pure parts: spreading subscribers, figures, the knee, targets, the schema,
+"""The bench's pure parts: the knee, targets, the schema,
 and a point as a `gauntlet load` run and back. No sockets, no processes, no timing."""
 
 from __future__ import annotations
@@ -6,8 +6,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from gauntlet.bench.document import (
     BENCH_SCHEMA_VERSION,
@@ -17,8 +15,6 @@ from gauntlet.bench.document import (
     knees,
     limited_by,
     limiting_process,
-    point_figures,
-    spread,
     validate,
     workers_for,
 )
@@ -30,43 +26,16 @@ from gauntlet.load.accounting import merge
 MS = 1_000_000
 
 
-@given(st.integers(1, 10_000), st.integers(1, 64))
-def test_spread_covers_every_subscriber_evenly_and_leaves_no_worker_empty(n, workers):
-    shares = spread(n, workers)
-    assert sum(shares) == n
-    assert len(shares) == min(n, workers)
-    assert min(shares) >= 1 and max(shares) - min(shares) <= 1
-
-
-def test_spread_refuses_nothing_to_spread():
-    with pytest.raises(ValueError):
-        spread(0, 3)
+def point(transport="sse", path="direct", n=10, fraction=1.0, p99=5.0, error=None, role="server"):
+    return {"transport": transport, "path": path, "subscribers": n, "delivered_fraction": fraction,
+            "latency_ms": {"p50": 1.0, "p99": p99}, "error": error,
+            "limiting": {"role": role, "pid": 1, "cpu_share": 0.2, "saturated": False}}  # fmt: skip
 
 
 @pytest.mark.parametrize(("n", "per", "workers"),
                          [(10, 500, 1), (500, 500, 1), (501, 500, 2), (2000, 500, 4)])
 def test_workers_for(n, per, workers):
     assert workers_for(n, per) == workers
-
-
-def test_point_figures_are_per_subscriber_and_event():
-    sent = {1: 1_000 * MS, 2: 2_000 * MS}
-    receipts = [[1, [1_001 * MS, 1_003 * MS]], [2, [2_002 * MS]], [3, [9_999 * MS]]]
-    f = point_figures(sent, receipts, subscribers=2)
-    assert f["expected_deliveries"] == 4 and f["delivered"] == 3  # id 3 was never published
-    assert f["delivered_fraction"] == 0.75
-    assert f["latency_ms"]["p50"] == 2.0 and f["latency_ms"]["max"] == 3.0
-
-
-def test_point_figures_with_nothing_delivered():
-    f = point_figures({1: 0}, [], subscribers=3)
-    assert f["delivered_fraction"] == 0 and f["latency_ms"]["p99"] is None
-
-
-def point(transport="sse", path="direct", n=10, fraction=1.0, p99=5.0, error=None, role="server"):
-    return {"transport": transport, "path": path, "subscribers": n, "delivered_fraction": fraction,
-            "latency_ms": {"p50": 1.0, "p99": p99}, "error": error,
-            "limiting": {"role": role, "pid": 1, "cpu_share": 0.2, "saturated": False}}  # fmt: skip
 
 
 def test_knee_is_the_first_count_with_loss_or_p99_over_one_second():
