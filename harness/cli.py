@@ -251,7 +251,7 @@ def _run(args: argparse.Namespace) -> int:
         ids = [ids[i] for i in keep] if ids is not None else None
         jobs, args.jobs = 1, None  # one endpoint / one port: cells take turns
 
-    from gauntlet.calibrate import for_run
+    from gauntlet.instrument.calibrate import for_run
 
     progress = ProgressPrinter(sys.stderr, verbose=args.verbose, json=args.progress == "json")
     calibration = for_run(args.results, may_measure=not args.no_calibration, progress=progress)
@@ -335,7 +335,7 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from gauntlet.bench.run import full_config, quick_config, run_bench, summary_lines
+    from gauntlet.instrument.bench.run import full_config, quick_config, run_bench, summary_lines
     from gauntlet.progress import ProgressPrinter
 
     def numbers(text: str, flag: str) -> tuple[int, ...]:
@@ -409,7 +409,7 @@ def _fidelity(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from gauntlet.calibrate import calibrate, render_table
+    from gauntlet.instrument.calibrate import calibrate, render_table
     from gauntlet.progress import ProgressPrinter
 
     doc, path = trio.run(calibrate, args.results, ProgressPrinter(sys.stderr))

@@ -22,7 +22,7 @@ EVENTS = (1, 100_000)
 """Every event is kept with its samples in results.json (about 60 bytes each)."""
 RATE_PER_S = (0.1, 10_000.0)
 """Below 0.1/s a cell is a wait, above 10 000/s the publisher, not the hop, is measured
-(harness/bench: the loopback floor)."""
+(harness/instrument/bench: the loopback floor)."""
 PAYLOAD_BYTES = (1, 4 * 1024 * 1024)
 BURST = (1, EVENTS[1])
 QUIET_REAL_S = (0.0, 86_400.0)

@@ -7,10 +7,10 @@ Other tools read this file, so these names are stable: top-level `schema_version
 each cell has `transport`, `intermediary`, `verdict`, `expected_verdict`, `reason`, and
 `metrics` with `sent`, `delivered`, `lost`, `duplicates`, `latency_ms` (`p50`, `p95`, `p99`,
 `max`) and `time_to_first_event_ms`; top-level `clock` (name, resolution) and `calibration`
-(the instrument's measured error, harness/calibrate.py; null if not looked for). Units are in
-field names; raw per-event samples are kept so plots and later analyses need nothing else
-(pytest-benchmark, hyperfine). The model is ResultsDocument over the shared header of
-harness/documents.py, which also writes the file and moves `latest`.
+(the instrument's measured error, harness/instrument/calibrate.py; null if not looked
+for). Units are in field names; raw per-event samples are kept so plots and later analyses
+need nothing else (pytest-benchmark, hyperfine). The model is ResultsDocument over the
+shared header of harness/documents.py, which also writes the file and moves `latest`.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class ResultsDocument(Document):
     time_scale: float | None  # null only if a non-finite scale was given
     interrupted: bool
     calibration: dict[str, Any] | None
-    """gauntlet.calibrate.excerpt(...); null: the run did not look for one."""
+    """gauntlet.instrument.calibrate.excerpt(...); null: the run did not look for one."""
     complete: bool = True
     cells: list[Cell]
     repeats: dict[str, Any] | None = None
@@ -93,9 +93,10 @@ def build_document(
     interrupted: bool, repo: Path, created: dt.datetime | None = None,
     calibration: dict[str, Any] | None = None, complete: bool = True,
 ) -> ResultsDocument:  # fmt: skip
-    """`calibration` is gauntlet.calibrate.excerpt(...): the instrument's measured error, which
-    every report shows in its header; None means the run did not look for one. `complete` is
-    False while the run is still measuring (the file is rewritten after every cell)."""
+    """`calibration` is gauntlet.instrument.calibrate.excerpt(...): the instrument's measured
+    error, which every report shows in its header; None means the run did not look for one.
+    `complete` is False while the run is still measuring (the file is rewritten after every
+    cell)."""
     created = created or dt.datetime.now(dt.UTC)
     return ResultsDocument.model_validate({
         **header(ResultsDocument, created=created, machine=machine_info(), repo=repo),

@@ -74,7 +74,7 @@ async def run_cells(
     comparing latencies against a one-at-a-time run); a cell whose client is a browser
     takes every slot, so nothing is measured beside Chromium (`_slots_needed`), and no cell
     starts its hops while another runs its workload (harness/phases.py). `calibration`
-    (gauntlet.calibrate.excerpt) goes into the results document as it is. `target` and
+    (gauntlet.instrument.calibrate.excerpt) goes into the results document as it is. `target` and
     `server_socket` go to every cell (harness/topology.py: run_cell); both mean one endpoint
     or one port, so the caller runs such cells one at a time."""
     if jobs < 1:

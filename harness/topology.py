@@ -51,7 +51,7 @@ from gauntlet.eventlog import (
 )
 from gauntlet.health import check_health
 from gauntlet.hops import RunningHop
-from gauntlet.instrument_lag import lag_note, publish_lag_ms
+from gauntlet.instrument.lag import lag_note, publish_lag_ms
 from gauntlet.phases import MEASURE, SETUP, CellPhase, PhaseGate
 from gauntlet.progress import HopListening, Progress, Publishing, ServerListening, ignore
 from gauntlet.reconnection import reconnection_summary

@@ -1,7 +1,7 @@
 """One topology: server, hops and the client entry, up in order, down in the one right order.
 
 Every assembly of "server -> hops -> clients" goes through `open_topology`: a measured cell
-(harness/topology.py: run_cell), calibration (harness/calibrate.py), `gauntlet load`
+(harness/topology.py: run_cell), calibration (harness/instrument/calibrate.py), `gauntlet load`
 (harness/load/run.py), the pytest plugin's fixtures and the e2e test helpers. A new hop kind
 plugs into `hops.running_hop` and a new client kind is a `ClientRun`; neither needs a new
 assembly.

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gauntlet.bench.document import latency_summary
+from gauntlet.instrument.bench.document import latency_summary
 from gauntlet.metrics import NS_PER_MS
 
 RECEIPTS_VERSION = 1
@@ -111,8 +111,9 @@ def merge(sent_ns: dict[int, int], workers: Sequence[dict[str, Any]]) -> dict[st
 def ramp_points(events: Sequence[dict[str, Any]], subscribers: int, transport: str, path: str,
                 ) -> list[dict[str, Any]]:  # fmt: skip
     """Events grouped by subscribers at publish: points shaped like the bench's sweep points
-    (harness/bench/document.knees reads them), so the knee is found the same way. Loss is over every
-    subscriber of the run (a late one still receives an early event from the history)."""
+    (harness/instrument/bench/document.knees reads them), so the knee is found the same way.
+    Loss is over every subscriber of the run (a late one still receives an early event from
+    the history)."""
     groups: dict[int, list[dict[str, Any]]] = {}
     for e in events:
         if e["subscribers_at_publish"]:

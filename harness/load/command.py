@@ -81,9 +81,9 @@ def spec_and_target(args: argparse.Namespace) -> tuple[Any, Any, tuple]:
 def run(args: argparse.Namespace) -> int:
     import trio
 
-    from gauntlet.bench.run import bench_machine
     from gauntlet.documents import header
     from gauntlet.eventlog import clock_resolution_ns
+    from gauntlet.instrument.bench.run import bench_machine
     from gauntlet.load.document import LoadDocument, clock_entry, summary_lines, write_load
     from gauntlet.load.run import REPO, measure
     from gauntlet.progress import Note, ProgressPrinter
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     with private_workdir("load") as workdir:
         logs = args.results / "load" / load_id / "logs"
         point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock, logs))
-    from gauntlet.bench.procs import raise_open_files_limit
+    from gauntlet.instrument.bench.procs import raise_open_files_limit
 
     load = LoadDocument.model_validate({
         **header(LoadDocument, created=created, machine=bench_machine(raise_open_files_limit()),

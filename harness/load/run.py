@@ -31,11 +31,11 @@ from typing import Any
 
 import trio
 
-from gauntlet.bench import procs
-from gauntlet.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
 from gauntlet.errors import GauntletError, unwrap
 from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
 from gauntlet.hops import client_entry
+from gauntlet.instrument.bench import procs
+from gauntlet.instrument.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
 from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
 from gauntlet.progress import Progress, Step, ignore
 from gauntlet.spawn import Child, kill_group, spawn
@@ -77,7 +77,7 @@ class LoadSpec:
     publish_when_subscribed: bool = False
     """False: publish from the first subscription on, so events meet the ramp (latency against
     subscribers). True: publish once the target has seen every user's subscription, so every
-    event meets all `users` (the bench's points, harness/bench/sweep.py)."""
+    event meets all `users` (the bench's points, harness/instrument/bench/sweep.py)."""
 
     def check(self) -> None:
         if self.transport not in LOAD_TRANSPORTS:

@@ -16,8 +16,8 @@ Pure: two results documents in, findings out. A *regression* (exit 1 for nightly
 - a count that got worse: exactly for the deterministic ones, beyond a stated tolerance for
   those that depend on timing (COUNTS).
 
-The machine: every run carries its calibration (harness/calibrate.py), the p50 of the direct
-path and of one transparent hop, measured on that machine under that load. The minimum
+The machine: every run carries its calibration (harness/instrument/calibrate.py), the p50
+of the direct path and of one transparent hop, measured on that machine under that load. The minimum
 effect of a cell is widened by how much that baseline moved between the runs: |direct
 shift| + hops x |per-hop shift|. Widening, not subtracting: the baseline is itself 30
 samples, and subtracting it would add its noise to every effect. When the baseline moved by

@@ -16,8 +16,8 @@ import pytest
 import trio
 
 from gauntlet import cli
-from gauntlet.bench.document import validate
-from gauntlet.bench.run import BenchConfig, run_bench
+from gauntlet.instrument.bench.document import validate
+from gauntlet.instrument.bench.run import BenchConfig, run_bench
 from gauntlet.progress import Event, describe
 from tests.e2e.conftest import alive
 

@@ -1,7 +1,8 @@
 """`gauntlet calibrate` through real processes: known delays measured within their bands.
 
 Determinism contract: server, hops and client on 127.0.0.1 with OS-chosen ports; every wait
-in the calibration is bounded (gauntlet.calibrate.POINT_TIMEOUT_S) and the CLI has a timeout.
+in the calibration is bounded (gauntlet.instrument.calibrate.POINT_TIMEOUT_S) and the CLI
+has a timeout.
 Tolerance: the calibration's own bands, max(2 ms, 5 % of D): measured on this 2-core machine
 the errors are under 1 ms (an asyncio timer fires up to ~1 ms late, loopback adds tens of
 microseconds), and p50 over 30 events (9 paired samples for the hold) shrugs off a stall from

@@ -295,13 +295,13 @@ HOSTILE: list[tuple[str, dict[str, str | bytes], tuple[str, ...], str]] = [
 @pytest.fixture
 def nothing_starts(monkeypatch):
     """Calibration, cells or any child process: none may start for a rejected input."""
-    import gauntlet.calibrate
+    import gauntlet.instrument.calibrate
     import gauntlet.runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("a hostile input got past validation and started something")
 
-    monkeypatch.setattr(gauntlet.calibrate, "for_run", refuse)
+    monkeypatch.setattr(gauntlet.instrument.calibrate, "for_run", refuse)
     monkeypatch.setattr(gauntlet.runner, "run_cells", refuse)
     monkeypatch.setattr(subprocess, "Popen", refuse)
 

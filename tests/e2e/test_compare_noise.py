@@ -10,7 +10,7 @@ one cell at a time through the runner API:
 3. the same cells with a `network` hop adding 20 ms to every chunk behind `transparent` in
    two of them: compare must report exactly those two, each with an effect of 20 ms plus
    what one more relay costs. Written tolerance: at least 20 - 2 ms (the calibration's band,
-   harness/calibrate.py) and at most 20 + 10 ms, since the added hop is a whole mitmdump
+   harness/instrument/calibrate.py) and at most 20 + 10 ms, since the added hop is a whole mitmdump
    process of its own (about 0.5 ms on an idle machine, several ms on a busy shared one;
    measured 26.2 ms for sse with other test runs on the machine).
 """

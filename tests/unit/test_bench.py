@@ -7,7 +7,8 @@ import copy
 
 import pytest
 
-from gauntlet.bench.document import (
+from gauntlet.errors import GauntletError
+from gauntlet.instrument.bench.document import (
     BENCH_SCHEMA_VERSION,
     KIND,
     evaluate_targets,
@@ -18,9 +19,8 @@ from gauntlet.bench.document import (
     validate,
     workers_for,
 )
-from gauntlet.bench.run import BenchConfig, quick_config, summary_lines
-from gauntlet.bench.sweep import MAX_SUBSCRIBERS, PointSpec, bench_point, load_spec
-from gauntlet.errors import GauntletError
+from gauntlet.instrument.bench.run import BenchConfig, quick_config, summary_lines
+from gauntlet.instrument.bench.sweep import MAX_SUBSCRIBERS, PointSpec, bench_point, load_spec
 from gauntlet.load.accounting import merge
 
 MS = 1_000_000
@@ -148,9 +148,9 @@ def test_schema_check_accepts_a_well_formed_document_and_names_what_is_missing()
 
 
 def test_a_bench_document_round_trips_and_latest_links_to_the_newest(tmp_path):
-    from gauntlet.bench.document import BenchDocument
-    from gauntlet.bench.run import write_bench
     from gauntlet.documents import read, read_latest
+    from gauntlet.instrument.bench.document import BenchDocument
+    from gauntlet.instrument.bench.run import write_bench
 
     doc = BenchDocument.from_json(minimal_doc(), "test")
     path = write_bench(doc, tmp_path)
@@ -225,7 +225,7 @@ def _relay_point(path: str, p50: float, cpu_s: float | None, delivered: int = 10
 
 
 def test_relay_cost_is_added_latency_and_cpu_per_delivered_event():
-    from gauntlet.bench.document import relay_cost
+    from gauntlet.instrument.bench.document import relay_cost
 
     cost = relay_cost(_relay_point("direct", 0.5, None), _relay_point("nginx:tuned", 0.7, 0.02))
     assert cost["hop"] == "nginx:tuned" and cost["added_ms"]["p50"] == pytest.approx(0.2)
@@ -235,7 +235,7 @@ def test_relay_cost_is_added_latency_and_cpu_per_delivered_event():
 
 
 def test_emulation_vs_real_is_a_multiple_of_the_fastest_real_proxy():
-    from gauntlet.bench.document import emulation_vs_real, relay_cost
+    from gauntlet.instrument.bench.document import emulation_vs_real, relay_cost
 
     direct = _relay_point("direct", 0.5, None)
     costs = [relay_cost(direct, _relay_point("hop", 1.0, 0.08)),

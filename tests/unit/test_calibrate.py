@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from gauntlet import calibrate
-from gauntlet.calibrate import Point, band_ms, delay_point, excerpt, fits, hold_point
+from gauntlet.instrument import calibrate
+from gauntlet.instrument.calibrate import Point, band_ms, delay_point, excerpt, fits, hold_point
 from gauntlet.metrics import LatencySummary, Metrics
 
 

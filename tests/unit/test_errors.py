@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-import gauntlet.bench.sweep as sweep
+import gauntlet.instrument.bench.sweep as sweep
 import gauntlet.load.run as load_run
 from gauntlet import cli
 from gauntlet.errors import GauntletError, unwrap

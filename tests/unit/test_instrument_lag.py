@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gauntlet.instrument_lag import STALLED_MS, lag_note, publish_lag_ms
+from gauntlet.instrument.lag import STALLED_MS, lag_note, publish_lag_ms
 
 MS = 1_000_000
 

@@ -85,7 +85,7 @@ def test_check_receipts_names_the_problem(doc: object, why: str) -> None:
 
 
 def test_ramp_points_group_by_subscribers_and_feed_the_bench_knee() -> None:
-    from gauntlet.bench.document import knees
+    from gauntlet.instrument.bench.document import knees
 
     events = [
         {"subscribers_at_publish": 0, "lost": 0, "latency_ms": {"p50": None, "p99": None}},

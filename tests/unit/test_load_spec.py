@@ -93,7 +93,7 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], why: str, capsys) -> 
 def test_a_process_that_exited_keeps_its_last_peak_rss(monkeypatch) -> None:
     """A worker read after it exited (a zombie: /proc has its CPU, no memory) keeps the peak
     of its last live reading, and its CPU counts to the end."""
-    from gauntlet.bench.procs import ProcReading
+    from gauntlet.instrument.bench.procs import ProcReading
     from gauntlet.load import run as load_run
 
     readings = iter([ProcReading(1.0, 50.0), ProcReading(2.5, None)])

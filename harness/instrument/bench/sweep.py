@@ -9,7 +9,7 @@ every event. Each worker's exact receipts are merged (harness/load/accounting.py
 peak RSS of the server, each hop, the master and each worker come from /proc over the
 publishing window, and a worker above 90 % of a core makes the point run again with twice
 the workers (harness/load/run.measure). `bench_point` (PURE) turns that run into the
-bench document's point (harness/bench/document.py).
+bench document's point (harness/instrument/bench/document.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gauntlet.bench.document import workers_for
 from gauntlet.errors import GauntletError
 from gauntlet.hops import HopSpec
+from gauntlet.instrument.bench.document import workers_for
 from gauntlet.load.run import LOAD_TRANSPORTS, MAX_WORKERS, REPO, LoadSpec, measure
 from gauntlet.progress import Progress, ignore
 from gauntlet.target import TargetChoice

@@ -69,7 +69,7 @@ HOLD_MS = 200
 EVENTS, RATE_PER_S, HOLD_SAMPLES = 30, 40.0, 9
 POINT_TIMEOUT_S = 15.0
 MAX_AGE_DAYS = 7
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def band_ms(nominal_ms: float) -> float:

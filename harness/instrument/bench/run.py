@@ -2,7 +2,8 @@
 
 - floor: one subscriber per transport, direct, at a low rate: the instrument's own latency;
 - hops: the same through 1, 2 and 3 transparent hops, minus the floor measured in this run;
-- sweep: subscribers x transport x {direct, one hop} at 1 event/s each (harness/bench/sweep.py);
+- sweep: subscribers x transport x {direct, one hop} at 1 event/s each
+  (harness/instrument/bench/sweep.py);
 - matrices: `gauntlet run` of the smoke matrix and the default profile as subprocesses, timed.
 
 The document (bench/document.py: BenchDocument) goes to `<results>/bench/<bench id>.json`,
@@ -24,8 +25,10 @@ from typing import Any
 import trio
 
 from gauntlet import documents
-from gauntlet.bench import procs
-from gauntlet.bench.document import (
+from gauntlet.documents import header, machine_info
+from gauntlet.errors import GauntletError
+from gauntlet.instrument.bench import procs
+from gauntlet.instrument.bench.document import (
     BenchDocument,
     emulation_vs_real,
     evaluate_targets,
@@ -33,9 +36,7 @@ from gauntlet.bench.document import (
     knees,
     relay_cost,
 )
-from gauntlet.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
-from gauntlet.documents import header, machine_info
-from gauntlet.errors import GauntletError
+from gauntlet.instrument.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
 from gauntlet.load.run import LOAD_TRANSPORTS
 from gauntlet.progress import Note, Progress, Step, ignore
 from gauntlet.results import new_run_id
