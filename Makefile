@@ -21,7 +21,7 @@ FAST := not matrix and not slow
 SIDE_BY_SIDE_PART := not matrix and not serial
 ALONE_PART := not matrix and serial
 
-.PHONY: demo test check bootstrap lint clean
+.PHONY: demo test check bootstrap lint format clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -29,8 +29,9 @@ bootstrap:
 demo: bootstrap
 	$(BIN)/gauntlet run --matrix smoke
 
-# Lint and types; a formatter check (ruff format --check) joins them here.
+# Formatting (one formatter, ruff format: run `make format` to apply it), lint and types.
 lint: bootstrap
+	$(BIN)/ruff format --check harness proxies tests scripts setup.py
 	$(BIN)/ruff check harness proxies tests
 	$(BIN)/mypy -p gauntlet
 
@@ -46,6 +47,9 @@ check: lint
 	$(PYTEST) $(SIDE_BY_SIDE) -m "$(SIDE_BY_SIDE_PART)" || status=$$?; \
 	$(PYTEST) -m "$(ALONE_PART)" || status=$$?; \
 	exit $$status
+
+format: bootstrap
+	$(BIN)/ruff format harness proxies tests scripts setup.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -40,15 +40,17 @@ def direct_p50s(entries: list[dict[str, Any]]) -> dict[Key, float]:
     return found
 
 
-def judge_added(judgement: Judgement, added_ms: float | None,
-                budget_ms: float | None) -> Judgement:  # fmt: skip
+def judge_added(judgement: Judgement, added_ms: float | None, budget_ms: float | None) -> Judgement:
     """A PASS over the added-latency budget becomes DEGRADED; anything else is unchanged."""
     if judgement.verdict != Verdict.PASS or budget_ms is None or added_ms is None:
         return judgement
     if added_ms <= budget_ms:
         return judgement
-    return Judgement(Verdict.DEGRADED, f"{judgement.reason}; but adds p50 {added_ms:.1f} ms "
-                                       f"over direct, above the {budget_ms:g} ms budget")
+    return Judgement(
+        Verdict.DEGRADED,
+        f"{judgement.reason}; but adds p50 {added_ms:.1f} ms "
+        f"over direct, above the {budget_ms:g} ms budget",
+    )
 
 
 def annotate(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -61,10 +63,17 @@ def annotate(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         budget = ((entry.get("spec") or {}).get("budget") or {}).get("added_p50_ms")
         before = Judgement(Verdict(entry["verdict"]), entry["reason"])
         after = judge_added(before, added, budget)
-        new = {**entry, "added_p50_ms": added, "verdict": str(after.verdict),
-               "reason": after.reason}  # fmt: skip
+        new = {
+            **entry,
+            "added_p50_ms": added,
+            "verdict": str(after.verdict),
+            "reason": after.reason,
+        }
         if budget is not None and added is None and entry.get("intermediary") != DIRECT:
-            new["notes"] = [*entry.get("notes", []), "added_p50_ms budget not checked: this "
-                            "run has no direct cell of the same matrix, transport and protocol"]
+            new["notes"] = [
+                *entry.get("notes", []),
+                "added_p50_ms budget not checked: this "
+                "run has no direct cell of the same matrix, transport and protocol",
+            ]
         out.append(new)
     return out

@@ -61,8 +61,15 @@ def exited_hop(hops: Sequence[RunningHop]) -> HopFault | None:
 class ChainWatch:
     """Checks the chain on each client symptom while the workload runs, and once after it."""
 
-    def __init__(self, hops: Sequence[RunningHop], server_url: str, make_target: MakeTarget,
-                 health_count: Callable[[], int], clock: Clock, log: EventLog) -> None:  # fmt: skip
+    def __init__(
+        self,
+        hops: Sequence[RunningHop],
+        server_url: str,
+        make_target: MakeTarget,
+        health_count: Callable[[], int],
+        clock: Clock,
+        log: EventLog,
+    ) -> None:
         self.hops = hops
         self.server_url = server_url
         self.make_target = make_target
@@ -80,14 +87,15 @@ class ChainWatch:
         cleared: set[str] = set()  # reasons a check already found the chain working through
 
         def new_symptom(log: EventLog) -> Disconnected | None:
-            fresh = (r for r in map(symptom, log.records[seen[0]:]) if r is not None)
+            fresh = (r for r in map(symptom, log.records[seen[0] :]) if r is not None)
             return next((r for r in fresh if r.reason not in cleared), None)
 
         while True:
             first = await self.log.wait_until(new_symptom)
             at_s = self.clock() - (now_ns() - first.t_ns) / 1e9
-            await self.check(f"mid-cell (a client's connection ended at {at_s:.1f} s: "
-                             f"{first.reason})")  # fmt: skip
+            await self.check(
+                f"mid-cell (a client's connection ended at {at_s:.1f} s: {first.reason})"
+            )
             cleared.add(first.reason)
             seen[0] = len(self.log.records)  # symptoms during the check shared it
 
@@ -97,12 +105,23 @@ class ChainWatch:
             return
         self.checks += 1
         try:
-            await check_health(self.hops, self.server_url, self.make_target,
-                               self.health_count, self.clock, when=context)  # fmt: skip
+            await check_health(
+                self.hops,
+                self.server_url,
+                self.make_target,
+                self.health_count,
+                self.clock,
+                when=context,
+            )
         except HopFault:
             exited = exited_hop(self.hops)
             if exited is not None:
                 raise HopFault(f"{exited} at {self.clock():.1f} s, {context}") from None
             raise
-        self.log.append(Note(now_ns(), f"chain relayed a health check at {self.clock():.1f} s "
-                                       f"({context}): a finding, not a fault"))  # fmt: skip
+        self.log.append(
+            Note(
+                now_ns(),
+                f"chain relayed a health check at {self.clock():.1f} s "
+                f"({context}): a finding, not a fault",
+            )
+        )

@@ -38,110 +38,220 @@ def _parser() -> argparse.ArgumentParser:
         "judge what each does to delivery, per transport.",
     )
     p.add_argument("--version", action="version", version=f"gauntlet {__version__}")
-    p.add_argument("--scenarios", type=Path, default=SCENARIOS_DIR, metavar="DIR",
-                   help="a team's own scenario folder: its matrices, chains and profiles are "
-                   "added to the built-in ones, its files first (built-ins: %(default)s)")
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        default=SCENARIOS_DIR,
+        metavar="DIR",
+        help="a team's own scenario folder: its matrices, chains and profiles are "
+        "added to the built-in ones, its files first (built-ins: %(default)s)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("list", help="list transports, intermediaries and matrices")
-    chk = sub.add_parser("check", help="validate scenario files without starting anything; "
-                         "exit 2 with one line on the first problem")  # fmt: skip
-    chk.add_argument("files", type=Path, nargs="*", metavar="FILE",
-                     help="matrix, intermediaries.toml or profiles.toml files (default: every "
-                     "file in the scenario folder)")  # fmt: skip
+    chk = sub.add_parser(
+        "check",
+        help="validate scenario files without starting anything; "
+        "exit 2 with one line on the first problem",
+    )
+    chk.add_argument(
+        "files",
+        type=Path,
+        nargs="*",
+        metavar="FILE",
+        help="matrix, intermediaries.toml or profiles.toml files (default: every "
+        "file in the scenario folder)",
+    )
     run = sub.add_parser("run", help="run a matrix, or one transport x intermediary cell")
     what = run.add_mutually_exclusive_group()
     what.add_argument("--matrix", metavar="NAME", help="matrix to run (default: smoke)")
     what.add_argument("--profile", metavar="NAME", help="run a profile: smoke, default, nightly")
     what.add_argument("--transport", metavar="T", help="run one cell: this transport ...")
     run.add_argument("--intermediary", metavar="I", help="... through this intermediary")
-    run.add_argument("--protocol", default="h1", choices=["h1", "https", "h2"],
-                     help="... over this protocol (default: %(default)s)")  # fmt: skip
-    run.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
-                     help="where runs are written (default: %(default)s)")  # fmt: skip
+    run.add_argument(
+        "--protocol",
+        default="h1",
+        choices=["h1", "https", "h2"],
+        help="... over this protocol (default: %(default)s)",
+    )
+    run.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="where runs are written (default: %(default)s)",
+    )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    run.add_argument("--no-calibration", action="store_true",
-                     help="do not measure a calibration first when none is saved for this "
-                     "machine in DIR/calibration (the report then says so)")  # fmt: skip
-    run.add_argument("--cell", action="append", metavar="PATTERN",
-                     help="with --matrix or --profile: only the cells whose id matches "
-                     "(shell-style, e.g. 'sse_canary-*' or 'tls:*-ssl_inspection-h2'); "
-                     "repeatable")  # fmt: skip
+    run.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="do not measure a calibration first when none is saved for this "
+        "machine in DIR/calibration (the report then says so)",
+    )
+    run.add_argument(
+        "--cell",
+        action="append",
+        metavar="PATTERN",
+        help="with --matrix or --profile: only the cells whose id matches "
+        "(shell-style, e.g. 'sse_canary-*' or 'tls:*-ssl_inspection-h2'); "
+        "repeatable",
+    )
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
-    run.add_argument("--jobs", type=int, metavar="N",
-                     help="cells measured side by side (default: the profile's, else 1)")
-    run.add_argument("--repeat", type=int, metavar="N",
-                     help="measure every cell N times and count its verdicts; a cell whose "
-                     "verdict flips is a harness defect, shown and exit 1 (a profile's "
-                     "`repeats` otherwise)")  # fmt: skip
+    run.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="cells measured side by side (default: the profile's, else 1)",
+    )
+    run.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="measure every cell N times and count its verdicts; a cell whose "
+        "verdict flips is a harness defect, shown and exit 1 (a profile's "
+        "`repeats` otherwise)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="print topology details")
-    run.add_argument("--progress", choices=["text", "json"], default="text",
-                     help="json: every progress event (topology details too) as one JSON "
-                     "object per line on stderr, for tools (default: %(default)s)")
+    run.add_argument(
+        "--progress",
+        choices=["text", "json"],
+        default="text",
+        help="json: every progress event (topology details too) as one JSON "
+        "object per line on stderr, for tools (default: %(default)s)",
+    )
     own = run.add_mutually_exclusive_group()
-    own.add_argument("--target", metavar="URL",
-                     help="measure your running endpoint (http://127.0.0.1:PORT, "
-                     "docs/endpoint-contract.md) instead of the reference server")
-    own.add_argument("--app", metavar="MODULE:APP",
-                     help="serve your ASGI app (package.module:app) with hypercorn on a "
-                     "loopback port instead of the reference server")
-    run.add_argument("--server-port", metavar="PORT",
-                     help="the server listens on exactly 127.0.0.1:PORT (the port your "
-                     "reverse proxy, an external hop, forwards to); cells run one at a time")
+    own.add_argument(
+        "--target",
+        metavar="URL",
+        help="measure your running endpoint (http://127.0.0.1:PORT, "
+        "docs/endpoint-contract.md) instead of the reference server",
+    )
+    own.add_argument(
+        "--app",
+        metavar="MODULE:APP",
+        help="serve your ASGI app (package.module:app) with hypercorn on a "
+        "loopback port instead of the reference server",
+    )
+    run.add_argument(
+        "--server-port",
+        metavar="PORT",
+        help="the server listens on exactly 127.0.0.1:PORT (the port your "
+        "reverse proxy, an external hop, forwards to); cells run one at a time",
+    )
     rep = sub.add_parser("report", help="print the table; write report.html, summary.md, PNGs")
     rep.add_argument("run", type=Path, help="a run folder or its results.json")
-    rep.add_argument("--compare-with", type=Path, metavar="RUN",
-                     help="an earlier run: the report shows what changed since (default rule "
-                     "of `gauntlet compare`), written to comparison.json too")  # fmt: skip
+    rep.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="RUN",
+        help="an earlier run: the report shows what changed since (default rule "
+        "of `gauntlet compare`), written to comparison.json too",
+    )
     cmp = sub.add_parser("compare", help="compare two runs; exit 1 on a regression")
     cmp.add_argument("old", type=Path, help="the earlier run (folder or results.json)")
     cmp.add_argument("new", type=Path, help="the later run (folder or results.json)")
-    cmp.add_argument("--alpha", type=float, default=0.001, metavar="P",
-                     help="one-sided Mann-Whitney p below which a shift is significant "
-                     "(default: %(default)s)")  # fmt: skip
-    cmp.add_argument("--min-shift-ms", type=float, default=10.0, metavar="MS",
-                     help="smallest latency shift that counts, in ms (default: %(default)s)")
-    cmp.add_argument("--min-shift-pct", type=float, default=10.0, metavar="PCT",
-                     help="... or this %% of the old median if larger (default: %(default)s)")
+    cmp.add_argument(
+        "--alpha",
+        type=float,
+        default=0.001,
+        metavar="P",
+        help="one-sided Mann-Whitney p below which a shift is significant (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--min-shift-ms",
+        type=float,
+        default=10.0,
+        metavar="MS",
+        help="smallest latency shift that counts, in ms (default: %(default)s)",
+    )
+    cmp.add_argument(
+        "--min-shift-pct",
+        type=float,
+        default=10.0,
+        metavar="PCT",
+        help="... or this %% of the old median if larger (default: %(default)s)",
+    )
     cmp.add_argument("--json", type=Path, metavar="FILE", help="also write the comparison here")
     mrg = sub.add_parser("merge", help="merge shard runs of one matrix into one run")
     mrg.add_argument("runs", type=Path, nargs="+", help="shard runs (folders or results.json)")
-    mrg.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
-                     help="where the merged run is written (default: %(default)s)")  # fmt: skip
+    mrg.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="where the merged run is written (default: %(default)s)",
+    )
     _bench_parser(sub)
     load_command.add_parser(sub)
     _fidelity_parser(sub)
-    cal = sub.add_parser("calibrate", help="measure known delays through real hops; exit 1 "
-                         "unless every band is met -> DIR/calibration/<id>.json")  # fmt: skip
-    cal.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
-                     help="the document goes to DIR/calibration/ (default: %(default)s)")
+    cal = sub.add_parser(
+        "calibrate",
+        help="measure known delays through real hops; exit 1 "
+        "unless every band is met -> DIR/calibration/<id>.json",
+    )
+    cal.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="the document goes to DIR/calibration/ (default: %(default)s)",
+    )
     return p
 
 
 def _bench_parser(sub) -> None:
-    b = sub.add_parser("bench", help="measure the instrument: floor, hop overhead, load sweep, "
-                       "matrix wall times -> results/bench/<id>.json")  # fmt: skip
-    b.add_argument("--quick", action="store_true",
-                   help="under 3 minutes: fewer points and events, no default profile")
-    b.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
-                   help="the document goes to DIR/bench/ (default: %(default)s)")
-    b.add_argument("--subscribers", metavar="N,N,...",
-                   help="sweep subscriber counts (default: 10,100,500,1000,2000; quick: 10,1000)")
-    b.add_argument("--transports", metavar="T,T,...",
-                   help="sweep transports (default: sse,long_poll,websocket)")
+    b = sub.add_parser(
+        "bench",
+        help="measure the instrument: floor, hop overhead, load sweep, "
+        "matrix wall times -> results/bench/<id>.json",
+    )
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="under 3 minutes: fewer points and events, no default profile",
+    )
+    b.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="the document goes to DIR/bench/ (default: %(default)s)",
+    )
+    b.add_argument(
+        "--subscribers",
+        metavar="N,N,...",
+        help="sweep subscriber counts (default: 10,100,500,1000,2000; quick: 10,1000)",
+    )
+    b.add_argument(
+        "--transports",
+        metavar="T,T,...",
+        help="sweep transports (default: sse,long_poll,websocket)",
+    )
     b.add_argument("--events", type=int, metavar="N", help="events per sweep point, 1 per s")
     b.add_argument("--no-matrices", action="store_true", help="do not time the matrices")
 
 
 def _fidelity_parser(sub) -> None:
-    f = sub.add_parser("fidelity", help="each emulation against the real device it imitates, "
-                       "side by side; exit 1 if any comparison differs")  # fmt: skip
-    f.add_argument("--workloads", metavar="W,W,...",
-                   help="steady,bursts,large,quiet (default: all)")
+    f = sub.add_parser(
+        "fidelity",
+        help="each emulation against the real device it imitates, "
+        "side by side; exit 1 if any comparison differs",
+    )
+    f.add_argument(
+        "--workloads", metavar="W,W,...", help="steady,bursts,large,quiet (default: all)"
+    )
     f.add_argument("--transports", metavar="T,T,...", help="default: the plan's transports")
-    f.add_argument("--devices", metavar="D,D,...",
-                   help="devices or device:presets, e.g. nginx,squid (default: all)")
-    f.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
-                   help="where the run is written (default: %(default)s)")
+    f.add_argument(
+        "--devices",
+        metavar="D,D,...",
+        help="devices or device:presets, e.g. nginx,squid (default: all)",
+    )
+    f.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="where the run is written (default: %(default)s)",
+    )
     f.add_argument("--jobs", type=int, default=1, metavar="N", help="cells side by side")
 
 
@@ -194,14 +304,17 @@ def _list(args: argparse.Namespace) -> int:
         behaviour = proxies.BEHAVIOURS.get(name)
         if behaviour is None:
             if inter.hops:
-                print(f"  {'':<20} chain: " + " -> ".join(
-                    f"{h.label} ({h.mode})" for h in inter.hops))  # fmt: skip
+                print(
+                    f"  {'':<20} chain: " + " -> ".join(f"{h.label} ({h.mode})" for h in inter.hops)
+                )
             continue
         print(f"  {'':<20} imitates: {behaviour.imitates}")
         for option in behaviour.options:
             scaled = ", real-world duration, divided by the time scale" * option.scaled
-            print(f"  {'':<20} --set {option.name}={option.default!r} ({option.type}{scaled}): "
-                  f"{option.help}")  # fmt: skip
+            print(
+                f"  {'':<20} --set {option.name}={option.default!r} ({option.type}{scaled}): "
+                f"{option.help}"
+            )
     print("Matrices:")
     for name, description in list_matrices(args.scenarios):
         print(f"  {name:<20} {description}")
@@ -223,26 +336,41 @@ def _run(args: argparse.Namespace) -> int:
     if args.repeat is not None:
         check_repeat(args.repeat)
     one_transport = args.transport and not args.intermediary and (args.target or args.app)
-    if not args.profile and (args.transport or args.intermediary) and not one_transport and \
-            not (args.transport and args.intermediary):  # fmt: skip
+    if (
+        not args.profile
+        and (args.transport or args.intermediary)
+        and not one_transport
+        and not (args.transport and args.intermediary)
+    ):
         raise GauntletError("--transport and --intermediary go together")
-    selection = select_cells(matrix=args.matrix, profile=args.profile, transport=args.transport,
-                             intermediary=args.intermediary, protocol=args.protocol,
-                             repeat=args.repeat, shard=args.shard,
-                             scenarios_dir=args.scenarios)  # fmt: skip
-    cells, label, matrix_name, scale = list(selection.cells), selection.label, \
-        selection.matrix, selection.time_scale
+    selection = select_cells(
+        matrix=args.matrix,
+        profile=args.profile,
+        transport=args.transport,
+        intermediary=args.intermediary,
+        protocol=args.protocol,
+        repeat=args.repeat,
+        shard=args.shard,
+        scenarios_dir=args.scenarios,
+    )
+    cells, label, matrix_name, scale = (
+        list(selection.cells),
+        selection.label,
+        selection.matrix,
+        selection.time_scale,
+    )
     ids = list(selection.ids) if selection.ids is not None else None
     jobs = selection.jobs or 1
     if args.cell:
         if args.transport:
-            raise GauntletError("--cell picks cells of a --matrix or --profile, not of "
-                                "--transport")  # fmt: skip
+            raise GauntletError("--cell picks cells of a --matrix or --profile, not of --transport")
         keep = match_cells(ids if ids is not None else [c.id for c in cells], args.cell)
         cells = [cells[i] for i in keep]
         ids = [ids[i] for i in keep] if ids is not None else None
-    jobs = check_jobs(jobs if args.jobs is None else args.jobs,
-                      "--jobs" if args.jobs is not None else f"profile {label}: jobs")
+    jobs = check_jobs(
+        jobs if args.jobs is None else args.jobs,
+        "--jobs" if args.jobs is not None else f"profile {label}: jobs",
+    )
     check_results_dir(args.results)  # cheap checks first: calibration can take a minute
 
     choice, keep, server_socket = _own_stack(args, cells)
@@ -256,11 +384,21 @@ def _run(args: argparse.Namespace) -> int:
     progress = ProgressPrinter(sys.stderr, verbose=args.verbose, json=args.progress == "json")
     calibration = for_run(args.results, may_measure=not args.no_calibration, progress=progress)
     try:
-        outcome = trio.run(lambda: run_cells(
-            cells, run_id=new_run_id(label), matrix=matrix_name, time_scale=scale,
-            results_dir=args.results, progress=progress, ids=ids,
-            calibration=calibration, target=choice, server_socket=server_socket,
-            jobs=jobs))  # fmt: skip
+        outcome = trio.run(
+            lambda: run_cells(
+                cells,
+                run_id=new_run_id(label),
+                matrix=matrix_name,
+                time_scale=scale,
+                results_dir=args.results,
+                progress=progress,
+                ids=ids,
+                calibration=calibration,
+                target=choice,
+                server_socket=server_socket,
+                jobs=jobs,
+            )
+        )
     finally:
         progress.close()
         if server_socket is not None:
@@ -276,14 +414,17 @@ def _run(args: argparse.Namespace) -> int:
     if outcome.error is not None:
         raise outcome.error
     if outcome.interrupted:
-        print("gauntlet: interrupted; the cells measured so far are in the results",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "gauntlet: interrupted; the cells measured so far are in the results", file=sys.stderr
+        )
         return EXIT_INTERRUPTED
     bad = [
-        c for c in outcome.document.cells
-        if c.verdict == Verdict.ERROR or c.verdict != Verdict.SKIPPED  # not installed here
+        c
+        for c in outcome.document.cells
+        if c.verdict == Verdict.ERROR
+        or c.verdict != Verdict.SKIPPED  # not installed here
         and c.expected_verdict not in (None, c.verdict)
-    ]  # fmt: skip
+    ]
     flips = (outcome.document.repeats or {}).get("flips")
     return EXIT_MISMATCH if bad or flips else EXIT_OK
 
@@ -301,21 +442,34 @@ def _own_stack(args: argparse.Namespace, cells: list) -> tuple:
         load_app(args.app)  # an import error is one line now, not an ERROR in every cell
         choice = TargetChoice(app_spec=args.app)
     if args.server_port and args.target:
-        raise GauntletError("--server-port and --target: a running endpoint already has its "
-                            "port; --server-port is for the reference server or --app")
+        raise GauntletError(
+            "--server-port and --target: a running endpoint already has its "
+            "port; --server-port is for the reference server or --app"
+        )
     keep = list(range(len(cells)))
     if choice is not None:
-        keep = [i for i, c in enumerate(cells) if c.transport in CONTRACT_TRANSPORTS
-                and (args.app or c.protocol == "h1")]  # fmt: skip
+        keep = [
+            i
+            for i, c in enumerate(cells)
+            if c.transport in CONTRACT_TRANSPORTS and (args.app or c.protocol == "h1")
+        ]
         kept = [cells[i] for i in keep]
         if len(kept) < len(cells):
-            why = "transports outside the endpoint contract (" + ", ".join(CONTRACT_TRANSPORTS) \
-                + ")" + ("" if args.app else " or TLS (a running endpoint speaks plain HTTP)")
-            print(f"gauntlet: {len(cells) - len(kept)} of {len(cells)} cells skipped: {why}",
-                  file=sys.stderr)  # fmt: skip
+            why = (
+                "transports outside the endpoint contract ("
+                + ", ".join(CONTRACT_TRANSPORTS)
+                + ")"
+                + ("" if args.app else " or TLS (a running endpoint speaks plain HTTP)")
+            )
+            print(
+                f"gauntlet: {len(cells) - len(kept)} of {len(cells)} cells skipped: {why}",
+                file=sys.stderr,
+            )
         if not kept:
-            raise GauntletError("no cell left to run against the endpoint: choose a transport "
-                                f"among {', '.join(CONTRACT_TRANSPORTS)}")  # fmt: skip
+            raise GauntletError(
+                "no cell left to run against the endpoint: choose a transport "
+                f"among {', '.join(CONTRACT_TRANSPORTS)}"
+            )
         cells = kept
     if args.target:
         from gauntlet.endpoint_check import check_endpoint
@@ -349,19 +503,24 @@ def _bench(args: argparse.Namespace) -> int:
         overrides["subscribers"] = numbers(args.subscribers, "--subscribers")
     if args.transports:
         names = tuple(t for t in args.transports.split(",") if t)
-        overrides.update(transports=names, floor_transports=names,
-                         hop_transports=names[:1] if args.quick else names,
-                         real_hop_transports=names[:1] if args.quick else names)
+        overrides.update(
+            transports=names,
+            floor_transports=names,
+            hop_transports=names[:1] if args.quick else names,
+            real_hop_transports=names[:1] if args.quick else names,
+        )
     if args.events is not None:
         overrides["sweep_events"] = args.events
     if args.no_matrices:
-        overrides.update(matrices=(), skipped_matrices=(("smoke", "--no-matrices"),
-                                                        ("default", "--no-matrices")))
+        overrides.update(
+            matrices=(), skipped_matrices=(("smoke", "--no-matrices"), ("default", "--no-matrices"))
+        )
     config = (quick_config if args.quick else full_config)(**overrides)
 
     progress = ProgressPrinter(sys.stderr)
-    doc, path = trio.run(lambda: run_bench(config, args.results, progress,
-                                           ["gauntlet", *sys.argv[1:]]))  # fmt: skip
+    doc, path = trio.run(
+        lambda: run_bench(config, args.results, progress, ["gauntlet", *sys.argv[1:]])
+    )
     print("\n".join(summary_lines(doc.to_json())))
     print(f"bench: {path}")
     return EXIT_OK
@@ -378,24 +537,40 @@ def _fidelity(args: argparse.Namespace) -> int:
         return tuple(x for x in text.split(",") if x) if text else None
 
     plan = fidelity.load_plan(args.scenarios / "fidelity" / "pairs.toml")
-    pairs = fidelity.cells(plan, workloads=names(args.workloads),
-                           transports=names(args.transports), devices=names(args.devices))
+    pairs = fidelity.cells(
+        plan,
+        workloads=names(args.workloads),
+        transports=names(args.transports),
+        devices=names(args.devices),
+    )
     if not pairs:
         raise GauntletError("fidelity: no cell matches --workloads/--transports/--devices")
     progress = ProgressPrinter(sys.stderr, verbose=False)
     try:
-        outcome = trio.run(lambda: run_cells(
-            [c for _, c in pairs], run_id=new_run_id("fidelity"), matrix="fidelity",
-            time_scale=plan.time_scale, results_dir=args.results, progress=progress,
-            ids=[i for i, _ in pairs], jobs=args.jobs))  # fmt: skip
+        outcome = trio.run(
+            lambda: run_cells(
+                [c for _, c in pairs],
+                run_id=new_run_id("fidelity"),
+                matrix="fidelity",
+                time_scale=plan.time_scale,
+                results_dir=args.results,
+                progress=progress,
+                ids=[i for i, _ in pairs],
+                jobs=args.jobs,
+            )
+        )
     finally:
         progress.close()
     document = outcome.document
-    rows = fidelity.rows([c.model_dump(mode="json") for c in document.cells],
-                         fidelity.pairs_json(plan))  # fmt: skip
-    document.fidelity = {"pairs": fidelity.pairs_json(plan), "rows": rows,
-                         "summary": fidelity.summary(rows),
-                         "command": " ".join(["gauntlet", *sys.argv[1:]])}  # fmt: skip
+    rows = fidelity.rows(
+        [c.model_dump(mode="json") for c in document.cells], fidelity.pairs_json(plan)
+    )
+    document.fidelity = {
+        "pairs": fidelity.pairs_json(plan),
+        "rows": rows,
+        "summary": fidelity.summary(rows),
+        "command": " ".join(["gauntlet", *sys.argv[1:]]),
+    }
     path = write_document(document, args.results)
     print(fidelity.render(rows))
     for written in write_report(document.to_json(), path.parent):
@@ -427,8 +602,9 @@ def _compare(args: argparse.Namespace) -> int:
     from gauntlet.results import write_json
 
     old, new = _load_for_compare(args.old), _load_for_compare(args.new)
-    t = Thresholds(alpha=args.alpha, min_shift_ms=args.min_shift_ms,
-                   min_shift_pct=args.min_shift_pct)  # fmt: skip
+    t = Thresholds(
+        alpha=args.alpha, min_shift_ms=args.min_shift_ms, min_shift_pct=args.min_shift_pct
+    )
     result = compare(old, new, t)
     print("\n".join(result.lines()))
     if args.json:
@@ -451,8 +627,7 @@ def _merge(args: argparse.Namespace) -> int:
 
     paths = [_results_path(r) for r in args.runs]
     docs = [read_results(p) for p in paths]
-    merged = merge_documents(docs, new_run_id(f"{docs[0].matrix}-merged"),
-                             [str(p) for p in paths])  # fmt: skip
+    merged = merge_documents(docs, new_run_id(f"{docs[0].matrix}-merged"), [str(p) for p in paths])
     path = write_document(merged, args.results)
     print(render_table(merged.to_json()))
     print(f"results: {path}")

@@ -124,9 +124,11 @@ class Document(Part):
             raise DocumentError(f"{source}: kind {kind!r:.40}, expected {cls.KIND!r}")
         version = tree.get("schema_version")
         if version != cls.SCHEMA_VERSION:
-            raise DocumentError(f"{source}: schema_version {version!r:.20}, this gauntlet reads "
-                                f"{cls.SCHEMA_VERSION}: a {cls.name()} document of another "
-                                f"gauntlet version (this is {__version__})")  # fmt: skip
+            raise DocumentError(
+                f"{source}: schema_version {version!r:.20}, this gauntlet reads "
+                f"{cls.SCHEMA_VERSION}: a {cls.name()} document of another "
+                f"gauntlet version (this is {__version__})"
+            )
         try:
             return cls.model_validate({"kind": cls.KIND, **tree})
         except ValidationError as exc:
@@ -172,8 +174,13 @@ def dependency_versions() -> dict[str, str | None]:
 def git_info(repo: Path) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True,
-                                  text=True, timeout=5, check=True)  # fmt: skip
+            done = subprocess.run(
+                ["git", "-C", str(repo), *args],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip()
@@ -183,14 +190,20 @@ def git_info(repo: Path) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def header(cls: type[Document], *, created: dt.datetime, machine: dict[str, Any],
-           repo: Path) -> dict[str, Any]:  # fmt: skip
+def header(
+    cls: type[Document], *, created: dt.datetime, machine: dict[str, Any], repo: Path
+) -> dict[str, Any]:
     """The header fields every document starts with (reads versions, git and the clock)."""
-    return {"schema_version": cls.SCHEMA_VERSION, "kind": cls.KIND,
-            "tool": {"name": "gauntlet", "version": __version__},
-            "created_utc": created.strftime(TIME_FORMAT), "machine": machine,
-            "dependencies": dependency_versions(), "git": git_info(repo),
-            "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()}}  # fmt: skip
+    return {
+        "schema_version": cls.SCHEMA_VERSION,
+        "kind": cls.KIND,
+        "tool": {"name": "gauntlet", "version": __version__},
+        "created_utc": created.strftime(TIME_FORMAT),
+        "machine": machine,
+        "dependencies": dependency_versions(),
+        "git": git_info(repo),
+        "clock": {"name": CLOCK_NAME, "resolution_ns": clock_resolution_ns()},
+    }
 
 
 def first_problem(exc: ValidationError) -> str:
@@ -246,8 +259,9 @@ def point_latest(folder: Path, target: str, *, directory: bool) -> None:
     """`latest` (a folder's link) or `latest.json` -> `target`, relative, swapped by rename."""
     link = folder / (LATEST if directory else f"{LATEST}.json")
     if link.is_dir() and not link.is_symlink():
-        raise DocumentError(f"{link}: a folder, not the link gauntlet keeps to the newest "
-                            "document; move it away")  # fmt: skip
+        raise DocumentError(
+            f"{link}: a folder, not the link gauntlet keeps to the newest document; move it away"
+        )
     tmp = folder / f".{link.name}.{os.getpid()}.link"
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(target, target_is_directory=directory)

@@ -40,7 +40,7 @@ def poll_problem(status: int, content_type: str, body: bytes) -> str | None:
     except ValueError:
         return f"200 with a body that is not JSON ({content_type or 'no content-type'})"
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
-        return f"200 with JSON {body[:60]!r}, no \"events\" list"
+        return f'200 with JSON {body[:60]!r}, no "events" list'
     return None
 
 
@@ -51,11 +51,15 @@ async def check_endpoint(base_url: str, transports: list[str], what: str = "--ta
         try:
             await _check(client, base_url, transports, label)
         except httpx.ConnectError:
-            raise GauntletError(f"{label}: nothing answers (connection refused); expected a "
-                                f"running push endpoint ({CONTRACT})") from None
+            raise GauntletError(
+                f"{label}: nothing answers (connection refused); expected a "
+                f"running push endpoint ({CONTRACT})"
+            ) from None
         except httpx.TimeoutException:
-            raise GauntletError(f"{label}: no answer within {CHECK_TIMEOUT_S:g} s; expected a "
-                                f"running push endpoint ({CONTRACT})") from None
+            raise GauntletError(
+                f"{label}: no answer within {CHECK_TIMEOUT_S:g} s; expected a "
+                f"running push endpoint ({CONTRACT})"
+            ) from None
         except httpx.HTTPError as exc:
             raise GauntletError(f"{label}: {type(exc).__name__}: {exc}") from None
 
@@ -63,27 +67,32 @@ async def check_endpoint(base_url: str, transports: list[str], what: str = "--ta
 async def _check(client: httpx.AsyncClient, base: str, transports: list[str], label: str) -> None:
     resp = await client.post(base + "/reset")
     if resp.status_code not in (200, 204):
-        raise GauntletError(f"{label}: POST /reset answered {resp.status_code}, expected 200 or "
-                            f"204 ({CONTRACT})")  # fmt: skip
+        raise GauntletError(
+            f"{label}: POST /reset answered {resp.status_code}, expected 200 or 204 ({CONTRACT})"
+        )
     # one event first, so an endpoint that sends headers only with its first event answers
     resp = await client.post(base + "/publish")
     publish_answer(resp.status_code, resp.content, label)
     for transport in transports:
         if transport in SSE_PATHS:
             path = SSE_PATHS[transport]
-            async with client.stream("GET", base + path + "?after=0",
-                                     headers={"accept": "text/event-stream"}) as stream:
+            async with client.stream(
+                "GET", base + path + "?after=0", headers={"accept": "text/event-stream"}
+            ) as stream:
                 why = sse_problem(stream.status_code, stream.headers.get("content-type", ""))
             if why:
-                raise GauntletError(f"{label}: GET {path} answered {why}; expected 200 "
-                                    f"text/event-stream for {transport} ({CONTRACT})")
+                raise GauntletError(
+                    f"{label}: GET {path} answered {why}; expected 200 "
+                    f"text/event-stream for {transport} ({CONTRACT})"
+                )
         elif transport == "long_poll":
             resp = await client.get(base + "/poll", params={"after": 0, "wait_ms": 0})
-            why = poll_problem(resp.status_code, resp.headers.get("content-type", ""),
-                               resp.content)  # fmt: skip
+            why = poll_problem(resp.status_code, resp.headers.get("content-type", ""), resp.content)
             if why:
-                raise GauntletError(f"{label}: GET /poll answered {why}; expected 200 JSON "
-                                    f'{{"events": [...]}} for long_poll ({CONTRACT})')
+                raise GauntletError(
+                    f"{label}: GET /poll answered {why}; expected 200 JSON "
+                    f'{{"events": [...]}} for long_poll ({CONTRACT})'
+                )
         elif transport == "websocket":
             await _check_websocket(base, label)
     await client.post(base + "/reset")
@@ -98,11 +107,15 @@ async def _check_websocket(base: str, label: str) -> None:
     except HandshakeError as exc:
         status = getattr(exc, "status_code", None)
         got = f"status {status}" if status is not None else f"{type(exc).__name__}"
-        raise GauntletError(f"{label}: WS /ws answered {got}, no Upgrade; expected 101 "
-                            f"Switching Protocols for websocket ({CONTRACT})") from None
+        raise GauntletError(
+            f"{label}: WS /ws answered {got}, no Upgrade; expected 101 "
+            f"Switching Protocols for websocket ({CONTRACT})"
+        ) from None
     except trio.TooSlowError:
-        raise GauntletError(f"{label}: WS /ws: no handshake within {CHECK_TIMEOUT_S:g} s; "
-                            f"expected 101 Switching Protocols ({CONTRACT})") from None
+        raise GauntletError(
+            f"{label}: WS /ws: no handshake within {CHECK_TIMEOUT_S:g} s; "
+            f"expected 101 Switching Protocols ({CONTRACT})"
+        ) from None
     except OSError as exc:
         raise GauntletError(f"{label}: WS /ws: {exc.strerror or exc}") from None
 

@@ -128,8 +128,16 @@ class EndOfAnswer:
 
 
 Record = (
-    Published | Received | Request | Connected | Disconnected | BytesReceived | ServerRequest | Note
-    | Settled | EndOfAnswer
+    Published
+    | Received
+    | Request
+    | Connected
+    | Disconnected
+    | BytesReceived
+    | ServerRequest
+    | Note
+    | Settled
+    | EndOfAnswer
 )
 
 
@@ -181,6 +189,6 @@ class NewRecords:
         self._next = start
 
     def __call__(self, log: EventLog) -> list[Record]:
-        fresh = log.records[self._next:]
+        fresh = log.records[self._next :]
         self._next = len(log.records)
         return fresh

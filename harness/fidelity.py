@@ -53,7 +53,7 @@ from gauntlet.scenario import (
     Timing,
     Workload,
     _Table,
-    read_toml,  # fmt: skip
+    read_toml,
 )
 from gauntlet.spec import HopSpec, option_text
 from gauntlet.verdict import Budget
@@ -112,10 +112,13 @@ def load_plan(path: Path = PAIRS_FILE) -> Plan:
     for name in wt.data:
         w = wt.table(name)
         workloads[name] = Workload(
-            w.positive("events", int), w.positive("rate_per_s", (int, float)),
-            w.positive("payload_bytes", int), w.positive("burst", int, 1),
-            w.get("quiet_after", int, 0), w.get("quiet_real_s", (int, float), 0.0),
-        )  # fmt: skip
+            w.positive("events", int),
+            w.positive("rate_per_s", (int, float)),
+            w.positive("payload_bytes", int),
+            w.positive("burst", int, 1),
+            w.get("quiet_after", int, 0),
+            w.get("quiet_real_s", (int, float), 0.0),
+        )
         w.done()
     wt.done()
     pairs = []
@@ -125,61 +128,81 @@ def load_plan(path: Path = PAIRS_FILE) -> Plan:
         try:
             real.preset(name)
             behaviours = tuple(p.get("emulation", list, []))
-            options = tuple((k, option_text(v))
-                            for k, v in p.get("options", dict, {}).items())  # fmt: skip
+            options = tuple((k, option_text(v)) for k, v in p.get("options", dict, {}).items())
             emulation = None
             if behaviours:  # in the device's place: forward for squid, reverse for nginx
                 emulation = HopSpec(behaviours, real.device_of(name).mode, options)
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: pair[{i}]: {exc}") from None
         unclaimed = tuple((t, str(why)) for t, why in p.get("not_claimed", dict, {}).items())
-        relay_options = tuple((k, option_text(v))
-                              for k, v in p.get("relay_options", dict, {}).items())  # fmt: skip
+        relay_options = tuple(
+            (k, option_text(v)) for k, v in p.get("relay_options", dict, {}).items()
+        )
         known = {o.name for o in proxies.BEHAVIOURS["transparent"].options}
         for key, _ in relay_options:
             if key not in known:
-                raise ScenarioError(f"{path}: pair[{i}]: relay_options: unknown option {key!r} "
-                                    f"(the relay is a transparent hop: {', '.join(known)})")
+                raise ScenarioError(
+                    f"{path}: pair[{i}]: relay_options: unknown option {key!r} "
+                    f"(the relay is a transparent hop: {', '.join(known)})"
+                )
         pairs.append(Pair(name, emulation, p.get("claims", str), unclaimed, relay_options))
         p.done()
-    unclaimed_latency = tuple((w, str(why)) for w, why in
-                              root.get("latency_not_claimed", dict, {}).items())  # fmt: skip
+    unclaimed_latency = tuple(
+        (w, str(why)) for w, why in root.get("latency_not_claimed", dict, {}).items()
+    )
     for w, _ in unclaimed_latency:
         if w not in workloads:
             raise ScenarioError(f"{path}: latency_not_claimed: unknown workload {w!r}")
     root.done()
-    return Plan(time_scale, transports, workloads, budget, within, tuple(pairs),
-                unclaimed_latency)  # fmt: skip
+    return Plan(time_scale, transports, workloads, budget, within, tuple(pairs), unclaimed_latency)
 
 
-def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
-          transports: tuple[str, ...] | None = None, devices: tuple[str, ...] | None = None
-          ) -> list[tuple[str, CellSpec]]:  # fmt: skip
+def cells(
+    plan: Plan,
+    *,
+    workloads: tuple[str, ...] | None = None,
+    transports: tuple[str, ...] | None = None,
+    devices: tuple[str, ...] | None = None,
+) -> list[tuple[str, CellSpec]]:
     """(id, cell) for every workload x transport: direct, then each real device and each
     emulation once (a device shared by two pairs is measured once). Ids: `workload:cell-id`."""
     timing = Timing(plan.time_scale, plan.deliver_within_real_s)
     for name in devices or ():
         if name not in real.DEVICES and name not in real.PRESETS:
-            raise ScenarioError(f"fidelity: unknown device {name!r} (known: "
-                                f"{', '.join(real.DEVICES)}, or a device:preset)")  # fmt: skip
-    chosen = [p for p in plan.pairs if devices is None or
-              real.preset(p.real).device in devices or p.real in devices]  # fmt: skip
+            raise ScenarioError(
+                f"fidelity: unknown device {name!r} (known: "
+                f"{', '.join(real.DEVICES)}, or a device:preset)"
+            )
+    chosen = [
+        p
+        for p in plan.pairs
+        if devices is None or real.preset(p.real).device in devices or p.real in devices
+    ]
     if not chosen:
         return []
     inters: dict[str, Intermediary] = {"direct": Intermediary("direct", "no hop", ())}
-    for mode, options in sorted({(p.emulation.mode, p.relay_options) for p in chosen
-                                 if p.emulation is not None}):  # fmt: skip
+    for mode, options in sorted(
+        {(p.emulation.mode, p.relay_options) for p in chosen if p.emulation is not None}
+    ):
         name = relay_name(mode, options)
         inters[name] = Intermediary(
-            name, f"a bare mitmdump hop ({mode}): the relay cost of an emulation",
-            (HopSpec(("transparent",), mode, options),))  # fmt: skip
+            name,
+            f"a bare mitmdump hop ({mode}): the relay cost of an emulation",
+            (HopSpec(("transparent",), mode, options),),
+        )
     for p in chosen:
-        inters.setdefault(p.real, Intermediary(p.real, real.preset(p.real).summary,
-                                               (HopSpec((), real.device_of(p.real).mode,
-                                                        real=p.real),)))  # fmt: skip
+        inters.setdefault(
+            p.real,
+            Intermediary(
+                p.real,
+                real.preset(p.real).summary,
+                (HopSpec((), real.device_of(p.real).mode, real=p.real),),
+            ),
+        )
         if p.emulation is not None and p.emulation_name is not None:
-            inters.setdefault(p.emulation_name, Intermediary(p.emulation_name, p.claims,
-                                                             (p.emulation,)))  # fmt: skip
+            inters.setdefault(
+                p.emulation_name, Intermediary(p.emulation_name, p.claims, (p.emulation,))
+            )
     out = []
     for wname, workload in plan.workloads.items():
         if workloads is not None and wname not in workloads:
@@ -188,8 +211,9 @@ def cells(plan: Plan, *, workloads: tuple[str, ...] | None = None,
             if transports is not None and t not in transports:
                 continue
             for inter in inters.values():
-                cell = CellSpec(f"fidelity-{wname}", t, inter, workload, plan.budget, timing,
-                                None, None)  # fmt: skip
+                cell = CellSpec(
+                    f"fidelity-{wname}", t, inter, workload, plan.budget, timing, None, None
+                )
                 out.append((f"{wname}:{cell.id}", cell))
     return out
 
@@ -202,8 +226,14 @@ def relay_name(mode: str, options: tuple[tuple[str, str], ...] = ()) -> str:
 
 
 def pairs_json(plan: Plan) -> list[dict[str, Any]]:
-    return [{"real": p.real, "emulation": p.emulation_name, "claims": p.claims,
-             "relay": p.relay,
-             "not_claimed": dict(p.not_claimed),
-             "latency_not_claimed": dict(plan.latency_not_claimed)}
-            for p in plan.pairs]  # fmt: skip
+    return [
+        {
+            "real": p.real,
+            "emulation": p.emulation_name,
+            "claims": p.claims,
+            "relay": p.relay,
+            "not_claimed": dict(p.not_claimed),
+            "latency_not_claimed": dict(plan.latency_not_claimed),
+        }
+        for p in plan.pairs
+    ]

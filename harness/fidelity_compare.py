@@ -67,8 +67,9 @@ def _latency_agrees(a: float | None, b: float | None) -> bool:
     return abs(a - b) <= _tolerance(a, b)
 
 
-def added_interval(entry: dict[str, Any], base: dict[str, Any] | None
-                   ) -> tuple[float, float] | None:  # fmt: skip
+def added_interval(
+    entry: dict[str, Any], base: dict[str, Any] | None
+) -> tuple[float, float] | None:
     """The 95 % interval (ms) of `entry`'s per-event latencies shifted against `base`'s: the
     k-th smallest and largest pairwise difference (Moses); None without samples on a side."""
     old, new = latencies([base]) if base else [], latencies([entry])
@@ -79,8 +80,9 @@ def added_interval(entry: dict[str, Any], base: dict[str, Any] | None
     return round(float(diffs[k]), 1), round(float(diffs[len(diffs) - 1 - k]), 1)
 
 
-def _within_noise(real_iv: tuple[float, float] | None, emu_iv: tuple[float, float] | None,
-                  tolerance: float) -> bool:  # fmt: skip
+def _within_noise(
+    real_iv: tuple[float, float] | None, emu_iv: tuple[float, float] | None, tolerance: float
+) -> bool:
     """Whether the two intervals come within `tolerance` of each other (overlap included)."""
     if real_iv is None or emu_iv is None:
         return False
@@ -88,9 +90,13 @@ def _within_noise(real_iv: tuple[float, float] | None, emu_iv: tuple[float, floa
     return gap <= tolerance
 
 
-def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
-            direct: dict[str, Any] | None, latency_unclaimed: str | None = None,
-            relay: dict[str, Any] | None = None) -> tuple[str, list[str]]:  # fmt: skip
+def compare(
+    real_entry: dict[str, Any],
+    emu_entry: dict[str, Any],
+    direct: dict[str, Any] | None,
+    latency_unclaimed: str | None = None,
+    relay: dict[str, Any] | None = None,
+) -> tuple[str, list[str]]:
     """(agree | differ | not claimed | skipped, what differs: `field real X, emulation Y`;
     an agreeing row whose p50s differ only within the cells' noise carries that as a note).
 
@@ -102,8 +108,11 @@ def compare(real_entry: dict[str, Any], emu_entry: dict[str, Any],
     With `latency_unclaimed` (why), added latency is not compared: a row whose only
     difference would be latency is "not claimed", with both figures and the reason. Pure."""
     if Verdict.SKIPPED in (real_entry["verdict"], emu_entry["verdict"]):
-        why = real_entry["reason"] if real_entry["verdict"] == Verdict.SKIPPED \
-            else emu_entry["reason"]  # fmt: skip
+        why = (
+            real_entry["reason"]
+            if real_entry["verdict"] == Verdict.SKIPPED
+            else emu_entry["reason"]
+        )
         return SKIPPED, [why]
     r, e = observed(real_entry, direct), observed(emu_entry, relay or direct)
     diffs = []
@@ -143,20 +152,23 @@ def rows(cells_: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> list[dict
                 continue
             direct = by_id.get(f"{workload}:{transport}-direct")
             relay = by_id.get(f"{workload}:{transport}-{pair.get('relay')}")
-            row = {"device": device, "preset": preset, "emulation": pair["emulation"],
-                   "transport": transport, "workload": workload,
-                   "real": observed(real_entry, direct)}  # fmt: skip
+            row = {
+                "device": device,
+                "preset": preset,
+                "emulation": pair["emulation"],
+                "transport": transport,
+                "workload": workload,
+                "real": observed(real_entry, direct),
+            }
             emu = by_id.get(f"{workload}:{transport}-{pair['emulation']}")
             claims_not = pair.get("not_claimed", {})  # keyed by transport or by workload
             unclaimed = claims_not.get(transport) or claims_not.get(workload)
             if pair["emulation"] is None or unclaimed or emu is None:
-                row.update(status=NOT_CLAIMED,
-                           differs=[unclaimed or pair["claims"]])  # fmt: skip
+                row.update(status=NOT_CLAIMED, differs=[unclaimed or pair["claims"]])
             else:
                 why_latency = pair.get("latency_not_claimed", {}).get(workload)
                 status, differs = compare(real_entry, emu, direct, why_latency, relay)
-                row.update(status=status, differs=differs,
-                           emulated=observed(emu, relay or direct))  # fmt: skip
+                row.update(status=status, differs=differs, emulated=observed(emu, relay or direct))
             out.append(row)
     return out
 
@@ -169,13 +181,20 @@ def render(rows_: list[dict[str, Any]]) -> str:
     """The fidelity table for a terminal: one row per comparison, then the counts."""
     header = ("device:preset", "emulation", "workload", "transport", "status", "what differs")
     table = [header] + [
-        (f"{r['device']}:{r['preset']}", (r["emulation"] or "-").split("~")[0], r["workload"],
-         r["transport"], r["status"], "; ".join(r["differs"]) if r["status"] != AGREE else "")
+        (
+            f"{r['device']}:{r['preset']}",
+            (r["emulation"] or "-").split("~")[0],
+            r["workload"],
+            r["transport"],
+            r["status"],
+            "; ".join(r["differs"]) if r["status"] != AGREE else "",
+        )
         for r in rows_
-    ]  # fmt: skip
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
-    lines = ["  ".join([*(row[i].ljust(widths[i]) for i in range(5)), row[5]]).rstrip()
-             for row in table]  # fmt: skip
+    lines = [
+        "  ".join([*(row[i].ljust(widths[i]) for i in range(5)), row[5]]).rstrip() for row in table
+    ]
     counts = summary(rows_)
     lines.append(f"{len(rows_)} comparisons: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(lines)

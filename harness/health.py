@@ -91,9 +91,11 @@ async def probe(target: Target, health_count: Callable[[], int]) -> Problem | No
                 # A query no probe has used: a caching hop (varnish's builtin VCL caches a
                 # 200 GET) must not answer a later check from its cache, which would read as
                 # "the hop answered itself" while the chain works.
-                response = await client.get(target.base_url + HEALTH_PATH,
-                                            params={"probe": next(_PROBE_IDS)},
-                                            headers={"cache-control": "no-cache"})  # fmt: skip
+                response = await client.get(
+                    target.base_url + HEALTH_PATH,
+                    params={"probe": next(_PROBE_IDS)},
+                    headers={"cache-control": "no-cache"},
+                )
                 await response.aread()
     except trio.TooSlowError:
         return Problem(f"did not answer a health check within {HEALTH_TIMEOUT_S:g} s")
@@ -111,8 +113,10 @@ async def probe(target: Target, health_count: Callable[[], int]) -> Problem | No
     if response.status_code == 200 and reached:
         return None
     if not reached:
-        return Problem(f"answered {response.status_code} itself (the server saw no request)",
-                       response.status_code)  # fmt: skip
+        return Problem(
+            f"answered {response.status_code} itself (the server saw no request)",
+            response.status_code,
+        )
     return Problem(f"passed the server's {response.status_code} (expected 200)")
 
 
@@ -136,9 +140,14 @@ def _short(exc: BaseException) -> str:
 MakeTarget = Callable[[str, str | None], Target]
 
 
-async def check_health(hops: Sequence[RunningHop], server_url: str, make_target: MakeTarget,
-                       health_count: Callable[[], int], clock: Clock,
-                       when: str = "before the workload") -> None:  # fmt: skip
+async def check_health(
+    hops: Sequence[RunningHop],
+    server_url: str,
+    make_target: MakeTarget,
+    health_count: Callable[[], int],
+    clock: Clock,
+    when: str = "before the workload",
+) -> None:
     """Raise HopFault unless a health GET crosses the whole chain and reaches the server.
 
     On failure each tail of the chain is probed from the server outwards (hop N alone, then
@@ -151,8 +160,7 @@ async def check_health(hops: Sequence[RunningHop], server_url: str, make_target:
         return
     culprit, why = hops[0], problem
     for i in reversed(range(len(hops))):
-        tail_problem = await probe(make_target(*client_entry(hops[i:], server_url)),
-                                   health_count)  # fmt: skip
+        tail_problem = await probe(make_target(*client_entry(hops[i:], server_url)), health_count)
         if tail_problem is not None:
             culprit, why = hops[i], tail_problem
             break
@@ -161,6 +169,5 @@ async def check_health(hops: Sequence[RunningHop], server_url: str, make_target:
     if culprit is not hops[0]:
         front = f"; through the whole chain, {hop_name(hops[0])} {problem.text}"
     if why.status is not None:  # "502 from hop 1 (external http://127.0.0.1:8080): ..."
-        raise HopFault(f"{why.status} from {hop_name(culprit)}: the hop {why.text}, {when}"
-                       f"{front}")  # fmt: skip
+        raise HopFault(f"{why.status} from {hop_name(culprit)}: the hop {why.text}, {when}{front}")
     raise HopFault(f"{hop_name(culprit)} {why.text}, {when}{front}")

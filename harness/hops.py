@@ -54,8 +54,12 @@ def mitmdump_path() -> str:
 
 
 def mitmdump_args(
-    hop: ScaledHop, upstream: str | None, confdir: Path, ready_fd: int, tls: RunCA | None = None,
-) -> list[str]:  # fmt: skip
+    hop: ScaledHop,
+    upstream: str | None,
+    confdir: Path,
+    ready_fd: int,
+    tls: RunCA | None = None,
+) -> list[str]:
     """The full command line of one hop (pure, so it is unit-tested): the hop's options are
     passed as they are, already scaled (harness/spec.py)."""
     spec = hop.spec
@@ -69,15 +73,23 @@ def mitmdump_args(
         mode = "regular"
     args = [
         mitmdump_path(),
-        "--mode", mode,
-        "--listen-host", "127.0.0.1",
-        "--listen-port", "0",
-        "--set", f"confdir={confdir}",
-        "--set", "flow_detail=0",
-        "--set", "termlog_verbosity=warn",
-        "--set", "connection_strategy=lazy",
-        "-s", str(proxies.READY_ADDON),
-    ]  # fmt: skip
+        "--mode",
+        mode,
+        "--listen-host",
+        "127.0.0.1",
+        "--listen-port",
+        "0",
+        "--set",
+        f"confdir={confdir}",
+        "--set",
+        "flow_detail=0",
+        "--set",
+        "termlog_verbosity=warn",
+        "--set",
+        "connection_strategy=lazy",
+        "-s",
+        str(proxies.READY_ADDON),
+    ]
     if tls is not None:  # trust the run's CA upstream; the hop signs with it (confdir)
         args += ["--set", f"ssl_verify_upstream_trusted_ca={tls.ca_cert}"]
     for name in spec.behaviours:
@@ -111,8 +123,12 @@ async def _read_ready_line(read_fd: int) -> str:
 
 @asynccontextmanager
 async def running_hop(
-    hop: ScaledHop, index: int, upstream: str | None, workdir: Path, tls: RunCA | None = None,
-) -> AsyncIterator[RunningHop]:  # fmt: skip
+    hop: ScaledHop,
+    index: int,
+    upstream: str | None,
+    workdir: Path,
+    tls: RunCA | None = None,
+) -> AsyncIterator[RunningHop]:
     """Start one hop, wait for its readiness signal, yield it, and always kill it."""
     spec = hop.spec
     if spec.external is not None:  # not ours: nothing to start, wait for or stop
@@ -121,8 +137,9 @@ async def running_hop(
     if spec.real is not None:  # a real device: harness/real/launch.py starts and kills it
         from gauntlet.real.launch import running_real_hop
 
-        async with running_real_hop(spec.real, index, upstream, workdir,
-                                    dict(hop.timeouts_s)) as started:  # fmt: skip
+        async with running_real_hop(
+            spec.real, index, upstream, workdir, dict(hop.timeouts_s)
+        ) as started:
             url, child, real_log = started
             yield RunningHop(spec, index, url, child.pid, real_log, child)
         return
@@ -178,8 +195,11 @@ async def _kill(process: Child) -> None:
 
 @asynccontextmanager
 async def running_chain(
-    hops: Sequence[ScaledHop], server_url: str, workdir: Path, tls: RunCA | None = None,
-) -> AsyncIterator[list[RunningHop]]:  # fmt: skip
+    hops: Sequence[ScaledHop],
+    server_url: str,
+    workdir: Path,
+    tls: RunCA | None = None,
+) -> AsyncIterator[list[RunningHop]]:
     """Start hops from the server outwards (each reverse hop needs its upstream's address).
 
     `hops` are scaled already (harness/spec.py `scale_chain`, a `CellSpec`'s `hops`).

@@ -65,5 +65,7 @@ def bad_name(name: str) -> str | None:
     if NAME_PATTERN.fullmatch(name):
         return None
     shown = name if len(name) <= 40 else name[:37] + "..."
-    return (f"name {shown!r} must be 1-64 letters, digits, '_' or '-', starting with a "
-            "letter, digit or '_' (it becomes a file name)")  # fmt: skip
+    return (
+        f"name {shown!r} must be 1-64 letters, digits, '_' or '-', starting with a "
+        "letter, digit or '_' (it becomes a file name)"
+    )

@@ -36,19 +36,25 @@ def check_target_url(url: str, what: str = "--target") -> str:
     except ValueError as exc:
         raise GauntletError(f"{what} {url!r}: not a URL ({exc})") from None
     if parts.scheme != "http":
-        raise GauntletError(f"{what} {url!r}: expected http://HOST:PORT (plain HTTP; the hops "
-                            "add TLS where a cell needs it)")  # fmt: skip
+        raise GauntletError(
+            f"{what} {url!r}: expected http://HOST:PORT (plain HTTP; the hops "
+            "add TLS where a cell needs it)"
+        )
     if parts.username is not None or parts.password is not None:
         raise GauntletError(f"{what} {url!r}: no user:password@ in the URL")
     host = parts.hostname or ""
     if not is_loopback_host(host):
-        raise GauntletError(f"{what} {url!r}: host {host!r} is not loopback; Gauntlet sends "
-                            "traffic to this machine only (127.0.0.0/8, ::1, localhost)")
+        raise GauntletError(
+            f"{what} {url!r}: host {host!r} is not loopback; Gauntlet sends "
+            "traffic to this machine only (127.0.0.0/8, ::1, localhost)"
+        )
     if port is None or port == 0:
         raise GauntletError(f"{what} {url!r}: a port is required (http://127.0.0.1:PORT)")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise GauntletError(f"{what} {url!r}: give the base URL only; the endpoint's paths are "
-                            "fixed by the contract (/sse, /poll, /ws, /publish)")  # fmt: skip
+        raise GauntletError(
+            f"{what} {url!r}: give the base URL only; the endpoint's paths are "
+            "fixed by the contract (/sse, /poll, /ws, /publish)"
+        )
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
 
@@ -67,6 +73,8 @@ def parse_server_address(text: str, what: str = "server") -> tuple[str, int]:
     if port is None or not 0 < port < 65536 or parts.username or parts.path:
         raise GauntletError(f"{what} {text!r}: expected 127.0.0.1:PORT with a port 1-65535")
     if not is_loopback_host(host):
-        raise GauntletError(f"{what} {text!r}: host {host!r} is not loopback; the server "
-                            "listens on this machine only")  # fmt: skip
+        raise GauntletError(
+            f"{what} {text!r}: host {host!r} is not loopback; the server "
+            "listens on this machine only"
+        )
     return ("127.0.0.1" if host == "localhost" else host), port

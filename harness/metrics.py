@@ -67,8 +67,9 @@ def percentile(samples: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def compute(log: EventLog, *, t0_ns: int, deadline_ns: int | None = None,
-            latency: bool = True) -> Metrics:
+def compute(
+    log: EventLog, *, t0_ns: int, deadline_ns: int | None = None, latency: bool = True
+) -> Metrics:
     """Metrics of one cell; receipts after `deadline_ns` do not count as delivered.
 
     - sent: `Published` records; delivered: distinct published ids received in time;

@@ -83,5 +83,7 @@ def check_scenarios(files: list[Path], scenarios_dir: Path) -> str:
         else:
             matrix = load_matrix(str(path) if "/" in str(path) else f"./{path}", scenarios_dir)
             matrices, cells = matrices + 1, cells + len(matrix.cells)
-    return (f"ok: {matrices} matrices ({cells} cells), {len(intermediaries)} intermediaries, "
-            f"{len(profiles)} profiles")  # fmt: skip
+    return (
+        f"ok: {matrices} matrices ({cells} cells), {len(intermediaries)} intermediaries, "
+        f"{len(profiles)} profiles"
+    )

@@ -111,8 +111,18 @@ class Step:
     depth: int = 1
 
 
-Event = (RunStarted | CellStarted | CellFinished | ServerListening | HopListening | Publishing
-         | WorkDir | Calibrating | Note | Step)  # fmt: skip
+Event = (
+    RunStarted
+    | CellStarted
+    | CellFinished
+    | ServerListening
+    | HopListening
+    | Publishing
+    | WorkDir
+    | Calibrating
+    | Note
+    | Step
+)
 Progress = Callable[[Event], None]
 DETAILS = (ServerListening, HopListening, Publishing)
 """A cell's topology: printed with `verbose` only."""
@@ -126,16 +136,20 @@ def _finished(e: CellFinished) -> str:
     mark = "  <-- expected " + str(e.expected_verdict) if e.mismatch else ""
     if e.added_p50_pending:
         mark = "  (added p50 over direct is judged when every cell is in)"
-    return (f"[{e.index}/{e.total}] {e.name}: {e.verdict}: {e.reason}{mark} [{e.done} done, "
-            f"elapsed {e.elapsed_s:.0f} s, ETA {e.eta_s:.0f} s]")  # fmt: skip
+    return (
+        f"[{e.index}/{e.total}] {e.name}: {e.verdict}: {e.reason}{mark} [{e.done} done, "
+        f"elapsed {e.elapsed_s:.0f} s, ETA {e.eta_s:.0f} s]"
+    )
 
 
 def describe(event: Event) -> str:
     """The line an event prints as (pure); topology details and steps are indented."""
     match event:
         case RunStarted():
-            return (f"run {event.run_id}: {event.cells} cells, {event.jobs} at a time, time "
-                    f"scale 1/{event.time_scale:g}, work dir {event.workdir}")  # fmt: skip
+            return (
+                f"run {event.run_id}: {event.cells} cells, {event.jobs} at a time, time "
+                f"scale 1/{event.time_scale:g}, work dir {event.workdir}"
+            )
         case CellStarted():
             return f"[{event.index}/{event.total}] {event.name} ..."
         case CellFinished():
@@ -166,8 +180,9 @@ def to_json(event: Event) -> str:
 class ProgressPrinter:
     """Callable progress sink; `verbose` also prints topology details; `json`: JSON lines."""
 
-    def __init__(self, stream: TextIO, *, verbose: bool = False, live: bool | None = None,
-                 json: bool = False):  # fmt: skip
+    def __init__(
+        self, stream: TextIO, *, verbose: bool = False, live: bool | None = None, json: bool = False
+    ):
         self.stream = stream
         self.verbose = verbose
         self.json = json

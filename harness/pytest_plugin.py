@@ -40,21 +40,45 @@ MATRIX_MARKERS = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gauntlet", "Gauntlet: server-push delivery through real proxies")
-    group.addoption("--gauntlet-results", metavar="DIR", default=None,
-                    help="write the cells measured in this session as one run in DIR "
-                         "(default: not written)")  # fmt: skip
-    group.addoption("--gauntlet-time-scale", metavar="FACTOR", type=float, default=None,
-                    help="divide real-world durations by FACTOR instead of each scenario's "
-                         "time_scale (default: the scenario's)")  # fmt: skip
+    group.addoption(
+        "--gauntlet-results",
+        metavar="DIR",
+        default=None,
+        help="write the cells measured in this session as one run in DIR (default: not written)",
+    )
+    group.addoption(
+        "--gauntlet-time-scale",
+        metavar="FACTOR",
+        type=float,
+        default=None,
+        help="divide real-world durations by FACTOR instead of each scenario's "
+        "time_scale (default: the scenario's)",
+    )
     what = group.addoption  # the cells a `gauntlet_cell` test runs over, as `gauntlet run`'s
-    what("--gauntlet-matrix", metavar="NAME", default=None,
-         help="`gauntlet_cell` tests run over this matrix's cells (default: smoke)")
-    what("--gauntlet-profile", metavar="NAME", default=None,
-         help="... or over this profile's cells (its repeats included)")
-    what("--gauntlet-shard", metavar="K/N", default=None,
-         help="... only the K-th of N disjoint shares of them")
-    what("--gauntlet-scenarios", metavar="DIR", default=None,
-         help="a team's own scenario folder, added to the built-in one")
+    what(
+        "--gauntlet-matrix",
+        metavar="NAME",
+        default=None,
+        help="`gauntlet_cell` tests run over this matrix's cells (default: smoke)",
+    )
+    what(
+        "--gauntlet-profile",
+        metavar="NAME",
+        default=None,
+        help="... or over this profile's cells (its repeats included)",
+    )
+    what(
+        "--gauntlet-shard",
+        metavar="K/N",
+        default=None,
+        help="... only the K-th of N disjoint shares of them",
+    )
+    what(
+        "--gauntlet-scenarios",
+        metavar="DIR",
+        default=None,
+        help="a team's own scenario folder, added to the built-in one",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,10 +96,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     option = metafunc.config.getoption
     folder = option("--gauntlet-scenarios")
-    selection = select_cells(matrix=option("--gauntlet-matrix"),
-                             profile=option("--gauntlet-profile"),
-                             shard=option("--gauntlet-shard"),
-                             scenarios_dir=Path(folder) if folder else SCENARIOS_DIR)  # fmt: skip
+    selection = select_cells(
+        matrix=option("--gauntlet-matrix"),
+        profile=option("--gauntlet-profile"),
+        shard=option("--gauntlet-shard"),
+        scenarios_dir=Path(folder) if folder else SCENARIOS_DIR,
+    )
     ids, cells = zip(*selection.pairs, strict=True) if selection.cells else ((), ())
     metafunc.parametrize("gauntlet_cell", cells, ids=ids)
 
@@ -116,8 +142,9 @@ def gauntlet_chain(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager]
         specs: list[HopSpec] = []
         for name in names:
             specs += known[name].hops if name in known else [HopSpec((name,))]
-        async with open_topology(scale_chain(specs, time_scale), tmp_path, EventLog(),
-                                 server=upstream) as t:  # fmt: skip
+        async with open_topology(
+            scale_chain(specs, time_scale), tmp_path, EventLog(), server=upstream
+        ) as t:
             yield t.hops
 
     return chain
@@ -143,10 +170,14 @@ def gauntlet_results(request: pytest.FixtureRequest) -> Iterator[list[dict[str, 
         from gauntlet.results import build_document, new_run_id, write_document
 
         doc = build_document(
-            run_id=new_run_id("pytest"), matrix="pytest", time_scale=cells[0]["spec"]
-            ["timing"]["time_scale"], cells=cells, interrupted=False,
-            repo=Path(__file__).resolve().parent.parent, created=dt.datetime.now(dt.UTC),
-        )  # fmt: skip
+            run_id=new_run_id("pytest"),
+            matrix="pytest",
+            time_scale=cells[0]["spec"]["timing"]["time_scale"],
+            cells=cells,
+            interrupted=False,
+            repo=Path(__file__).resolve().parent.parent,
+            created=dt.datetime.now(dt.UTC),
+        )
         write_document(doc, Path(target))
 
 
@@ -158,8 +189,9 @@ def gauntlet_run_cell(gauntlet_results, tmp_path: Path, request: pytest.FixtureR
 
     scale = request.config.getoption("--gauntlet-time-scale")
 
-    async def run(cell, *, target: str | None = None, app: str | None = None,
-                  server_socket: Any = None) -> dict[str, Any]:
+    async def run(
+        cell, *, target: str | None = None, app: str | None = None, server_socket: Any = None
+    ) -> dict[str, Any]:
         from gauntlet.loopback import check_target_url
         from gauntlet.target import TargetChoice, load_app
 

@@ -37,11 +37,9 @@ def reconnection_summary(log: EventLog) -> dict[str, Any]:
     ended = Counter(_reason_class(d.reason) for d in log.of(Disconnected))
     return {
         "delays_ms": delays[:100],
-        "last_event_ids": [r.last_event_id for r in log.of(ServerRequest)
-                           if r.last_event_id][:100],  # fmt: skip
+        "last_event_ids": [r.last_event_id for r in log.of(ServerRequest) if r.last_event_id][:100],
         "ended": dict(sorted(ended.items())),
-        "closed_for_good": any(d.reason.startswith(STATUS_PREFIXES)
-                               for d in log.of(Disconnected)),  # fmt: skip
+        "closed_for_good": any(d.reason.startswith(STATUS_PREFIXES) for d in log.of(Disconnected)),
         "requests_per_event": round(len(requests) / delivered, 2) if delivered else None,
     }
 

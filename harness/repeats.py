@@ -50,7 +50,9 @@ def lines(doc: dict[str, Any]) -> list[str]:
     flips = summary["flips"]
     if not flips:
         return [f"repeats: every cell {summary['runs']} times, no verdict flipped"]
-    out = [f"HARNESS DEFECT: {len(flips)} cell(s) flipped verdict over {summary['runs']} "
-           "repeats (verdicts must be deterministic; fix the scenario or the harness):"]
+    out = [
+        f"HARNESS DEFECT: {len(flips)} cell(s) flipped verdict over {summary['runs']} "
+        "repeats (verdicts must be deterministic; fix the scenario or the harness):"
+    ]
     out += [f"  {cell_id}: {_counts(summary['cells'][cell_id])}" for cell_id in flips]
     return out

@@ -89,25 +89,34 @@ class ResultsDocument(Document):
 
 
 def build_document(
-    *, run_id: str, matrix: str, time_scale: float, cells: list[dict[str, Any]],
-    interrupted: bool, repo: Path, created: dt.datetime | None = None,
-    calibration: dict[str, Any] | None = None, complete: bool = True,
-) -> ResultsDocument:  # fmt: skip
+    *,
+    run_id: str,
+    matrix: str,
+    time_scale: float,
+    cells: list[dict[str, Any]],
+    interrupted: bool,
+    repo: Path,
+    created: dt.datetime | None = None,
+    calibration: dict[str, Any] | None = None,
+    complete: bool = True,
+) -> ResultsDocument:
     """`calibration` is gauntlet.instrument.calibrate.excerpt(...): the instrument's measured
     error, which every report shows in its header; None means the run did not look for one.
     `complete` is False while the run is still measuring (the file is rewritten after every
     cell)."""
     created = created or dt.datetime.now(dt.UTC)
-    return ResultsDocument.model_validate({
-        **header(ResultsDocument, created=created, machine=machine_info(), repo=repo),
-        "run_id": run_id,
-        "matrix": matrix,
-        "time_scale": time_scale,
-        "interrupted": interrupted,
-        "calibration": calibration,
-        "complete": complete,
-        "cells": cells,
-    })
+    return ResultsDocument.model_validate(
+        {
+            **header(ResultsDocument, created=created, machine=machine_info(), repo=repo),
+            "run_id": run_id,
+            "matrix": matrix,
+            "time_scale": time_scale,
+            "interrupted": interrupted,
+            "calibration": calibration,
+            "complete": complete,
+            "cells": cells,
+        }
+    )
 
 
 def read_results(path: Path) -> ResultsDocument:
@@ -148,8 +157,9 @@ def write_document(doc: ResultsDocument, results_dir: Path) -> Path:
     return documents.write(doc, results_dir)
 
 
-def merge_documents(docs: list[ResultsDocument], run_id: str,
-                    sources: list[str]) -> ResultsDocument:  # fmt: skip
+def merge_documents(
+    docs: list[ResultsDocument], run_id: str, sources: list[str]
+) -> ResultsDocument:
     """One document from the shards of one matrix run (`gauntlet run --shard K/N`).
 
     Shards must share schema and matrix; a cell may appear in one shard only. The merged
@@ -166,19 +176,24 @@ def merge_documents(docs: list[ResultsDocument], run_id: str,
     for doc, source in zip(docs, sources, strict=True):
         for key in ("schema_version", "matrix", "time_scale"):
             if getattr(doc, key) != getattr(first, key):
-                raise GauntletError(f"{source}: {key} {getattr(doc, key)!r} differs from "
-                                    f"{sources[0]}'s {getattr(first, key)!r}")  # fmt: skip
+                raise GauntletError(
+                    f"{source}: {key} {getattr(doc, key)!r} differs from "
+                    f"{sources[0]}'s {getattr(first, key)!r}"
+                )
         for cell in doc.cells:
             if cell.id in seen:
                 raise GauntletError(f"{source}: cell {cell.id} is also in {seen[cell.id]}")
             seen[cell.id] = source
             cells.append(cell)
     machines = [m for d in docs for m in d.machines or [d.machine.model_dump(mode="json")]]
-    return first.model_copy(update={
-        "run_id": run_id, "cells": cells,
-        "interrupted": any(d.interrupted for d in docs),
-        "complete": all(d.complete for d in docs),
-        "merged_from": [d.run_id for d in docs], "machines": machines,
-        "repeats": summarize([c.model_dump(mode="json") for c in cells]),
-    })  # fmt: skip
-
+    return first.model_copy(
+        update={
+            "run_id": run_id,
+            "cells": cells,
+            "interrupted": any(d.interrupted for d in docs),
+            "complete": all(d.complete for d in docs),
+            "merged_from": [d.run_id for d in docs],
+            "machines": machines,
+            "repeats": summarize([c.model_dump(mode="json") for c in cells]),
+        }
+    )

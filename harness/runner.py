@@ -60,11 +60,19 @@ async def _cancel_on_signal(scope: trio.CancelScope, flag: list[bool], *, task_s
 
 
 async def run_cells(
-    cells: list[CellSpec], *, run_id: str, matrix: str, time_scale: float,
-    results_dir: Path, progress: Progress = ignore, ids: list[str] | None = None,
-    calibration: dict[str, Any] | None = None, jobs: int = 1,
-    target: TargetChoice | None = None, server_socket: socket.socket | None = None,
-) -> RunOutcome:  # fmt: skip
+    cells: list[CellSpec],
+    *,
+    run_id: str,
+    matrix: str,
+    time_scale: float,
+    results_dir: Path,
+    progress: Progress = ignore,
+    ids: list[str] | None = None,
+    calibration: dict[str, Any] | None = None,
+    jobs: int = 1,
+    target: TargetChoice | None = None,
+    server_socket: socket.socket | None = None,
+) -> RunOutcome:
     """Measure `cells`, `jobs` at a time; `ids` (one per cell) name them when matrices are mixed.
 
     Results keep the cells' order whatever order they finish in. Each cell is its own
@@ -83,10 +91,20 @@ async def run_cells(
     interrupted: list[bool] = []
     failures: list[GauntletError] = []
     n = len(cells)
-    partial = PartialDocument(build_document(
-        run_id=run_id, matrix=matrix, time_scale=time_scale, cells=[], interrupted=False,
-        repo=REPO, calibration=calibration, complete=False), results_dir / run_id / RESULTS_FILE,
-        len(cells))  # fmt: skip
+    partial = PartialDocument(
+        build_document(
+            run_id=run_id,
+            matrix=matrix,
+            time_scale=time_scale,
+            cells=[],
+            interrupted=False,
+            repo=REPO,
+            calibration=calibration,
+            complete=False,
+        ),
+        results_dir / run_id / RESULTS_FILE,
+        len(cells),
+    )
     write_text_atomic(partial.text(), partial.path)
     saving = trio.Lock()
 
@@ -103,14 +121,20 @@ async def run_cells(
             slots = trio.Semaphore(jobs)
             gate = PhaseGate() if jobs > 1 else None  # no set-up beside a workload
 
-            async def measure(i: int, cell: CellSpec, cancel: trio.CancelScope,
-                              slots_held: int) -> None:  # fmt: skip
+            async def measure(
+                i: int, cell: CellSpec, cancel: trio.CancelScope, slots_held: int
+            ) -> None:
                 name = ids[i] if ids else cell.id
                 progress(CellStarted(i + 1, n, name))
                 try:
-                    entry = await run_cell(cell, workdir / f"{i:04d}", progress,
-                                           server_socket=server_socket, target=target,
-                                           gate=gate)  # fmt: skip
+                    entry = await run_cell(
+                        cell,
+                        workdir / f"{i:04d}",
+                        progress,
+                        server_socket=server_socket,
+                        target=target,
+                        gate=gate,
+                    )
                 except GauntletError as exc:  # the environment is broken: stop the run
                     failures.append(exc)
                     cancel.cancel()
@@ -139,10 +163,15 @@ async def run_cells(
     done = added_latency.annotate([e for e in measured if e is not None])
     failure = failures[0] if failures else None
     doc = build_document(
-        run_id=run_id, matrix=matrix, time_scale=time_scale, cells=done,
-        interrupted=bool(interrupted) or failure is not None, repo=REPO,
-        calibration=calibration, complete=not interrupted and failure is None,
-    )  # fmt: skip
+        run_id=run_id,
+        matrix=matrix,
+        time_scale=time_scale,
+        cells=done,
+        interrupted=bool(interrupted) or failure is not None,
+        repo=REPO,
+        calibration=calibration,
+        complete=not interrupted and failure is None,
+    )
     if (repeated := summarize_repeats(done)) is not None:  # verdicts per cell over repeats
         doc.repeats = repeated
     path = write_document(doc, results_dir)
@@ -157,9 +186,19 @@ def _slots_needed(cell: CellSpec, jobs: int) -> int:
     return jobs if transport is not None and transport.runs_alone else 1
 
 
-def _finished(i: int, n: int, entry: dict[str, Any], done: int, elapsed_s: float,
-              eta_s: float) -> CellFinished:  # fmt: skip
+def _finished(
+    i: int, n: int, entry: dict[str, Any], done: int, elapsed_s: float, eta_s: float
+) -> CellFinished:
     budget = (entry.get("spec") or {}).get("budget") or {}
-    return CellFinished(i, n, entry["id"], entry["verdict"], entry["reason"],
-                        entry["expected_verdict"], budget.get("added_p50_ms") is not None,
-                        done, elapsed_s, eta_s)  # fmt: skip
+    return CellFinished(
+        i,
+        n,
+        entry["id"],
+        entry["verdict"],
+        entry["reason"],
+        entry["expected_verdict"],
+        budget.get("added_p50_ms") is not None,
+        done,
+        elapsed_s,
+        eta_s,
+    )

@@ -100,8 +100,15 @@ class _Table:
             raise self.error(key, f"must be > 0, got {value!r}")
         return value
 
-    def bounded(self, key: str, kind: type | tuple[type, ...], bounds: tuple[float, float],
-                default: Any = ..., *, above: bool = False) -> Any:  # fmt: skip
+    def bounded(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        bounds: tuple[float, float],
+        default: Any = ...,
+        *,
+        above: bool = False,
+    ) -> Any:
         """A finite number within `bounds` (harness/limits.py says why each bound is there)."""
         value = self.get(key, kind, default)
         why = limits.out_of_bounds(value, bounds, above=above)
@@ -170,8 +177,11 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
             entry = root.table(name)
             raw_hops = entry.get("hops", list)
             if len(raw_hops) > limits.MAX_HOPS:
-                raise entry.error("hops", f"{len(raw_hops)} hops; at most {limits.MAX_HOPS} "
-                                  "(each is a mitmdump of about 70 MB)")  # fmt: skip
+                raise entry.error(
+                    "hops",
+                    f"{len(raw_hops)} hops; at most {limits.MAX_HOPS} "
+                    "(each is a mitmdump of about 70 MB)",
+                )
             hops = []
             for i, raw in enumerate(raw_hops):
                 hop = _Table(raw, path, f"{name}.hops[{i}]")
@@ -215,7 +225,11 @@ def _check_options(table: _Table, behaviours: list[str]) -> None:
     for key, value in table.data.items():
         option = declared.get(key)
         kinds: dict[str, type | tuple[type, ...]] = {
-            "int": int, "str": str, "bool": bool, "float": (int, float)}  # fmt: skip
+            "int": int,
+            "str": str,
+            "bool": bool,
+            "float": (int, float),
+        }
         kind = kinds.get(option.type if option else "", (str, int, float, bool))
         table.get(key, kind)
         if isinstance(value, bool):
@@ -280,13 +294,17 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
         wl.bounded("burst", int, limits.BURST, 1),
         wl.get("quiet_after", int, 0),
         wl.bounded("quiet_real_s", (int, float), limits.QUIET_REAL_S, 0.0),
-    )  # fmt: skip
+    )
     if not 0 <= workload.quiet_after < workload.events:
-        raise wl.error("quiet_after", f"must be 0 (no quiet period) or below events "
-                       f"({workload.events}), got {workload.quiet_after}")  # fmt: skip
+        raise wl.error(
+            "quiet_after",
+            f"must be 0 (no quiet period) or below events "
+            f"({workload.events}), got {workload.quiet_after}",
+        )
     if workload.quiet_real_s < 0 or bool(workload.quiet_real_s) != bool(workload.quiet_after):
-        raise wl.error("quiet_real_s", "a quiet period needs both quiet_after > 0 and "
-                       "quiet_real_s > 0")  # fmt: skip
+        raise wl.error(
+            "quiet_real_s", "a quiet period needs both quiet_after > 0 and quiet_real_s > 0"
+        )
     wl.done()
     bt = root.table("budget")
     optional: dict[str, tuple[type | tuple[type, ...], tuple[float, float]]] = {
@@ -294,39 +312,53 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
         "inter_token_p99_ms": ((int, float), limits.LATENCY_P95_MS),
         "added_p50_ms": ((int, float), limits.LATENCY_P95_MS),
     }
-    budget = Budget(bt.bounded("latency_p95_ms", (int, float), limits.LATENCY_P95_MS, above=True),
-                    bt.bounded("max_lost", int, (0, workload.events), 0),
-                    *(bt.bounded(key, kind, bounds, None, above=True) if key in bt.data else None
-                      for key, (kind, bounds) in optional.items()))  # fmt: skip
-    timing = Timing(time_scale, bt.bounded("deliver_within_real_s", (int, float),
-                                           limits.DELIVER_WITHIN_REAL_S, above=True))  # fmt: skip
+    budget = Budget(
+        bt.bounded("latency_p95_ms", (int, float), limits.LATENCY_P95_MS, above=True),
+        bt.bounded("max_lost", int, (0, workload.events), 0),
+        *(
+            bt.bounded(key, kind, bounds, None, above=True) if key in bt.data else None
+            for key, (kind, bounds) in optional.items()
+        ),
+    )
+    timing = Timing(
+        time_scale,
+        bt.bounded("deliver_within_real_s", (int, float), limits.DELIVER_WITHIN_REAL_S, above=True),
+    )
     bt.done()
     schedule = workload.schedule_s(time_scale)
     if schedule[-1] + timing.deliver_within_s > limits.CELL_MAX_S:
-        raise bt.error("deliver_within_real_s", f"a cell would take "
-                       f"{schedule[-1] + timing.deliver_within_s:.0f} s (publishing, then the "
-                       f"delivery budget, scaled); at most {limits.CELL_MAX_S:g} s")  # fmt: skip
+        raise bt.error(
+            "deliver_within_real_s",
+            f"a cell would take "
+            f"{schedule[-1] + timing.deliver_within_s:.0f} s (publishing, then the "
+            f"delivery budget, scaled); at most {limits.CELL_MAX_S:g} s",
+        )
     known = load_intermediaries(scenarios_dir)
     transports = root.strings("transports")
     for i, t in enumerate(transports):
         if t not in TRANSPORTS:
-            raise root.error(f"transports[{i}]", f"unknown transport {t!r} "
-                             f"(known: {', '.join(TRANSPORTS)})")  # fmt: skip
+            raise root.error(
+                f"transports[{i}]", f"unknown transport {t!r} (known: {', '.join(TRANSPORTS)})"
+            )
     intermediaries = root.strings("intermediaries")
     for i, m in enumerate(intermediaries):
         if m not in known:
-            raise root.error(f"intermediaries[{i}]", f"unknown intermediary {m!r} "
-                             f"(known: {', '.join(sorted(known))})")  # fmt: skip
+            raise root.error(
+                f"intermediaries[{i}]",
+                f"unknown intermediary {m!r} (known: {', '.join(sorted(known))})",
+            )
     protocols = root.strings("protocols", ["h1"])
     for i, p in enumerate(protocols):
         if p not in PROTOCOLS:
-            raise root.error(f"protocols[{i}]", f"unknown protocol {p!r} "
-                             f"(known: {', '.join(PROTOCOLS)})")  # fmt: skip
+            raise root.error(
+                f"protocols[{i}]", f"unknown protocol {p!r} (known: {', '.join(PROTOCOLS)})"
+            )
     header_sets = root.get("headers", list, ["none"])
     for i, h in enumerate(header_sets):
         if h not in OPT_OUTS:
-            raise root.error(f"headers[{i}]", f"unknown header opt-out {h!r} "
-                             f"(known: {', '.join(OPT_OUTS)})")  # fmt: skip
+            raise root.error(
+                f"headers[{i}]", f"unknown header opt-out {h!r} (known: {', '.join(OPT_OUTS)})"
+            )
     expectations: dict[tuple[str, str, str, str], tuple[Verdict, str]] = {}
     for i, raw in enumerate(root.get("expect", list)):
         e = _Table(raw, path, f"expect[{i}]")
@@ -348,25 +380,37 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
             raise e.error("transport", f"cell {transport}-{intermediary} is not in the matrix")
         if (transport, intermediary, protocol, headers) in expectations:
             raise e.error("transport", f"cell {transport}-{intermediary} is expected twice")
-        expectations[(transport, intermediary, protocol, headers)] = (Verdict(verdict_name),
-                                                                      reason)  # fmt: skip
+        expectations[(transport, intermediary, protocol, headers)] = (Verdict(verdict_name), reason)
     root.done()
     cells = []
     for t in transports:
         for m in intermediaries:
             for p in protocols:
                 for h in header_sets:
-                    found = next((expectations[k] for k in [(t, m, p, h), (t, m, p, ANY_PROTOCOL),
-                                  (t, m, ANY_PROTOCOL, h), (t, m, ANY_PROTOCOL, ANY_PROTOCOL)]
-                                  if k in expectations), None)  # fmt: skip
+                    found = next(
+                        (
+                            expectations[k]
+                            for k in [
+                                (t, m, p, h),
+                                (t, m, p, ANY_PROTOCOL),
+                                (t, m, ANY_PROTOCOL, h),
+                                (t, m, ANY_PROTOCOL, ANY_PROTOCOL),
+                            ]
+                            if k in expectations
+                        ),
+                        None,
+                    )
                     if found is None:
                         where = p if h == "none" else f"{p}, headers {h}"
-                        raise ScenarioError(f"{path}: cell {t}-{m} ({where}) has no [[expect]] "
-                                            "entry (every cell needs an expected verdict and a "
-                                            "reason)")  # fmt: skip
+                        raise ScenarioError(
+                            f"{path}: cell {t}-{m} ({where}) has no [[expect]] "
+                            "entry (every cell needs an expected verdict and a "
+                            "reason)"
+                        )
                     verdict, reason = found
-                    cells.append(CellSpec(name, t, known[m], workload, budget, timing, verdict,
-                                          reason, p, h))  # fmt: skip
+                    cells.append(
+                        CellSpec(name, t, known[m], workload, budget, timing, verdict, reason, p, h)
+                    )
     return Matrix(name, description, path, time_scale, tuple(cells))
 
 
@@ -395,17 +439,23 @@ def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
         matrices = t.strings("matrices")
         for i, m in enumerate(matrices):
             if m not in known:
-                raise t.error(f"matrices[{i}]", f"unknown matrix {m!r} (known: "
-                              f"{', '.join(sorted(known))})")  # fmt: skip
-        profiles[name] = Profile(name, t.get("description", str), tuple(matrices),
-                                 t.bounded("repeats", int, limits.PROFILE_REPEATS, 1),
-                                 t.bounded("jobs", int, limits.PROFILE_JOBS, 1))  # fmt: skip
+                raise t.error(
+                    f"matrices[{i}]", f"unknown matrix {m!r} (known: {', '.join(sorted(known))})"
+                )
+        profiles[name] = Profile(
+            name,
+            t.get("description", str),
+            tuple(matrices),
+            t.bounded("repeats", int, limits.PROFILE_REPEATS, 1),
+            t.bounded("jobs", int, limits.PROFILE_JOBS, 1),
+        )
         t.done()
     return profiles
 
 
-def profile_cells(name: str, scenarios_dir: Path = SCENARIOS_DIR, repeats: int | None = None
-                  ) -> tuple[Profile, list[tuple[str, CellSpec]]]:  # fmt: skip
+def profile_cells(
+    name: str, scenarios_dir: Path = SCENARIOS_DIR, repeats: int | None = None
+) -> tuple[Profile, list[tuple[str, CellSpec]]]:
     """(profile, [(unique id, cell)]): ids are `matrix:cell-id`, `#k` per repeat; `repeats`
     (`gauntlet run --repeat N`) replaces the profile's own."""
     profiles = load_profiles(scenarios_dir)
@@ -422,8 +472,13 @@ def profile_cells(name: str, scenarios_dir: Path = SCENARIOS_DIR, repeats: int |
     return profile, out
 
 
-def adhoc_cell(transport: str, intermediary: str, scenarios_dir: Path = SCENARIOS_DIR,
-               base: str = "smoke", protocol: str = "h1") -> CellSpec:  # fmt: skip
+def adhoc_cell(
+    transport: str,
+    intermediary: str,
+    scenarios_dir: Path = SCENARIOS_DIR,
+    base: str = "smoke",
+    protocol: str = "h1",
+) -> CellSpec:
     """One cell outside any matrix: the base matrix's workload, and its expectation if any."""
     check_transport(transport)
     if protocol not in PROTOCOLS:
@@ -432,17 +487,28 @@ def adhoc_cell(transport: str, intermediary: str, scenarios_dir: Path = SCENARIO
     matrix = load_matrix(base, scenarios_dir)
     for cell in matrix.cells:
         if (cell.transport, cell.intermediary.name, cell.protocol) == (
-            transport, intermediary, protocol):  # fmt: skip
+            transport,
+            intermediary,
+            protocol,
+        ):
             return cell
     first = matrix.cells[0]
-    return CellSpec("adhoc", transport, inter, first.workload, first.budget, first.timing,
-                    None, None, protocol)  # fmt: skip
+    return CellSpec(
+        "adhoc", transport, inter, first.workload, first.budget, first.timing, None, None, protocol
+    )
 
 
-def select_cells(*, matrix: str | None = None, profile: str | None = None,
-                 transport: str | None = None, intermediary: str | None = None,
-                 protocol: str = "h1", repeat: int | None = None, shard: str | None = None,
-                 scenarios_dir: Path = SCENARIOS_DIR) -> Selection:  # fmt: skip
+def select_cells(
+    *,
+    matrix: str | None = None,
+    profile: str | None = None,
+    transport: str | None = None,
+    intermediary: str | None = None,
+    protocol: str = "h1",
+    repeat: int | None = None,
+    shard: str | None = None,
+    scenarios_dir: Path = SCENARIOS_DIR,
+) -> Selection:
     """The cells to measure, as `gauntlet run` and the pytest plugin choose them.
 
     One of: a `profile` (its matrices, `repeat` replacing its repeats); a `transport` and an
@@ -451,16 +517,27 @@ def select_cells(*, matrix: str | None = None, profile: str | None = None,
     profile) and the `shard` (`K/N`) of the result."""
     if profile is not None:
         found, pairs = profile_cells(profile, scenarios_dir, repeat)
-        selected = Selection(tuple(c for _, c in pairs), tuple(i for i, _ in pairs), found.name,
-                             found.name, pairs[0][1].timing.time_scale, found.jobs)  # fmt: skip
+        selected = Selection(
+            tuple(c for _, c in pairs),
+            tuple(i for i, _ in pairs),
+            found.name,
+            found.name,
+            pairs[0][1].timing.time_scale,
+            found.jobs,
+        )
     elif transport is not None and intermediary is not None:
         cell = adhoc_cell(transport, intermediary, scenarios_dir, protocol=protocol)
         selected = Selection((cell,), None, cell.id, "adhoc", cell.timing.time_scale)
     elif transport is not None:
         loaded = load_matrix(matrix or "smoke", scenarios_dir)  # its paths, one transport
         check_transport(transport)
-        selected = Selection(tuple(c for c in loaded.cells if c.transport == transport), None,
-                             f"{loaded.name}-{transport}", loaded.name, loaded.time_scale)
+        selected = Selection(
+            tuple(c for c in loaded.cells if c.transport == transport),
+            None,
+            f"{loaded.name}-{transport}",
+            loaded.name,
+            loaded.time_scale,
+        )
     else:
         loaded = load_matrix(matrix or "smoke", scenarios_dir)
         selected = Selection(loaded.cells, None, loaded.name, loaded.name, loaded.time_scale)

@@ -81,8 +81,13 @@ def _stream(pipe: IO[bytes] | None) -> trio.lowlevel.FdStream | None:
 
 async def spawn(argv: Sequence[str], **popen_options: Any) -> Child:
     """Start `argv` in its own process group (killable as a whole), with SIGKILL on our death."""
-    start = partial(subprocess.Popen, list(argv), start_new_session=True,
-                    preexec_fn=die_with_parent, **popen_options)  # fmt: skip
+    start = partial(
+        subprocess.Popen,
+        list(argv),
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+        **popen_options,
+    )
     future = _SPAWNER.submit(start)
     return Child(await trio.to_thread.run_sync(future.result))
 

@@ -101,13 +101,17 @@ def _check_external(spec: HopSpec) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ScenarioError(f"external hop {shown!r}: expected http://HOST:PORT")
     if "@" in parts.netloc:
-        raise ScenarioError(f"external hop {shown!r}: no user or password in the URL "
-                            "(Gauntlet keeps no secrets; configure the proxy without them)")
+        raise ScenarioError(
+            f"external hop {shown!r}: no user or password in the URL "
+            "(Gauntlet keeps no secrets; configure the proxy without them)"
+        )
     if port is None:
         raise ScenarioError(f"external hop {shown!r}: a port is required (http://HOST:PORT)")
     if not _is_loopback(parts.hostname):
-        raise ScenarioError(f"external hop {shown!r}: Gauntlet sends traffic to this machine only "
-                            "(an IP in 127.0.0.0/8, ::1, or localhost)")  # fmt: skip
+        raise ScenarioError(
+            f"external hop {shown!r}: Gauntlet sends traffic to this machine only "
+            "(an IP in 127.0.0.0/8, ::1, or localhost)"
+        )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ScenarioError(f"external hop {shown!r}: expected http://HOST:PORT, no path")
     if spec.behaviours or spec.options:
@@ -140,8 +144,9 @@ def _check_real(spec: HopSpec) -> None:
     if spec.behaviours or spec.options or spec.external is not None:
         raise ScenarioError(f"real hop {spec.real!r}: takes no behaviours, options or external")
     if spec.mode != device.mode:
-        raise ScenarioError(f"real hop {spec.real!r}: {device.name} runs as a "
-                            f"{device.mode} proxy, not {spec.mode}")  # fmt: skip
+        raise ScenarioError(
+            f"real hop {spec.real!r}: {device.name} runs as a {device.mode} proxy, not {spec.mode}"
+        )
 
 
 def check_chain(specs: Sequence[HopSpec]) -> None:
@@ -223,8 +228,10 @@ class ScaledHop:
         """Extra fields of this hop's results entry: a real hop's preset and its timeouts,
         real-world and as configured, or the external hop's warning."""
         if self.spec.real is not None:
-            timeouts = {"real_s": dict(real.device_of(self.spec.real).timeouts_real_s),
-                        "scaled_s": dict(self.timeouts_s)}  # fmt: skip
+            timeouts = {
+                "real_s": dict(real.device_of(self.spec.real).timeouts_real_s),
+                "scaled_s": dict(self.timeouts_s),
+            }
             return {"real": self.spec.real, "timeouts": timeouts}
         if self.warning is not None:
             return {"warning": self.warning}
@@ -404,22 +411,29 @@ class CellSpec:
             "headers": self.headers,
             "intermediary": self.intermediary.name,
             "hops": [
-                {"behaviours": list(h.spec.behaviours), "mode": h.spec.mode,
-                 "options": dict(h.spec.options),
-                 "options_real": scale_options(h.spec, 1.0),
-                 "options_scaled": dict(h.options)}
+                {
+                    "behaviours": list(h.spec.behaviours),
+                    "mode": h.spec.mode,
+                    "options": dict(h.spec.options),
+                    "options_real": scale_options(h.spec, 1.0),
+                    "options_scaled": dict(h.options),
+                }
                 for h in self.hops
             ],
             "workload": vars(self.workload),
-            "budget": {"latency_p95_ms": self.budget.latency_p95_ms,
-                       "max_lost": self.budget.max_lost,
-                       "max_batch_tokens": self.budget.max_batch_tokens,
-                       "inter_token_p99_ms": self.budget.inter_token_p99_ms,
-                       "added_p50_ms": self.budget.added_p50_ms},
-            "timing": {"time_scale": self.timing.time_scale,
-                       "deliver_within_real_s": self.timing.deliver_within_real_s,
-                       "deliver_within_s": self.timing.deliver_within_s},
-        }  # fmt: skip
+            "budget": {
+                "latency_p95_ms": self.budget.latency_p95_ms,
+                "max_lost": self.budget.max_lost,
+                "max_batch_tokens": self.budget.max_batch_tokens,
+                "inter_token_p99_ms": self.budget.inter_token_p99_ms,
+                "added_p50_ms": self.budget.added_p50_ms,
+            },
+            "timing": {
+                "time_scale": self.timing.time_scale,
+                "deliver_within_real_s": self.timing.deliver_within_real_s,
+                "deliver_within_s": self.timing.deliver_within_s,
+            },
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,8 +481,14 @@ def repeated(selection: Selection, times: int) -> Selection:
         return selection
     base = selection.ids if selection.ids is not None else [c.id for c in selection.cells]
     ids = tuple(f"{i}#{k}" for k in range(1, times + 1) for i in base)
-    return Selection(selection.cells * times, ids, selection.label, selection.matrix,
-                     selection.time_scale, selection.jobs)  # fmt: skip
+    return Selection(
+        selection.cells * times,
+        ids,
+        selection.label,
+        selection.matrix,
+        selection.time_scale,
+        selection.jobs,
+    )
 
 
 def sharded(selection: Selection, shard: str) -> Selection:
@@ -476,9 +496,15 @@ def sharded(selection: Selection, shard: str) -> Selection:
     would be a run with nothing in it that still moves `results/latest`."""
     k, n = parse_shard(shard)
     if k > len(selection.cells):
-        raise GauntletError(f"--shard {shard}: only {len(selection.cells)} cells, so shard {k} "
-                            "would be empty")
+        raise GauntletError(
+            f"--shard {shard}: only {len(selection.cells)} cells, so shard {k} would be empty"
+        )
     ids = tuple(shard_of(list(selection.ids), k, n)) if selection.ids is not None else None
-    return Selection(tuple(shard_of(list(selection.cells), k, n)), ids,
-                     f"{selection.label}-shard{k}of{n}", selection.matrix, selection.time_scale,
-                     selection.jobs)  # fmt: skip
+    return Selection(
+        tuple(shard_of(list(selection.cells), k, n)),
+        ids,
+        f"{selection.label}-shard{k}of{n}",
+        selection.matrix,
+        selection.time_scale,
+        selection.jobs,
+    )

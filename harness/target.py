@@ -45,8 +45,9 @@ class PushTarget(Protocol):
     @property
     def latency_measured(self) -> bool: ...
 
-    async def start(self, nursery: trio.Nursery, tls: RunCA | None,
-                    sock: socket.socket | None) -> str: ...  # fmt: skip
+    async def start(
+        self, nursery: trio.Nursery, tls: RunCA | None, sock: socket.socket | None
+    ) -> str: ...
 
     async def publish(self) -> None: ...
 
@@ -61,8 +62,9 @@ class ReferenceServer:
     label = "reference server"
     latency_measured = True
 
-    def __init__(self, log: EventLog, payload_bytes: int,
-                 options: ServerOptions | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, log: EventLog, payload_bytes: int, options: ServerOptions | None = None
+    ) -> None:
         self.publisher = Publisher(log, payload_bytes)
         self._options = options or ServerOptions()
         self._app: PushApp | None = None
@@ -97,8 +99,10 @@ class _Control:
         async with self.client() as client:
             resp = await client.post(self.base_url + "/reset")
         if resp.status_code not in (200, 204):
-            raise GauntletError(f"{self._label}: POST /reset answered {resp.status_code}, "
-                                f"expected 200 or 204 ({CONTRACT})")  # fmt: skip
+            raise GauntletError(
+                f"{self._label}: POST /reset answered {resp.status_code}, "
+                f"expected 200 or 204 ({CONTRACT})"
+            )
 
     async def publish(self) -> None:
         asked_ns = now_ns()
@@ -108,8 +112,9 @@ class _Control:
         sent_ns = event.get("sent_ns")
         if not isinstance(sent_ns, int):
             self.latency_measured = False
-        self._log.append(Published(event["id"], sent_ns if isinstance(sent_ns, int)
-                                   else asked_ns, 0))  # fmt: skip
+        self._log.append(
+            Published(event["id"], sent_ns if isinstance(sent_ns, int) else asked_ns, 0)
+        )
 
 
 def publish_answer(status: int, body: bytes, label: str) -> dict[str, Any]:
@@ -117,15 +122,18 @@ def publish_answer(status: int, body: bytes, label: str) -> dict[str, Any]:
     import json
 
     if status != 200:
-        raise GauntletError(f"{label}: POST /publish answered {status}, expected 200 with "
-                            f'{{"id": N}} ({CONTRACT})')  # fmt: skip
+        raise GauntletError(
+            f'{label}: POST /publish answered {status}, expected 200 with {{"id": N}} ({CONTRACT})'
+        )
     try:
         event = json.loads(body)
     except ValueError:
         event = None
     if not isinstance(event, dict) or not isinstance(event.get("id"), int):
-        raise GauntletError(f"{label}: POST /publish answered {body[:60]!r}, expected JSON "
-                            f'{{"id": N, "sent_ns": T}} ({CONTRACT})')  # fmt: skip
+        raise GauntletError(
+            f"{label}: POST /publish answered {body[:60]!r}, expected JSON "
+            f'{{"id": N, "sent_ns": T}} ({CONTRACT})'
+        )
     return event
 
 
@@ -150,6 +158,7 @@ class EndpointTarget:
 
     async def publish(self) -> None:
         await self._control.publish()
+
 
 def load_app(spec: str) -> Any:
     """`package.module:app` -> the ASGI callable; one line naming what is missing otherwise."""
@@ -185,12 +194,19 @@ class _Recording:
             # The harness's health check through the chain (harness/health.py) is answered
             # here, in front of the team's app: it must reach the server, not the app's routes.
             self.health_requests += 1
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/plain")]})  # fmt: skip
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"ok\n"})
             return
         if scope["type"] in ("http", "websocket") and scope.get("path") not in (
-            "/publish", "/reset"):  # fmt: skip
+            "/publish",
+            "/reset",
+        ):
             version = scope.get("http_version", "1.1")
             self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}"))
             self.first_request.set()
@@ -231,8 +247,9 @@ class TargetChoice:
     url: str | None = None
     app_spec: str | None = None
 
-    def build(self, log: EventLog, payload_bytes: int,
-              options: ServerOptions | None = None) -> PushTarget:  # fmt: skip
+    def build(
+        self, log: EventLog, payload_bytes: int, options: ServerOptions | None = None
+    ) -> PushTarget:
         """`options` shape the reference server only (a team's app or endpoint is its own)."""
         if self.url is not None:
             return EndpointTarget(self.url, log)
@@ -256,6 +273,8 @@ def bind_server_socket(host: str, port: int, what: str = "--server-port") -> soc
     except OSError as exc:
         sock.close()
         why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound: {exc.strerror}"
-        raise GauntletError(f"{what}: {host}:{port} {why}; the server must listen exactly "
-                            "there (the reverse proxy's config names it)") from None
+        raise GauntletError(
+            f"{what}: {host}:{port} {why}; the server must listen exactly "
+            "there (the reverse proxy's config names it)"
+        ) from None
     return sock

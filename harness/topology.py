@@ -90,10 +90,15 @@ class _Delivered:
         return len(self.seen) >= self.expected and not self.needs_end
 
 
-async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *,
-                   server_socket: socket.socket | None = None,
-                   target: TargetChoice | None = None,
-                   gate: PhaseGate | None = None) -> dict:  # fmt: skip
+async def run_cell(
+    cell: CellSpec,
+    workdir: Path,
+    progress: Progress = ignore,
+    *,
+    server_socket: socket.socket | None = None,
+    target: TargetChoice | None = None,
+    gate: PhaseGate | None = None,
+) -> dict:
     """Measure one cell and return its results entry (see harness/results.py).
 
     A hop that fails to start aborts the run (HopStartError): that is the environment, not a
@@ -119,31 +124,47 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
     pushed = (target or TargetChoice()).build(log, cell.workload.payload_bytes, options)
     own_socket = None
     if server_socket is None and cell.intermediary.server is not None:
-        own_socket = server_socket = bind_server_socket(*cell.intermediary.server,
-                                                        what=f"{cell.intermediary.name}: server")
+        own_socket = server_socket = bind_server_socket(
+            *cell.intermediary.server, what=f"{cell.intermediary.name}: server"
+        )
     phase = CellPhase(gate)
     try:
         t0_ns, deadline_ns = await _measure(
-            cell, workdir, log, hops, client_error, progress, server_socket, pushed,
-            clock=lambda: trio.current_time() - started, phase=phase)  # fmt: skip
+            cell,
+            workdir,
+            log,
+            hops,
+            client_error,
+            progress,
+            server_socket,
+            pushed,
+            clock=lambda: trio.current_time() - started,
+            phase=phase,
+        )
     except BaseException as exc:
         inner = _cause(exc)
         if isinstance(inner, HopStartError):
             raise inner from None
         if isinstance(inner, HopFault):  # a harness fault, never a finding
             log.append(Note(now_ns(), str(inner)))
-            return _entry(cell, log, hops, None, error(str(inner)),
-                          trio.current_time() - started)  # fmt: skip
+            return _entry(cell, log, hops, None, error(str(inner)), trio.current_time() - started)
         if isinstance(inner, Exception):
-            return _entry(cell, log, hops, None, error(f"{type(inner).__name__}: {inner}"),
-                          trio.current_time() - started)  # fmt: skip
+            return _entry(
+                cell,
+                log,
+                hops,
+                None,
+                error(f"{type(inner).__name__}: {inner}"),
+                trio.current_time() - started,
+            )
         raise
     finally:
         phase.leave()
         if own_socket is not None:
             own_socket.close()
-    m = metrics_mod.compute(log, t0_ns=t0_ns, deadline_ns=deadline_ns,
-                            latency=pushed.latency_measured)  # fmt: skip
+    m = metrics_mod.compute(
+        log, t0_ns=t0_ns, deadline_ns=deadline_ns, latency=pushed.latency_measured
+    )
     stream = None
     if TRANSPORTS[cell.transport].token_stream:
         stream = metrics_stream.compute(log, deadline_ns=deadline_ns)
@@ -166,34 +187,55 @@ async def run_cell(cell: CellSpec, workdir: Path, progress: Progress = ignore, *
     return entry
 
 
-async def _measure(cell, workdir, log, hops, client_error, progress,
-                   server_socket, pushed: PushTarget, *,
-                   clock=lambda: 0.0,
-                   phase: CellPhase | None = None) -> tuple[int, int]:  # fmt: skip
+async def _measure(
+    cell,
+    workdir,
+    log,
+    hops,
+    client_error,
+    progress,
+    server_socket,
+    pushed: PushTarget,
+    *,
+    clock=lambda: 0.0,
+    phase: CellPhase | None = None,
+) -> tuple[int, int]:
     phase = phase or CellPhase(None)
     delivered = _Delivered(cell.workload.events, TRANSPORTS[cell.transport].token_stream)
     # Hops are watched while the cell runs (`watch`), and the watch ends before they are
     # killed: a hop that exits mid-cell is a HopFault, its teardown is not.
     await phase.enter(SETUP)
     async with open_topology(
-        cell.hops, workdir / cell.id, log, server=pushed,
-        tls=cell.protocol != "h1", http2=cell.protocol == "h2",
-        server_socket=server_socket, watch=clock,
-    ) as t:  # fmt: skip
+        cell.hops,
+        workdir / cell.id,
+        log,
+        server=pushed,
+        tls=cell.protocol != "h1",
+        http2=cell.protocol == "h2",
+        server_socket=server_socket,
+        watch=clock,
+    ) as t:
         hops.extend(t.hops)
-        progress(ServerListening("server" if pushed.label == "reference server"
-                                 else pushed.label, t.server_url))  # fmt: skip
+        progress(
+            ServerListening(
+                "server" if pushed.label == "reference server" else pushed.label, t.server_url
+            )
+        )
         for hop in t.hops:
             progress(HopListening(hop.index, hop.spec.label, hop.pid, hop.url))
         if pushed.health_count is not None:
-            await check_health(t.hops, t.server_url, t.client_target, pushed.health_count,
-                               clock)  # fmt: skip
+            await check_health(t.hops, t.server_url, t.client_target, pushed.health_count, clock)
             chain_watch: ChainWatch | None = ChainWatch(
-                t.hops, t.server_url, t.client_target, pushed.health_count, clock, log)
+                t.hops, t.server_url, t.client_target, pushed.health_count, clock, log
+            )
         else:
             chain_watch = None
-            log.append(Note(now_ns(), f"no health check through the chain: "
-                                      f"{pushed.label} has no health route"))  # fmt: skip
+            log.append(
+                Note(
+                    now_ns(),
+                    f"no health check through the chain: {pushed.label} has no health route",
+                )
+            )
         await phase.enter(MEASURE)
         async with trio.open_nursery() as during:
             if chain_watch is not None:  # mid-cell faults (harness/chain_watch.py)
@@ -231,8 +273,9 @@ def _client_sent_a_request(log: EventLog) -> bool:
     return any(isinstance(r, Request) for r in log.records)
 
 
-async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, delivered: _Delivered,
-                    progress: Progress) -> tuple[int, int]:  # fmt: skip
+async def _workload(
+    cell: CellSpec, pushed: PushTarget, log: EventLog, delivered: _Delivered, progress: Progress
+) -> tuple[int, int]:
     """Wait for the client's first request, publish at the workload's rate, await delivery.
 
     A hop may stop every request (a refused WebSocket upgrade): after a bounded wait the
@@ -246,8 +289,13 @@ async def _workload(cell: CellSpec, pushed: PushTarget, log: EventLog, delivered
         else:
             await log.wait_until(lambda lg: lg.of(Request))
     if pushed.first_request is not None and not pushed.first_request.is_set():
-        log.append(Note(now_ns(), f"no client request reached the server within "
-                                  f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway"))  # fmt: skip
+        log.append(
+            Note(
+                now_ns(),
+                f"no client request reached the server within "
+                f"{FIRST_REQUEST_TIMEOUT_S:g} s; publishing anyway",
+            )
+        )
     await _until_settled(cell, log, server_visible=pushed.first_request is not None)
     progress(Publishing())
     t0_ns = now_ns()
@@ -282,12 +330,18 @@ async def _until_settled(cell: CellSpec, log: EventLog, server_visible: bool = T
     with trio.move_on_after(bound_s):
         await log.wait_until(chosen_and_asked)
     if not chosen_and_asked(log):
-        log.append(Note(now_ns(), f"the client had not chosen its transport and asked for it "
-                                  f"within {bound_s:g} s; publishing anyway"))  # fmt: skip
+        log.append(
+            Note(
+                now_ns(),
+                f"the client had not chosen its transport and asked for it "
+                f"within {bound_s:g} s; publishing anyway",
+            )
+        )
 
 
-async def _client(transport: str, timings: ClientTimings, errors: list[str], target: Target,
-                  log: EventLog) -> None:  # fmt: skip
+async def _client(
+    transport: str, timings: ClientTimings, errors: list[str], target: Target, log: EventLog
+) -> None:
     """Run the transport's client; a crash is recorded (an ERROR cell), not propagated."""
     try:
         await TRANSPORTS[transport].client(timings)(target, log)
@@ -300,10 +354,15 @@ async def _client(transport: str, timings: ClientTimings, errors: list[str], tar
         log.append(Note(now_ns(), errors[-1]))
 
 
-def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: Judgement,
-           duration_s: float) -> dict[str, Any]:  # fmt: skip
-    lag_ms = publish_lag_ms(list(cell.schedule_s),
-                            [p.t_ns for p in log.of(Published)])  # fmt: skip
+def _entry(
+    cell: CellSpec,
+    log: EventLog,
+    hops: list[RunningHop],
+    m,
+    judgement: Judgement,
+    duration_s: float,
+) -> dict[str, Any]:
+    lag_ms = publish_lag_ms(list(cell.schedule_s), [p.t_ns for p in log.of(Published)])
     return {
         "id": cell.id,
         "transport": cell.transport,
@@ -317,11 +376,16 @@ def _entry(cell: CellSpec, log: EventLog, hops: list[RunningHop], m, judgement: 
         "metrics": m.to_json() if m is not None else None,
         "samples": [],
         "hops": [
-            {"index": h.index, "behaviours": list(h.spec.behaviours), "mode": h.spec.mode,
-             "url": h.url, "external": h.spec.external is not None,
-             **cell.hops[h.index - 1].record()}
+            {
+                "index": h.index,
+                "behaviours": list(h.spec.behaviours),
+                "mode": h.spec.mode,
+                "url": h.url,
+                "external": h.spec.external is not None,
+                **cell.hops[h.index - 1].record(),
+            }
             for h in hops
-        ],  # fmt: skip
+        ],
         "server_saw": sorted({f"{r.http_version} {r.path}" for r in log.of(ServerRequest)}),
         "connections": _connections(log),
         "notes": [*[n.text for n in log.of(Note)][:50], *_lag_notes(lag_ms)],

@@ -90,10 +90,16 @@ class Topology:
 
 @asynccontextmanager
 async def open_topology(
-    hops: Sequence[ScaledHop], workdir: Path, log: EventLog, *, server: PushTarget | str,
-    tls: bool | RunCA = False, http2: bool = False,
-    server_socket: socket.socket | None = None, watch: Clock | None = None,
-) -> AsyncIterator[Topology]:  # fmt: skip
+    hops: Sequence[ScaledHop],
+    workdir: Path,
+    log: EventLog,
+    *,
+    server: PushTarget | str,
+    tls: bool | RunCA = False,
+    http2: bool = False,
+    server_socket: socket.socket | None = None,
+    watch: Clock | None = None,
+) -> AsyncIterator[Topology]:
     """Start `server`, then `hops` from it outwards; yield the Topology; tear down in order.
 
     `server` is a PushTarget to start (built on `log`), or the URL of a server already
@@ -128,9 +134,10 @@ async def open_topology(
             server_scope.cancel()  # 4. the server last, even when the cancel came from outside
 
 
-async def _nursery_in(scope: trio.CancelScope,
-                      task_status: trio.TaskStatus[trio.Nursery] = trio.TASK_STATUS_IGNORED,
-                      ) -> None:  # fmt: skip
+async def _nursery_in(
+    scope: trio.CancelScope,
+    task_status: trio.TaskStatus[trio.Nursery] = trio.TASK_STATUS_IGNORED,
+) -> None:
     """A nursery inside `scope` (shielded): what the server runs in, so a cancel of the whole
     topology (Ctrl-C) stops the server only once its clients and hops are gone. A server
     still starting is not shielded yet (trio's `start` runs it in the caller's scope)."""

@@ -49,8 +49,9 @@ class Judgement:
     reason: str
 
 
-def judge(metrics: Metrics, budget: Budget, *, within_s: float,
-          stream: StreamMetrics | None = None) -> Judgement:  # fmt: skip
+def judge(
+    metrics: Metrics, budget: Budget, *, within_s: float, stream: StreamMetrics | None = None
+) -> Judgement:
     """First matching rule wins: no workload, nothing delivered, loss, slowness, order, pass.
 
     For a token stream (`stream` given) two rules come before loss and slowness: an answer
@@ -63,8 +64,9 @@ def judge(metrics: Metrics, budget: Budget, *, within_s: float,
     return Judgement(found.verdict, found.reason + _resumed(stream))  # "" when never cut
 
 
-def _judge(metrics: Metrics, budget: Budget, within_s: float,
-           stream: StreamMetrics | None) -> Judgement:  # fmt: skip
+def _judge(
+    metrics: Metrics, budget: Budget, within_s: float, stream: StreamMetrics | None
+) -> Judgement:
     m = metrics
     if m.sent == 0:
         return Judgement(Verdict.ERROR, "workload published no events")
@@ -78,8 +80,7 @@ def _judge(metrics: Metrics, budget: Budget, within_s: float,
     if m.lost > budget.max_lost:
         return Judgement(
             Verdict.FAIL,
-            f"lost {m.lost}/{m.sent} events within {within_s:g} s "
-            f"(first lost id {m.lost_ids[0]})",
+            f"lost {m.lost}/{m.sent} events within {within_s:g} s (first lost id {m.lost_ids[0]})",
         )
     p95 = m.latency_ms.p95
     if p95 is None:  # delivered, but the endpoint gives no send time (harness/target.py)
@@ -92,12 +93,13 @@ def _judge(metrics: Metrics, budget: Budget, within_s: float,
     if m.out_of_order > 0:
         return Judgement(Verdict.DEGRADED, f"{m.out_of_order} events out of order")
     reason = (
-        f"{m.delivered}/{m.sent} delivered, p95 {p95:.1f} ms within "
-        f"{budget.latency_p95_ms:.0f} ms"
+        f"{m.delivered}/{m.sent} delivered, p95 {p95:.1f} ms within {budget.latency_p95_ms:.0f} ms"
     )
     if stream is not None:
-        reason += (f", time to first token {_ms(stream.time_to_first_token_ms)}, at most "
-                   f"{stream.max_batch_tokens} tokens per {_batch_unit(stream)}")  # fmt: skip
+        reason += (
+            f", time to first token {_ms(stream.time_to_first_token_ms)}, at most "
+            f"{stream.max_batch_tokens} tokens per {_batch_unit(stream)}"
+        )
     if m.duplicates:
         reason += f", {m.duplicates} wire duplicates"
     return Judgement(Verdict.PASS, reason)
@@ -112,19 +114,24 @@ def _without_latency(m: Metrics, within_s: float) -> Judgement:
     times (docs/endpoint-contract.md).
     """
     if m.out_of_order > 0:
-        return Judgement(Verdict.DEGRADED, f"{m.out_of_order} events out of order "
-                         "(latency not measured: endpoint sends no send time)")  # fmt: skip
-    return Judgement(Verdict.PASS, f"{m.delivered}/{m.sent} delivered in order within "
-                     f"{within_s:g} s; latency not measured (endpoint sends no send time), "
-                     "latency budget not checked")  # fmt: skip
+        return Judgement(
+            Verdict.DEGRADED,
+            f"{m.out_of_order} events out of order "
+            "(latency not measured: endpoint sends no send time)",
+        )
+    return Judgement(
+        Verdict.PASS,
+        f"{m.delivered}/{m.sent} delivered in order within "
+        f"{within_s:g} s; latency not measured (endpoint sends no send time), "
+        "latency budget not checked",
+    )
 
 
 def _stream_rule(s: StreamMetrics, budget: Budget) -> Judgement | None:
     if not s.end_marker:
         return Judgement(
             Verdict.FAIL,
-            f"truncated answer: {s.tokens_received}/{s.tokens_sent} tokens arrived, no end "
-            "marker",
+            f"truncated answer: {s.tokens_received}/{s.tokens_sent} tokens arrived, no end marker",
         )
     if s.tokens_received < s.tokens_sent:
         return None  # the loss rule says which were lost
@@ -138,8 +145,9 @@ def _stream_rule(s: StreamMetrics, budget: Budget) -> Judgement | None:
         )
     # The typical lump, not the largest: a one-off stall of a loaded machine makes one big
     # lump; a hop that buffers puts most tokens in lumps.
-    too_big = (budget.max_batch_tokens is not None
-               and s.typical_lump_tokens > budget.max_batch_tokens)  # fmt: skip
+    too_big = (
+        budget.max_batch_tokens is not None and s.typical_lump_tokens > budget.max_batch_tokens
+    )
     gap_p99 = s.gap_p99_ms or 0.0
     too_slow = budget.inter_token_p99_ms is not None and gap_p99 > budget.inter_token_p99_ms
     if too_big or too_slow:

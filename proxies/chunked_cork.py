@@ -42,9 +42,13 @@ class ChunkedCork:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, t
         self.timers: dict[str, object] = {}
 
     def load(self, loader) -> None:
-        loader.add_option("chunked_cork_ms", int, 207,
-                          "Hold bytes inside a chunked body this long from the first held "
-                          "byte (the kernel's cork: TCP_RTO_MIN plus its tick, measured).")
+        loader.add_option(
+            "chunked_cork_ms",
+            int,
+            207,
+            "Hold bytes inside a chunked body this long from the first held "
+            "byte (the kernel's cork: TCP_RTO_MIN plus its tick, measured).",
+        )
 
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
         message = flow.messages[-1]

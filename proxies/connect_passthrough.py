@@ -26,7 +26,7 @@ RIG_PORT_AS = ("scheme", "real")
 
 
 def allowed_ports(spec: str) -> set[int]:
-    """"443", "443,8443" or "1-65535" -> the ports in it. Pure."""
+    """ "443", "443,8443" or "1-65535" -> the ports in it. Pure."""
     ports: set[int] = set()
     for part in filter(None, (p.strip() for p in spec.split(","))):
         low, _, high = part.partition("-")
@@ -47,10 +47,18 @@ def judged_port(host: str, port: int, rig_port_as: str, tls_cell: bool) -> int:
 
 class ConnectPassthrough:
     def load(self, loader) -> None:
-        loader.add_option("connect_allowed_ports", str, "443",
-                          "Ports CONNECT may reach, e.g. 443,8443 or 1-65535 (squid SSL_ports).")
-        loader.add_option("connect_rig_port_as", str, "scheme",
-                          "scheme: the loopback origin stands for 443/80; real: its own port.")
+        loader.add_option(
+            "connect_allowed_ports",
+            str,
+            "443",
+            "Ports CONNECT may reach, e.g. 443,8443 or 1-65535 (squid SSL_ports).",
+        )
+        loader.add_option(
+            "connect_rig_port_as",
+            str,
+            "scheme",
+            "scheme: the loopback origin stands for 443/80; real: its own port.",
+        )
 
     def configure(self, updates) -> None:
         if "connect_rig_port_as" in updates and ctx.options.connect_rig_port_as not in RIG_PORT_AS:
@@ -60,20 +68,23 @@ class ConnectPassthrough:
                 allowed_ports(ctx.options.connect_allowed_ports)
             except ValueError:
                 raise exceptions.OptionsError(
-                    "connect_allowed_ports: ports like 443,8000-9000") from None
+                    "connect_allowed_ports: ports like 443,8000-9000"
+                ) from None
 
     def running(self) -> None:
         ctx.options.update(ignore_hosts=[".*"])  # never intercept: every CONNECT is a tunnel
 
     def http_connect(self, flow: http.HTTPFlow) -> None:
         tls_cell = bool(ctx.options.ssl_verify_upstream_trusted_ca)
-        port = judged_port(flow.request.host, flow.request.port, ctx.options.connect_rig_port_as,
-                           tls_cell)  # fmt: skip
+        port = judged_port(
+            flow.request.host, flow.request.port, ctx.options.connect_rig_port_as, tls_cell
+        )
         if port not in allowed_ports(ctx.options.connect_allowed_ports):
             flow.response = http.Response.make(
-                403, b"CONNECT to this port is denied (SSL_ports)\n",
+                403,
+                b"CONNECT to this port is denied (SSL_ports)\n",
                 {"content-type": "text/plain"},
-            )  # fmt: skip
+            )
 
 
 addons = [ConnectPassthrough()]

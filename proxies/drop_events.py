@@ -67,10 +67,18 @@ class FrameDropper:
 
 class DropEvents:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
-        loader.add_option("drop_events_per_mille", int, 100,
-                          "Share of events dropped, in 1/1000 (chosen by id, see drops()).")
-        loader.add_option("drop_events_seed", int, 3,
-                          "Seed of the choice of dropped ids (3 drops ids 1, 2 and 8 of 1-15).")
+        loader.add_option(
+            "drop_events_per_mille",
+            int,
+            100,
+            "Share of events dropped, in 1/1000 (chosen by id, see drops()).",
+        )
+        loader.add_option(
+            "drop_events_seed",
+            int,
+            3,
+            "Seed of the choice of dropped ids (3 drops ids 1, 2 and 8 of 1-15).",
+        )
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         assert flow.response is not None
@@ -87,8 +95,9 @@ class DropEvents:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, ta
             event_id = json.loads(message.content)["id"]
         except (ValueError, KeyError, TypeError):
             return
-        if isinstance(event_id, int) and drops(ctx.options.drop_events_seed, event_id,
-                                               ctx.options.drop_events_per_mille):  # fmt: skip
+        if isinstance(event_id, int) and drops(
+            ctx.options.drop_events_seed, event_id, ctx.options.drop_events_per_mille
+        ):
             message.drop()
 
 

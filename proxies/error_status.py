@@ -20,11 +20,19 @@ class ErrorStatus:
 
     def load(self, loader) -> None:
         loader.add_option("error_status_code", int, 503, "Status the hop answers itself.")
-        loader.add_option("error_status_first_n", int, 0,
-                          "Answer the error to the first N requests only; 0: to every request.")
-        loader.add_option("error_status_paths", str, "/",
-                          "Comma-separated path prefixes that get the error (a gateway's "
-                          "location block for the slow upstream); others are forwarded.")
+        loader.add_option(
+            "error_status_first_n",
+            int,
+            0,
+            "Answer the error to the first N requests only; 0: to every request.",
+        )
+        loader.add_option(
+            "error_status_paths",
+            str,
+            "/",
+            "Comma-separated path prefixes that get the error (a gateway's "
+            "location block for the slow upstream); others are forwarded.",
+        )
 
     def configure(self, updates) -> None:
         if "error_status_code" in updates and not 400 <= ctx.options.error_status_code <= 599:

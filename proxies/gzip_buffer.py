@@ -38,8 +38,12 @@ class GzipStream:
 
 class GzipBuffer:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
-        loader.add_option("gzip_buffer_honour_no_transform", bool, True,
-                          "Leave responses with Cache-Control: no-transform uncompressed.")
+        loader.add_option(
+            "gzip_buffer_honour_no_transform",
+            bool,
+            True,
+            "Leave responses with Cache-Control: no-transform uncompressed.",
+        )
         loader.add_option("gzip_buffer_level", int, 6, "zlib compression level, 1..9.")
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:

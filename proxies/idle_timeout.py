@@ -23,8 +23,12 @@ SCALED_OPTIONS = ("idle_timeout_ms",)
 
 class IdleTimeout:
     def load(self, loader) -> None:
-        loader.add_option("idle_timeout_ms", int, 60_000,
-                          "Close after this long with no bytes either way (ALB: 60000).")
+        loader.add_option(
+            "idle_timeout_ms",
+            int,
+            60_000,
+            "Close after this long with no bytes either way (ALB: 60000).",
+        )
 
     def client_connected(self, client: connection.Client) -> None:
         self._check_later(client, ctx.options.idle_timeout_ms / 1000)

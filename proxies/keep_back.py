@@ -34,8 +34,9 @@ class KeepBack:
         self.timers: dict[str, asyncio.TimerHandle] = {}
 
     def load(self, loader) -> None:
-        loader.add_option("keep_back_ms", int, 1000,
-                          "Hold the server's bytes this many ms from its first byte.")
+        loader.add_option(
+            "keep_back_ms", int, 1000, "Hold the server's bytes this many ms from its first byte."
+        )
 
     def tcp_message(self, flow: tcp.TCPFlow) -> None:
         message = flow.messages[-1]

@@ -22,11 +22,19 @@ SCALED_OPTIONS = ("lifetime_cap_ms", "lifetime_cap_ttfb_ms")
 
 class LifetimeCap:
     def load(self, loader) -> None:
-        loader.add_option("lifetime_cap_ms", int, 30_000,
-                          "Close each connection this long after it opened (GCP: 30000).")
-        loader.add_option("lifetime_cap_ttfb_ms", int, 0,
-                          "If > 0, close when a response has not started this long after its "
-                          "request (Heroku: 30000).")
+        loader.add_option(
+            "lifetime_cap_ms",
+            int,
+            30_000,
+            "Close each connection this long after it opened (GCP: 30000).",
+        )
+        loader.add_option(
+            "lifetime_cap_ttfb_ms",
+            int,
+            0,
+            "If > 0, close when a response has not started this long after its "
+            "request (Heroku: 30000).",
+        )
 
     def client_connected(self, client: connection.Client) -> None:
         lifetime_s = ctx.options.lifetime_cap_ms / 1000

@@ -39,8 +39,12 @@ class Network:
         loader.add_option("network_latency_ms", int, 0, "Delay added to every chunk.")
         loader.add_option("network_jitter_ms", int, 0, "Uniform +- jitter on the delay.")
         loader.add_option("network_bandwidth_kbps", int, 0, "Cap in kilobits/s; 0: none.")
-        loader.add_option("network_reset_per_mille", int, 0,
-                          "Chance per chunk, in 1/1000, that the connection is reset (RST).")
+        loader.add_option(
+            "network_reset_per_mille",
+            int,
+            0,
+            "Chance per chunk, in 1/1000, that the connection is reset (RST).",
+        )
         loader.add_option("network_seed", int, 0, "Seed of the jitter and reset generator.")
 
     def configure(self, updates) -> None:
@@ -52,8 +56,9 @@ class Network:
         o = ctx.options
         jitter = self.rng.uniform(-1, 1) * o.network_jitter_ms if o.network_jitter_ms else 0
         transmit = size * 8 / (o.network_bandwidth_kbps * 1000) if o.network_bandwidth_kbps else 0
-        start = max(now + max(0.0, (o.network_latency_ms + jitter) / 1000),
-                    self.last_release.get(key, 0.0))  # fmt: skip
+        start = max(
+            now + max(0.0, (o.network_latency_ms + jitter) / 1000), self.last_release.get(key, 0.0)
+        )
         self.last_release[key] = start + transmit
         return start + transmit
 

@@ -75,8 +75,9 @@ class HeldResponse(http.Response):  # pragma: no mutate block (mitmproxy state: 
 
 class NginxDefaults:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
-        loader.add_option("nginx_buffer_bytes", int, 4096,
-                          "proxy_buffer_size: one memory page (4096 on x86-64).")
+        loader.add_option(
+            "nginx_buffer_bytes", int, 4096, "proxy_buffer_size: one memory page (4096 on x86-64)."
+        )
 
     def configure(self, updates) -> None:
         if "nginx_buffer_bytes" in updates and ctx.options.nginx_buffer_bytes < 512:

@@ -59,10 +59,18 @@ class BlockBuffer:
 class SizeBuffer:  # pragma: no mutate block (mitmproxy hooks: tests/proxies, taddons)
     def load(self, loader) -> None:
         loader.add_option("size_buffer_bytes", int, 4096, "Block size in bytes (nginx: 4096).")
-        loader.add_option("size_buffer_mode", str, "blocks",
-                          "blocks: forward each full block; threshold: hold only the first.")
-        loader.add_option("size_buffer_honour_x_accel", bool, True,
-                          "Stream responses whose upstream sent X-Accel-Buffering: no (nginx).")
+        loader.add_option(
+            "size_buffer_mode",
+            str,
+            "blocks",
+            "blocks: forward each full block; threshold: hold only the first.",
+        )
+        loader.add_option(
+            "size_buffer_honour_x_accel",
+            bool,
+            True,
+            "Stream responses whose upstream sent X-Accel-Buffering: no (nginx).",
+        )
 
     def configure(self, updates) -> None:
         if "size_buffer_bytes" in updates and ctx.options.size_buffer_bytes < 1:

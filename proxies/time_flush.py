@@ -28,8 +28,9 @@ class TimeFlush:
         self.timers: dict[str, asyncio.Task] = {}
 
     def load(self, loader) -> None:
-        loader.add_option("time_flush_interval_ms", int, 1000,
-                          "Release held server bytes every this many ms.")
+        loader.add_option(
+            "time_flush_interval_ms", int, 1000, "Release held server bytes every this many ms."
+        )
 
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
         self.held[flow.id] = bytearray()

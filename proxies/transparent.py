@@ -27,9 +27,13 @@ class Transparent:
     """Adds nothing to the baseline every hop has (proxies/_baseline.py): it streams."""
 
     def load(self, loader) -> None:
-        loader.add_option("transparent_connection_per_request", bool, False,
-                          "HTTP/1.0 + Connection: close upstream and Connection: close to "
-                          "the client (nginx_defaults' connection work, nothing else).")
+        loader.add_option(
+            "transparent_connection_per_request",
+            bool,
+            False,
+            "HTTP/1.0 + Connection: close upstream and Connection: close to "
+            "the client (nginx_defaults' connection work, nothing else).",
+        )
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if not ctx.options.transparent_connection_per_request:

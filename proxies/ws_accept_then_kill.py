@@ -17,13 +17,21 @@ from gauntlet.proxies._conn import close_client, later
 
 class WsAcceptThenKill:
     def load(self, loader) -> None:
-        loader.add_option("ws_kill_after_ms", int, 300,
-                          "Kill each WebSocket connection this long after the upgrade.")
+        loader.add_option(
+            "ws_kill_after_ms",
+            int,
+            300,
+            "Kill each WebSocket connection this long after the upgrade.",
+        )
 
     def websocket_start(self, flow: http.HTTPFlow) -> None:
         delay_ms = ctx.options.ws_kill_after_ms
-        later(delay_ms / 1000, lambda: close_client(
-            flow.client_conn, f"websocket killed {delay_ms:g} ms after upgrade"))
+        later(
+            delay_ms / 1000,
+            lambda: close_client(
+                flow.client_conn, f"websocket killed {delay_ms:g} ms after upgrade"
+            ),
+        )
 
 
 addons = [WsAcceptThenKill()]

@@ -17,8 +17,12 @@ MODES = ("status", "strip")
 
 class WsRefuse:
     def load(self, loader) -> None:
-        loader.add_option("ws_refuse_mode", str, "status",
-                          "status: answer ws_refuse_status; strip: drop Upgrade/Connection.")
+        loader.add_option(
+            "ws_refuse_mode",
+            str,
+            "status",
+            "status: answer ws_refuse_status; strip: drop Upgrade/Connection.",
+        )
         loader.add_option("ws_refuse_status", int, 403, "Status code for mode 'status'.")
 
     def configure(self, updates) -> None:
@@ -30,12 +34,18 @@ class WsRefuse:
             return
         if ctx.options.ws_refuse_mode == "status":
             flow.response = http.Response.make(
-                ctx.options.ws_refuse_status, b"WebSocket not allowed by proxy\n",
+                ctx.options.ws_refuse_status,
+                b"WebSocket not allowed by proxy\n",
                 {"content-type": "text/plain"},
-            )  # fmt: skip
+            )
         else:
-            for name in ("upgrade", "connection", "sec-websocket-key",
-                         "sec-websocket-version", "sec-websocket-extensions"):  # fmt: skip
+            for name in (
+                "upgrade",
+                "connection",
+                "sec-websocket-key",
+                "sec-websocket-version",
+                "sec-websocket-extensions",
+            ):
                 flow.request.headers.pop(name, None)
 
 

@@ -152,8 +152,10 @@ def load_equivalents() -> dict[tuple[str, str, str], str]:
     for i, entry in enumerate(entries, start=1):
         missing = {"module", "function", "change", "reason"} - entry.keys()
         if missing or not entry.get("reason", "").strip():
-            sys.exit(f"{EQUIVALENTS}: entry {i} needs module, function, change and a reason "
-                     f"(missing: {', '.join(sorted(missing)) or 'reason text'})")  # fmt: skip
+            sys.exit(
+                f"{EQUIVALENTS}: entry {i} needs module, function, change and a reason "
+                f"(missing: {', '.join(sorted(missing)) or 'reason text'})"
+            )
         reviewed[(entry["module"], entry["function"], entry["change"])] = entry["reason"]
     return reviewed
 
@@ -170,8 +172,10 @@ def summary(mutants: list[Mutant], equivalent: set[tuple[str, str, str]]) -> lis
             c["equivalent"] += 1
         else:
             c["survived"] += 1
-    head = (f"{'module':<30} {'mutants':>7} {'killed':>7} {'(mypy)':>7} {'equiv':>6} "
-            f"{'survived':>8} {'score':>7}")  # fmt: skip
+    head = (
+        f"{'module':<30} {'mutants':>7} {'killed':>7} {'(mypy)':>7} {'equiv':>6} "
+        f"{'survived':>8} {'score':>7}"
+    )
     rows = [head, "-" * len(head)]
     total: Counter[str] = Counter()
     for module, c in sorted(by_module.items()):
@@ -186,8 +190,10 @@ def summary(mutants: list[Mutant], equivalent: set[tuple[str, str, str]]) -> lis
 def _row(label: str, c: Counter[str]) -> str:
     judged = c["mutants"] - c["equivalent"]
     score = f"{100 * c['killed'] / judged:.1f} %" if judged else "-"
-    return (f"{label:<30} {c['mutants']:>7} {c['killed']:>7} {c['mypy']:>7} "
-            f"{c['equivalent']:>6} {c['survived']:>8} {score:>7}")  # fmt: skip
+    return (
+        f"{label:<30} {c['mutants']:>7} {c['killed']:>7} {c['mypy']:>7} "
+        f"{c['equivalent']:>6} {c['survived']:>8} {score:>7}"
+    )
 
 
 def run_mutmut(reuse: bool) -> float:
@@ -196,19 +202,29 @@ def run_mutmut(reuse: bool) -> float:
     STAGE.mkdir(exist_ok=True)
     stage()
     bin_dir = str(Path(sys.executable).parent)  # mutmut's type check runs `mypy` from PATH
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-           "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "fast")}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "fast"),
+    }
     started = time.monotonic()
     print(f"mutation: running mutmut (output: {LOG.relative_to(REPO)}) ...", flush=True)
     with LOG.open("w") as log:
-        done = subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=STAGE, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run"],
+            cwd=STAGE,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     elapsed = time.monotonic() - started
     if done.returncode != 0:
         tail = LOG.read_text(errors="replace").replace("\r", "\n").splitlines()[-30:]
         print("\n".join(tail))
-        sys.exit(f"mutation: mutmut run failed (exit {done.returncode}) after {elapsed:.0f} s; "
-                 f"full output in {LOG}")  # fmt: skip
+        sys.exit(
+            f"mutation: mutmut run failed (exit {done.returncode}) after {elapsed:.0f} s; "
+            f"full output in {LOG}"
+        )
     return elapsed
 
 
@@ -230,16 +246,22 @@ def main(argv: list[str] | None = None) -> int:
     unexpected = [m for m in survivors if m.identity not in reviewed]
     stale = sorted(set(reviewed) - {m.identity for m in survivors})
     for m in unexpected:
-        print(f"\nSURVIVED ({m.status}): {m.module} {m.function}\n    {m.change}\n"
-              f"    see: mutmut show {m.name}")  # fmt: skip
+        print(
+            f"\nSURVIVED ({m.status}): {m.module} {m.function}\n    {m.change}\n"
+            f"    see: mutmut show {m.name}"
+        )
     for module, function, change in stale:
-        print(f"\nLISTED AS EQUIVALENT BUT NOT A SURVIVOR (killed, or the code changed): "
-              f"{module} {function}\n    {change}\n    remove or update it in {EQUIVALENTS.name}")
+        print(
+            f"\nLISTED AS EQUIVALENT BUT NOT A SURVIVOR (killed, or the code changed): "
+            f"{module} {function}\n    {change}\n    remove or update it in {EQUIVALENTS.name}"
+        )
     if unexpected or stale:
-        print(f"\nmutation: {len(unexpected)} unexpected survivor(s), {len(stale)} stale "
-              f"equivalent(s). Kill a survivor with a test of the behaviour it breaks, or, if "
-              f"no caller can observe the change, list it in {EQUIVALENTS.relative_to(REPO)} "
-              f"with the reason.")  # fmt: skip
+        print(
+            f"\nmutation: {len(unexpected)} unexpected survivor(s), {len(stale)} stale "
+            f"equivalent(s). Kill a survivor with a test of the behaviour it breaks, or, if "
+            f"no caller can observe the change, list it in {EQUIVALENTS.relative_to(REPO)} "
+            f"with the reason."
+        )
         return 1
     print(f"mutation: every survivor is a reviewed equivalent ({len(listed)} listed)")
     return 0

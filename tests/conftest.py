@@ -41,5 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A `serial` test must have no other test beside it: it fails on an xdist worker."""
     if item.get_closest_marker("serial") and os.environ.get("PYTEST_XDIST_WORKER"):
-        pytest.fail("marked `serial`: it must run alone, without -n (-m 'not serial' under -n; "
-                    "Makefile)", pytrace=False)
+        pytest.fail(
+            "marked `serial`: it must run alone, without -n (-m 'not serial' under -n; Makefile)",
+            pytrace=False,
+        )

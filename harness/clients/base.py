@@ -51,4 +51,3 @@ def http_client(target: Target) -> httpx.AsyncClient:
         trust_env=False,  # never pick up a proxy from the environment: loopback only
         transport=target.transport,
     )
-

@@ -85,11 +85,11 @@ BROWSER_TIME = {
     "server_retry_ms": ServerOptions().retry_ms,
     "chromium_default_retry_ms": CHROMIUM_DEFAULT_RETRY_MS,
     "why": "the browser's own timings cannot be scaled; the reference server sends retry: "
-           f"{ServerOptions().retry_ms} at the start of every SSE stream, so Chromium's "
-           f"{CHROMIUM_DEFAULT_RETRY_MS} ms default applies only to a stream that never "
-           "started (held, or failed for good, which never reconnects); the page's own "
-           "WebSocket and polling backoffs are the reference clients' (50 ms doubling to 2 s)",
-}  # fmt: skip
+    f"{ServerOptions().retry_ms} at the start of every SSE stream, so Chromium's "
+    f"{CHROMIUM_DEFAULT_RETRY_MS} ms default applies only to a stream that never "
+    "started (held, or failed for good, which never reconnects); the page's own "
+    "WebSocket and polling backoffs are the reference clients' (50 ms doubling to 2 s)",
+}
 """What results.json says about time in a browser cell (the real world's constants)."""
 _DEVTOOLS_LINE = re.compile(rb"DevTools listening on (ws://\S+)")
 
@@ -117,12 +117,12 @@ class ClockOffset:
     def to_json(self) -> dict[str, Any]:
         return {
             "method": "min-RTT round trips of performance.timeOrigin + performance.now() "
-                      "against time.monotonic_ns; offset = page - midpoint",
+            "against time.monotonic_ns; offset = page - midpoint",
             "offset_ms": round(self.offset_ms, 3),
             "error_bound_ms": round(self.error_bound_ms, 3),
             "round_trips": self.round_trips,
             "min_rtt_ms": round(self.min_rtt_ms, 3),
-        }  # fmt: skip
+        }
 
 
 def clock_offset(samples: list[tuple[int, float, int]]) -> ClockOffset:
@@ -147,20 +147,32 @@ def spki_sha256(ca_pem: Path) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
-def chromium_argv(binary: str, profile_dir: Path, *, forward_proxy: str | None = None,
-                  spki: str | None = None) -> list[str]:  # fmt: skip
+def chromium_argv(
+    binary: str, profile_dir: Path, *, forward_proxy: str | None = None, spki: str | None = None
+) -> list[str]:
     """The command line: headless, a fresh profile, nothing off loopback (pure)."""
     argv = [
-        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-extensions", "--mute-audio",
-        f"--user-data-dir={profile_dir}", "--remote-debugging-port=0",
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--mute-audio",
+        f"--user-data-dir={profile_dir}",
+        "--remote-debugging-port=0",
         "--remote-debugging-address=127.0.0.1",
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    ]  # fmt: skip
+    ]
     if forward_proxy:
-        argv += [f"--proxy-server={forward_proxy}",
-                 f"--proxy-bypass-list={BYPASS_ALL_BUT_LOOPBACK}"]
+        argv += [
+            f"--proxy-server={forward_proxy}",
+            f"--proxy-bypass-list={BYPASS_ALL_BUT_LOOPBACK}",
+        ]
     if spki:
         argv.append(f"--ignore-certificate-errors-spki-list={spki}")
     return [*argv, "about:blank"]
@@ -178,31 +190,48 @@ class PageMode:
     upgrade: tuple[tuple[str, float], ...] = ()
 
 
-async def run_browser(target: Target, log: EventLog, *, page: PageMode,
-                      binary: str | None = None) -> None:  # fmt: skip
+async def run_browser(
+    target: Target, log: EventLog, *, page: PageMode, binary: str | None = None
+) -> None:
     """One browser subscriber until cancelled; the browser dies with the cell, always."""
     binary = binary or CHROMIUM_BINARY
     if not Path(binary).exists():
         raise BrowserUnavailable(f"no Chromium at {binary} (install Debian's chromium)")
     info = log.client_info.setdefault("browser", {})
-    info.update({"binary": binary, "page_mode": page.mode, "path": page.path,
-                 "page_events": {"open": 0, "message": 0, "error": 0, "close": 0},
-                 "time": BROWSER_TIME})
+    info.update(
+        {
+            "binary": binary,
+            "page_mode": page.mode,
+            "path": page.path,
+            "page_events": {"open": 0, "message": 0, "error": 0, "close": 0},
+            "time": BROWSER_TIME,
+        }
+    )
     profile = Path(tempfile.mkdtemp(prefix="gauntlet-chromium-"))
     spki = spki_sha256(target.tls.ca_cert) if target.tls is not None else None
     argv = chromium_argv(binary, profile, forward_proxy=target.forward_proxy, spki=spki)
     child: Child | None = None
     try:
-        child = await spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
+        child = await spawn(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         async with trio.open_nursery() as nursery:
             endpoint = await nursery.start(_watch_stderr, child, tail)
             info["pid"] = child.pid
             send, receive = trio.open_memory_channel[tuple](math.inf)
             url = target.base_url + PAGE_PATH
-            nursery.start_soon(partial(trio.to_thread.run_sync, _drive, endpoint, url, page,
-                                       partial(_emit, send), abandon_on_cancel=True))
+            nursery.start_soon(
+                partial(
+                    trio.to_thread.run_sync,
+                    _drive,
+                    endpoint,
+                    url,
+                    page,
+                    partial(_emit, send),
+                    abandon_on_cancel=True,
+                )
+            )
             await _Bridge(log, page, info).consume(receive)
     finally:
         if child is not None:
@@ -210,8 +239,9 @@ async def run_browser(target: Target, log: EventLog, *, page: PageMode,
         shutil.rmtree(profile, ignore_errors=True)
 
 
-async def _watch_stderr(child: Child, tail: deque[str], *,
-                        task_status=trio.TASK_STATUS_IGNORED) -> None:  # fmt: skip
+async def _watch_stderr(
+    child: Child, tail: deque[str], *, task_status=trio.TASK_STATUS_IGNORED
+) -> None:
     """Report the DevTools endpoint once Chromium prints it, then keep draining stderr."""
     assert child.stderr is not None
     buffer = b""
@@ -232,8 +262,9 @@ async def _watch_stderr(child: Child, tail: deque[str], *,
         with trio.move_on_after(2):  # EOF on stderr: reap it so its exit status is known
             await child.wait()
         why = "timed out" if scope.cancelled_caught else f"exited ({child.returncode})"
-        raise BrowserStartError(f"chromium {why} before DevTools was listening: "
-                                + " | ".join(tail)[-800:])  # fmt: skip
+        raise BrowserStartError(
+            f"chromium {why} before DevTools was listening: " + " | ".join(tail)[-800:]
+        )
     while await child.stderr.receive_some(65536):
         pass  # drained, or Chromium would block on a full pipe
 
@@ -263,8 +294,15 @@ def _drive(endpoint: str, url: str, page_mode: PageMode, emit) -> None:
         def on_request(request) -> None:  # EventSource requests: the page cannot see them
             path = urlsplit(request.url).path
             if page_mode.mode == "sse" and path == stream_path:
-                emit(("request", now_ns(), request.method, path,
-                      request.headers.get("last-event-id", "")))
+                emit(
+                    (
+                        "request",
+                        now_ns(),
+                        request.method,
+                        path,
+                        request.headers.get("last-event-id", ""),
+                    )
+                )
 
         page.on("request", on_request)
         page.goto(url, wait_until="load")
@@ -274,9 +312,10 @@ def _drive(endpoint: str, url: str, page_mode: PageMode, emit) -> None:
             page_ms = float(page.evaluate("gauntletNow()"))
             samples.append((before, page_ms, now_ns()))
         emit(("clock", samples))
-        page.evaluate("([m, p, w, o]) => gauntletStart(m, p, w, o)",
-                      [page_mode.mode, page_mode.path, page_mode.wait_ms,
-                       dict(page_mode.upgrade)])
+        page.evaluate(
+            "([m, p, w, o]) => gauntletStart(m, p, w, o)",
+            [page_mode.mode, page_mode.path, page_mode.wait_ms, dict(page_mode.upgrade)],
+        )
         try:
             page.wait_for_event("close", timeout=0)
         except PlaywrightError:
@@ -325,8 +364,13 @@ class _Bridge:
         t = self.clock.to_harness_ns(float(event["t"]))
         if kind == "request":  # fetch and WebSocket: the page stamps its own requests
             self.current = max(self.current, int(event.get("conn", 0)))
-            self.log.append(Request(t, self.conn(int(event.get("conn", 0))),
-                                    f"{event.get('method')} {event.get('path')}"))  # fmt: skip
+            self.log.append(
+                Request(
+                    t,
+                    self.conn(int(event.get("conn", 0))),
+                    f"{event.get('method')} {event.get('path')}",
+                )
+            )
             return
         if kind == "note":  # websocket_fallback's upgrade decisions, as the reference logs
             self.log.append(Note(t, str(event.get("text", ""))))
@@ -343,8 +387,11 @@ class _Bridge:
         elif kind == "error":
             if self.page.mode == "sse":
                 closed = bool(event.get("closed"))
-                why = ("EventSource error, closed for good" if closed
-                       else "EventSource error, reconnecting")  # fmt: skip
+                why = (
+                    "EventSource error, closed for good"
+                    if closed
+                    else "EventSource error, reconnecting"
+                )
                 self.log.append(Disconnected(t, conn, why))
             elif (self.page.mode == "long_poll" or event.get("poll")) and conn in self.opened:
                 self.log.append(Disconnected(t, conn, f"poll failed: {event.get('why', '')}"))

@@ -38,8 +38,10 @@ PATH = "/v1/chat/completions"
 DONE = "[DONE]"
 MODEL = "gauntlet-reference"
 QUESTION = "Why did the users wait twenty minutes?"
-SAMPLE_CHUNK = ('{"id":"x","object":"chat.completion.chunk","created":0,"model":"m",'
-                '"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}')
+SAMPLE_CHUNK = (
+    '{"id":"x","object":"chat.completion.chunk","created":0,"model":"m",'
+    '"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}'
+)
 REQUEST = {"model": MODEL, "messages": [{"role": "user", "content": QUESTION}], "stream": True}
 
 
@@ -92,12 +94,15 @@ async def run_llm_stream_openai(target: Target, log: EventLog) -> None:
     ChatCompletionChunk.model_validate(json.loads(SAMPLE_CHUNK))
     conn = log.new_conn()
     http = httpx2.AsyncClient(
-        proxy=target.forward_proxy, http2=target.http2,
-        verify=target.ssl_context() or True, trust_env=False,
+        proxy=target.forward_proxy,
+        http2=target.http2,
+        verify=target.ssl_context() or True,
+        trust_env=False,
         timeout=httpx2.Timeout(DEFAULT_CONNECT_TIMEOUT_S, read=None),
-    )  # fmt: skip
-    client = openai.AsyncOpenAI(base_url=target.base_url + "/v1", api_key="gauntlet-no-key",
-                                http_client=http, max_retries=0)  # fmt: skip
+    )
+    client = openai.AsyncOpenAI(
+        base_url=target.base_url + "/v1", api_key="gauntlet-no-key", http_client=http, max_retries=0
+    )
     reason = "end of stream before [DONE]: truncated answer"
     try:
         log.append(Request(now_ns(), conn, "POST " + PATH + " (openai)"))

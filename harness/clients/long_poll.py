@@ -34,9 +34,14 @@ from gauntlet.eventlog import (
 
 
 async def run_long_poll(
-    target: Target, log: EventLog, *, path: str = "/poll", cursor: Cursor | None = None,
-    wait_ms: int | None = None, interval_s: float = 0.0,
-) -> None:  # fmt: skip
+    target: Target,
+    log: EventLog,
+    *,
+    path: str = "/poll",
+    cursor: Cursor | None = None,
+    wait_ms: int | None = None,
+    interval_s: float = 0.0,
+) -> None:
     """Poll until cancelled: at once after each answer, or every `interval_s` (short poll)."""
     cursor = cursor if cursor is not None else Cursor()
     backoff = Backoff()

@@ -62,15 +62,24 @@ async def run_mcp_streamable(target: Target, log: EventLog) -> None:
         log.append(Note(now_ns(), f"mcp server message (GET stream): {params.data}"))
 
     http = httpx.AsyncClient(
-        proxy=target.forward_proxy, http2=target.http2, verify=target.ssl_context() or True,
-        trust_env=False, timeout=httpx.Timeout(DEFAULT_CONNECT_TIMEOUT_S, read=None),
+        proxy=target.forward_proxy,
+        http2=target.http2,
+        verify=target.ssl_context() or True,
+        trust_env=False,
+        timeout=httpx.Timeout(DEFAULT_CONNECT_TIMEOUT_S, read=None),
         event_hooks={"request": [on_request], "response": [on_response]},
-    )  # fmt: skip
+    )
     reason = "tool call ended without a result"
     try:
-        async with http, streamable_http_client(target.base_url + MCP_PATH, http_client=http) as (
-            read, write, _,
-        ), ClientSession(read, write, logging_callback=on_log) as session:  # fmt: skip
+        async with (
+            http,
+            streamable_http_client(target.base_url + MCP_PATH, http_client=http) as (
+                read,
+                write,
+                _,
+            ),
+            ClientSession(read, write, logging_callback=on_log) as session,
+        ):
             await session.initialize()
             result = await session.call_tool(TOOL, {}, progress_callback=on_progress)
             if not result.isError:

@@ -95,15 +95,20 @@ async def run_sse(
 
 
 async def run_sse_canary(
-    target: Target, log: EventLog, *, canary_timeout_s: float, poll_wait_ms: int,
+    target: Target,
+    log: EventLog,
+    *,
+    canary_timeout_s: float,
+    poll_wait_ms: int,
     path: str = "/sse?canary=1",
-) -> None:  # fmt: skip
+) -> None:
     """SSE while the canary arrives in time; otherwise long polling for the rest of the session."""
     cursor = Cursor()
     seen = trio.Event()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(partial(run_sse, target, log, path=path, cursor=cursor,
-                                   on_canary=seen.set))  # fmt: skip
+        nursery.start_soon(
+            partial(run_sse, target, log, path=path, cursor=cursor, on_canary=seen.set)
+        )
         with trio.move_on_after(canary_timeout_s):
             await seen.wait()
         if seen.is_set():
@@ -111,7 +116,12 @@ async def run_sse_canary(
             log.append(Settled(now_ns(), "sse"))
             await trio.sleep_forever()
         nursery.cancel_scope.cancel()
-    log.append(Note(now_ns(), f"canary not seen within {canary_timeout_s * 1000:.0f} ms: "
-                              "falling back to long polling"))  # fmt: skip
+    log.append(
+        Note(
+            now_ns(),
+            f"canary not seen within {canary_timeout_s * 1000:.0f} ms: "
+            "falling back to long polling",
+        )
+    )
     log.append(Settled(now_ns(), "long polling"))
     await run_long_poll(target, log, cursor=cursor, wait_ms=poll_wait_ms)

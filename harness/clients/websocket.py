@@ -41,9 +41,14 @@ from gauntlet.eventlog import (
 
 
 async def websocket_session(
-    target: Target, log: EventLog, cursor: Cursor, *, path: str = "/ws",
-    probe_ms: float | None = None, on_probe_passed: Callable[[], None] | None = None,
-) -> float | None:  # fmt: skip
+    target: Target,
+    log: EventLog,
+    cursor: Cursor,
+    *,
+    path: str = "/ws",
+    probe_ms: float | None = None,
+    on_probe_passed: Callable[[], None] | None = None,
+) -> float | None:
     """One socket until it ends; returns how long it lived in ms (None: no handshake)."""
     conn = log.new_conn()
     log.append(Request(now_ns(), conn, "WS " + path))
@@ -99,9 +104,11 @@ async def open_socket(target: Target, resource: str) -> AsyncIterator[WebSocketC
     ssl_context = target.tls.client_context(["http/1.1"]) if target.tls else None
     if target.forward_proxy is None:
         async with open_websocket_url(
-            target.ws_url(resource), ssl_context=ssl_context,
-            connect_timeout=DEFAULT_CONNECT_TIMEOUT_S, disconnect_timeout=DISCONNECT_TIMEOUT_S,
-        ) as ws:  # fmt: skip
+            target.ws_url(resource),
+            ssl_context=ssl_context,
+            connect_timeout=DEFAULT_CONNECT_TIMEOUT_S,
+            disconnect_timeout=DISCONNECT_TIMEOUT_S,
+        ) as ws:
             yield ws
         return
     origin = urlsplit(target.base_url)
@@ -114,7 +121,10 @@ async def open_socket(target: Target, resource: str) -> AsyncIterator[WebSocketC
                     stream = trio.SSLStream(stream, ssl_context, server_hostname=host)
                     await stream.do_handshake()
                 ws = await wrap_client_stream(
-                    nursery, stream, f"{host}:{port}", resource  # type: ignore[arg-type]
+                    nursery,
+                    stream,
+                    f"{host}:{port}",
+                    resource,  # type: ignore[arg-type]
                 )
             try:
                 yield ws
@@ -172,8 +182,13 @@ async def run_websocket(target: Target, log: EventLog, *, path: str = "/ws") -> 
 
 
 async def run_websocket_fallback(
-    target: Target, log: EventLog, *, probe_ms: float, poll_wait_ms: int, retry_s: float,
-) -> None:  # fmt: skip
+    target: Target,
+    log: EventLog,
+    *,
+    probe_ms: float,
+    poll_wait_ms: int,
+    retry_s: float,
+) -> None:
     """Long polling first; upgrade to WebSocket when a probe survives; never flap forever."""
     cursor = Cursor()
     policy = UpgradePolicy(probe_ms=probe_ms, retry_s=retry_s)
@@ -191,8 +206,9 @@ async def run_websocket_fallback(
 
         nursery.start_soon(poll, polling)
         while policy.should_try():
-            lived = await websocket_session(target, log, cursor, probe_ms=probe_ms,
-                                            on_probe_passed=upgraded)  # fmt: skip
+            lived = await websocket_session(
+                target, log, cursor, probe_ms=probe_ms, on_probe_passed=upgraded
+            )
             was_upgraded = policy.upgraded
             policy.socket_ended(lived)
             if was_upgraded:  # the upgraded socket died: back to polling at once
@@ -201,5 +217,10 @@ async def run_websocket_fallback(
                 log.append(Note(now_ns(), "websocket died: back to long polling"))
             if policy.should_try():
                 await trio.sleep(policy.retry_delay_s())
-        log.append(Note(now_ns(), f"websocket upgrade given up after {policy.failures} "
-                                  "failed probes: staying on long polling"))  # fmt: skip
+        log.append(
+            Note(
+                now_ns(),
+                f"websocket upgrade given up after {policy.failures} "
+                "failed probes: staying on long polling",
+            )
+        )

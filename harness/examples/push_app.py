@@ -99,7 +99,8 @@ def make_app(send_time: bool = True):
             tg.start_soon(_until_disconnect, receive, tg.cancel_scope)
             batch = await events.wait_after(cursor)
             body = f"retry: {RETRY_MS}\n\n" + "".join(
-                f"id: {e['id']}\ndata: {json.dumps(e)}\n\n" for e in batch)
+                f"id: {e['id']}\ndata: {json.dumps(e)}\n\n" for e in batch
+            )
             await _respond(send, 200, body.encode(), b"text/event-stream")
             tg.cancel_scope.cancel()
 
@@ -108,19 +109,30 @@ def make_app(send_time: bool = True):
             await sse_batch(scope, receive, send)
             return
         cursor = _cursor(scope)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream"),
-                                (b"cache-control", b"no-cache")]})  # fmt: skip
-        await send({"type": "http.response.body", "body": f"retry: {RETRY_MS}\n\n".encode(),
-                    "more_body": True})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"cache-control", b"no-cache"),
+                ],
+            }
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": f"retry: {RETRY_MS}\n\n".encode(),
+                "more_body": True,
+            }
+        )
         async with anyio.create_task_group() as tg:
             tg.start_soon(_until_disconnect, receive, tg.cancel_scope)
             while True:
                 batch = await events.wait_after(cursor)
                 cursor = batch[-1]["id"]
                 body = "".join(f"id: {e['id']}\ndata: {json.dumps(e)}\n\n" for e in batch)
-                await send({"type": "http.response.body", "body": body.encode(),
-                            "more_body": True})  # fmt: skip
+                await send({"type": "http.response.body", "body": body.encode(), "more_body": True})
 
     async def poll(scope, receive, send) -> None:
         cursor = _cursor(scope)
@@ -142,8 +154,12 @@ def make_app(send_time: bool = True):
             tg.start_soon(_until_disconnect, receive, tg.cancel_scope)
             while True:
                 for e in await events.wait_after(cursor):
-                    await send({"type": "websocket.send",
-                                "text": json.dumps({"id": e["id"], "data": json.dumps(e)})})
+                    await send(
+                        {
+                            "type": "websocket.send",
+                            "text": json.dumps({"id": e["id"], "data": json.dumps(e)}),
+                        }
+                    )
                     cursor = e["id"]
 
     async def app(scope, receive, send) -> None:

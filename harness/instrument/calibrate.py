@@ -104,23 +104,45 @@ class Point:
 
     def to_json(self) -> dict[str, Any]:
         r = _round
-        return {"kind": self.kind, "nominal_ms": self.nominal_ms,
-                "expected_ms": r(self.expected_ms), "measured_ms": r(self.measured_ms),
-                "p95_ms": r(self.p95_ms), "band_ms": r(self.band_ms), "error_ms": r(self.error_ms),
-                "pass": self.passed, "samples": self.samples, "wanted": self.wanted}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "nominal_ms": self.nominal_ms,
+            "expected_ms": r(self.expected_ms),
+            "measured_ms": r(self.measured_ms),
+            "p95_ms": r(self.p95_ms),
+            "band_ms": r(self.band_ms),
+            "error_ms": r(self.error_ms),
+            "pass": self.passed,
+            "samples": self.samples,
+            "wanted": self.wanted,
+        }
 
 
 def delay_point(nominal_ms: float, m: Metrics, baseline_p50_ms: float, wanted: int) -> Point:
     """A network hop of D ms: its p50 latency should be D + the baseline's p50."""
-    return Point("delay", nominal_ms, nominal_ms + baseline_p50_ms, m.latency_ms.p50,
-                 m.latency_ms.p95, m.delivered, wanted)  # fmt: skip
+    return Point(
+        "delay",
+        nominal_ms,
+        nominal_ms + baseline_p50_ms,
+        m.latency_ms.p50,
+        m.latency_ms.p95,
+        m.delivered,
+        wanted,
+    )
 
 
 def hold_point(nominal_ms: float, held: list[float], baseline: list[float], wanted: int) -> Point:
     """A hold of T ms: held minus baseline time to first event, paired, should be T."""
     diffs = [h - b for h, b in zip(held, baseline, strict=False)]
-    return Point("hold", nominal_ms, nominal_ms, percentile(diffs, 50), percentile(diffs, 95),
-                 len(diffs), wanted)  # fmt: skip
+    return Point(
+        "hold",
+        nominal_ms,
+        nominal_ms,
+        percentile(diffs, 50),
+        percentile(diffs, 95),
+        len(diffs),
+        wanted,
+    )
 
 
 class CalibrationPoint(Part):
@@ -163,50 +185,74 @@ class CalibrationDocument(Document):
     duration_s: float
 
 
-def build(points: list[Point], baseline: dict[str, Any], *, duration_s: float,
-          created: dt.datetime | None = None) -> CalibrationDocument:  # fmt: skip
+def build(
+    points: list[Point],
+    baseline: dict[str, Any],
+    *,
+    duration_s: float,
+    created: dt.datetime | None = None,
+) -> CalibrationDocument:
     """The calibration document (pure apart from reading machine, versions and git)."""
     created = created or dt.datetime.now(dt.UTC)
     errors = [abs(p.error_ms) for p in points if p.error_ms is not None]
-    return CalibrationDocument.model_validate({
-        **header(CalibrationDocument, created=created, machine=machine_info(), repo=REPO),
-        "id": new_run_id("calibrate", created),
-        "band_rule": "max(2 ms, 5 % of nominal)",
-        "baseline": baseline,
-        "points": [p.to_json() for p in points],
-        "passed": bool(points) and all(p.passed for p in points),
-        "max_abs_error_ms": round(max(errors), 3) if errors else None,
-        "duration_s": round(duration_s, 3),
-    })
+    return CalibrationDocument.model_validate(
+        {
+            **header(CalibrationDocument, created=created, machine=machine_info(), repo=REPO),
+            "id": new_run_id("calibrate", created),
+            "band_rule": "max(2 ms, 5 % of nominal)",
+            "baseline": baseline,
+            "points": [p.to_json() for p in points],
+            "passed": bool(points) and all(p.passed for p in points),
+            "max_abs_error_ms": round(max(errors), 3) if errors else None,
+            "duration_s": round(duration_s, 3),
+        }
+    )
 
 
 def render_table(doc: CalibrationDocument) -> str:
     """A short text table of a calibration document."""
     b = doc.baseline
-    lines = [f"calibration {doc.id} (bands {doc.band_rule}); baseline: one hop "
-             f"p50 {b.hop_p50_ms} ms, direct p50 {b.direct_p50_ms} ms",
-             f"{'point':<14}{'expected':>10}{'measured':>10}{'p95':>9}{'error':>9}{'band':>7}"
-             f"{'n':>6}  result"]  # fmt: skip
+    lines = [
+        f"calibration {doc.id} (bands {doc.band_rule}); baseline: one hop "
+        f"p50 {b.hop_p50_ms} ms, direct p50 {b.direct_p50_ms} ms",
+        f"{'point':<14}{'expected':>10}{'measured':>10}{'p95':>9}{'error':>9}{'band':>7}"
+        f"{'n':>6}  result",
+    ]
     for p in doc.points:
+
         def f(x: float | None) -> str:
             return "-" if x is None else f"{x:.2f}"
 
-        lines.append(f"{p.kind + ' ' + format(p.nominal_ms, 'g') + ' ms':<14}"
-                     f"{f(p.expected_ms):>10}{f(p.measured_ms):>10}{f(p.p95_ms):>9}"
-                     f"{f(p.error_ms):>9}{f(p.band_ms):>7}{p.samples:>3}/{p.wanted:<2}"
-                     f"  {'ok' if p.passed else 'OUT OF BAND'}")  # fmt: skip
+        lines.append(
+            f"{p.kind + ' ' + format(p.nominal_ms, 'g') + ' ms':<14}"
+            f"{f(p.expected_ms):>10}{f(p.measured_ms):>10}{f(p.p95_ms):>9}"
+            f"{f(p.error_ms):>9}{f(p.band_ms):>7}{p.samples:>3}/{p.wanted:<2}"
+            f"  {'ok' if p.passed else 'OUT OF BAND'}"
+        )
     verdict = "all bands met" if doc.passed else "BANDS NOT MET"
     lines.append(f"{verdict}; max |error| {doc.max_abs_error_ms} ms")
     return "\n".join(lines)
 
 
-def excerpt(doc: CalibrationDocument | None, source: str | None = None,
-            reason: str = "no calibration saved for this machine") -> dict[str, Any]:  # fmt: skip
+def excerpt(
+    doc: CalibrationDocument | None,
+    source: str | None = None,
+    reason: str = "no calibration saved for this machine",
+) -> dict[str, Any]:
     """What results.json carries about the instrument (the report header reads only this)."""
     if doc is None:
         return {"status": "not calibrated", "reason": reason}
-    keep = ("id", "created_utc", "band_rule", "baseline", "points", "passed", "max_abs_error_ms",
-            "machine", "clock")  # fmt: skip
+    keep = (
+        "id",
+        "created_utc",
+        "band_rule",
+        "baseline",
+        "points",
+        "passed",
+        "max_abs_error_ms",
+        "machine",
+        "clock",
+    )
     tree = doc.to_json()
     return {"status": "calibrated", "source": source, **{k: tree.get(k) for k in keep}}
 
@@ -219,9 +265,11 @@ def fits(doc: CalibrationDocument, now: dt.datetime | None = None) -> bool:
     except ValueError:
         return False
     mitmproxy = doc.dependencies.get("mitmproxy")
-    return (doc.machine.model_dump(mode="json") == machine_info()
-            and mitmproxy == dependency_versions().get("mitmproxy")
-            and now - created.replace(tzinfo=dt.UTC) <= dt.timedelta(days=MAX_AGE_DAYS))
+    return (
+        doc.machine.model_dump(mode="json") == machine_info()
+        and mitmproxy == dependency_versions().get("mitmproxy")
+        and now - created.replace(tzinfo=dt.UTC) <= dt.timedelta(days=MAX_AGE_DAYS)
+    )
 
 
 def write(doc: CalibrationDocument, results_dir: Path) -> Path:
@@ -276,8 +324,7 @@ async def _stream(rig: _Rig, path: Topology, events: int, rate_per_s: float) -> 
                 await trio.sleep_until(begin + i / rate_per_s)  # the workload's pacing
                 rig.publisher.publish()
             await rig.until(lambda: wanted <= {r.id for r in rig.since(start, Received)})
-    records = [r for r in rig.log.records[start:]
-               if not isinstance(r, Received) or r.id in wanted]  # fmt: skip
+    records = [r for r in rig.log.records[start:] if not isinstance(r, Received) or r.id in wanted]
     return compute(EventLog(records=records), t0_ns=0)
 
 
@@ -290,7 +337,8 @@ async def _first_event_ms(rig: _Rig, path: Topology) -> float | None:
         async with rig.subscriber(path) as requested_ns:
             rig.publisher.publish()
             received = await rig.until(
-                lambda: [r for r in rig.since(start, Received) if r.id == event_id])
+                lambda: [r for r in rig.since(start, Received) if r.id == event_id]
+            )
     return (received[0].t_ns - requested_ns) / NS_PER_MS if received else None
 
 
@@ -299,10 +347,15 @@ def _network(delay_ms: int) -> ScaledHop:
 
 
 async def measure(
-    workdir: Path, *, delays_ms: tuple[int, ...] = DELAYS_MS, hold_ms: int = HOLD_MS,
-    events: int = EVENTS, rate_per_s: float = RATE_PER_S, hold_samples: int = HOLD_SAMPLES,
+    workdir: Path,
+    *,
+    delays_ms: tuple[int, ...] = DELAYS_MS,
+    hold_ms: int = HOLD_MS,
+    events: int = EVENTS,
+    rate_per_s: float = RATE_PER_S,
+    hold_samples: int = HOLD_SAMPLES,
     progress: Progress = ignore,
-) -> CalibrationDocument:  # fmt: skip
+) -> CalibrationDocument:
     """Run every point against one server and return the calibration document.
 
     The server is one topology with no hop (the direct path); each hop is a topology over that
@@ -324,16 +377,19 @@ async def measure(
             base = await _stream(rig, base_path, events, rate_per_s)
             base_p50 = base.latency_ms.p50
             if base_p50 is None or direct.latency_ms.p50 is None:
-                raise GauntletError("calibration: the baseline (direct, or one hop with D = 0) "
-                                    "delivered nothing; the environment is broken")  # fmt: skip
+                raise GauntletError(
+                    "calibration: the baseline (direct, or one hop with D = 0) "
+                    "delivered nothing; the environment is broken"
+                )
             progress(Step(f"one hop, D = 0: p50 {_fmt(base.latency_ms.p50)} ms (the baseline)"))
             for delay in delays_ms:
                 async with over_server(_network(delay), "point") as delayed:
                     m = await _stream(rig, delayed, events, rate_per_s)
                 points.append(delay_point(delay, m, base_p50, events))
                 progress(Step(f"delay {delay} ms: p50 {_fmt(m.latency_ms.p50)} ms"))
-            keep_back = scale_hop(HopSpec(("keep_back",),
-                                          options=(("keep_back_ms", str(hold_ms)),)))
+            keep_back = scale_hop(
+                HopSpec(("keep_back",), options=(("keep_back_ms", str(hold_ms)),))
+            )
             held: list[float] = []
             unheld: list[float] = []
             async with over_server(keep_back, "point") as holding:
@@ -350,11 +406,17 @@ async def measure(
         "hop_p50_ms": _round(base.latency_ms.p50),
         "direct_p50_ms": _round(direct.latency_ms.p50),
         "hop_first_event_p50_ms": _round(percentile(unheld, 50)),
-        "errors_vs_direct_ms": {f"{p.kind} {p.nominal_ms:g}": _round(
-            p.measured_ms - p.nominal_ms - (direct.latency_ms.p50 or 0.0))
-            for p in points if p.kind == "delay" and p.measured_ms is not None},
-        "events_per_point": events, "rate_per_s": rate_per_s, "hold_samples": hold_samples,
-    }  # fmt: skip
+        "errors_vs_direct_ms": {
+            f"{p.kind} {p.nominal_ms:g}": _round(
+                p.measured_ms - p.nominal_ms - (direct.latency_ms.p50 or 0.0)
+            )
+            for p in points
+            if p.kind == "delay" and p.measured_ms is not None
+        },
+        "events_per_point": events,
+        "rate_per_s": rate_per_s,
+        "hold_samples": hold_samples,
+    }
     return build(points, baseline, duration_s=trio.current_time() - started)
 
 
@@ -366,8 +428,10 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-async def calibrate(results_dir: Path, progress: Progress = ignore,
-                    ) -> tuple[CalibrationDocument, Path]:  # fmt: skip
+async def calibrate(
+    results_dir: Path,
+    progress: Progress = ignore,
+) -> tuple[CalibrationDocument, Path]:
     """Measure, write `<results>/calibration/`, return (document, path).
 
     A hop that cannot start or a dead baseline raises GauntletError (the environment is
@@ -413,8 +477,11 @@ def for_run(results_dir: Path, *, may_measure: bool, progress: Progress) -> dict
     if latest is not None and fits(latest):
         return excerpt(latest, source)
     if not may_measure:
-        return excerpt(None, reason="none saved for this machine and --no-calibration given: "
-                                    "run `gauntlet calibrate`")  # fmt: skip
+        return excerpt(
+            None,
+            reason="none saved for this machine and --no-calibration given: "
+            "run `gauntlet calibrate`",
+        )
     progress(Calibrating())
     doc, path = trio.run(calibrate, results_dir, progress)
     progress(Note(render_table(doc)))

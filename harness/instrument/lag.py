@@ -28,8 +28,9 @@ def publish_lag_ms(planned_s: list[float], published_ns: list[int]) -> float | N
     if n < 2:
         return None
     t0_ns, p0_s = published_ns[0], planned_s[0]
-    lag = max((published_ns[i] - t0_ns) / NS_PER_MS - (planned_s[i] - p0_s) * 1000
-              for i in range(n))  # fmt: skip
+    lag = max(
+        (published_ns[i] - t0_ns) / NS_PER_MS - (planned_s[i] - p0_s) * 1000 for i in range(n)
+    )
     return round(max(0.0, lag), 3)
 
 
@@ -37,5 +38,7 @@ def lag_note(lag_ms: float | None) -> str | None:
     """A line for the cell's notes when the harness was stalled past STALLED_MS."""
     if lag_ms is None or lag_ms <= STALLED_MS:
         return None
-    return (f"the harness itself was stalled: a publication left {lag_ms:.0f} ms behind its "
-            "schedule (a loaded machine); latencies in that stretch include the stall")
+    return (
+        f"the harness itself was stalled: a publication left {lag_ms:.0f} ms behind its "
+        "schedule (a loaded machine); latencies in that stretch include the stall"
+    )

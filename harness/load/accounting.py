@@ -35,8 +35,11 @@ def check_receipts(doc: Any, where: str) -> None:
     if not isinstance(users, list):
         raise ReceiptsError(f"{where}: 'users' must be a list")
     for u in users:
-        if not isinstance(u, dict) or not isinstance(u.get("id"), str) or \
-                not isinstance(u.get("receipts"), list):  # fmt: skip
+        if (
+            not isinstance(u, dict)
+            or not isinstance(u.get("id"), str)
+            or not isinstance(u.get("receipts"), list)
+        ):
             raise ReceiptsError(f"{where}: a user needs a string 'id' and a 'receipts' list")
 
 
@@ -86,9 +89,14 @@ def merge(sent_ns: dict[int, int], workers: Sequence[dict[str, Any]]) -> dict[st
     events = []
     for event_id, stamp in sorted(sent_ns.items()):
         at = sum(1 for s in subscribed if s is not None and s <= stamp)
-        events.append({"id": event_id, "subscribers_at_publish": at,
-                       "lost": lost_per_event[event_id],
-                       "latency_ms": latency_summary(per_event[event_id])})  # fmt: skip
+        events.append(
+            {
+                "id": event_id,
+                "subscribers_at_publish": at,
+                "lost": lost_per_event[event_id],
+                "latency_ms": latency_summary(per_event[event_id]),
+            }
+        )
     return {
         "subscribers": n,
         "subscribed": sum(1 for s in subscribed if s is not None),
@@ -108,8 +116,12 @@ def merge(sent_ns: dict[int, int], workers: Sequence[dict[str, Any]]) -> dict[st
     }
 
 
-def ramp_points(events: Sequence[dict[str, Any]], subscribers: int, transport: str, path: str,
-                ) -> list[dict[str, Any]]:  # fmt: skip
+def ramp_points(
+    events: Sequence[dict[str, Any]],
+    subscribers: int,
+    transport: str,
+    path: str,
+) -> list[dict[str, Any]]:
     """Events grouped by subscribers at publish: points shaped like the bench's sweep points
     (harness/instrument/bench/document.knees reads them), so the knee is found the same way.
     Loss is over every subscriber of the run (a late one still receives an early event from
@@ -123,9 +135,18 @@ def ramp_points(events: Sequence[dict[str, Any]], subscribers: int, transport: s
         lost = sum(e["lost"] for e in group)
         p99s = [e["latency_ms"]["p99"] for e in group if e["latency_ms"]["p99"] is not None]
         p50s = [e["latency_ms"]["p50"] for e in group if e["latency_ms"]["p50"] is not None]
-        points.append({"transport": transport, "path": path, "subscribers": n,
-                       "events": len(group), "error": None,
-                       "delivered_fraction": round(1 - lost / (subscribers * len(group)), 6),
-                       "latency_ms": {"p50": max(p50s) if p50s else None,
-                                      "p99": max(p99s) if p99s else None}})  # fmt: skip
+        points.append(
+            {
+                "transport": transport,
+                "path": path,
+                "subscribers": n,
+                "events": len(group),
+                "error": None,
+                "delivered_fraction": round(1 - lost / (subscribers * len(group)), 6),
+                "latency_ms": {
+                    "p50": max(p50s) if p50s else None,
+                    "p99": max(p99s) if p99s else None,
+                },
+            }
+        )
     return points

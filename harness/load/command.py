@@ -15,38 +15,96 @@ EXIT_OK, EXIT_MISMATCH = 0, 1
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("load", help="subscribers at scale on Locust's runners: latency, exact "
-                       "loss and the limiting process -> DIR/load/<id>.json")  # fmt: skip
-    p.add_argument("--transport", default="sse",
-                   help="sse, sse_close_each, long_poll or websocket (default: %(default)s)")
+    p = sub.add_parser(
+        "load",
+        help="subscribers at scale on Locust's runners: latency, exact "
+        "loss and the limiting process -> DIR/load/<id>.json",
+    )
+    p.add_argument(
+        "--transport",
+        default="sse",
+        help="sse, sse_close_each, long_poll or websocket (default: %(default)s)",
+    )
     p.add_argument("--users", type=int, default=100, help="subscribers (default: %(default)s)")
-    p.add_argument("--spawn-rate", type=float, default=100.0, metavar="PER_S",
-                   help="users started per second, over all workers (default: %(default)s)")
-    p.add_argument("--rate", type=float, default=1.0, metavar="EVENTS_PER_S",
-                   help="steady publish rate (default: %(default)s)")
-    p.add_argument("--duration", type=float, default=30.0, metavar="S",
-                   help="publishing time; events = duration x rate (default: %(default)s)")
-    p.add_argument("--through", default="direct", metavar="INTERMEDIARY",
-                   help="the chain, as `gauntlet run --intermediary` (transparent, "
-                   "nginx:tuned, ...; default: %(default)s)")  # fmt: skip
-    p.add_argument("--workers", type=int, default=2,
-                   help="local Locust worker processes (default: %(default)s)")
-    p.add_argument("--remote-workers", type=int, default=0, metavar="N",
-                   help="also wait for N workers from other machines (README 'Beyond one "
-                   "machine'; needs --clock wall)")  # fmt: skip
-    p.add_argument("--master-port", type=int, default=0, metavar="PORT",
-                   help="the master's port on 127.0.0.1 (default: one the OS chooses)")
-    p.add_argument("--server-port", type=int, default=0, metavar="PORT",
-                   help="the reference server's (or --app's) port on 127.0.0.1 (default: OS)")
-    p.add_argument("--clock", default="monotonic", choices=["monotonic", "wall"],
-                   help="receipt stamps: monotonic on one machine, wall across machines")
-    p.add_argument("--clock-sync-error-ms", type=float, metavar="MS",
-                   help="with --clock wall: the machines' clock offset, stated in results")
-    p.add_argument("--target", metavar="URL", help="a running endpoint (loopback, "
-                   "docs/endpoint-contract.md)")  # fmt: skip
+    p.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=100.0,
+        metavar="PER_S",
+        help="users started per second, over all workers (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=1.0,
+        metavar="EVENTS_PER_S",
+        help="steady publish rate (default: %(default)s)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="publishing time; events = duration x rate (default: %(default)s)",
+    )
+    p.add_argument(
+        "--through",
+        default="direct",
+        metavar="INTERMEDIARY",
+        help="the chain, as `gauntlet run --intermediary` (transparent, "
+        "nginx:tuned, ...; default: %(default)s)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="local Locust worker processes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--remote-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also wait for N workers from other machines (README 'Beyond one "
+        "machine'; needs --clock wall)",
+    )
+    p.add_argument(
+        "--master-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the master's port on 127.0.0.1 (default: one the OS chooses)",
+    )
+    p.add_argument(
+        "--server-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the reference server's (or --app's) port on 127.0.0.1 (default: OS)",
+    )
+    p.add_argument(
+        "--clock",
+        default="monotonic",
+        choices=["monotonic", "wall"],
+        help="receipt stamps: monotonic on one machine, wall across machines",
+    )
+    p.add_argument(
+        "--clock-sync-error-ms",
+        type=float,
+        metavar="MS",
+        help="with --clock wall: the machines' clock offset, stated in results",
+    )
+    p.add_argument(
+        "--target", metavar="URL", help="a running endpoint (loopback, docs/endpoint-contract.md)"
+    )
     p.add_argument("--app", metavar="MODULE:APP", help="a team's ASGI app, served here")
-    p.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
-                   help="the document goes to DIR/load/ (default: %(default)s)")
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        metavar="DIR",
+        help="the document goes to DIR/load/ (default: %(default)s)",
+    )
     p.add_argument("--no-plots", action="store_true", help="do not draw the report's figures")
 
 
@@ -57,9 +115,19 @@ def spec_and_target(args: argparse.Namespace) -> tuple[Any, Any, tuple]:
     from gauntlet.scenario import resolve_intermediary
     from gauntlet.target import TargetChoice, load_app
 
-    spec = LoadSpec(args.transport, args.users, args.spawn_rate, args.rate, args.duration,
-                    args.workers, args.remote_workers, args.master_port, args.through,
-                    clock=args.clock, clock_sync_error_ms=args.clock_sync_error_ms)  # fmt: skip
+    spec = LoadSpec(
+        args.transport,
+        args.users,
+        args.spawn_rate,
+        args.rate,
+        args.duration,
+        args.workers,
+        args.remote_workers,
+        args.master_port,
+        args.through,
+        clock=args.clock,
+        clock_sync_error_ms=args.clock_sync_error_ms,
+    )
     spec.check()
     if args.target and args.app:
         raise GauntletError("--target and --app: choose one")
@@ -102,24 +170,31 @@ def run(args: argparse.Namespace) -> int:
     created = dt.datetime.now(dt.UTC)
     load_id = new_run_id(f"load-{spec.transport}-{spec.users}", created)
     started = time.monotonic()
-    progress(Note(f"load {load_id}: {spec.events} events at {spec.rate_per_s:g}/s; "
-                  "loopback only"))  # fmt: skip
+    progress(Note(f"load {load_id}: {spec.events} events at {spec.rate_per_s:g}/s; loopback only"))
     with private_workdir("load") as workdir:
         logs = args.results / "load" / load_id / "logs"
         point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock, logs))
     from gauntlet.instrument.bench.procs import raise_open_files_limit
 
-    load = LoadDocument.model_validate({
-        **header(LoadDocument, created=created, machine=bench_machine(raise_open_files_limit()),
-                 repo=REPO),
-        "load_id": load_id,
-        "command": ["gauntlet", *sys.argv[1:]],
-        "clock": clock_entry(spec.clock, spec.clock_sync_error_ms, clock_resolution_ns()),
-        "target": "reference server" if choice.is_reference else (choice.url or choice.app_spec),
-        "points": [point],
-        "knees": [point["knee"]] if point.get("knee") else [],
-        "wall_s": round(time.monotonic() - started, 2),
-    })  # fmt: skip
+    load = LoadDocument.model_validate(
+        {
+            **header(
+                LoadDocument,
+                created=created,
+                machine=bench_machine(raise_open_files_limit()),
+                repo=REPO,
+            ),
+            "load_id": load_id,
+            "command": ["gauntlet", *sys.argv[1:]],
+            "clock": clock_entry(spec.clock, spec.clock_sync_error_ms, clock_resolution_ns()),
+            "target": "reference server"
+            if choice.is_reference
+            else (choice.url or choice.app_spec),
+            "points": [point],
+            "knees": [point["knee"]] if point.get("knee") else [],
+            "wall_s": round(time.monotonic() - started, 2),
+        }
+    )
     path = write_load(load, args.results)
     doc = load.to_json()
     if not args.no_plots:

@@ -24,13 +24,24 @@ def clock_entry(clock: str, sync_error_ms: float | None, resolution_ns: int) -> 
     whose error between machines is the user's to state (`chronyc tracking`'s offset, say);
     unstated, it is recorded as unknown and the latencies say so."""
     if clock == "monotonic":
-        return {"name": "CLOCK_MONOTONIC (system-wide)", "resolution_ns": resolution_ns,
-                "sync_error_ms": 0.0, "note": "publisher and workers read one clock"}
-    return {"name": "CLOCK_REALTIME (wall)", "resolution_ns": resolution_ns,
-            "sync_error_ms": sync_error_ms,
-            "note": "latencies across machines are off by up to the machines' clock offset"
-            + ("" if sync_error_ms is not None else "; the offset was not stated "
-               "(--clock-sync-error-ms): treat latencies as unknown to that extent")}
+        return {
+            "name": "CLOCK_MONOTONIC (system-wide)",
+            "resolution_ns": resolution_ns,
+            "sync_error_ms": 0.0,
+            "note": "publisher and workers read one clock",
+        }
+    return {
+        "name": "CLOCK_REALTIME (wall)",
+        "resolution_ns": resolution_ns,
+        "sync_error_ms": sync_error_ms,
+        "note": "latencies across machines are off by up to the machines' clock offset"
+        + (
+            ""
+            if sync_error_ms is not None
+            else "; the offset was not stated "
+            "(--clock-sync-error-ms): treat latencies as unknown to that extent"
+        ),
+    }
 
 
 def cpu_per_event(point: dict[str, Any]) -> dict[str, float | None]:
@@ -48,28 +59,38 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     """A short human summary (pure)."""
     out = []
     for p in doc["points"]:
-        head = f"{p['transport']} x {p['users']} users through {p['path']} ({p['workers']} " \
-            f"workers)"  # fmt: skip
+        head = f"{p['transport']} x {p['users']} users through {p['path']} ({p['workers']} workers)"
         if p.get("error"):
             out.append(f"{head}: ERROR {p['error']}")
         lat, lim = p.get("latency_ms") or {}, p.get("limiting") or {}
         if p.get("expected_deliveries") is not None:
-            out.append(f"{head}: delivered {p['delivered']}/{p['expected_deliveries']} "
-                       f"({p['delivered_fraction']}), lost {p['lost']}, duplicates "
-                       f"{p['duplicates']}; p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms")
+            out.append(
+                f"{head}: delivered {p['delivered']}/{p['expected_deliveries']} "
+                f"({p['delivered_fraction']}), lost {p['lost']}, duplicates "
+                f"{p['duplicates']}; p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms"
+            )
         if lim:
-            out.append(f"  limiting process: {lim['role']} (pid {lim['pid']}) at "
-                       f"{lim['cpu_share']:.0%} of a core" + (" (saturated)" if lim["saturated"]
-                                                              else "")
-                       + (f"; the machine was saturated ({p.get('machine_busy_cores')} cores "
-                          "busy, other tenants included)" if lim.get("machine_saturated")
-                          else ""))  # fmt: skip
+            out.append(
+                f"  limiting process: {lim['role']} (pid {lim['pid']}) at "
+                f"{lim['cpu_share']:.0%} of a core"
+                + (" (saturated)" if lim["saturated"] else "")
+                + (
+                    f"; the machine was saturated ({p.get('machine_busy_cores')} cores "
+                    "busy, other tenants included)"
+                    if lim.get("machine_saturated")
+                    else ""
+                )
+            )
         per = cpu_per_event(p)
         if per:
-            out.append("  CPU per delivered event: " + ", ".join(
-                f"{role} {us:g} us" for role, us in per.items()))  # fmt: skip
-        out.append(f"  load average before/after: {p.get('load_average_before')} / "
-                   f"{p.get('load_average_after')}")  # fmt: skip
+            out.append(
+                "  CPU per delivered event: "
+                + ", ".join(f"{role} {us:g} us" for role, us in per.items())
+            )
+        out.append(
+            f"  load average before/after: {p.get('load_average_before')} / "
+            f"{p.get('load_average_after')}"
+        )
     return out
 
 

@@ -47,8 +47,12 @@ FAILED_FOR_GOOD_SLEEP_S = 3600.0
 class Subscriber:
     """One user's receipts: when it subscribed, every receipt (duplicates kept), errors."""
 
-    def __init__(self, user_id: str, clock: Callable[[], int],
-                 on_event: Callable[[Subscriber], None] = lambda s: None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        user_id: str,
+        clock: Callable[[], int],
+        on_event: Callable[[Subscriber], None] = lambda s: None,
+    ) -> None:
         self.id = user_id
         self.clock = clock
         self.on_event = on_event
@@ -77,10 +81,15 @@ class Subscriber:
             self.on_event(self)
 
     def document(self) -> dict:
-        return {"id": self.id, "subscribed_ns": self.subscribed_ns, "connects": self.connects,
-                "errors": self.errors, "error_kinds": self.error_kinds,
-                "failed_for_good": self.failed_for_good,
-                "receipts": [list(r) for r in self.receipts]}  # fmt: skip
+        return {
+            "id": self.id,
+            "subscribed_ns": self.subscribed_ns,
+            "connects": self.connects,
+            "errors": self.errors,
+            "error_kinds": self.error_kinds,
+            "failed_for_good": self.failed_for_good,
+            "receipts": [list(r) for r in self.receipts],
+        }
 
 
 def _address(base_url: str) -> tuple[str, int]:
@@ -103,10 +112,17 @@ def _next(sock: socket.socket, conn: h11.Connection) -> object:
         conn.receive_data(sock.recv(RECV_BYTES))
 
 
-def _get(sock: socket.socket, conn: h11.Connection, host: str, port: int, target: str,
-         headers: dict[str, str]) -> h11.Response:  # fmt: skip
-    request = h11.Request(method="GET", target=target,
-                          headers=[("Host", f"{host}:{port}"), *headers.items()])  # fmt: skip
+def _get(
+    sock: socket.socket,
+    conn: h11.Connection,
+    host: str,
+    port: int,
+    target: str,
+    headers: dict[str, str],
+) -> h11.Response:
+    request = h11.Request(
+        method="GET", target=target, headers=[("Host", f"{host}:{port}"), *headers.items()]
+    )
     sock.sendall(conn.send(request) + conn.send(h11.EndOfMessage()))
     while True:
         event = _next(sock, conn)
@@ -123,8 +139,12 @@ def _header(response: h11.Response, name: bytes) -> str:
     return ""
 
 
-def run_sse(base_url: str, sub: Subscriber, path: str = "/sse",
-            default_retry_ms: int = CHROMIUM_DEFAULT_RETRY_MS) -> None:  # fmt: skip
+def run_sse(
+    base_url: str,
+    sub: Subscriber,
+    path: str = "/sse",
+    default_retry_ms: int = CHROMIUM_DEFAULT_RETRY_MS,
+) -> None:
     """EventSource until killed (Locust stops a user by killing its greenlet)."""
     host, port = _address(base_url)
     policy = EventSourcePolicy(default_retry_ms, "")
@@ -169,8 +189,9 @@ def run_long_poll(base_url: str, sub: Subscriber, wait_ms: int = LONG_POLL_HOLD_
             if sock is None:
                 sock, conn = _connect(host, port), h11.Connection(h11.CLIENT)
             asked = sub.clock()
-            resp = _get(sock, conn, host, port,
-                        f"/poll?after={cursor.resume_after}&wait_ms={wait_ms}", {})  # fmt: skip
+            resp = _get(
+                sock, conn, host, port, f"/poll?after={cursor.resume_after}&wait_ms={wait_ms}", {}
+            )
             body = b""
             while not isinstance(event := _next(sock, conn), h11.EndOfMessage):
                 if isinstance(event, h11.ConnectionClosed):
@@ -218,8 +239,11 @@ def run_websocket(base_url: str, sub: Subscriber) -> None:
             sock = _connect(host, port)
             try:
                 ws = WSConnection(ConnectionType.CLIENT)
-                sock.sendall(ws.send(Request(host=f"{host}:{port}",
-                                             target=f"/ws?after={cursor.resume_after}")))
+                sock.sendall(
+                    ws.send(
+                        Request(host=f"{host}:{port}", target=f"/ws?after={cursor.resume_after}")
+                    )
+                )
                 text, open_ = "", True
                 while open_:
                     data = sock.recv(RECV_BYTES)

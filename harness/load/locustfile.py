@@ -131,31 +131,53 @@ class WebSocketSubscriber(_Subscriber):
     transport = "websocket"
 
 
-USER_CLASSES = {c.transport: c.__name__ for c in
-                (SseSubscriber, SseCloseEachSubscriber, LongPollSubscriber, WebSocketSubscriber)}
+USER_CLASSES = {
+    c.transport: c.__name__
+    for c in (SseSubscriber, SseCloseEachSubscriber, LongPollSubscriber, WebSocketSubscriber)
+}
 
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
     g = parser.add_argument_group("gauntlet")
-    g.add_argument("--gauntlet-events", type=int, default=1,
-                   help="events each subscriber must hold before its worker is complete")
-    g.add_argument("--gauntlet-receipts", default="",
-                   help="master: the folder for one receipts-<worker>.json per worker")
-    g.add_argument("--gauntlet-clock", choices=sorted(CLOCKS), default="monotonic",
-                   help="receipt stamps: monotonic (one machine) or wall (several)")
-    g.add_argument("--gauntlet-max-seconds", type=float, default=300.0,
-                   help="master: stop the run after this long, complete or not")
+    g.add_argument(
+        "--gauntlet-events",
+        type=int,
+        default=1,
+        help="events each subscriber must hold before its worker is complete",
+    )
+    g.add_argument(
+        "--gauntlet-receipts",
+        default="",
+        help="master: the folder for one receipts-<worker>.json per worker",
+    )
+    g.add_argument(
+        "--gauntlet-clock",
+        choices=sorted(CLOCKS),
+        default="monotonic",
+        help="receipt stamps: monotonic (one machine) or wall (several)",
+    )
+    g.add_argument(
+        "--gauntlet-max-seconds",
+        type=float,
+        default=300.0,
+        help="master: stop the run after this long, complete or not",
+    )
 
 
 def _receipts_document(runner: Any) -> dict[str, Any]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"version": 1, "node": runner.client_id, "host": socket.gethostname(),
-            "pid": os.getpid(), "clock": _options().gauntlet_clock,
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "ended_ns": CLOCKS[_options().gauntlet_clock](),
-            "users": [s.document() for s in STATE.subscribers]}  # fmt: skip
+    return {
+        "version": 1,
+        "node": runner.client_id,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "clock": _options().gauntlet_clock,
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "ended_ns": CLOCKS[_options().gauntlet_clock](),
+        "users": [s.document() for s in STATE.subscribers],
+    }
 
 
 @events.test_stop.add_listener
@@ -206,5 +228,8 @@ def _init_master(environment: Any, runner: MasterRunner) -> None:
 
     runner.register_message("gauntlet_receipts", on_receipts)
     runner.register_message("gauntlet_complete", on_complete, concurrent=True)
-    gevent.spawn_later(environment.parsed_options.gauntlet_max_seconds, finish,
-                       "time limit: --gauntlet-max-seconds")  # fmt: skip
+    gevent.spawn_later(
+        environment.parsed_options.gauntlet_max_seconds,
+        finish,
+        "time limit: --gauntlet-max-seconds",
+    )

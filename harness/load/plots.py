@@ -23,15 +23,28 @@ def plot_load(doc: dict[str, Any], folder: Path) -> list[Path]:
         ramp = p.get("ramp") or []
         xs = [r["subscribers"] for r in ramp]
         lat.plot(xs, [r["latency_ms"]["p99"] for r in ramp], marker="o", label=f"{label} p99")
-        lat.plot(xs, [r["latency_ms"]["p50"] for r in ramp], marker=".", linestyle="--",
-                 label=f"{label} p50")  # fmt: skip
+        lat.plot(
+            xs,
+            [r["latency_ms"]["p50"] for r in ramp],
+            marker=".",
+            linestyle="--",
+            label=f"{label} p50",
+        )
         frac.plot(xs, [r["delivered_fraction"] for r in ramp], marker="o", label=label)
         per = cpu_per_event(p)
         cpu.bar([f"{role}\n{p['transport']}" for role in per], list(per.values()))
-    lat.set(xlabel="subscribers at publish", ylabel="latency (ms)", yscale="log",
-            title="latency vs subscribers")  # fmt: skip
-    frac.set(xlabel="subscribers at publish", ylabel="delivered fraction", ylim=(0, 1.05),
-             title="delivered fraction")  # fmt: skip
+    lat.set(
+        xlabel="subscribers at publish",
+        ylabel="latency (ms)",
+        yscale="log",
+        title="latency vs subscribers",
+    )
+    frac.set(
+        xlabel="subscribers at publish",
+        ylabel="delivered fraction",
+        ylim=(0, 1.05),
+        title="delivered fraction",
+    )
     cpu.set(ylabel="CPU us per delivered event", title="CPU per event, by process role")
     for ax in (lat, frac):
         ax.legend(fontsize="small")

@@ -44,8 +44,12 @@ from gauntlet.target import TargetChoice
 from gauntlet.topology_open import open_topology
 
 LOAD_TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket")
-USER_CLASSES = {"sse": "SseSubscriber", "sse_close_each": "SseCloseEachSubscriber",
-                "long_poll": "LongPollSubscriber", "websocket": "WebSocketSubscriber"}
+USER_CLASSES = {
+    "sse": "SseSubscriber",
+    "sse_close_each": "SseCloseEachSubscriber",
+    "long_poll": "LongPollSubscriber",
+    "websocket": "WebSocketSubscriber",
+}
 MAX_USERS = 20_000  # a user is 1 socket in its worker, 1 at the server, 2 per hop
 MAX_WORKERS = 16
 MAX_DURATION_S = 3600.0
@@ -81,8 +85,9 @@ class LoadSpec:
 
     def check(self) -> None:
         if self.transport not in LOAD_TRANSPORTS:
-            raise GauntletError(f"--transport {self.transport!r}: gauntlet load runs "
-                                f"{', '.join(LOAD_TRANSPORTS)}")  # fmt: skip
+            raise GauntletError(
+                f"--transport {self.transport!r}: gauntlet load runs {', '.join(LOAD_TRANSPORTS)}"
+            )
         if not 1 <= self.users <= MAX_USERS:
             raise GauntletError(f"--users {self.users}: expected 1..{MAX_USERS}")
         if not 0 < self.spawn_rate <= self.users * 10:
@@ -90,19 +95,26 @@ class LoadSpec:
         if not 0 < self.rate_per_s <= 100:
             raise GauntletError(f"--rate {self.rate_per_s:g}: expected 0 < events/s <= 100")
         if not 0 < self.duration_s <= MAX_DURATION_S:
-            raise GauntletError(f"--duration {self.duration_s:g}: expected 0 < s <= "
-                                f"{MAX_DURATION_S:g}")  # fmt: skip
+            raise GauntletError(
+                f"--duration {self.duration_s:g}: expected 0 < s <= {MAX_DURATION_S:g}"
+            )
         if not 0 <= self.workers <= MAX_WORKERS or self.workers + self.remote_workers < 1:
-            raise GauntletError(f"--workers {self.workers}: expected 0..{MAX_WORKERS}, and at "
-                                "least one worker in all (--remote-workers)")  # fmt: skip
+            raise GauntletError(
+                f"--workers {self.workers}: expected 0..{MAX_WORKERS}, and at "
+                "least one worker in all (--remote-workers)"
+            )
         if self.users < self.workers + self.remote_workers:
-            raise GauntletError(f"--users {self.users}: fewer users than workers "
-                                f"({self.workers + self.remote_workers})")  # fmt: skip
+            raise GauntletError(
+                f"--users {self.users}: fewer users than workers "
+                f"({self.workers + self.remote_workers})"
+            )
         if self.clock not in ("monotonic", "wall"):
             raise GauntletError(f"--clock {self.clock!r}: expected monotonic or wall")
         if self.remote_workers and self.clock != "wall":
-            raise GauntletError("--remote-workers: other machines do not share this machine's "
-                                "monotonic clock; use --clock wall (and state its sync error)")
+            raise GauntletError(
+                "--remote-workers: other machines do not share this machine's "
+                "monotonic clock; use --clock wall (and state its sync error)"
+            )
 
     @property
     def events(self) -> int:
@@ -115,8 +127,13 @@ class LoadSpec:
     @property
     def max_seconds(self) -> float:
         """The master's own stop: ramp, publishing, delivery, and room to connect."""
-        return round(self.connect_within_s + 2 * self.ramp_s + self.events / self.rate_per_s
-                     + self.deliver_within_s, 1)  # fmt: skip
+        return round(
+            self.connect_within_s
+            + 2 * self.ramp_s
+            + self.events / self.rate_per_s
+            + self.deliver_within_s,
+            1,
+        )
 
 
 class _LoadLog(EventLog):
@@ -147,22 +164,59 @@ def free_loopback_port() -> int:
 
 
 def master_argv(spec: LoadSpec, host: str, port: int, receipts: Path) -> list[str]:
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), USER_CLASSES[spec.transport],
-            "--headless", "--master", "--master-bind-host", "127.0.0.1",
-            "--master-bind-port", str(port),
-            "--expect-workers", str(spec.workers + spec.remote_workers),
-            "--expect-workers-max-wait", "60",
-            "--users", str(spec.users), "--spawn-rate", f"{spec.spawn_rate:g}", "--host", host,
-            "--gauntlet-events", str(spec.events), "--gauntlet-receipts", str(receipts),
-            "--gauntlet-clock", spec.clock, "--gauntlet-max-seconds", f"{spec.max_seconds:g}",
-            "--only-summary", "--loglevel", "WARNING"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        USER_CLASSES[spec.transport],
+        "--headless",
+        "--master",
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        str(port),
+        "--expect-workers",
+        str(spec.workers + spec.remote_workers),
+        "--expect-workers-max-wait",
+        "60",
+        "--users",
+        str(spec.users),
+        "--spawn-rate",
+        f"{spec.spawn_rate:g}",
+        "--host",
+        host,
+        "--gauntlet-events",
+        str(spec.events),
+        "--gauntlet-receipts",
+        str(receipts),
+        "--gauntlet-clock",
+        spec.clock,
+        "--gauntlet-max-seconds",
+        f"{spec.max_seconds:g}",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
 
 
 def worker_argv(master_host: str, port: int) -> list[str]:
     """A worker's command line (on another machine: `locust` from a Gauntlet checkout)."""
-    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
-            "--master-host", master_host, "--master-port", str(port),
-            "--loglevel", "WARNING"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--worker",
+        "--master-host",
+        master_host,
+        "--master-port",
+        str(port),
+        "--loglevel",
+        "WARNING",
+    ]
 
 
 class _Sampler:
@@ -189,11 +243,14 @@ class _Sampler:
                 continue
             if role == "proxy":  # a real proxy works in children (nginx's workers): the tree
                 tree = procs.tree_cpu_s(pid)
-                reading = procs.ProcReading(tree if tree is not None else reading.cpu_s,
-                                            reading.peak_rss_mb)  # fmt: skip
+                reading = procs.ProcReading(
+                    tree if tree is not None else reading.cpu_s, reading.peak_rss_mb
+                )
             if reading.peak_rss_mb is None and pid in self.last:  # an exited process (a
-                reading = procs.ProcReading(reading.cpu_s,  # zombie) has no memory: keep
-                                            self.last[pid][1].peak_rss_mb)  # its last peak
+                reading = procs.ProcReading(
+                    reading.cpu_s,  # zombie) has no memory: keep
+                    self.last[pid][1].peak_rss_mb,
+                )  # its last peak
             self.first.setdefault(pid, (now, reading))
             self.last[pid] = (now, reading)
 
@@ -223,14 +280,20 @@ class _Sampler:
         """From the first publish to the last reading of any process."""
         if not self.first or not self.last:
             return None
-        return round(max(t for t, _ in self.last.values())
-                     - min(t for t, _ in self.first.values()), 3)  # fmt: skip
+        return round(
+            max(t for t, _ in self.last.values()) - min(t for t, _ in self.first.values()), 3
+        )
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
         for role, pid in self.roles:
-            row: dict[str, Any] = {"role": role, "pid": pid, "cpu_s": None, "cpu_share": None,
-                                   "peak_rss_mb": None}  # fmt: skip
+            row: dict[str, Any] = {
+                "role": role,
+                "pid": pid,
+                "cpu_s": None,
+                "cpu_share": None,
+                "peak_rss_mb": None,
+            }
             if pid in self.first and pid in self.last:
                 (t0, a), (t1, b) = self.first[pid], self.last[pid]
                 row["cpu_s"] = round(b.cpu_s - a.cpu_s, 3)
@@ -240,9 +303,15 @@ class _Sampler:
         return out
 
 
-async def measure(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-                  progress: Progress = ignore, sock: socket.socket | None = None,
-                  logs_to: Path | None = None) -> dict[str, Any]:  # fmt: skip
+async def measure(
+    spec: LoadSpec,
+    choice: TargetChoice,
+    hops: Sequence[HopSpec],
+    workdir: Path,
+    progress: Progress = ignore,
+    sock: socket.socket | None = None,
+    logs_to: Path | None = None,
+) -> dict[str, Any]:
     """Run once; again with twice the local workers while one saturated its core. With
     `logs_to`, the Locust processes' logs of every attempt are kept there."""
     attempts: list[dict[str, Any]] = []
@@ -251,30 +320,54 @@ async def measure(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec],
         if logs_to is not None:
             _keep_logs(workdir, logs_to)
         sock = None  # a fixed port serves the first attempt only
-        hot = [p for p in point["processes"] if p["role"] == "worker"
-               and (p["cpu_share"] or 0) >= SATURATED_CPU_SHARE]  # fmt: skip
+        hot = [
+            p
+            for p in point["processes"]
+            if p["role"] == "worker" and (p["cpu_share"] or 0) >= SATURATED_CPU_SHARE
+        ]
         if not hot or not spec.workers or spec.workers * 2 > min(MAX_WORKERS, spec.users):
             point["attempts"] = attempts
             return point
-        progress(Step(f"a worker used {hot[0]['cpu_share']:.0%} of a core: again with "
-                      f"{spec.workers * 2} workers"))  # fmt: skip
-        attempts.append({k: point.get(k) for k in ("workers", "delivered_fraction",
-                                                   "latency_ms", "limiting", "error")})
+        progress(
+            Step(
+                f"a worker used {hot[0]['cpu_share']:.0%} of a core: again with "
+                f"{spec.workers * 2} workers"
+            )
+        )
+        attempts.append(
+            {
+                k: point.get(k)
+                for k in ("workers", "delivered_fraction", "latency_ms", "limiting", "error")
+            }
+        )
         spec = replace(spec, workers=spec.workers * 2)
 
 
-async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-                   progress: Progress = ignore, sock: socket.socket | None = None,
-                   ) -> dict[str, Any]:  # fmt: skip
+async def run_once(
+    spec: LoadSpec,
+    choice: TargetChoice,
+    hops: Sequence[HopSpec],
+    workdir: Path,
+    progress: Progress = ignore,
+    sock: socket.socket | None = None,
+) -> dict[str, Any]:
     spec.check()
     point: dict[str, Any] = {
-        "transport": spec.transport, "path": spec.through, "users": spec.users,
-        "spawn_rate": spec.spawn_rate, "rate_per_s": spec.rate_per_s, "events": spec.events,
-        "workers": spec.workers, "remote_workers": spec.remote_workers, "error": None,
-        "processes": [], "limiting": None,
-    }  # fmt: skip
-    run_dir = _new_run_dir(workdir, f"run-{spec.transport}-{spec.through}-{spec.users}-"
-                                    f"{spec.workers}w")  # fmt: skip
+        "transport": spec.transport,
+        "path": spec.through,
+        "users": spec.users,
+        "spawn_rate": spec.spawn_rate,
+        "rate_per_s": spec.rate_per_s,
+        "events": spec.events,
+        "workers": spec.workers,
+        "remote_workers": spec.remote_workers,
+        "error": None,
+        "processes": [],
+        "limiting": None,
+    }
+    run_dir = _new_run_dir(
+        workdir, f"run-{spec.transport}-{spec.through}-{spec.users}-{spec.workers}w"
+    )
     receipts = run_dir / "receipts"
     receipts.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -283,8 +376,11 @@ async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec]
     except (GauntletError, OSError, BaseExceptionGroup) as exc:
         inner = unwrap(exc)
         if isinstance(inner, GauntletError | OSError):
-            point["error"] = str(inner) if isinstance(inner, GauntletError) else \
-                f"{type(inner).__name__}: {inner}"  # fmt: skip
+            point["error"] = (
+                str(inner)
+                if isinstance(inner, GauntletError)
+                else f"{type(inner).__name__}: {inner}"
+            )
         else:
             raise
     point["duration_s"] = round(time.monotonic() - started, 3)
@@ -292,25 +388,40 @@ async def run_once(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec]
 
 
 @asynccontextmanager
-async def serve_through(target: Any, hops: Sequence[HopSpec], hop_dir: Path, through: str,
-                        log: EventLog, sock: socket.socket | None = None,
-                        ) -> AsyncIterator[tuple[str, list[Any]]]:  # fmt: skip
+async def serve_through(
+    target: Any,
+    hops: Sequence[HopSpec],
+    hop_dir: Path,
+    through: str,
+    log: EventLog,
+    sock: socket.socket | None = None,
+) -> AsyncIterator[tuple[str, list[Any]]]:
     """The server and hops of a run, by the one topology (harness/topology_open.py): the
     target serving on 127.0.0.1, the chain in front of it, and the URL the subscribers use;
     (base URL, running hops). The Locust processes are this topology's clients: the caller
     kills them (finally) inside the block, so before the hops and the server."""
-    async with open_topology(scale_chain(hops), hop_dir, log, server=target,
-                             server_socket=sock) as topology:  # fmt: skip
+    async with open_topology(
+        scale_chain(hops), hop_dir, log, server=target, server_socket=sock
+    ) as topology:
         base_url, forward = client_entry(topology.hops, topology.server_url)
         if forward is not None:
-            raise GauntletError(f"--through {through}: a forward proxy; gauntlet load "
-                                "drives reverse chains only")  # fmt: skip
+            raise GauntletError(
+                f"--through {through}: a forward proxy; gauntlet load drives reverse chains only"
+            )
         yield base_url, list(topology.hops)
 
 
-async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], workdir: Path,
-               run_dir: Path, receipts: Path, point: dict[str, Any], progress: Progress,
-               sock: socket.socket | None = None) -> None:
+async def _run(
+    spec: LoadSpec,
+    choice: TargetChoice,
+    hops: Sequence[HopSpec],
+    workdir: Path,
+    run_dir: Path,
+    receipts: Path,
+    point: dict[str, Any],
+    progress: Progress,
+    sock: socket.socket | None = None,
+) -> None:
     log = _LoadLog(spec.users)
     target = choice.build(log, spec.payload_bytes)
     hop_dir = workdir / "hops"  # shared by every run of a workdir: each hop's CA made once
@@ -323,22 +434,37 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
         children: list[tuple[str, Child]] = []
         try:
             with open(run_dir / "master.log", "wb") as out:
-                master = await spawn(master_argv(spec, base_url, port, receipts),
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                     cwd=REPO)  # fmt: skip
+                master = await spawn(
+                    master_argv(spec, base_url, port, receipts),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    cwd=REPO,
+                )
             children.append(("master", master))
             for i in range(spec.workers):
                 with open(run_dir / f"worker{i}.log", "wb") as out:
-                    child = await spawn(worker_argv("127.0.0.1", port),
-                                        stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                        cwd=REPO)  # fmt: skip
+                    child = await spawn(
+                        worker_argv("127.0.0.1", port),
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=out,
+                        cwd=REPO,
+                    )
                 children.append(("worker", child))
-            progress(Step(f"locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
-                     + (f", waiting for {spec.remote_workers} remote" if spec.remote_workers
-                        else "") + f"; {spec.users} {spec.transport} users at "
-                     f"{spec.spawn_rate:g}/s through {spec.through}"))  # fmt: skip
-            roles = [("server", os.getpid())] + [("proxy", h.pid) for h in chain if h.pid] \
-                + [(role, c.pid) for role, c in children]  # fmt: skip
+            progress(
+                Step(
+                    f"locust master 127.0.0.1:{port}, {spec.workers} local worker(s)"
+                    + (f", waiting for {spec.remote_workers} remote" if spec.remote_workers else "")
+                    + f"; {spec.users} {spec.transport} users at "
+                    f"{spec.spawn_rate:g}/s through {spec.through}"
+                )
+            )
+            roles = (
+                [("server", os.getpid())]
+                + [("proxy", h.pid) for h in chain if h.pid]
+                + [(role, c.pid) for role, c in children]
+            )
             sampler = _Sampler(roles)
             point["load_average_before"] = list(os.getloadavg())
             async with trio.open_nursery() as inner:
@@ -350,17 +476,20 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
                 inner.cancel_scope.cancel()
             point["load_average_after"] = list(os.getloadavg())
             if bound.cancelled_caught:
-                raise GauntletError("the Locust master did not end within "
-                                    f"{spec.max_seconds + MASTER_GRACE_S:g} s "
-                                    f"(see {run_dir}/master.log)")  # fmt: skip
+                raise GauntletError(
+                    "the Locust master did not end within "
+                    f"{spec.max_seconds + MASTER_GRACE_S:g} s "
+                    f"(see {run_dir}/master.log)"
+                )
         finally:
             for _, child in children:
                 await kill_group(child)
     point["window_s"] = sampler.window_s()
     point["processes"] = sampler.rows()
     point["machine_busy_cores"] = sampler.machine_busy_cores()
-    point["limiting"] = limiting_process(point["processes"], point["machine_busy_cores"],
-                                         os.cpu_count())  # fmt: skip
+    point["limiting"] = limiting_process(
+        point["processes"], point["machine_busy_cores"], os.cpu_count()
+    )
     reason = run_dir / "receipts" / "stop-reason.txt"
     point["stop_reason"] = reason.read_text().strip() if reason.exists() else None
     sent = log.published
@@ -369,21 +498,26 @@ async def _run(spec: LoadSpec, choice: TargetChoice, hops: Sequence[HopSpec], wo
     _account(spec, receipts, sent, point)
 
 
-async def _publish(spec: LoadSpec, target: Any, log: _LoadLog,
-                   on_start: Callable[[], None]) -> None:  # fmt: skip
+async def _publish(
+    spec: LoadSpec, target: Any, log: _LoadLog, on_start: Callable[[], None]
+) -> None:
     """A steady `rate_per_s` from the first subscription the target saw (a running endpoint
     cannot say: from now), or with `publish_when_subscribed` once it has seen every user's;
     `events` in all."""
     within = spec.connect_within_s + 2 * spec.ramp_s
     if spec.publish_when_subscribed:
         if target.first_request is None:
-            raise GauntletError("publishing once every user subscribed needs a target served "
-                                "here (the reference server or --app)")  # fmt: skip
+            raise GauntletError(
+                "publishing once every user subscribed needs a target served "
+                "here (the reference server or --app)"
+            )
         with trio.move_on_after(within):
             await log.reached.wait()
         if not log.reached.is_set():
-            raise GauntletError(f"only {log.requests} of {spec.users} subscribers reached the "
-                                f"server within {within:.0f} s")  # fmt: skip
+            raise GauntletError(
+                f"only {log.requests} of {spec.users} subscribers reached the "
+                f"server within {within:.0f} s"
+            )
     elif target.first_request is not None:
         with trio.move_on_after(60.0 + spec.ramp_s):
             await target.first_request.wait()
@@ -433,16 +567,24 @@ def _account(spec: LoadSpec, folder: Path, sent: dict[int, int], point: dict[str
         return
     expected_workers = spec.workers + spec.remote_workers
     if len(docs) != expected_workers:
-        point["error"] = (f"{len(docs)} of {expected_workers} workers sent receipts "
-                          f"(see {folder.parent}/*.log)")  # fmt: skip
+        point["error"] = (
+            f"{len(docs)} of {expected_workers} workers sent receipts (see {folder.parent}/*.log)"
+        )
     figures = merge(sent, docs)
     point.update({k: v for k, v in figures.items() if k != "events"})
     point["per_event"] = figures["events"]
-    point["worker_receipts"] = [{"node": d["node"], "host": d["host"], "pid": d["pid"],
-                                 "users": len(d["users"]), "cpu_s": d["cpu_s"],
-                                 "peak_rss_mb": d["peak_rss_mb"]} for d in docs]  # fmt: skip
-    ramp = ramp_points(figures["events"], figures["subscribers"] or 1, spec.transport,
-                       spec.through)  # fmt: skip
+    point["worker_receipts"] = [
+        {
+            "node": d["node"],
+            "host": d["host"],
+            "pid": d["pid"],
+            "users": len(d["users"]),
+            "cpu_s": d["cpu_s"],
+            "peak_rss_mb": d["peak_rss_mb"],
+        }
+        for d in docs
+    ]
+    ramp = ramp_points(figures["events"], figures["subscribers"] or 1, spec.transport, spec.through)
     point["ramp"] = ramp
     point["knee"] = knees(ramp)[0] if ramp else None
     if figures["subscribers"] != spec.users and point["error"] is None:

@@ -65,47 +65,101 @@ class Preset:
 
 DEVICES = {
     "nginx": Device(
-        "nginx", "nginx", "nginx", "reverse", "fd", b"start worker process",
-        {"proxy_read_timeout": 60, "proxy_send_timeout": 60, "send_timeout": 60}, "ms",
+        "nginx",
+        "nginx",
+        "nginx",
+        "reverse",
+        "fd",
+        b"start worker process",
+        {"proxy_read_timeout": 60, "proxy_send_timeout": 60, "send_timeout": 60},
+        "ms",
         "https://nginx.org/en/docs/http/ngx_http_proxy_module.html",
     ),
     "haproxy": Device(
-        "haproxy", "haproxy", "haproxy", "reverse", "fd", b"Loading success.",
-        {"timeout_connect": 5, "timeout_client": 50, "timeout_server": 50}, "ms",
+        "haproxy",
+        "haproxy",
+        "haproxy",
+        "reverse",
+        "fd",
+        b"Loading success.",
+        {"timeout_connect": 5, "timeout_client": 50, "timeout_server": 50},
+        "ms",
         "https://docs.haproxy.org/2.6/configuration.html",
     ),
     "squid": Device(
-        "squid", "squid", "squid", "regular", "port", b"Accepting HTTP Socket connections",
-        {"read_timeout": 900, "request_timeout": 300, "client_lifetime": 86400}, "seconds",
+        "squid",
+        "squid",
+        "squid",
+        "regular",
+        "port",
+        b"Accepting HTTP Socket connections",
+        {"read_timeout": 900, "request_timeout": 300, "client_lifetime": 86400},
+        "seconds",
         "https://www.squid-cache.org/Doc/config/",
     ),
     "tinyproxy": Device(
-        "tinyproxy", "tinyproxy", "tinyproxy", "regular", "port", b"Accepting connections",
-        {"timeout": 600}, "s", "https://tinyproxy.github.io/",
+        "tinyproxy",
+        "tinyproxy",
+        "tinyproxy",
+        "regular",
+        "port",
+        b"Accepting connections",
+        {"timeout": 600},
+        "s",
+        "https://tinyproxy.github.io/",
     ),
     "privoxy": Device(
-        "privoxy", "privoxy", "privoxy", "regular", "port", b"Listening on port",
-        {"keep_alive_timeout": 5, "socket_timeout": 300}, "s",
+        "privoxy",
+        "privoxy",
+        "privoxy",
+        "regular",
+        "port",
+        b"Listening on port",
+        {"keep_alive_timeout": 5, "socket_timeout": 300},
+        "s",
         "https://www.privoxy.org/user-manual/config.html",
     ),
     "varnish": Device(
-        "varnish", "varnishd", "varnish", "reverse", "port", b"said Child starts",
-        {"first_byte_timeout": 60, "between_bytes_timeout": 60, "timeout_idle": 5}, "vcl",
+        "varnish",
+        "varnishd",
+        "varnish",
+        "reverse",
+        "port",
+        b"said Child starts",
+        {"first_byte_timeout": 60, "between_bytes_timeout": 60, "timeout_idle": 5},
+        "vcl",
         "https://varnish-cache.org/docs/7.1/reference/varnishd.html",
     ),
     "apache2": Device(
-        "apache2", "apache2", "apache2", "reverse", "port", b"resuming normal operations",
-        {"timeout": 300, "keepalive_timeout": 5}, "ms",
+        "apache2",
+        "apache2",
+        "apache2",
+        "reverse",
+        "port",
+        b"resuming normal operations",
+        {"timeout": 300, "keepalive_timeout": 5},
+        "ms",
         "https://httpd.apache.org/docs/2.4/mod/mod_proxy.html",
     ),
     "trafficserver": Device(
-        "trafficserver", "traffic_server", "trafficserver", "reverse", "fd",
+        "trafficserver",
+        "traffic_server",
+        "trafficserver",
+        "reverse",
+        "fd",
         b"Traffic Server is fully initialized",
-        {"transaction_no_activity_timeout_in": 30, "transaction_no_activity_timeout_out": 30,
-         "transaction_active_timeout_in": 900, "keep_alive_no_activity_timeout_in": 120,
-         "keep_alive_no_activity_timeout_out": 120, "accept_no_activity_timeout": 120,
-         "connect_attempts_timeout": 30, "websocket_no_activity_timeout": 600,
-         "websocket_active_timeout": 3600}, "s",
+        {
+            "transaction_no_activity_timeout_in": 30,
+            "transaction_no_activity_timeout_out": 30,
+            "transaction_active_timeout_in": 900,
+            "keep_alive_no_activity_timeout_in": 120,
+            "keep_alive_no_activity_timeout_out": 120,
+            "accept_no_activity_timeout": 120,
+            "connect_attempts_timeout": 30,
+            "websocket_no_activity_timeout": 600,
+            "websocket_active_timeout": 3600,
+        },
+        "s",
         "https://docs.trafficserver.apache.org/en/9.2.x/admin-guide/files/records.config.en.html",
     ),
 }
@@ -113,47 +167,109 @@ DEVICES = {
 PRESETS = {
     f"{p.device}:{p.name}": p
     for p in (
-        Preset("nginx", "defaults", "nginx-defaults.conf",
-               "nginx as Debian ships it: HTTP/1.0 upstream, proxy_buffering on, no Upgrade"),
-        Preset("nginx", "tuned", "nginx-tuned.conf",
-               "nginx's streaming recipe: HTTP/1.1 upstream, proxy_buffering off, Upgrade map"),
-        Preset("nginx", "tuned_many", "nginx-tuned_many.conf",
-               "nginx:tuned with 24000 connections per worker (Debian's 768 caps it at 384 "
-               "subscribers), for `gauntlet load`"),
-        Preset("nginx", "gzip", "nginx-gzip.conf",
-               "nginx-tuned plus gzip on, gzip_types text/event-stream (buffering off)"),
-        Preset("nginx", "gzip_buffered", "nginx-gzip_buffered.conf",
-               "gzip on, gzip_types text/event-stream, HTTP/1.1, proxy_buffering on"),
-        Preset("haproxy", "defaults", "haproxy-defaults.cfg",
-               "haproxy with Debian's defaults: mode http, timeouts 5 s / 50 s / 50 s",
-               {"extra": ""}),
-        Preset("haproxy", "no_delay", "haproxy-defaults.cfg",
-               "haproxy's defaults plus option http-no-delay (no chunk merging delay)",
-               {"extra": "    option http-no-delay"}),
-        Preset("squid", "defaults", "squid-defaults.conf",
-               "squid as Debian ships it: forward proxy, CONNECT to port 443 only",
-               {"connect_rule": "http_access deny CONNECT !SSL_ports"}),
-        Preset("squid", "connect_any", "squid-defaults.conf",
-               "squid's defaults, but CONNECT allowed to any Safe_port (as corporate configs do)",
-               {"connect_rule": "# CONNECT allowed to every Safe_port"}),
-        Preset("tinyproxy", "defaults", "tinyproxy-defaults.conf",
-               "tinyproxy as Debian ships it: forward proxy, CONNECT to any port, Timeout 600 s"),
-        Preset("privoxy", "defaults", "privoxy-defaults.conf",
-               "Privoxy as Debian ships it: forward proxy with its default actions and filters"),
-        Preset("varnish", "defaults", "varnish-defaults.vcl",
-               "Varnish as Debian ships it: the builtin VCL (caches GETs 120 s, streams)"),
-        Preset("apache2", "proxy", "apache2-proxy.conf",
-               "Apache httpd with mod_proxy_http, Debian's Timeout 300 s (no WebSocket)",
-               {"modules": "", "proxy": ""}),
-        Preset("apache2", "wstunnel", "apache2-proxy.conf",
-               "Apache httpd with mod_proxy_http and mod_proxy_wstunnel for /ws",
-               {"modules": "LoadModule proxy_wstunnel_module "
-                           "/usr/lib/apache2/modules/mod_proxy_wstunnel.so",
-                "proxy": "ProxyPass /ws ws://@upstream@/ws"}),
-        Preset("trafficserver", "defaults", "trafficserver/records.config",
-               "Apache Traffic Server as Debian ships it: reverse proxy, cache on, idle cut 30 s"),
+        Preset(
+            "nginx",
+            "defaults",
+            "nginx-defaults.conf",
+            "nginx as Debian ships it: HTTP/1.0 upstream, proxy_buffering on, no Upgrade",
+        ),
+        Preset(
+            "nginx",
+            "tuned",
+            "nginx-tuned.conf",
+            "nginx's streaming recipe: HTTP/1.1 upstream, proxy_buffering off, Upgrade map",
+        ),
+        Preset(
+            "nginx",
+            "tuned_many",
+            "nginx-tuned_many.conf",
+            "nginx:tuned with 24000 connections per worker (Debian's 768 caps it at 384 "
+            "subscribers), for `gauntlet load`",
+        ),
+        Preset(
+            "nginx",
+            "gzip",
+            "nginx-gzip.conf",
+            "nginx-tuned plus gzip on, gzip_types text/event-stream (buffering off)",
+        ),
+        Preset(
+            "nginx",
+            "gzip_buffered",
+            "nginx-gzip_buffered.conf",
+            "gzip on, gzip_types text/event-stream, HTTP/1.1, proxy_buffering on",
+        ),
+        Preset(
+            "haproxy",
+            "defaults",
+            "haproxy-defaults.cfg",
+            "haproxy with Debian's defaults: mode http, timeouts 5 s / 50 s / 50 s",
+            {"extra": ""},
+        ),
+        Preset(
+            "haproxy",
+            "no_delay",
+            "haproxy-defaults.cfg",
+            "haproxy's defaults plus option http-no-delay (no chunk merging delay)",
+            {"extra": "    option http-no-delay"},
+        ),
+        Preset(
+            "squid",
+            "defaults",
+            "squid-defaults.conf",
+            "squid as Debian ships it: forward proxy, CONNECT to port 443 only",
+            {"connect_rule": "http_access deny CONNECT !SSL_ports"},
+        ),
+        Preset(
+            "squid",
+            "connect_any",
+            "squid-defaults.conf",
+            "squid's defaults, but CONNECT allowed to any Safe_port (as corporate configs do)",
+            {"connect_rule": "# CONNECT allowed to every Safe_port"},
+        ),
+        Preset(
+            "tinyproxy",
+            "defaults",
+            "tinyproxy-defaults.conf",
+            "tinyproxy as Debian ships it: forward proxy, CONNECT to any port, Timeout 600 s",
+        ),
+        Preset(
+            "privoxy",
+            "defaults",
+            "privoxy-defaults.conf",
+            "Privoxy as Debian ships it: forward proxy with its default actions and filters",
+        ),
+        Preset(
+            "varnish",
+            "defaults",
+            "varnish-defaults.vcl",
+            "Varnish as Debian ships it: the builtin VCL (caches GETs 120 s, streams)",
+        ),
+        Preset(
+            "apache2",
+            "proxy",
+            "apache2-proxy.conf",
+            "Apache httpd with mod_proxy_http, Debian's Timeout 300 s (no WebSocket)",
+            {"modules": "", "proxy": ""},
+        ),
+        Preset(
+            "apache2",
+            "wstunnel",
+            "apache2-proxy.conf",
+            "Apache httpd with mod_proxy_http and mod_proxy_wstunnel for /ws",
+            {
+                "modules": "LoadModule proxy_wstunnel_module "
+                "/usr/lib/apache2/modules/mod_proxy_wstunnel.so",
+                "proxy": "ProxyPass /ws ws://@upstream@/ws",
+            },
+        ),
+        Preset(
+            "trafficserver",
+            "defaults",
+            "trafficserver/records.config",
+            "Apache Traffic Server as Debian ships it: reverse proxy, cache on, idle cut 30 s",
+        ),
     )
-}  # fmt: skip
+}
 
 
 def preset(name: str) -> Preset:
@@ -180,8 +296,10 @@ def missing(name: str) -> str | None:
     """Why a real hop cannot run here (its binary and the package to install), or None."""
     device = device_of(name)
     if binary_path(device) is None:
-        return (f"{device.binary} not installed: apt-get install {device.package} "
-                "(scripts/ensure-test-deps.sh installs the packages the tests need)")  # fmt: skip
+        return (
+            f"{device.binary} not installed: apt-get install {device.package} "
+            "(scripts/ensure-test-deps.sh installs the packages the tests need)"
+        )
     return None
 
 
@@ -198,9 +316,17 @@ def _duration(device: Device, seconds: float) -> str:
 _PLACEHOLDER = re.compile(r"@([a-z_]+)@")
 
 
-def render(name: str, *, workdir: Path, listen: str, upstream: str | None,
-           timeouts_s: Mapping[str, float], as_root: bool, template: str | None = None,
-           extra: dict[str, str] | None = None) -> str:  # fmt: skip
+def render(
+    name: str,
+    *,
+    workdir: Path,
+    listen: str,
+    upstream: str | None,
+    timeouts_s: Mapping[str, float],
+    as_root: bool,
+    template: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> str:
     """The preset's config text for one hop (pure but for reading the template).
 
     `listen`: the device's own listen syntax (nginx `127.0.0.1:PORT`, haproxy `fd@N`, squid
@@ -213,9 +339,16 @@ def render(name: str, *, workdir: Path, listen: str, upstream: str | None,
     """
     p, device = preset(name), device_of(name)
     host, _, port = (upstream or "").rpartition(":")
-    values = {"workdir": str(workdir), "listen": listen, "upstream": upstream or "",
-              "upstream_host": host, "upstream_port": port,
-              "user": _user_line(device, as_root), **p.values, **(extra or {})}  # fmt: skip
+    values = {
+        "workdir": str(workdir),
+        "listen": listen,
+        "upstream": upstream or "",
+        "upstream_host": host,
+        "upstream_port": port,
+        "user": _user_line(device, as_root),
+        **p.values,
+        **(extra or {}),
+    }
     for key, seconds in timeouts_s.items():
         values[key] = _duration(device, seconds)
     text = (TEMPLATES / (template or p.template)).read_text()
@@ -232,9 +365,16 @@ def _user_line(device: Device, as_root: bool) -> str:
     """As root, a device drops to an unprivileged user that may not reach the work dir."""
     if not as_root:
         return ""
-    return {"nginx": "user root;", "squid": "cache_effective_user proxy", "haproxy": "",
-            "apache2": "", "tinyproxy": "", "privoxy": "", "varnish": "",
-            "trafficserver": ""}[device.name]  # fmt: skip
+    return {
+        "nginx": "user root;",
+        "squid": "cache_effective_user proxy",
+        "haproxy": "",
+        "apache2": "",
+        "tinyproxy": "",
+        "privoxy": "",
+        "varnish": "",
+        "trafficserver": "",
+    }[device.name]
 
 
 def skip_reason(hops, protocol: str) -> str | None:
@@ -248,6 +388,8 @@ def skip_reason(hops, protocol: str) -> str | None:
         if why is not None:
             return f"hop {spec.real}: {why}"
         if protocol != "h1" and spec.mode == "reverse":
-            return (f"hop {spec.real}: Gauntlet does not configure TLS on real reverse hops "
-                    f"yet; {protocol} cells through it are not measured")  # fmt: skip
+            return (
+                f"hop {spec.real}: Gauntlet does not configure TLS on real reverse hops "
+                f"yet; {protocol} cells through it are not measured"
+            )
     return None

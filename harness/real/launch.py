@@ -59,16 +59,37 @@ def os_port() -> int:
         return probe.getsockname()[1]
 
 
-def command(name: str, binary: str, conf: Path, workdir: Path, service: str,
-            listen: str = "", idle_s: float | None = None) -> list[str]:  # fmt: skip
+def command(
+    name: str,
+    binary: str,
+    conf: Path,
+    workdir: Path,
+    service: str,
+    listen: str = "",
+    idle_s: float | None = None,
+) -> list[str]:
     """The device's foreground command line (pure)."""
     device = real.device_of(name).name
     if device == "varnish":  # -F foreground; -j none: as root, its workers stay able to read
-        idle = idle_s if idle_s is not None else real.device_of(name).timeouts_real_s[
-            "timeout_idle"]  # the work dir (already scaled: harness/spec.py)
+        idle = (
+            idle_s if idle_s is not None else real.device_of(name).timeouts_real_s["timeout_idle"]
+        )  # the work dir (already scaled: harness/spec.py)
         jail = ["-j", "none"] if os.geteuid() == 0 else []
-        return [binary, "-F", *jail, "-f", str(conf), "-a", listen, "-n", str(workdir / "varnish"),
-                "-s", "malloc,32m", "-p", f"timeout_idle={idle:g}"]  # fmt: skip
+        return [
+            binary,
+            "-F",
+            *jail,
+            "-f",
+            str(conf),
+            "-a",
+            listen,
+            "-n",
+            str(workdir / "varnish"),
+            "-s",
+            "malloc,32m",
+            "-p",
+            f"timeout_idle={idle:g}",
+        ]
     if device == "nginx":
         return [binary, "-p", f"{workdir}/", "-c", str(conf), "-e", "stderr"]
     if device == "haproxy":  # -W master-worker (prints "Loading success."), -db foreground
@@ -118,15 +139,27 @@ def tail(path: Path, lines: int = 4) -> str:
     return " | ".join(line.strip() for line in text[-lines:])
 
 
-async def _start(args: list[str], workdir: Path, log_path: Path, ready: bytes, label: str, *,
-                 env: dict[str, str] | None = None, pass_fds: tuple[int, ...] = ()
-                 ) -> tuple[Child, IO[bytes]]:  # fmt: skip
+async def _start(
+    args: list[str],
+    workdir: Path,
+    log_path: Path,
+    ready: bytes,
+    label: str,
+    *,
+    env: dict[str, str] | None = None,
+    pass_fds: tuple[int, ...] = (),
+) -> tuple[Child, IO[bytes]]:
     """Start `args`; return once its stderr says `ready` (the child, and its open log)."""
     try:
         process = await spawn(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            cwd=workdir, env={**os.environ, **(env or {})}, pass_fds=pass_fds,
-        )  # fmt: skip
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env={**os.environ, **(env or {})},
+            pass_fds=pass_fds,
+        )
     except OSError as exc:
         raise HopStartError(f"{label}: cannot run {args[0]}: {exc}") from None
     assert process.stdout is not None  # stderr and stdout, merged (tinyproxy logs to stdout)
@@ -140,8 +173,11 @@ async def _start(args: list[str], workdir: Path, log_path: Path, ready: bytes, l
             log.close()
             await kill_group(process, EXIT_TIMEOUT_S)
     if not started:
-        why = (f"no {ready.decode()!r} within {START_TIMEOUT_S:g} s" if timeout.cancelled_caught
-               else f"exit status {process.returncode}")  # fmt: skip
+        why = (
+            f"no {ready.decode()!r} within {START_TIMEOUT_S:g} s"
+            if timeout.cancelled_caught
+            else f"exit status {process.returncode}"
+        )
         raise HopStartError(f"{label} failed to start ({why}): {tail(log_path)}")
     return process, log
 
@@ -172,8 +208,11 @@ async def _watchdog(group: int) -> Child:
     (cache_effective_user) and apache2 do: measured, both outlived a SIGKILLed harness. The
     watchdog keeps its own credentials, so its death signal holds; it is killed with the hop.
     """
-    watchdog = await spawn([sys.executable, "-c", WATCHDOG, str(group), str(os.getpid())],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)  # fmt: skip
+    watchdog = await spawn(
+        [sys.executable, "-c", WATCHDOG, str(group), str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+    )
     assert watchdog.stdout is not None
     armed = False
     try:
@@ -194,9 +233,13 @@ def _remove_shm(service: str) -> None:
 
 
 @asynccontextmanager
-async def running_real_hop(name: str, index: int, upstream: str | None, workdir: Path,
-                           timeouts_s: Mapping[str, float],
-                           ) -> AsyncIterator[tuple[str, Child, Path]]:  # fmt: skip
+async def running_real_hop(
+    name: str,
+    index: int,
+    upstream: str | None,
+    workdir: Path,
+    timeouts_s: Mapping[str, float],
+) -> AsyncIterator[tuple[str, Child, Path]]:
     """Start the real hop `name` (device:preset) in front of `upstream` (a URL, reverse
     devices) with its timeouts already scaled (`timeouts_s`, harness/spec.py); yield (its URL,
     the child, its log path); kill its group on exit."""
@@ -215,24 +258,49 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
 
     def write_conf(listen: str) -> None:
         conf.parent.mkdir(exist_ok=True)  # trafficserver/: a device that reads several files
-        conf.write_text(real.render(name, workdir=hopdir, listen=listen, upstream=next_hop,
-                                    timeouts_s=timeouts_s, as_root=as_root))  # fmt: skip
+        conf.write_text(
+            real.render(
+                name,
+                workdir=hopdir,
+                listen=listen,
+                upstream=next_hop,
+                timeouts_s=timeouts_s,
+                as_root=as_root,
+            )
+        )
 
     if device.socket == "fd":
         listener = loopback_listener()
         port = listener.getsockname()[1]
         fd = listener.fileno()
         try:
-            write_conf(f"127.0.0.1:{port}" if device.name == "nginx" else
-                       f"{port}:fd={fd}" if device.name == "trafficserver" else f"fd@{fd}")
+            write_conf(
+                f"127.0.0.1:{port}"
+                if device.name == "nginx"
+                else f"{port}:fd={fd}"
+                if device.name == "trafficserver"
+                else f"fd@{fd}"
+            )
             if device.name == "trafficserver":
-                trafficserver.write_sandbox(name, conf, hopdir=hopdir, upstream=next_hop,
-                                            listen_host=f"127.0.0.1:{port}",
-                                            timeouts_s=timeouts_s, as_root=as_root)  # fmt: skip
+                trafficserver.write_sandbox(
+                    name,
+                    conf,
+                    hopdir=hopdir,
+                    upstream=next_hop,
+                    listen_host=f"127.0.0.1:{port}",
+                    timeouts_s=timeouts_s,
+                    as_root=as_root,
+                )
             env = {"NGINX": f"{fd};"} if device.name == "nginx" else None
-            process, log = await _start(command(name, binary, conf, hopdir, service), hopdir,
-                                        log_path, device.ready, label, env=env,
-                                        pass_fds=(fd,))  # fmt: skip
+            process, log = await _start(
+                command(name, binary, conf, hopdir, service),
+                hopdir,
+                log_path,
+                device.ready,
+                label,
+                env=env,
+                pass_fds=(fd,),
+            )
         finally:
             listener.close()  # the device holds its own copy now (or never will)
     else:
@@ -240,14 +308,23 @@ async def running_real_hop(name: str, index: int, upstream: str | None, workdir:
             port = os_port()
             write_conf(str(port) if device.name == "tinyproxy" else f"127.0.0.1:{port}")
             try:
-                args = command(name, binary, conf, hopdir, service, f"127.0.0.1:{port}",
-                               timeouts_s.get("timeout_idle"))  # fmt: skip
+                args = command(
+                    name,
+                    binary,
+                    conf,
+                    hopdir,
+                    service,
+                    f"127.0.0.1:{port}",
+                    timeouts_s.get("timeout_idle"),
+                )
                 process, log = await _start(args, hopdir, log_path, device.ready, label)
                 break
             except HopStartError:
                 _remove_shm(service)
-                if IN_USE not in log_path.read_text(errors="replace") or \
-                        attempt == PORT_ATTEMPTS - 1:  # fmt: skip
+                if (
+                    IN_USE not in log_path.read_text(errors="replace")
+                    or attempt == PORT_ATTEMPTS - 1
+                ):
                     raise
     try:
         watchdog = await _watchdog(process.pid)  # the device leads its own process group

@@ -20,8 +20,17 @@ from pathlib import Path
 from gauntlet import real
 
 TEMPLATED = ("runroot.yaml", "remap.config", "storage.config", "ip_allow.yaml", "logging.yaml")
-EMPTY = ("cache.config", "hosting.config", "parent.config", "plugin.config", "sni.yaml",
-         "ssl_multicert.config", "strategies.yaml", "volume.config", "splitdns.config")  # fmt: skip
+EMPTY = (
+    "cache.config",
+    "hosting.config",
+    "parent.config",
+    "plugin.config",
+    "sni.yaml",
+    "ssl_multicert.config",
+    "strategies.yaml",
+    "volume.config",
+    "splitdns.config",
+)
 DIRS = ("cache", "log", "run")
 
 
@@ -34,8 +43,16 @@ def command(binary: str, conf: Path) -> list[str]:
     return [binary, f"--run-root={runroot(conf.parent)}"]
 
 
-def write_sandbox(name: str, conf: Path, *, hopdir: Path, listen_host: str, upstream: str | None,
-                  timeouts_s: Mapping[str, float], as_root: bool) -> None:  # fmt: skip
+def write_sandbox(
+    name: str,
+    conf: Path,
+    *,
+    hopdir: Path,
+    listen_host: str,
+    upstream: str | None,
+    timeouts_s: Mapping[str, float],
+    as_root: bool,
+) -> None:
     """Write the files beside `conf` (the rendered records.config) and the runtime dirs.
 
     `listen_host`: `127.0.0.1:PORT` the clients name in Host (the ws:// remap rule's key)."""
@@ -43,10 +60,16 @@ def write_sandbox(name: str, conf: Path, *, hopdir: Path, listen_host: str, upst
     for sub in DIRS:
         (hopdir / sub).mkdir(exist_ok=True)
     for file in TEMPLATED:
-        text = real.render(name, workdir=hopdir, listen=listen_host, upstream=upstream,
-                           timeouts_s=timeouts_s, as_root=as_root,
-                           template=f"trafficserver/{file}",
-                           extra={"listen_host": listen_host})  # fmt: skip
+        text = real.render(
+            name,
+            workdir=hopdir,
+            listen=listen_host,
+            upstream=upstream,
+            timeouts_s=timeouts_s,
+            as_root=as_root,
+            template=f"trafficserver/{file}",
+            extra={"listen_host": listen_host},
+        )
         (confdir / file).write_text(text)
     for file in EMPTY:
         (confdir / file).write_text("# Debian ships this file with comments only.\n")

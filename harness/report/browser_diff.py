@@ -20,8 +20,11 @@ DELAY_SLACK_MS = 100.0  # loopback + a page timer: delays closer than this are "
 
 
 def _key(cell: dict[str, Any]) -> tuple[str, str, str]:
-    return (cell["transport"].removeprefix(BROWSER_PREFIX), cell["intermediary"],
-            cell.get("protocol", "h1"))  # fmt: skip
+    return (
+        cell["transport"].removeprefix(BROWSER_PREFIX),
+        cell["intermediary"],
+        cell.get("protocol", "h1"),
+    )
 
 
 def _side(cell: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +43,7 @@ def _side(cell: dict[str, Any]) -> dict[str, Any]:
 
 def differences(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Every (browser, reference) pair in the run with what differs between them."""
-    reference = {_key(c): c for c in doc["cells"]
-                 if not c["transport"].startswith(BROWSER_PREFIX)}  # fmt: skip
+    reference = {_key(c): c for c in doc["cells"] if not c["transport"].startswith(BROWSER_PREFIX)}
     pairs = []
     for cell in doc["cells"]:
         if not cell["transport"].startswith(BROWSER_PREFIX) or _key(cell) not in reference:
@@ -51,50 +53,81 @@ def differences(doc: dict[str, Any]) -> list[dict[str, Any]]:
         if b["verdict"] != r["verdict"]:
             differs.append(f"verdict {b['verdict']} vs {r['verdict']}")
         if b["closed_for_good"] != r["closed_for_good"]:
-            differs.append("after an error status: " + (
-                "browser closed for good, reference kept trying" if b["closed_for_good"]
-                else "reference closed for good, browser kept trying"))  # fmt: skip
+            differs.append(
+                "after an error status: "
+                + (
+                    "browser closed for good, reference kept trying"
+                    if b["closed_for_good"]
+                    else "reference closed for good, browser kept trying"
+                )
+            )
         bd, rd = b["reconnect_delay_ms"], r["reconnect_delay_ms"]
         if bd is not None and rd is not None and abs(bd - rd) > DELAY_SLACK_MS:
             differs.append(f"median reconnect delay {bd} vs {rd} ms")
         if bool(b["last_event_ids"]) != bool(r["last_event_ids"]):
-            differs.append("Last-Event-ID sent by " + ("browser only" if b["last_event_ids"]
-                                                      else "reference only"))  # fmt: skip
+            differs.append(
+                "Last-Event-ID sent by "
+                + ("browser only" if b["last_event_ids"] else "reference only")
+            )
         transport, intermediary, protocol = _key(cell)
-        pairs.append({"transport": transport, "intermediary": intermediary,
-                      "protocol": protocol, "browser": b, "reference": r,
-                      "differences": differs})  # fmt: skip
+        pairs.append(
+            {
+                "transport": transport,
+                "intermediary": intermediary,
+                "protocol": protocol,
+                "browser": b,
+                "reference": r,
+                "differences": differs,
+            }
+        )
     return pairs
 
 
 def _fmt(side: dict[str, Any]) -> str:
     ids = side["last_event_ids"]
     shown = ",".join(ids[:5]) + ("..." if len(ids) > 5 else "")
-    return (f"{side['verdict']}; {side['reconnects']} reconnects, median delay "
-            f"{side['reconnect_delay_ms']} ms; Last-Event-ID [{shown}]; "
-            f"{side['requests_per_event']} req/event"
-            + ("; closed for good" if side["closed_for_good"] else ""))
+    return (
+        f"{side['verdict']}; {side['reconnects']} reconnects, median delay "
+        f"{side['reconnect_delay_ms']} ms; Last-Event-ID [{shown}]; "
+        f"{side['requests_per_event']} req/event"
+        + ("; closed for good" if side["closed_for_good"] else "")
+    )
 
 
 def markdown_lines(doc: dict[str, Any]) -> list[str]:
     pairs = differences(doc)
     if not pairs:
         return []
-    out = ["", "## Browser vs reference client", "",
-           "| transport | intermediary | browser | reference | differs |", "|---|---|---|---|---|"]
+    out = [
+        "",
+        "## Browser vs reference client",
+        "",
+        "| transport | intermediary | browser | reference | differs |",
+        "|---|---|---|---|---|",
+    ]
     for p in pairs:
         where = p["intermediary"] + ("" if p["protocol"] == "h1" else f" ({p['protocol']})")
-        out.append(f"| {p['transport']} | {where} | {_fmt(p['browser'])} | "
-                   f"{_fmt(p['reference'])} | {'; '.join(p['differences']) or 'same'} |")
+        out.append(
+            f"| {p['transport']} | {where} | {_fmt(p['browser'])} | "
+            f"{_fmt(p['reference'])} | {'; '.join(p['differences']) or 'same'} |"
+        )
     return out
 
 
 def view(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The section's rows (templates/browser_diff.html.j2); empty: no browser pair in the run."""
-    return [{"transport": p["transport"], "intermediary": p["intermediary"],
-             "protocol": p["protocol"], "browser": _fmt(p["browser"]),
-             "reference": _fmt(p["reference"]), "finding": bool(p["differences"]),
-             "differs": "; ".join(p["differences"]) or "same"} for p in differences(doc)]
+    return [
+        {
+            "transport": p["transport"],
+            "intermediary": p["intermediary"],
+            "protocol": p["protocol"],
+            "browser": _fmt(p["browser"]),
+            "reference": _fmt(p["reference"]),
+            "finding": bool(p["differences"]),
+            "differs": "; ".join(p["differences"]) or "same",
+        }
+        for p in differences(doc)
+    ]
 
 
 def html_section(doc: dict[str, Any]) -> str:

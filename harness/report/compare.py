@@ -89,8 +89,11 @@ class Finding:
         return f"{self.cell}: {self.text}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"cell": self.cell, "text": self.text,
-                "shift": self.shift.to_json() if self.shift else None}  # fmt: skip
+        return {
+            "cell": self.cell,
+            "text": self.text,
+            "shift": self.shift.to_json() if self.shift else None,
+        }
 
 
 @dataclass
@@ -107,11 +110,16 @@ class Comparison:
         return [*out, f"{verdict}, {len(self.changes)} other change(s)"]
 
     def to_json(self, old: dict[str, Any], new: dict[str, Any], t: Thresholds) -> dict[str, Any]:
-        return {"kind": "gauntlet-comparison", "old_run": old.get("run_id"),
-                "new_run": new.get("run_id"), "thresholds": t.__dict__,
-                "regressions": [f.to_json() for f in self.regressions],
-                "changes": [f.to_json() for f in self.changes], "warnings": self.warnings,
-                "summary": self.lines()[-1]}  # fmt: skip
+        return {
+            "kind": "gauntlet-comparison",
+            "old_run": old.get("run_id"),
+            "new_run": new.get("run_id"),
+            "thresholds": t.__dict__,
+            "regressions": [f.to_json() for f in self.regressions],
+            "changes": [f.to_json() for f in self.changes],
+            "warnings": self.warnings,
+            "summary": self.lines()[-1],
+        }
 
 
 def _meets(cell: dict[str, Any]) -> bool:
@@ -160,8 +168,9 @@ def drift_too_large(drift: tuple[float, float] | None, t: Thresholds) -> bool:
     return drift is not None and max(drift) >= t.min_shift_ms / 2
 
 
-def min_effect_ms(old_median_ms: float, hops: int, drift: tuple[float, float] | None,
-                  t: Thresholds) -> float:  # fmt: skip
+def min_effect_ms(
+    old_median_ms: float, hops: int, drift: tuple[float, float] | None, t: Thresholds
+) -> float:
     """The smallest shift that counts: max(absolute, relative) + the baseline's drift."""
     widen = 0.0 if drift is None else drift[0] + hops * drift[1]
     return max(t.min_shift_ms, t.min_shift_pct / 100 * old_median_ms) + widen
@@ -173,9 +182,11 @@ def judge_shift(s: Shift, threshold_ms: float, t: Thresholds) -> bool:
 
 
 def describe(s: Shift, threshold_ms: float) -> str:
-    return (f"latency {s.shift_ms:+.1f} ms [{s.low_ms:.1f}, {s.high_ms:.1f}] (Hodges-Lehmann "
-            f"shift, Mann-Whitney p={s.p:.1g}, n={s.n_old}/{s.n_new}; counts from "
-            f"{threshold_ms:.1f} ms)")  # fmt: skip
+    return (
+        f"latency {s.shift_ms:+.1f} ms [{s.low_ms:.1f}, {s.high_ms:.1f}] (Hodges-Lehmann "
+        f"shift, Mann-Whitney p={s.p:.1g}, n={s.n_old}/{s.n_new}; counts from "
+        f"{threshold_ms:.1f} ms)"
+    )
 
 
 def count_value(cell: dict[str, Any], name: str) -> float | None:
@@ -199,26 +210,35 @@ def compare_count(c: Count, old: float | None, new: float | None) -> tuple[bool,
 
 def _verdicts(result: Comparison, before: dict, after: dict) -> None:
     for cell_id in sorted(before.keys() - after.keys()):
-        result.regressions.append(Finding(cell_id, f"missing from the new run (was "
-                                                   f"{before[cell_id]['verdict']})"))  # fmt: skip
+        result.regressions.append(
+            Finding(cell_id, f"missing from the new run (was {before[cell_id]['verdict']})")
+        )
     for cell_id in sorted(after.keys() - before.keys()):
         result.changes.append(Finding(cell_id, f"new in this run ({after[cell_id]['verdict']})"))
     for cell_id in sorted(before.keys() & after.keys()):
         a, b = before[cell_id], after[cell_id]
         if _meets(a) and not _meets(b):
-            result.regressions.append(Finding(cell_id, f"measured {b['verdict']}, expected "
-                                              f"{b.get('expected_verdict')} ({b.get('reason')})"))
-        elif SKIPPED not in (a["verdict"], b["verdict"]) and \
-                RANK[b["verdict"]] > RANK[a["verdict"]]:  # fmt: skip
-            result.regressions.append(Finding(cell_id, f"verdict {a['verdict']} -> "
-                                              f"{b['verdict']} ({b.get('reason')})"))  # fmt: skip
+            result.regressions.append(
+                Finding(
+                    cell_id,
+                    f"measured {b['verdict']}, expected "
+                    f"{b.get('expected_verdict')} ({b.get('reason')})",
+                )
+            )
+        elif (
+            SKIPPED not in (a["verdict"], b["verdict"]) and RANK[b["verdict"]] > RANK[a["verdict"]]
+        ):
+            result.regressions.append(
+                Finding(cell_id, f"verdict {a['verdict']} -> {b['verdict']} ({b.get('reason')})")
+            )
         elif a["verdict"] != b["verdict"]:
             result.changes.append(Finding(cell_id, f"verdict {a['verdict']} -> {b['verdict']}"))
         for c in COUNTS:
             moved = compare_count(c, count_value(a, c.name), count_value(b, c.name))
             if moved is not None:
                 (result.regressions if moved[0] else result.changes).append(
-                    Finding(cell_id, moved[1]))
+                    Finding(cell_id, moved[1])
+                )
 
 
 def _latency(result: Comparison, old: dict, new: dict, t: Thresholds, judged: bool) -> None:
@@ -246,21 +266,26 @@ def compare(old: dict[str, Any], new: dict[str, Any], t: Thresholds = Thresholds
     result = Comparison()
     differ = machine_difference(old, new)
     if differ:
-        result.warnings.append(f"machines differ ({', '.join(differ)}): latency not judged, "
-                               f"shifts are listed as changes only")  # fmt: skip
+        result.warnings.append(
+            f"machines differ ({', '.join(differ)}): latency not judged, "
+            f"shifts are listed as changes only"
+        )
     a, b = old.get("dependencies") or {}, new.get("dependencies") or {}
     if a != b:
         diff = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
         result.warnings.append(f"dependencies differ ({', '.join(diff)}): numbers may not compare")
     drift = baseline_drift(old, new)
     if drift is None:
-        result.warnings.append("a run has no calibration: minimum effects not widened by the "
-                               "baseline's drift")  # fmt: skip
+        result.warnings.append(
+            "a run has no calibration: minimum effects not widened by the baseline's drift"
+        )
     elif drift_too_large(drift, t):
-        result.warnings.append(f"the calibration baselines moved by {drift[0]:.1f} ms direct, "
-                               f"{drift[1]:.1f} ms per hop (>= half the minimum effect): one "
-                               f"run's machine was busier, latency not judged, shifts are "
-                               f"listed as changes only")  # fmt: skip
+        result.warnings.append(
+            f"the calibration baselines moved by {drift[0]:.1f} ms direct, "
+            f"{drift[1]:.1f} ms per hop (>= half the minimum effect): one "
+            f"run's machine was busier, latency not judged, shifts are "
+            f"listed as changes only"
+        )
     _verdicts(result, {c["id"]: c for c in old["cells"]}, {c["id"]: c for c in new["cells"]})
     _latency(result, old, new, t, judged=not differ and not drift_too_large(drift, t))
     return result
@@ -303,8 +328,7 @@ def validate(doc: dict[str, Any], source: str) -> dict[str, Any]:
             metrics = {}
         if not isinstance(metrics, dict):
             raise GauntletError(f"{where}.metrics: expected an object")
-        for name in ("delivered", "lost", "duplicates", "reconnects", "requests",
-                     "bytes_received"):  # fmt: skip
+        for name in ("delivered", "lost", "duplicates", "reconnects", "requests", "bytes_received"):
             _number(metrics.get(name), f"{where}.metrics.{name}", optional=True)
         samples = cell.get("samples", [])
         if not isinstance(samples, list):

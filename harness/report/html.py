@@ -25,8 +25,13 @@ from gauntlet.report.table import VERDICTS
 from gauntlet.report.templating import render
 from gauntlet.verdict import Verdict
 
-COLOURS = {Verdict.PASS: "#2e7d32", Verdict.DEGRADED: "#ef6c00", Verdict.FAIL: "#c62828",
-           Verdict.ERROR: "#616161", Verdict.SKIPPED: "#9e9e9e"}  # fmt: skip
+COLOURS = {
+    Verdict.PASS: "#2e7d32",
+    Verdict.DEGRADED: "#ef6c00",
+    Verdict.FAIL: "#c62828",
+    Verdict.ERROR: "#616161",
+    Verdict.SKIPPED: "#9e9e9e",
+}
 
 
 def _column(cell: dict[str, Any]) -> str:
@@ -63,17 +68,26 @@ def _cell_view(cell: dict[str, Any] | None) -> dict[str, Any] | None:
         detail += f", {cell['added_p50_ms']:+.1f} ms p50 vs direct"
     elif cell.get("intermediary") != "direct" and m:
         detail += ", no direct baseline"
-    return {"id": cell["id"], "verdict": str(verdict), "expected": expected,
-            "mismatch": mismatch, "colour": COLOURS.get(verdict, "#000"),
-            "title": f"{cell['id']}: {cell['reason']}{why}", "detail": detail}  # fmt: skip
+    return {
+        "id": cell["id"],
+        "verdict": str(verdict),
+        "expected": expected,
+        "mismatch": mismatch,
+        "colour": COLOURS.get(verdict, "#000"),
+        "title": f"{cell['id']}: {cell['reason']}{why}",
+        "detail": detail,
+    }
 
 
 def grid_view(doc: dict[str, Any]) -> dict[str, Any]:
     """The verdict grid as the template walks it: columns, then rows of cell views."""
     rows, cols, cells = grid(doc)
-    return {"columns": cols,
-            "rows": [{"transport": r, "cells": [_cell_view(cells.get((r, c))) for c in cols]}
-                     for r in rows]}  # fmt: skip
+    return {
+        "columns": cols,
+        "rows": [
+            {"transport": r, "cells": [_cell_view(cells.get((r, c))) for c in cols]} for r in rows
+        ],
+    }
 
 
 def calibration_summary(doc: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
@@ -83,18 +97,24 @@ def calibration_summary(doc: dict[str, Any]) -> tuple[str, str, list[dict[str, A
     cal = doc.get("calibration") or {}
     if cal.get("status") != "calibrated":
         why = cal.get("reason", "this run did not look for one")
-        return ("uncalibrated", f"Instrument not calibrated ({why}): run `gauntlet calibrate`; "
-                "the latencies below carry an unknown measurement error.", [])  # fmt: skip
+        return (
+            "uncalibrated",
+            f"Instrument not calibrated ({why}): run `gauntlet calibrate`; "
+            "the latencies below carry an unknown measurement error.",
+            [],
+        )
     points = cal.get("points") or []
     met = sum(1 for p in points if p.get("pass"))
     base = cal.get("baseline") or {}
     machine = (cal.get("machine") or {}).get("platform")
     state = "calibrated" if cal.get("passed") else "out-of-band"
     verdict = "all bands met" if cal.get("passed") else f"BANDS NOT MET ({met}/{len(points)} met)"
-    text = (f"Instrument calibration: {verdict}, max |error| {cal.get('max_abs_error_ms')} ms "
-            f"(bands {cal.get('band_rule')}); measured {cal.get('created_utc')} on {machine} "
-            f"({cal.get('id')}); baseline one hop p50 {base.get('hop_p50_ms')} ms, direct "
-            f"p50 {base.get('direct_p50_ms')} ms.")  # fmt: skip
+    text = (
+        f"Instrument calibration: {verdict}, max |error| {cal.get('max_abs_error_ms')} ms "
+        f"(bands {cal.get('band_rule')}); measured {cal.get('created_utc')} on {machine} "
+        f"({cal.get('id')}); baseline one hop p50 {base.get('hop_p50_ms')} ms, direct "
+        f"p50 {base.get('direct_p50_ms')} ms."
+    )
     return state, text, points
 
 
@@ -105,11 +125,21 @@ def _point_label(p: dict[str, Any]) -> str:
 def calibration_view(doc: dict[str, Any]) -> dict[str, Any]:
     """The calibration header's context (templates/calibration.html.j2)."""
     state, text, points = calibration_summary(doc)
-    return {"state": state, "text": text, "points": [
-        {"label": _point_label(p), "expected_ms": p.get("expected_ms"),
-         "measured_ms": p.get("measured_ms"), "error_ms": p.get("error_ms"),
-         "band_ms": p.get("band_ms"), "status": "ok" if p.get("pass") else "OUT OF BAND"}
-        for p in points]}  # fmt: skip
+    return {
+        "state": state,
+        "text": text,
+        "points": [
+            {
+                "label": _point_label(p),
+                "expected_ms": p.get("expected_ms"),
+                "measured_ms": p.get("measured_ms"),
+                "error_ms": p.get("error_ms"),
+                "band_ms": p.get("band_ms"),
+                "status": "ok" if p.get("pass") else "OUT OF BAND",
+            }
+            for p in points
+        ],
+    }
 
 
 def _data_uri(path: Path) -> str:
@@ -126,10 +156,13 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
     rows, cols, cells = grid(doc)
     commit = (doc.get("git") or {}).get("commit")
     out = [
-        f"# Gauntlet run {doc.get('run_id')} ({doc.get('matrix')})", "",
-        f"Time scale 1/{doc.get('time_scale'):g}; commit {commit}.", "",
-        "| transport | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|",
-    ]  # fmt: skip
+        f"# Gauntlet run {doc.get('run_id')} ({doc.get('matrix')})",
+        "",
+        f"Time scale 1/{doc.get('time_scale'):g}; commit {commit}.",
+        "",
+        "| transport | " + " | ".join(cols) + " |",
+        "|---" * (len(cols) + 1) + "|",
+    ]
     for row in rows:
         line = []
         for col in cols:
@@ -137,44 +170,86 @@ def render_markdown(doc: dict[str, Any], comparison: dict[str, Any] | None = Non
             if c is None:
                 line.append("")
                 continue
-            mark = "" if c.get("expected_verdict") in (None, c["verdict"]) else \
-                f" (expected {c['expected_verdict']})"
+            mark = (
+                ""
+                if c.get("expected_verdict") in (None, c["verdict"])
+                else f" (expected {c['expected_verdict']})"
+            )
             line.append(f"{c['verdict']}{mark}")
         out.append(f"| {row} | " + " | ".join(line) + " |")
-    counts = ", ".join(f"{sum(c['verdict'] == v for c in doc['cells'])} {v}" for v in VERDICTS
-                       if v != Verdict.SKIPPED or any(c["verdict"] == v for c in doc["cells"]))
+    counts = ", ".join(
+        f"{sum(c['verdict'] == v for c in doc['cells'])} {v}"
+        for v in VERDICTS
+        if v != Verdict.SKIPPED or any(c["verdict"] == v for c in doc["cells"])
+    )
     _, calibration, points = calibration_summary(doc)
-    out[4:4] = [calibration, ""] + ([
-        "| calibration point | expected ms | measured ms | error ms | band ms | |",
-        "|---|---|---|---|---|---|",
-        *(f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
-          f"{p.get('error_ms')} | {p.get('band_ms')} | {'ok' if p.get('pass') else 'OUT OF BAND'} |"
-          for p in points), ""] if points else []) + comparison_markdown(comparison)  # fmt: skip
+    out[4:4] = (
+        [calibration, ""]
+        + (
+            [
+                "| calibration point | expected ms | measured ms | error ms | band ms | |",
+                "|---|---|---|---|---|---|",
+                *(
+                    f"| {_point_label(p)} | {p.get('expected_ms')} | {p.get('measured_ms')} | "
+                    f"{p.get('error_ms')} | {p.get('band_ms')} | "
+                    f"{'ok' if p.get('pass') else 'OUT OF BAND'} |"
+                    for p in points
+                ),
+                "",
+            ]
+            if points
+            else []
+        )
+        + comparison_markdown(comparison)
+    )
     out += browser_diff.markdown_lines(doc)
     out += streams.markdown_lines(doc)
-    return "\n".join([*out, "", f"{len(doc['cells'])} cells: {counts}.", *repeat_lines(doc),
-                      "", *scorecard.render_markdown(doc)]) + "\n"
+    return (
+        "\n".join(
+            [
+                *out,
+                "",
+                f"{len(doc['cells'])} cells: {counts}.",
+                *repeat_lines(doc),
+                "",
+                *scorecard.render_markdown(doc),
+            ]
+        )
+        + "\n"
+    )
 
 
-def render_html(doc: dict[str, Any], plots: dict[str, str],
-                comparison: dict[str, Any] | None = None) -> str:  # fmt: skip
+def render_html(
+    doc: dict[str, Any], plots: dict[str, str], comparison: dict[str, Any] | None = None
+) -> str:
     """report.html's text: templates/report.html.j2 with the document's views; `plots` maps
     each plot's name to what its <img> shows (a data URI)."""
     git, machine, clock = doc.get("git") or {}, doc.get("machine") or {}, doc.get("clock") or {}
-    meta = (f"matrix {doc.get('matrix')} | time scale 1/{doc.get('time_scale'):g} | "
-            f"{doc.get('created_utc')} | commit {git.get('commit')} | "
-            f"{machine.get('platform')} | clock {clock.get('name')}")  # fmt: skip
+    meta = (
+        f"matrix {doc.get('matrix')} | time scale 1/{doc.get('time_scale'):g} | "
+        f"{doc.get('created_utc')} | commit {git.get('commit')} | "
+        f"{machine.get('platform')} | clock {clock.get('name')}"
+    )
     return render(
-        "report.html.j2", run_id=str(doc.get("run_id")), meta=meta,
-        calibration=calibration_view(doc), comparison=comparison_view(comparison),
-        interrupted=bool(doc.get("interrupted")), repeat_lines=repeat_lines(doc),
-        fidelity=fidelity_view(doc), grid=grid_view(doc), streams=streams.view(doc),
-        scorecard=scorecard.view(doc), browser_diff=browser_diff.view(doc), plots=plots,
-    )  # fmt: skip
+        "report.html.j2",
+        run_id=str(doc.get("run_id")),
+        meta=meta,
+        calibration=calibration_view(doc),
+        comparison=comparison_view(comparison),
+        interrupted=bool(doc.get("interrupted")),
+        repeat_lines=repeat_lines(doc),
+        fidelity=fidelity_view(doc),
+        grid=grid_view(doc),
+        streams=streams.view(doc),
+        scorecard=scorecard.view(doc),
+        browser_diff=browser_diff.view(doc),
+        plots=plots,
+    )
 
 
-def write_report(doc: dict[str, Any], out_dir: Path,
-                 comparison: dict[str, Any] | None = None) -> list[Path]:  # fmt: skip
+def write_report(
+    doc: dict[str, Any], out_dir: Path, comparison: dict[str, Any] | None = None
+) -> list[Path]:
     """Write report.html, summary.md and the PNGs they show into out_dir; `comparison`
     (harness/report/compare.py's JSON) adds what changed since an earlier run."""
     out_dir.mkdir(parents=True, exist_ok=True)

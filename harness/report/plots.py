@@ -19,15 +19,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from gauntlet.verdict import Verdict
 
-VERDICT_COLOURS = {Verdict.PASS: "tab:green", Verdict.DEGRADED: "tab:orange",
-                   Verdict.FAIL: "tab:red", Verdict.ERROR: "tab:grey",
-                   Verdict.SKIPPED: "tab:olive"}  # fmt: skip
+VERDICT_COLOURS = {
+    Verdict.PASS: "tab:green",
+    Verdict.DEGRADED: "tab:orange",
+    Verdict.FAIL: "tab:red",
+    Verdict.ERROR: "tab:grey",
+    Verdict.SKIPPED: "tab:olive",
+}
 
 
 def latencies_ms(cell: dict[str, Any]) -> list[float]:
     """First-receipt latency of each delivered event, sorted (pure)."""
-    out = [s["received_ms"][0] - s["sent_ms"] for s in cell.get("samples") or []
-           if s["received_ms"]]  # fmt: skip
+    out = [
+        s["received_ms"][0] - s["sent_ms"] for s in cell.get("samples") or [] if s["received_ms"]
+    ]
     return sorted(out)
 
 
@@ -68,7 +73,7 @@ def _timeline(doc: dict[str, Any], path: Path) -> Path:
     cells = doc["cells"]
     rows, cols = grid_shape(len(cells))
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)
-    for ax in axes.flat[len(cells):]:
+    for ax in axes.flat[len(cells) :]:
         ax.set_visible(False)
     for ax, cell in zip(axes.flat, cells, strict=False):
         samples = cell.get("samples") or []
@@ -79,12 +84,16 @@ def _timeline(doc: dict[str, Any], path: Path) -> Path:
         ax.plot([0, top], [0, top], linestyle="--", color="grey", linewidth=0.8)
         ax.scatter(sent, got, s=10, color="tab:blue")
         if lost:
-            ax.scatter(lost, [top] * len(lost), marker="x", color="tab:red", s=18,
-                       label="not delivered")  # fmt: skip
+            ax.scatter(
+                lost, [top] * len(lost), marker="x", color="tab:red", s=18, label="not delivered"
+            )
         ax.set_xlim(0, top)
         ax.set_ylim(0, top * 1.03)
-        ax.set_title(f"{cell['id']}: {cell['verdict']}", fontsize=8,
-                     color=VERDICT_COLOURS.get(cell["verdict"], "black"))  # fmt: skip
+        ax.set_title(
+            f"{cell['id']}: {cell['verdict']}",
+            fontsize=8,
+            color=VERDICT_COLOURS.get(cell["verdict"], "black"),
+        )
         ax.tick_params(labelsize=7)
         ax.set_xlabel("sent (s)", fontsize=7)
         ax.set_ylabel("received (s)", fontsize=7)

@@ -96,8 +96,9 @@ def _path_label(path: str, cells: list[dict[str, Any]]) -> str:
     return f"{path} ({', '.join(variants)})" if variants else path
 
 
-def _score(transport: str, cells: list[dict[str, Any]],
-           direct_p50: dict[tuple[str, str, str], float]) -> TransportScore:  # fmt: skip
+def _score(
+    transport: str, cells: list[dict[str, Any]], direct_p50: dict[tuple[str, str, str], float]
+) -> TransportScore:
     by_path: dict[str, list[dict[str, Any]]] = {}
     for c in cells:  # a path whose every cell is ERROR was not measured: not counted
         if c["intermediary"] != DIRECT and c["verdict"] != Verdict.ERROR:
@@ -118,23 +119,32 @@ def _score(transport: str, cells: list[dict[str, Any]],
     requests = sum(_metric(c, "requests") or 0 for c in delivering)
     received = sum(_metric(c, "bytes_received") or 0 for c in delivering)
     return TransportScore(
-        transport=transport, paths=len(by_path), chains=len(chain_paths),
+        transport=transport,
+        paths=len(by_path),
+        chains=len(chain_paths),
         defeated_by=tuple(_path_label(p, by_path[p]) for p in defeated),
-        chains_defeated=sum(p in chain_paths for p in defeated), counts=counts,
-        worst_p95_ms=worst[0], worst_p95_cell=worst[1],
+        chains_defeated=sum(p in chain_paths for p in defeated),
+        counts=counts,
+        worst_p95_ms=worst[0],
+        worst_p95_cell=worst[1],
         added_p50_ms=statistics.median(added) if added else None,
         requests_per_event=requests / delivered if delivered else None,
         bytes_per_event=received / delivered if delivered else None,
         latency_measured=bool(p95s) or not delivering,
-    )  # fmt: skip
+    )
 
 
 def _rank_key(s: TransportScore) -> tuple:
     """Fewest defeats, then the most paths survived (evidence), then cost and speed."""
     inf = float("inf")
-    return (len(s.defeated_by), -s.survived, s.counts[Verdict.DEGRADED],
-            s.requests_per_event if s.requests_per_event is not None else inf,
-            s.worst_p95_ms if s.worst_p95_ms is not None else inf, s.transport)  # fmt: skip
+    return (
+        len(s.defeated_by),
+        -s.survived,
+        s.counts[Verdict.DEGRADED],
+        s.requests_per_event if s.requests_per_event is not None else inf,
+        s.worst_p95_ms if s.worst_p95_ms is not None else inf,
+        s.transport,
+    )
 
 
 def build(doc: dict[str, Any]) -> Scorecard:
@@ -168,10 +178,15 @@ def _cost(s: TransportScore) -> str:
         return "nothing delivered"
     parts = []
     if s.requests_per_event is not None:
-        parts.append(f"{s.requests_per_event:.2f} requests and {s.bytes_per_event:.0f} bytes "
-                     "per delivered event")  # fmt: skip
-    parts.append(f"worst p95 {s.worst_p95_ms:.0f} ms" if s.worst_p95_ms is not None
-                 else "latency not measured")  # fmt: skip
+        parts.append(
+            f"{s.requests_per_event:.2f} requests and {s.bytes_per_event:.0f} bytes "
+            "per delivered event"
+        )
+    parts.append(
+        f"worst p95 {s.worst_p95_ms:.0f} ms"
+        if s.worst_p95_ms is not None
+        else "latency not measured"
+    )
     return ", ".join(parts)
 
 
@@ -183,38 +198,53 @@ def recommend(scores: list[TransportScore]) -> list[str]:
     out = []
     survivors = [s for s in measured if not s.defeated_by]
     if survivors and len({s.paths for s in survivors}) == 1:
-        out.append(f"{_names([s.transport for s in survivors])} survived every path "
-                   f"({'all ' if len(survivors) > 1 else ''}{survivors[0].paths} "
-                   "measured).")  # fmt: skip
+        out.append(
+            f"{_names([s.transport for s in survivors])} survived every path "
+            f"({'all ' if len(survivors) > 1 else ''}{survivors[0].paths} "
+            "measured)."
+        )
     elif survivors:
-        out.append(_names([f"{s.transport} ({s.paths})" for s in survivors])
-                   + " survived every path they crossed (how many in brackets).")
+        out.append(
+            _names([f"{s.transport} ({s.paths})" for s in survivors])
+            + " survived every path they crossed (how many in brackets)."
+        )
     others = [s for s in measured if s.defeated_by]
     if others:
         out.append("; ".join(_defeats(s) for s in others) + ".")
     best = measured[0]
     if best.defeated_by and len(measured) == 1:
-        out.append(f"Only {best.transport} was measured: run more transports (e.g. --matrix "
-                   "smoke) to choose between them.")  # fmt: skip
+        out.append(
+            f"Only {best.transport} was measured: run more transports (e.g. --matrix "
+            "smoke) to choose between them."
+        )
     elif best.defeated_by:
-        out.append(f"No transport survived every path; {best.transport} lost the fewest "
-                   f"({len(best.defeated_by)} of {best.paths}): {_cost(best)}.")  # fmt: skip
+        out.append(
+            f"No transport survived every path; {best.transport} lost the fewest "
+            f"({len(best.defeated_by)} of {best.paths}): {_cost(best)}."
+        )
     else:
         why = "it survived every path"
         if len(survivors) > 1:
-            why += (f" ({best.paths}, the most of the survivors; ties go to fewer DEGRADED "
-                    "cells, then fewer requests per event, then a lower worst p95)")
+            why += (
+                f" ({best.paths}, the most of the survivors; ties go to fewer DEGRADED "
+                "cells, then fewer requests per event, then a lower worst p95)"
+            )
         if len(measured) == 1:
             why += " (the only transport measured)"
         out.append(f"Ship {best.transport}: {why}; {_cost(best)}.")
     errors = [s for s in measured if s.counts[Verdict.ERROR]]
     if errors:
-        out.append("Not measured (ERROR cells, no evidence either way): "
-                   + ", ".join(f"{s.transport} {s.counts[Verdict.ERROR]}" for s in errors) + ".")
+        out.append(
+            "Not measured (ERROR cells, no evidence either way): "
+            + ", ".join(f"{s.transport} {s.counts[Verdict.ERROR]}" for s in errors)
+            + "."
+        )
     unmeasured = [s.transport for s in measured if not s.latency_measured]
     if unmeasured:
-        out.append(f"Latency not measured for {_names(unmeasured)} (the endpoint sends no "
-                   "send time): ranked on delivery and cost only.")  # fmt: skip
+        out.append(
+            f"Latency not measured for {_names(unmeasured)} (the endpoint sends no "
+            "send time): ranked on delivery and cost only."
+        )
     return out
 
 
@@ -222,21 +252,39 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-HEADER = ("transport", "paths survived", "chains survived", "PASS", "DEGRADED", "FAIL", "ERROR",
-          "worst p95 ms", "added p50 ms", "requests/event", "bytes/event", "defeated by")
+HEADER = (
+    "transport",
+    "paths survived",
+    "chains survived",
+    "PASS",
+    "DEGRADED",
+    "FAIL",
+    "ERROR",
+    "worst p95 ms",
+    "added p50 ms",
+    "requests/event",
+    "bytes/event",
+    "defeated by",
+)
 
 
 def rows(card: Scorecard) -> list[tuple[str, ...]]:
     """One row per transport, best first, in HEADER's order (strings)."""
     out = []
     for s in card.scores:
-        out.append((
-            s.transport, f"{s.survived}/{s.paths}", f"{s.chains - s.chains_defeated}/{s.chains}",
-            *(str(s.counts[v]) for v in MEASURED),
-            _fmt(s.worst_p95_ms) if s.latency_measured else "not measured",
-            _fmt(s.added_p50_ms), _fmt(s.requests_per_event, 2), _fmt(s.bytes_per_event, 0),
-            ", ".join(s.defeated_by) or "-",
-        ))  # fmt: skip
+        out.append(
+            (
+                s.transport,
+                f"{s.survived}/{s.paths}",
+                f"{s.chains - s.chains_defeated}/{s.chains}",
+                *(str(s.counts[v]) for v in MEASURED),
+                _fmt(s.worst_p95_ms) if s.latency_measured else "not measured",
+                _fmt(s.added_p50_ms),
+                _fmt(s.requests_per_event, 2),
+                _fmt(s.bytes_per_event, 0),
+                ", ".join(s.defeated_by) or "-",
+            )
+        )
     return out
 
 
@@ -264,12 +312,21 @@ def render_text(doc: dict[str, Any]) -> list[str]:
         return []
     table = [HEADER, *rows(card)]
     widths = [max(len(r[i]) for r in table) for i in range(len(HEADER) - 1)]
-    lines = ["", f"Scorecard of {subject(doc)} (per transport; a path is an intermediary "
-             "other than direct):"]
+    lines = [
+        "",
+        f"Scorecard of {subject(doc)} (per transport; a path is an intermediary "
+        "other than direct):",
+    ]
     for r in table:
-        lines.append("  ".join([r[0].ljust(widths[0]),
-                                *(r[i].rjust(widths[i]) for i in range(1, len(HEADER) - 1)),
-                                r[-1]]))  # fmt: skip  (r[-1] is never blank)
+        lines.append(
+            "  ".join(
+                [
+                    r[0].ljust(widths[0]),
+                    *(r[i].rjust(widths[i]) for i in range(1, len(HEADER) - 1)),
+                    r[-1],
+                ]
+            )
+        )  # r[-1] is never blank
     note = latency_note(doc)
     lines += [note] if note else []
     lines += ["", "Recommendation:", *(f"  {s}" for s in card.recommendation)]
@@ -280,8 +337,14 @@ def render_markdown(doc: dict[str, Any]) -> list[str]:
     card = build(doc)
     if not card.scores:
         return []
-    out = ["## Scorecard", "", f"Of {subject(doc)}.", "",
-           "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
+    out = [
+        "## Scorecard",
+        "",
+        f"Of {subject(doc)}.",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|---" * len(HEADER) + "|",
+    ]
     out += ["| " + " | ".join(r) + " |" for r in rows(card)]
     note = latency_note(doc)
     out += ["", note] if note else []
@@ -294,8 +357,13 @@ def view(doc: dict[str, Any]) -> dict[str, Any] | None:
     card = build(doc)
     if not card.scores:
         return None
-    return {"subject": subject(doc), "header": HEADER, "rows": rows(card),
-            "note": latency_note(doc), "recommendation": card.recommendation}  # fmt: skip
+    return {
+        "subject": subject(doc),
+        "header": HEADER,
+        "rows": rows(card),
+        "note": latency_note(doc),
+        "recommendation": card.recommendation,
+    }
 
 
 def render_html(doc: dict[str, Any]) -> str:

@@ -40,15 +40,25 @@ class Shift:
     old_median_ms: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"shift_ms": round(self.shift_ms, 3), "low_ms": round(self.low_ms, 3),
-                "high_ms": round(self.high_ms, 3), "p": self.p, "n_old": self.n_old,
-                "n_new": self.n_new, "old_median_ms": round(self.old_median_ms, 3)}  # fmt: skip
+        return {
+            "shift_ms": round(self.shift_ms, 3),
+            "low_ms": round(self.low_ms, 3),
+            "high_ms": round(self.high_ms, 3),
+            "p": self.p,
+            "n_old": self.n_old,
+            "n_new": self.n_new,
+            "old_median_ms": round(self.old_median_ms, 3),
+        }
 
 
 def latencies(cells: Sequence[dict[str, Any]]) -> list[float]:
     """First receipt minus publication (ms) of every delivered event of these cells' samples."""
-    return [s["received_ms"][0] - s["sent_ms"] for c in cells for s in c.get("samples") or []
-            if s.get("received_ms")]  # fmt: skip
+    return [
+        s["received_ms"][0] - s["sent_ms"]
+        for c in cells
+        for s in c.get("samples") or []
+        if s.get("received_ms")
+    ]
 
 
 def pairwise(old: Sequence[float], new: Sequence[float]) -> np.ndarray:
@@ -73,5 +83,12 @@ def shift(old: Sequence[float], new: Sequence[float], confidence: float = 0.99) 
     diffs = pairwise(old, new)
     k = interval_rank(len(old), len(new), confidence)
     p = float(stats.mannwhitneyu(new, old, alternative="greater").pvalue)
-    return Shift(float(np.median(diffs)), float(diffs[k]), float(diffs[len(diffs) - 1 - k]), p,
-                 len(old), len(new), float(np.median(old)))  # fmt: skip
+    return Shift(
+        float(np.median(diffs)),
+        float(diffs[k]),
+        float(diffs[len(diffs) - 1 - k]),
+        p,
+        len(old),
+        len(new),
+        float(np.median(old)),
+    )

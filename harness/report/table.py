@@ -42,12 +42,17 @@ def _row(cell: dict[str, Any]) -> list[str]:
         verdict += f" (expected {expected})"
     delivered = f"{m['delivered']}/{m['sent']}" if m else "-"
     return [
-        "!" if mismatch else " ", cell["transport"],
+        "!" if mismatch else " ",
+        cell["transport"],
         cell["intermediary"] + _opt_out(cell.get("headers", "none")),
-        cell.get("protocol", "h1"), verdict,
-        _ms(lat.get("p50")), _ms(lat.get("p95")), _added(cell), delivered,
+        cell.get("protocol", "h1"),
+        verdict,
+        _ms(lat.get("p50")),
+        _ms(lat.get("p95")),
+        _added(cell),
+        delivered,
         cell.get("reason") or "",
-    ]  # fmt: skip
+    ]
 
 
 def _scaled_options(doc: dict[str, Any]) -> list[str]:
@@ -74,8 +79,18 @@ def _hop_warnings(doc: dict[str, Any]) -> list[str]:
 
 def render_table(doc: dict[str, Any]) -> str:
     """One row per cell: verdict, p50/p95 latency, delivered/sent, reason; then a summary."""
-    header = ["", "transport", "intermediary", "protocol", "verdict", "p50 ms", "p95 ms",
-              "added p50", "delivered/sent", "reason"]  # fmt: skip
+    header = [
+        "",
+        "transport",
+        "intermediary",
+        "protocol",
+        "verdict",
+        "p50 ms",
+        "p95 ms",
+        "added p50",
+        "delivered/sent",
+        "reason",
+    ]
     rows = [_row(c) for c in doc["cells"]]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
 
@@ -91,16 +106,20 @@ def render_table(doc: dict[str, Any]) -> str:
         fmt(header),
         *map(fmt, rows),
     ]
-    if any(c.get("added_p50_ms") is None and c.get("intermediary") != "direct"
-           for c in doc["cells"]):
-        lines.append("added p50: over the direct cell of the same matrix, transport and "
-                     "protocol in this run; '-' where the run has none")
+    if any(
+        c.get("added_p50_ms") is None and c.get("intermediary") != "direct" for c in doc["cells"]
+    ):
+        lines.append(
+            "added p50: over the direct cell of the same matrix, transport and "
+            "protocol in this run; '-' where the run has none"
+        )
     counts = {v: sum(c["verdict"] == v for c in doc["cells"]) for v in VERDICTS}
     if not counts[Verdict.SKIPPED]:  # shown only when a cell was not measured
         del counts[Verdict.SKIPPED]
     mismatches = sum(r[0] == "!" for r in rows)
     lines.append(
-        f"{len(rows)} cells: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+        f"{len(rows)} cells: "
+        + ", ".join(f"{n} {v}" for v, n in counts.items())
         + f"; {mismatches} mismatch(es) with expectations"
     )
     lines.extend(_scaled_options(doc))

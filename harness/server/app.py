@@ -98,8 +98,13 @@ class SSEPlan:
         if close not in ("never", "each", "adaptive", "bytes"):
             close = "never"
         heartbeat_ms = number("heartbeat_ms") and max(MIN_HEARTBEAT_MS, number("heartbeat_ms"))
-        return cls(close, number("close_after_bytes"), heartbeat_ms,
-                   min(number("pad"), MAX_PAD_BYTES), query.get("canary") == "1")  # fmt: skip
+        return cls(
+            close,
+            number("close_after_bytes"),
+            heartbeat_ms,
+            min(number("pad"), MAX_PAD_BYTES),
+            query.get("canary") == "1",
+        )
 
     def closes_after_write(self, http_version: str, bytes_sent: int) -> bool:
         """Whether to end the response after a write of events."""
@@ -187,8 +192,9 @@ class PushApp:
         self.publisher = publisher
         self.log = log
         self.options = options
-        self.mcp = MCPEndpoint(publisher, options.answer_events, options.retry_ms,
-                               options.sse_opt_out)
+        self.mcp = MCPEndpoint(
+            publisher, options.answer_events, options.retry_ms, options.sse_opt_out
+        )
         self.health_requests = 0
         self.encoded = EncodedEvents()
 
@@ -201,8 +207,9 @@ class PushApp:
             await _plain(send, 200, b"ok\n")
             return
         version = scope.get("http_version", "1.1")
-        self.log.append(ServerRequest(now_ns(), scope["path"], f"HTTP/{version}",
-                                      _last_event_id(scope)))  # fmt: skip
+        self.log.append(
+            ServerRequest(now_ns(), scope["path"], f"HTTP/{version}", _last_event_id(scope))
+        )
         path = scope["path"]
         if scope["type"] == "http" and path == PAGE_PATH:  # a browser client's page: not a
             await _plain(send, 200, page_bytes(), content_type=b"text/html")  # subscription
@@ -285,8 +292,11 @@ class PushApp:
     async def _poll(self, scope, receive, send) -> None:
         cursor = _cursor(scope)
         wait = _query(scope).get("wait_ms", "")
-        wait_ms = min(int(wait), MAX_POLL_WAIT_MS) if wait.isdigit() and len(wait) <= \
-            MAX_NUMBER_DIGITS else self.options.long_poll_timeout_ms
+        wait_ms = (
+            min(int(wait), MAX_POLL_WAIT_MS)
+            if wait.isdigit() and len(wait) <= MAX_NUMBER_DIGITS
+            else self.options.long_poll_timeout_ms
+        )
         events: list[PushEvent] = self.publisher.after(cursor)
         if not events and wait_ms > 0:
             with trio.move_on_after(wait_ms / 1000):

@@ -29,8 +29,26 @@ if TYPE_CHECKING:
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 MODEL = "gauntlet-reference"
 COMPLETION_ID = "chatcmpl-gauntlet"
-_WORDS = ("the", " proxy", " held", " every", " byte", " until", " stream", " ended", ",",
-          " so", " users", " waited", " twenty", " minutes", " to", " log", " in", ".")  # fmt: skip
+_WORDS = (
+    "the",
+    " proxy",
+    " held",
+    " every",
+    " byte",
+    " until",
+    " stream",
+    " ended",
+    ",",
+    " so",
+    " users",
+    " waited",
+    " twenty",
+    " minutes",
+    " to",
+    " log",
+    " in",
+    ".",
+)
 
 
 def token_text(event_id: int) -> str:
@@ -43,9 +61,12 @@ def token_text(event_id: int) -> str:
 def chunk(delta: dict, *, event_id: int | None = None, finish: str | None = None) -> bytes:
     """One `data:` event holding a chat.completion.chunk (OpenAI's streaming schema)."""
     body: dict = {
-        "id": COMPLETION_ID, "object": "chat.completion.chunk", "created": 0, "model": MODEL,
+        "id": COMPLETION_ID,
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": MODEL,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }  # fmt: skip
+    }
     if event_id is not None:
         body["gauntlet_event_id"] = event_id
     return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
@@ -58,8 +79,9 @@ def token_chunk(event: PushEvent) -> bytes:
 END = chunk({}, finish="stop") + b"data: [DONE]\n\n"
 
 
-async def chat_completions(publisher: Publisher, options: ServerOptions, scope, receive,
-                           send) -> None:  # fmt: skip
+async def chat_completions(
+    publisher: Publisher, options: ServerOptions, scope, receive, send
+) -> None:
     body = b""
     while True:  # the request body: the model, messages and `stream`
         message = await receive()
@@ -74,8 +96,10 @@ async def chat_completions(publisher: Publisher, options: ServerOptions, scope, 
         streamed = False
     if not streamed:
         error = b'{"error":{"message":"only stream=true is served here"}}'
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(error)).encode())]  # fmt: skip
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(error)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 400, "headers": headers})
         await send({"type": "http.response.body", "body": error, "more_body": False})
         return

@@ -50,14 +50,16 @@ class MemoryEventStore(EventStore):
     def __init__(self) -> None:
         self.events: list[tuple[EventId, StreamId, types.JSONRPCMessage | None]] = []
 
-    async def store_event(self, stream_id: StreamId, message: types.JSONRPCMessage | None
-                          ) -> EventId:  # fmt: skip
+    async def store_event(
+        self, stream_id: StreamId, message: types.JSONRPCMessage | None
+    ) -> EventId:
         event_id = str(len(self.events) + 1)
         self.events.append((event_id, stream_id, message))
         return event_id
 
-    async def replay_events_after(self, last_event_id: EventId,
-                                  send_callback: EventCallback) -> StreamId | None:  # fmt: skip
+    async def replay_events_after(
+        self, last_event_id: EventId, send_callback: EventCallback
+    ) -> StreamId | None:
         index = next((i for i, e in enumerate(self.events) if e[0] == last_event_id), None)
         if index is None:
             return None
@@ -71,8 +73,9 @@ class MemoryEventStore(EventStore):
 class MCPEndpoint:
     """The SDK's low-level server with the `answer` tool, behind its session manager."""
 
-    def __init__(self, publisher: Publisher, answer_events: int, retry_ms: int,
-                 opt_out: str = "none") -> None:  # fmt: skip
+    def __init__(
+        self, publisher: Publisher, answer_events: int, retry_ms: int, opt_out: str = "none"
+    ) -> None:
         self.publisher = publisher
         self.opt_out = opt_out
         self.answer_events = answer_events
@@ -80,7 +83,8 @@ class MCPEndpoint:
         self.server.list_tools()(self._list_tools)
         self.server.call_tool(validate_input=False)(self._call_tool)
         self.manager = StreamableHTTPSessionManager(
-            self.server, event_store=MemoryEventStore(), retry_interval=retry_ms)
+            self.server, event_store=MemoryEventStore(), retry_interval=retry_ms
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -103,8 +107,13 @@ class MCPEndpoint:
         await self.manager.handle_request(scope, receive, send_with_opt_out)
 
     async def _list_tools(self) -> list[types.Tool]:
-        return [types.Tool(name=TOOL, description="streams progress, then answers",
-                           inputSchema={"type": "object"})]  # fmt: skip
+        return [
+            types.Tool(
+                name=TOOL,
+                description="streams progress, then answers",
+                inputSchema={"type": "object"},
+            )
+        ]
 
     async def _call_tool(self, name: str, arguments: dict) -> list[types.TextContent]:
         ctx = self.server.request_context
@@ -119,7 +128,10 @@ class MCPEndpoint:
                 cursor = event.id
                 if token is not None:
                     await ctx.session.send_progress_notification(
-                        token, progress=event.id, total=last or None,
-                        related_request_id=str(ctx.request_id))  # fmt: skip
+                        token,
+                        progress=event.id,
+                        total=last or None,
+                        related_request_id=str(ctx.request_id),
+                    )
         await ctx.session.send_log_message("info", f"{TOOL} finished after {cursor} events")
         return [types.TextContent(type="text", text=f"done: {cursor} events")]

@@ -37,9 +37,12 @@ def _config(tls: RunCA | None, sock: socket.socket | None = None) -> Config:
 
 
 async def serve_push_app(
-    app: PushApp | ASGIApp, tls: RunCA | None = None, *, sock: socket.socket | None = None,
+    app: PushApp | ASGIApp,
+    tls: RunCA | None = None,
+    *,
+    sock: socket.socket | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
-) -> None:  # fmt: skip
+) -> None:
     """Run until cancelled; `await nursery.start(serve_push_app, app)` returns the base URL.
 
     hypercorn's `serve` reports its bound addresses through the nursery start protocol, which

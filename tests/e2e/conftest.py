@@ -29,8 +29,11 @@ def progress_events(stderr: str) -> list[dict[str, Any]]:
     """The progress events of `gauntlet run --progress json` (one JSON object per line) in
     what it wrote to stderr so far; other lines (`gauntlet: interrupted`) and a line still
     being written are left out."""
-    return [json.loads(line) for line in stderr.splitlines(keepends=True)
-            if line.startswith("{") and line.endswith("\n")]  # fmt: skip
+    return [
+        json.loads(line)
+        for line in stderr.splitlines(keepends=True)
+        if line.startswith("{") and line.endswith("\n")
+    ]
 
 
 def count(events: list[dict[str, Any]], kind: str) -> int:

@@ -27,8 +27,13 @@ BAD_HEADERS = [
     b"Last-Event-ID: 1e400",
     b"Last-Event-ID: " + b"x" * 60000,
 ]
-BAD_PATHS = [b"/sse?after=" + b"9" * 5000, b"/poll?after=-1&wait_ms=0", b"/sse?after=%ff%00",
-             b"/poll?after=1&wait_ms=99999999999999999999", b"/sse?heartbeat_ms=1&pad=999999999"]
+BAD_PATHS = [
+    b"/sse?after=" + b"9" * 5000,
+    b"/poll?after=-1&wait_ms=0",
+    b"/sse?after=%ff%00",
+    b"/poll?after=1&wait_ms=99999999999999999999",
+    b"/sse?heartbeat_ms=1&pad=999999999",
+]
 counts: Counter[str] = Counter()
 
 
@@ -107,9 +112,11 @@ async def churn() -> None:
 
 
 async def bad_websocket() -> None:
-    handshake = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    handshake = (
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
     frames = [b"\xff" * 64, b"\x81\x7f" + b"\xff" * 8, b"\x89\x05hello", b"\x00" * 32]
     while True:
         for frame in frames:

@@ -28,7 +28,8 @@ class Rig:
     async def wait_received(self, event_id: int) -> None:
         """Wake on every record until event `event_id` has been received (no polling)."""
         await self.log.wait_until(
-            lambda log: any(isinstance(r, Received) and r.id == event_id for r in log.records))
+            lambda log: any(isinstance(r, Received) and r.id == event_id for r in log.records)
+        )
 
     async def wait_until(self, condition: Callable[[EventLog], bool]) -> None:
         """Wake on every record the log gets until `condition(log)` holds (no polling)."""
@@ -37,10 +38,14 @@ class Rig:
 
 @asynccontextmanager
 async def rig(
-    transport: str, hops: list[HopSpec], workdir: Path, *, time_scale: float = 1.0,
+    transport: str,
+    hops: list[HopSpec],
+    workdir: Path,
+    *,
+    time_scale: float = 1.0,
     client: Callable[[Target, EventLog], Awaitable[None]] | None = None,
     wait_for_request: bool = True,
-) -> AsyncIterator[Rig]:  # fmt: skip
+) -> AsyncIterator[Rig]:
     log = EventLog()
     server = ReferenceServer(log, payload_bytes=64)
     async with open_topology(scale_chain(hops, time_scale), workdir, log, server=server) as t:

@@ -114,8 +114,7 @@ async def test_ws_refuse_makes_the_websocket_handshake_fail(tmp_path):
         async with rig("websocket", [hop("ws_refuse")], tmp_path, wait_for_request=False) as r:
             await r.wait_until(lambda log: len(log.of(Disconnected)) >= 2)  # two refusals
     assert r.log.of(Connected) == []
-    assert all("handshake failed" in d.reason and "403" in d.reason
-               for d in r.log.of(Disconnected))  # fmt: skip
+    assert all("handshake failed" in d.reason and "403" in d.reason for d in r.log.of(Disconnected))
     assert not [s for s in r.log.of(ServerRequest) if s.path == "/ws"]
 
 
@@ -162,15 +161,32 @@ async def test_h1_only_keeps_both_sides_on_http11(tmp_path):
 
 
 async def test_a_three_hop_chain_runs_and_is_reported_hop_by_hop(tmp_path):
-    chain = Intermediary("corp-chain", "corporate proxy, then two CDN-ish hops", (
-        hop("size_buffer", size_buffer_bytes=256), hop("transparent"), hop("http10_hop"),
-    ))  # fmt: skip
-    cell = CellSpec("test", "sse", chain, Workload(10, 20, 64), Budget(250), Timing(30, 30),
-                    Verdict.PASS, "blocks of 256 bytes flow; nothing is held for long")  # fmt: skip
+    chain = Intermediary(
+        "corp-chain",
+        "corporate proxy, then two CDN-ish hops",
+        (
+            hop("size_buffer", size_buffer_bytes=256),
+            hop("transparent"),
+            hop("http10_hop"),
+        ),
+    )
+    cell = CellSpec(
+        "test",
+        "sse",
+        chain,
+        Workload(10, 20, 64),
+        Budget(250),
+        Timing(30, 30),
+        Verdict.PASS,
+        "blocks of 256 bytes flow; nothing is held for long",
+    )
     with trio.fail_after(30):
         entry = await run_cell(cell, tmp_path)
     assert [h["behaviours"] for h in entry["hops"]] == [
-        ["size_buffer"], ["transparent"], ["http10_hop"]]  # fmt: skip
+        ["size_buffer"],
+        ["transparent"],
+        ["http10_hop"],
+    ]
     assert [h["index"] for h in entry["hops"]] == [1, 2, 3]
     assert len({h["url"] for h in entry["hops"]}) == 3
     assert entry["server_saw"] == ["HTTP/1.0 /sse"]
@@ -179,8 +195,17 @@ async def test_a_three_hop_chain_runs_and_is_reported_hop_by_hop(tmp_path):
 
 def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str, events: int = 5) -> CellSpec:
     inter = Intermediary("+".join(h.label for h in hops), "test chain", hops)
-    return CellSpec("test", transport, inter, Workload(events, 20, 64), Budget(250),
-                    Timing(60, 60), None, None, protocol)  # fmt: skip
+    return CellSpec(
+        "test",
+        transport,
+        inter,
+        Workload(events, 20, 64),
+        Budget(250),
+        Timing(60, 60),
+        None,
+        None,
+        protocol,
+    )
 
 
 async def test_h2_front_h1_back_client_speaks_h2_while_the_server_sees_http11(tmp_path):
@@ -263,11 +288,13 @@ async def test_external_forward_proxy_joins_a_chain_without_gauntlet_starting_it
     from gauntlet.spec import scale_hop
 
     with trio.fail_after(30):
-        async with running_hop(scale_hop(HopSpec(("transparent",), mode="regular")), 9, None,
-                               tmp_path / "team-proxy") as team_proxy:  # fmt: skip
+        async with running_hop(
+            scale_hop(HopSpec(("transparent",), mode="regular")), 9, None, tmp_path / "team-proxy"
+        ) as team_proxy:
             external = HopSpec((), mode="regular", external=team_proxy.url)
-            entry = await run_cell(cell("sse", (external, hop("store_and_forward")), "h1"),
-                                   tmp_path)  # fmt: skip
+            entry = await run_cell(
+                cell("sse", (external, hop("store_and_forward")), "h1"), tmp_path
+            )
             assert team_proxy.process.returncode is None  # the cell did not stop it
     assert [h["external"] for h in entry["hops"]] == [True, False]
     assert entry["hops"][0]["url"] == team_proxy.url
@@ -295,7 +322,9 @@ async def test_named_corporate_chain_holds_https_sse_but_not_close_each(tmp_path
         held = await run_cell(cell("sse", chain.hops, "h2"), tmp_path)
         flushed = await run_cell(cell("sse_close_each", chain.hops, "h2"), tmp_path)
     assert [h["behaviours"] for h in held["hops"]] == [
-        ["tls_intercept", "store_and_forward"], ["h2_front_h1_back", "idle_timeout"]]
+        ["tls_intercept", "store_and_forward"],
+        ["h2_front_h1_back", "idle_timeout"],
+    ]
     assert held["metrics"]["delivered"] == 0
     assert flushed["metrics"]["delivered"] == 5
     assert flushed["server_saw"] == ["HTTP/1.1 /sse/close-each"]
@@ -322,8 +351,9 @@ async def test_drop_events_loss_is_reported_exactly_with_the_dropped_ids(tmp_pat
     expected = tuple(i for i in range(1, events + 1) if drops(seed, i, per_mille))
     spec = hop("drop_events", drop_events_per_mille=per_mille, drop_events_seed=seed)
     inter = Intermediary("drop_events", "drops a seeded set of events", (spec,))
-    lossy = CellSpec("test", transport, inter, Workload(events, 40, 64), Budget(250),
-                     Timing(1, 1), None, None)  # fmt: skip
+    lossy = CellSpec(
+        "test", transport, inter, Workload(events, 40, 64), Budget(250), Timing(1, 1), None, None
+    )
     with trio.fail_after(30):
         entry = await run_cell(lossy, tmp_path)
     assert 0 < len(expected) < events
@@ -334,8 +364,12 @@ async def test_drop_events_loss_is_reported_exactly_with_the_dropped_ids(tmp_pat
 
 
 async def test_error_status_fails_an_event_source_for_good_but_polling_recovers(tmp_path):
-    gateway = hop("error_status", error_status_code=504, error_status_first_n=2,
-                  error_status_paths="/sse,/poll")  # fmt: skip
+    gateway = hop(
+        "error_status",
+        error_status_code=504,
+        error_status_first_n=2,
+        error_status_paths="/sse,/poll",
+    )
     with trio.fail_after(20):
         async with rig("sse", [gateway], tmp_path, wait_for_request=False) as r:
             await r.wait_until(lambda log: log.of(Disconnected))
@@ -368,8 +402,9 @@ async def test_nginx_defaults_holds_headers_and_refuses_websocket_as_nginx_does(
     with trio.fail_after(60):
         sse = await run_cell(cell("sse", (hop("nginx_defaults"),), "h1"), tmp_path)
         ws = await run_cell(cell("websocket", (hop("nginx_defaults"),), "h1"), tmp_path)
-        close_each = await run_cell(cell("sse_close_each", (hop("nginx_defaults"),), "h1"),
-                                    tmp_path)  # fmt: skip
+        close_each = await run_cell(
+            cell("sse_close_each", (hop("nginx_defaults"),), "h1"), tmp_path
+        )
     assert sse["server_saw"] == ["HTTP/1.0 /sse"] and sse["connections"] == []
     assert sse["metrics"]["delivered"] == 0 and sse["verdict"] == "FAIL"
     assert ws["server_saw"] == ["HTTP/1.0 /ws"] and ws["metrics"]["delivered"] == 0
@@ -380,16 +415,26 @@ async def test_nginx_defaults_holds_headers_and_refuses_websocket_as_nginx_does(
 async def test_nginx_defaults_releases_exactly_the_first_page(tmp_path):
     """90 events at 100/s: ids 1..k where headers + k events fit in 4096 bytes (byte math)."""
     spec = cell("sse", (hop("nginx_defaults"),), "h1", events=90)
-    spec = CellSpec(spec.matrix, spec.transport, spec.intermediary, Workload(90, 100, 64),
-                    spec.budget, spec.timing, None, None, "h1")  # fmt: skip
+    spec = CellSpec(
+        spec.matrix,
+        spec.transport,
+        spec.intermediary,
+        Workload(90, 100, 64),
+        spec.budget,
+        spec.timing,
+        None,
+        None,
+        "h1",
+    )
     with trio.fail_after(60):
         entry = await run_cell(spec, tmp_path)
     delivered = sorted(s["id"] for s in entry["samples"] if s["received_ms"])
     k = len(delivered)
     assert 0 < k < 90 and delivered == list(range(1, k + 1)), delivered
     prelude = len(b"retry: 3000\n\n")
-    body = [prelude + sum(len(f"id: {i}\ndata: \n\n") + 64 for i in range(1, n + 1))
-            for n in (k, k + 1)]  # fmt: skip
+    body = [
+        prelude + sum(len(f"id: {i}\ndata: \n\n") + 64 for i in range(1, n + 1)) for n in (k, k + 1)
+    ]
     assert body[0] <= 4096 < body[1] + 512, (k, body)
 
 
@@ -405,8 +450,17 @@ async def test_chunked_cork_delays_chunked_events_200_ms_but_not_ended_bodies(tm
 
     At 5 events/s each event has its own 200 ms window (at 20/s they would share one)."""
     spec = cell("sse", (hop("chunked_cork"),), "h1")
-    spec = CellSpec(spec.matrix, spec.transport, spec.intermediary, Workload(5, 5, 64),
-                    spec.budget, spec.timing, None, None, "h1")  # fmt: skip
+    spec = CellSpec(
+        spec.matrix,
+        spec.transport,
+        spec.intermediary,
+        Workload(5, 5, 64),
+        spec.budget,
+        spec.timing,
+        None,
+        None,
+        "h1",
+    )
     with trio.fail_after(60):
         sse = await run_cell(spec, tmp_path)
         poll = await run_cell(cell("long_poll", (hop("chunked_cork"),), "h1"), tmp_path)

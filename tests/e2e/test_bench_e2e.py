@@ -26,11 +26,21 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.serial]
 
 async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
     config = BenchConfig(
-        quick=True, transports=("sse", "websocket"), subscribers=(5,), sweep_events=3,
-        per_worker=3, floor_transports=("sse",), floor_events=5, hop_transports=("sse",),
-        hop_counts=(1,), matrices=(), skipped_matrices=(("smoke", "test"), ("default", "test")),
-        real_hop_transports=("sse",), real_hops=("nginx:tuned",), real_hop_events=20,
-    )  # fmt: skip
+        quick=True,
+        transports=("sse", "websocket"),
+        subscribers=(5,),
+        sweep_events=3,
+        per_worker=3,
+        floor_transports=("sse",),
+        floor_events=5,
+        hop_transports=("sse",),
+        hop_counts=(1,),
+        matrices=(),
+        skipped_matrices=(("smoke", "test"), ("default", "test")),
+        real_hop_transports=("sse",),
+        real_hops=("nginx:tuned",),
+        real_hop_events=20,
+    )
     events: list[Event] = []
     with trio.fail_after(400):  # 9 points; each starts a Locust master and its workers
         bench, path = await run_bench(config, tmp_path, events.append, ["gauntlet", "bench"])
@@ -39,7 +49,11 @@ async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
     assert (tmp_path / "bench/latest.json").readlink().name == path.name
     assert json.loads(path.read_text()) == json.loads((tmp_path / "bench/latest.json").read_text())
     assert [(p["transport"], p["path"]) for p in doc["sweep"]] == [
-        ("sse", "direct"), ("sse", "hop"), ("websocket", "direct"), ("websocket", "hop")]
+        ("sse", "direct"),
+        ("sse", "hop"),
+        ("websocket", "direct"),
+        ("websocket", "hop"),
+    ]
     for p in doc["sweep"]:
         assert p["error"] is None and p["delivered_fraction"] == 1, p
         assert p["expected_deliveries"] == p["delivered"] == 5 * 3

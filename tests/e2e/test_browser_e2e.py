@@ -89,6 +89,7 @@ async def test_browser_websocket_fallback_polls_through_ws_refuse_and_gives_up_o
     events = refuse["client"]["browser"]["page_events"]
     assert events["close"] == 3 and events["open"] >= 1  # 3 refused probes, polls opened
     assert any("given up after 3 failed probes" in n for n in refuse["notes"])
+
     # 8 s of events, not the matrix's 3 s: three probes killed 300 ms after their upgrade,
     # with 0.5 s and 1 s between them, take about 2.5 s, and a loaded machine may stretch
     # that past a 3 s cell (measured once: the browser's third probe still open at the end).
@@ -136,8 +137,9 @@ async def test_reference_sse_client_reconnects_like_the_browser(tmp_path):
     for intermediary in ("direct", "lifetime_cap"):
         transport = "sse_close_each" if intermediary == "direct" else "sse"
         ref = await measure(cell(transport, intermediary), tmp_path / f"ref-{intermediary}")
-        web = await measure(cell("browser_" + transport, intermediary),
-                            tmp_path / f"web-{intermediary}")  # fmt: skip
+        web = await measure(
+            cell("browser_" + transport, intermediary), tmp_path / f"web-{intermediary}"
+        )
         r, b = ref["reconnection"], web["reconnection"]
         assert r["delays_ms"] and b["delays_ms"], (r, b)
         assert median(r["delays_ms"]) < RETRY_BAND_MS and median(b["delays_ms"]) < RETRY_BAND_MS
@@ -207,10 +209,21 @@ async def test_browser_and_its_driver_die_when_the_harness_is_killed(tmp_path):
     """SIGKILL mid-cell, no cleanup code runs: Chromium goes by PR_SET_PDEATHSIG (its
     helpers follow it), Playwright's driver when its stdin pipe closes."""
     proc = await trio.lowlevel.open_process(
-        gauntlet_cmd("run", "-v", "--transport", "browser_sse", "--intermediary", "direct",
-                     "--no-calibration", "--no-plots", "--results", str(tmp_path)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        gauntlet_cmd(
+            "run",
+            "-v",
+            "--transport",
+            "browser_sse",
+            "--intermediary",
+            "direct",
+            "--no-calibration",
+            "--no-plots",
+            "--results",
+            str(tmp_path),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     stderr = b""
     try:
         with trio.fail_after(60):
@@ -219,8 +232,11 @@ async def test_browser_and_its_driver_die_when_the_harness_is_killed(tmp_path):
                 assert chunk, stderr.decode()
                 stderr += chunk
         children = descendants(proc.pid)
-        names = {Path(f"/proc/{p}/comm").read_text().strip() for p in children
-                 if Path(f"/proc/{p}/comm").exists()}  # fmt: skip
+        names = {
+            Path(f"/proc/{p}/comm").read_text().strip()
+            for p in children
+            if Path(f"/proc/{p}/comm").exists()
+        }
         assert any("chrom" in n for n in names) and any("node" in n for n in names), names
         proc.kill()
         await proc.wait()

@@ -43,14 +43,22 @@ def assert_one_line_error(done: subprocess.CompletedProcess, *needles: str) -> N
 
 
 def test_unknown_transport(tmp_path):
-    done = run_cli("run", "--transport", "smoke_signals", "--intermediary", "direct",
-                   "--results", str(tmp_path))  # fmt: skip
+    done = run_cli(
+        "run",
+        "--transport",
+        "smoke_signals",
+        "--intermediary",
+        "direct",
+        "--results",
+        str(tmp_path),
+    )
     assert_one_line_error(done, "unknown transport 'smoke_signals'", "known: sse")
 
 
 def test_unknown_intermediary(tmp_path):
-    done = run_cli("run", "--transport", "sse", "--intermediary", "squid9",
-                   "--results", str(tmp_path))  # fmt: skip
+    done = run_cli(
+        "run", "--transport", "sse", "--intermediary", "squid9", "--results", str(tmp_path)
+    )
     assert_one_line_error(done, "unknown intermediary 'squid9'", "(known: access_log, ")
 
 
@@ -71,18 +79,36 @@ def test_proxy_that_fails_to_start(tmp_path):
         '[broken]\ndescription = "a hop with an option mitmproxy does not know"\n'
         'hops = [{behaviours = ["transparent"], options = {no_such_option_ms = 5}}]\n'
     )
-    done = run_cli("--scenarios", str(scenarios), "run", "--transport", "sse",
-                   "--intermediary", "broken", "--no-calibration",
-                   "--results", str(tmp_path / "results"))  # fmt: skip
-    assert_one_line_error(done, "hop 1 (transparent) failed to start",
-                          "unknown option no_such_option_ms")  # fmt: skip
+    done = run_cli(
+        "--scenarios",
+        str(scenarios),
+        "run",
+        "--transport",
+        "sse",
+        "--intermediary",
+        "broken",
+        "--no-calibration",
+        "--results",
+        str(tmp_path / "results"),
+    )
+    assert_one_line_error(
+        done, "hop 1 (transparent) failed to start", "unknown option no_such_option_ms"
+    )
 
 
 def test_list_names_every_transport_intermediary_and_matrix():
     done = run_cli("list")
     assert done.returncode == 0
-    for name in ("sse", "sse_close_each", "long_poll", "websocket", "direct", "transparent",
-                 "store_and_forward", "smoke"):  # fmt: skip
+    for name in (
+        "sse",
+        "sse_close_each",
+        "long_poll",
+        "websocket",
+        "direct",
+        "transparent",
+        "store_and_forward",
+        "smoke",
+    ):
         assert f"  {name} " in done.stdout
 
 
@@ -90,10 +116,19 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
     results = tmp_path / "results"
     topology = Topology()
     proc = await trio.lowlevel.open_process(
-        gauntlet_cmd("run", "--matrix", "smoke", "--progress", "json", "--no-calibration",
-                     "--results", str(results)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        gauntlet_cmd(
+            "run",
+            "--matrix",
+            "smoke",
+            "--progress",
+            "json",
+            "--no-calibration",
+            "--results",
+            str(results),
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     stderr = b""
     try:
         with trio.fail_after(60):
@@ -186,28 +221,54 @@ HOSTILE: list[tuple[str, dict[str, str | bytes], tuple[str, ...], str]] = [
     ("rate-1e-9", _mini("rate_per_s = 10", "rate_per_s = 1e-9"), RUN_MINI, "rate_per_s"),
     ("rate-inf", _mini("rate_per_s = 10", "rate_per_s = inf"), RUN_MINI, "finite"),
     ("rate-nan", _mini("rate_per_s = 10", "rate_per_s = nan"), RUN_MINI, "finite"),
-    ("payload-huge", _mini("payload_bytes = 32", "payload_bytes = 99999999999"), RUN_MINI,
-     "payload_bytes"),
-    ("payload-zero", _mini("payload_bytes = 32", "payload_bytes = 0"), RUN_MINI,
-     "payload_bytes"),
+    (
+        "payload-huge",
+        _mini("payload_bytes = 32", "payload_bytes = 99999999999"),
+        RUN_MINI,
+        "payload_bytes",
+    ),
+    ("payload-zero", _mini("payload_bytes = 32", "payload_bytes = 0"), RUN_MINI, "payload_bytes"),
     ("burst-huge", _mini("events = 3", "events = 3\nburst = 1000000000"), RUN_MINI, "burst"),
-    ("quiet-inf", _mini("events = 3", "events = 3\nquiet_after = 1\nquiet_real_s = inf"),
-     RUN_MINI, "quiet_real_s"),
+    (
+        "quiet-inf",
+        _mini("events = 3", "events = 3\nquiet_after = 1\nquiet_real_s = inf"),
+        RUN_MINI,
+        "quiet_real_s",
+    ),
     ("p95-inf", _mini("latency_p95_ms = 100", "latency_p95_ms = inf"), RUN_MINI, "finite"),
-    ("p95-neg", _mini("latency_p95_ms = 100", "latency_p95_ms = -1"), RUN_MINI,
-     "latency_p95_ms"),
+    ("p95-neg", _mini("latency_p95_ms = 100", "latency_p95_ms = -1"), RUN_MINI, "latency_p95_ms"),
     ("p95-nan", _mini("latency_p95_ms = 100", "latency_p95_ms = nan"), RUN_MINI, "finite"),
     ("p95-zero", _mini("latency_p95_ms = 100", "latency_p95_ms = 0"), RUN_MINI, "> 0"),
-    ("max_lost-neg", _mini("latency_p95_ms = 100", "latency_p95_ms = 100\nmax_lost = -1"),
-     RUN_MINI, "max_lost"),
-    ("max_lost-huge", _mini("latency_p95_ms = 100", "latency_p95_ms = 100\nmax_lost = 1000"),
-     RUN_MINI, "max_lost"),
-    ("deliver-inf", _mini("deliver_within_real_s = 20", "deliver_within_real_s = inf"),
-     RUN_MINI, "finite"),
-    ("deliver-zero", _mini("deliver_within_real_s = 20", "deliver_within_real_s = 0"),
-     RUN_MINI, "deliver_within_real_s"),
-    ("cell-too-long", _mini("deliver_within_real_s = 20", "deliver_within_real_s = 500000"),
-     RUN_MINI, "at most 3600 s"),
+    (
+        "max_lost-neg",
+        _mini("latency_p95_ms = 100", "latency_p95_ms = 100\nmax_lost = -1"),
+        RUN_MINI,
+        "max_lost",
+    ),
+    (
+        "max_lost-huge",
+        _mini("latency_p95_ms = 100", "latency_p95_ms = 100\nmax_lost = 1000"),
+        RUN_MINI,
+        "max_lost",
+    ),
+    (
+        "deliver-inf",
+        _mini("deliver_within_real_s = 20", "deliver_within_real_s = inf"),
+        RUN_MINI,
+        "finite",
+    ),
+    (
+        "deliver-zero",
+        _mini("deliver_within_real_s = 20", "deliver_within_real_s = 0"),
+        RUN_MINI,
+        "deliver_within_real_s",
+    ),
+    (
+        "cell-too-long",
+        _mini("deliver_within_real_s = 20", "deliver_within_real_s = 500000"),
+        RUN_MINI,
+        "at most 3600 s",
+    ),
     ("name-dotdot", _mini('name = "mini"', 'name = "../evil"'), RUN_MINI, "file name"),
     ("name-slash", _mini('name = "mini"', 'name = "a/b"'), RUN_MINI, "file name"),
     ("name-empty", _mini('name = "mini"', 'name = ""'), RUN_MINI, "file name"),
@@ -215,66 +276,156 @@ HOSTILE: list[tuple[str, dict[str, str | bytes], tuple[str, ...], str]] = [
     ("name-newline", _mini('name = "mini"', 'name = "a\\nb"'), RUN_MINI, "file name"),
     ("dup-transport", _mini('["sse", "long_poll"]', '["sse", "sse"]'), RUN_MINI, "twice"),
     ("dup-intermediary", _mini('["direct"]', '["direct", "direct"]'), RUN_MINI, "twice"),
-    ("dup-protocol", _mini("time_scale = 10", 'time_scale = 10\nprotocols = ["h1", "h1"]'),
-     RUN_MINI, "twice"),
+    (
+        "dup-protocol",
+        _mini("time_scale = 10", 'time_scale = 10\nprotocols = ["h1", "h1"]'),
+        RUN_MINI,
+        "twice",
+    ),
     ("transport-int", _mini('["sse", "long_poll"]', "[1]"), RUN_MINI, "expected str"),
     ("transport-str", _mini('["sse", "long_poll"]', '"sse"'), RUN_MINI, "expected list"),
     ("transport-nested", _mini('["sse", "long_poll"]', '[["sse"]]'), RUN_MINI, "expected str"),
-    ("expect-int", {"mini.toml": MINI.split("[[expect]]")[0].replace(
-        'intermediaries = ["direct"]', 'intermediaries = ["direct"]\nexpect = 5')}, RUN_MINI,
-     "expect"),
-    ("unknown-field", _mini("time_scale = 10", "time_scale = 10\ntime_scael = 3"), RUN_MINI,
-     "unknown field"),
-    ("workload-not-table", {"mini.toml": MINI.replace("[workload]", "workload = 3\n[x]")},
-     RUN_MINI, "workload"),
-    ("chain-name-dotdot", _chain('[{ behaviours = ["transparent"] }]', '"../x"'), RUN_MINI,
-     "file name"),
+    (
+        "expect-int",
+        {
+            "mini.toml": MINI.split("[[expect]]")[0].replace(
+                'intermediaries = ["direct"]', 'intermediaries = ["direct"]\nexpect = 5'
+            )
+        },
+        RUN_MINI,
+        "expect",
+    ),
+    (
+        "unknown-field",
+        _mini("time_scale = 10", "time_scale = 10\ntime_scael = 3"),
+        RUN_MINI,
+        "unknown field",
+    ),
+    (
+        "workload-not-table",
+        {"mini.toml": MINI.replace("[workload]", "workload = 3\n[x]")},
+        RUN_MINI,
+        "workload",
+    ),
+    (
+        "chain-name-dotdot",
+        _chain('[{ behaviours = ["transparent"] }]', '"../x"'),
+        RUN_MINI,
+        "file name",
+    ),
     ("chain-50-hops", _chain(FIFTY_HOPS), RUN_MINI, "at most 8"),
     ("option-str-for-int", _chain(SB % '"big"'), RUN_MINI, "expected int"),
     ("option-neg", _chain(SB % "-1"), RUN_MINI, "size_buffer_bytes"),
     ("option-inf", _chain(SB % "inf"), RUN_MINI, "expected int"),
     ("option-huge", _chain(SB % str(2**40)), RUN_MINI, "size_buffer_bytes"),
     ("option-table", _chain(SB % "{ a = 1 }"), RUN_MINI, "expected int"),
-    ("option-unknown-table", _chain('[{ behaviours = ["transparent"], options = { x = [1] } }]'),
-     RUN_MINI, "field 'x'"),
+    (
+        "option-unknown-table",
+        _chain('[{ behaviours = ["transparent"], options = { x = [1] } }]'),
+        RUN_MINI,
+        "field 'x'",
+    ),
     ("behaviours-int", _chain("[{ behaviours = [1] }]"), RUN_MINI, "expected str"),
     ("behaviours-str", _chain('[{ behaviours = "transparent" }]'), RUN_MINI, "expected list"),
-    ("behaviour-unknown", _chain('[{ behaviours = ["squid9"] }]'), RUN_MINI,
-     "unknown proxy behaviour"),
-    ("external-userinfo", _chain('[{ external = "http://bob:hunter2@127.0.0.1:3128" }]'),
-     RUN_MINI, "no user or password"),
-    ("external-remote", _chain('[{ external = "http://10.0.0.1:3128" }]'), RUN_MINI,
-     "this machine only"),
-    ("external-at-trick", _chain('[{ external = "http://127.0.0.1@evil.example:80" }]'),
-     RUN_MINI, "no user or password"),
-    ("external-prefix-trick", _chain('[{ external = "http://127.evil.example:80" }]'),
-     RUN_MINI, "this machine only"),
-    ("external-no-port", _chain('[{ external = "http://127.0.0.1" }]'), RUN_MINI,
-     "port is required"),
-    ("mode-int", _chain('[{ behaviours = ["transparent"], mode = 5 }]'), RUN_MINI,
-     "expected str"),
+    (
+        "behaviour-unknown",
+        _chain('[{ behaviours = ["squid9"] }]'),
+        RUN_MINI,
+        "unknown proxy behaviour",
+    ),
+    (
+        "external-userinfo",
+        _chain('[{ external = "http://bob:hunter2@127.0.0.1:3128" }]'),
+        RUN_MINI,
+        "no user or password",
+    ),
+    (
+        "external-remote",
+        _chain('[{ external = "http://10.0.0.1:3128" }]'),
+        RUN_MINI,
+        "this machine only",
+    ),
+    (
+        "external-at-trick",
+        _chain('[{ external = "http://127.0.0.1@evil.example:80" }]'),
+        RUN_MINI,
+        "no user or password",
+    ),
+    (
+        "external-prefix-trick",
+        _chain('[{ external = "http://127.evil.example:80" }]'),
+        RUN_MINI,
+        "this machine only",
+    ),
+    (
+        "external-no-port",
+        _chain('[{ external = "http://127.0.0.1" }]'),
+        RUN_MINI,
+        "port is required",
+    ),
+    ("mode-int", _chain('[{ behaviours = ["transparent"], mode = 5 }]'), RUN_MINI, "expected str"),
     ("hops-str", _chain('"x"'), RUN_MINI, "expected list"),
-    ("profile-jobs-1000", _profile('matrices = ["mini"]\njobs = 1000'),
-     ("run", "--profile", "p", "--no-calibration"), "jobs"),
-    ("profile-repeats-0", _profile('matrices = ["mini"]\nrepeats = 0'),
-     ("run", "--profile", "p", "--no-calibration"), "repeats"),
-    ("profile-matrices-int", _profile("matrices = [1]"),
-     ("run", "--profile", "p", "--no-calibration"), "expected str"),
-    ("profile-name-dotdot", _profile('matrices = ["mini"]', '"../p"'),
-     ("run", "--profile", "../p", "--no-calibration"), "file name"),
-    ("profile-jobs-inf", _profile('matrices = ["mini"]\njobs = inf'),
-     ("run", "--profile", "p", "--no-calibration"), "expected int"),
-    ("binary-file", {"bin.toml": b"\x00\xff\xfe\x00garbage\x89PNG"},
-     ("run", "--matrix", "{S}/bin.toml", "--no-calibration"), "not UTF-8"),
-    ("latin-1-file", {"l1.toml": MINI.replace("two cells", "deux cellules é").encode("latin-1")},
-     ("run", "--matrix", "{S}/l1.toml", "--no-calibration"), "not UTF-8"),
+    (
+        "profile-jobs-1000",
+        _profile('matrices = ["mini"]\njobs = 1000'),
+        ("run", "--profile", "p", "--no-calibration"),
+        "jobs",
+    ),
+    (
+        "profile-repeats-0",
+        _profile('matrices = ["mini"]\nrepeats = 0'),
+        ("run", "--profile", "p", "--no-calibration"),
+        "repeats",
+    ),
+    (
+        "profile-matrices-int",
+        _profile("matrices = [1]"),
+        ("run", "--profile", "p", "--no-calibration"),
+        "expected str",
+    ),
+    (
+        "profile-name-dotdot",
+        _profile('matrices = ["mini"]', '"../p"'),
+        ("run", "--profile", "../p", "--no-calibration"),
+        "file name",
+    ),
+    (
+        "profile-jobs-inf",
+        _profile('matrices = ["mini"]\njobs = inf'),
+        ("run", "--profile", "p", "--no-calibration"),
+        "expected int",
+    ),
+    (
+        "binary-file",
+        {"bin.toml": b"\x00\xff\xfe\x00garbage\x89PNG"},
+        ("run", "--matrix", "{S}/bin.toml", "--no-calibration"),
+        "not UTF-8",
+    ),
+    (
+        "latin-1-file",
+        {"l1.toml": MINI.replace("two cells", "deux cellules é").encode("latin-1")},
+        ("run", "--matrix", "{S}/l1.toml", "--no-calibration"),
+        "not UTF-8",
+    ),
     ("matrix-is-dir", {}, ("run", "--matrix", "{S}/", "--no-calibration"), "folder"),
-    ("matrix-missing", {}, ("run", "--matrix", "{S}/nope.toml", "--no-calibration"),
-     "no such scenario file"),
-    ("results-is-file", {}, ("run", "--matrix", "mini", "--no-calibration", "--results",
-                             "{S}/mini.toml"), "is a file"),
-    ("scenarios-is-file", {}, ("--scenarios", "{S}/mini.toml", "run", "--matrix", "mini"),
-     "unknown matrix"),
+    (
+        "matrix-missing",
+        {},
+        ("run", "--matrix", "{S}/nope.toml", "--no-calibration"),
+        "no such scenario file",
+    ),
+    (
+        "results-is-file",
+        {},
+        ("run", "--matrix", "mini", "--no-calibration", "--results", "{S}/mini.toml"),
+        "is a file",
+    ),
+    (
+        "scenarios-is-file",
+        {},
+        ("--scenarios", "{S}/mini.toml", "run", "--matrix", "mini"),
+        "unknown matrix",
+    ),
     ("jobs-0", {}, (*RUN_MINI, "--jobs", "0"), "--jobs 0"),
     ("jobs-1000", {}, (*RUN_MINI, "--jobs", "1000"), "--jobs 1000"),
     ("jobs-neg", {}, (*RUN_MINI, "--jobs", "-1"), "--jobs -1"),
@@ -286,8 +437,12 @@ HOSTILE: list[tuple[str, dict[str, str | bytes], tuple[str, ...], str]] = [
     ("repeat-1000", {}, (*RUN_MINI, "--repeat", "1000"), "--repeat 1000"),
     ("check-binary", {"bin.toml": b"\x00\xff"}, ("check", "{S}/bin.toml"), "not UTF-8"),
     ("check-dir", {}, ("check", "{S}"), "folder"),
-    ("check-inf", _mini("time_scale = 10", "time_scale = inf"), ("check", "{S}/mini.toml"),
-     "finite"),
+    (
+        "check-inf",
+        _mini("time_scale = 10", "time_scale = inf"),
+        ("check", "{S}/mini.toml"),
+        "finite",
+    ),
     ("check-scenarios-missing", {}, ("--scenarios", "{S}/nope", "check"), "not a folder"),
 ]
 
@@ -306,10 +461,12 @@ def nothing_starts(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
-@pytest.mark.parametrize(("files", "argv", "needle"), [case[1:] for case in HOSTILE],
-                         ids=[case[0] for case in HOSTILE])  # fmt: skip
-def test_hostile_input_gets_one_line_and_exit_2(tmp_path, capsys, nothing_starts, files, argv,
-                                                needle):  # fmt: skip
+@pytest.mark.parametrize(
+    ("files", "argv", "needle"), [case[1:] for case in HOSTILE], ids=[case[0] for case in HOSTILE]
+)
+def test_hostile_input_gets_one_line_and_exit_2(
+    tmp_path, capsys, nothing_starts, files, argv, needle
+):
     from gauntlet.cli import main
 
     scenarios = tmp_path / "scenarios"

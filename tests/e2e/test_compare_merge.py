@@ -54,10 +54,23 @@ def scenarios(tmp_path: Path, held: str) -> Path:
 
 def run(tmp_path: Path, folder: Path, name: str, *extra: str) -> Path:
     out = tmp_path / name
-    subprocess.run(gauntlet_cmd("--scenarios", str(folder), "run", "--matrix", "mini",
-                                "--no-plots", "--no-calibration", "--results", str(out),
-                                *extra),
-                   capture_output=True, text=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        gauntlet_cmd(
+            "--scenarios",
+            str(folder),
+            "run",
+            "--matrix",
+            "mini",
+            "--no-plots",
+            "--no-calibration",
+            "--results",
+            str(out),
+            *extra,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return out / "latest"
 
 

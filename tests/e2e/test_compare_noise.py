@@ -57,9 +57,13 @@ def with_delay(cell: CellSpec) -> CellSpec:
 
 async def measure(cells: list[CellSpec], tmp_path, name: str) -> dict:
     with trio.fail_after(60):
-        outcome = await run_cells(cells, run_id=name, matrix="smoke",
-                                  time_scale=cells[0].timing.time_scale,
-                                  results_dir=tmp_path / name)  # fmt: skip
+        outcome = await run_cells(
+            cells,
+            run_id=name,
+            matrix="smoke",
+            time_scale=cells[0].timing.time_scale,
+            results_dir=tmp_path / name,
+        )
     assert outcome.error is None and not outcome.interrupted
     return outcome.document.to_json()
 
@@ -67,15 +71,18 @@ async def measure(cells: list[CellSpec], tmp_path, name: str) -> dict:
 async def test_load_is_not_a_regression_and_a_20_ms_hop_is(tmp_path):
     cells = smoke_cells()
     base = await measure(cells, tmp_path, "base")
-    busy = [await spawn(["timeout", str(BUSY_LIMIT_S), "sh", "-c", "while :; do :; done"])
-            for _ in range(os.cpu_count() or 1)]  # fmt: skip
+    busy = [
+        await spawn(["timeout", str(BUSY_LIMIT_S), "sh", "-c", "while :; do :; done"])
+        for _ in range(os.cpu_count() or 1)
+    ]
     try:
         loaded = await measure(cells, tmp_path, "loaded")
     finally:
         for child in busy:
             await kill_group(child)
-    delayed = await measure([with_delay(c) if c.id in DELAYED else c for c in cells],
-                            tmp_path, "delayed")  # fmt: skip
+    delayed = await measure(
+        [with_delay(c) if c.id in DELAYED else c for c in cells], tmp_path, "delayed"
+    )
 
     under_load = compare(base, loaded)
     print("\n".join(under_load.lines()))

@@ -35,8 +35,14 @@ def need(name: str) -> None:
         pytest.skip(why)
 
 
-def cell(transport: str, hop: HopSpec, protocol: str = "h1", events: int = 5,
-         rate_per_s: float = 20, scale: float = 60) -> CellSpec:  # fmt: skip
+def cell(
+    transport: str,
+    hop: HopSpec,
+    protocol: str = "h1",
+    events: int = 5,
+    rate_per_s: float = 20,
+    scale: float = 60,
+) -> CellSpec:
     """One real cell through one hop: 64-byte payloads, 1 s to deliver (`scale` s / `scale`).
 
     A hold that must outlast the cell runs at scale 1: a real hop's timeouts are scaled
@@ -44,16 +50,26 @@ def cell(transport: str, hop: HopSpec, protocol: str = "h1", events: int = 5,
     whole delivery window, after which nginx gives up on the upstream and flushes what it held.
     """
     inter = Intermediary(hop.label, "a real proxy started by the test", (hop,))
-    return CellSpec("test", transport, inter, Workload(events, rate_per_s, 64), Budget(250),
-                    Timing(scale, scale), None, None, protocol)  # fmt: skip
+    return CellSpec(
+        "test",
+        transport,
+        inter,
+        Workload(events, rate_per_s, 64),
+        Budget(250),
+        Timing(scale, scale),
+        None,
+        None,
+        protocol,
+    )
 
 
 async def test_a_cell_serves_on_the_socket_it_is_given(server_socket, tmp_path):
     """run_cell's `server_socket`: what lets a reverse proxy be configured before the cell."""
     events: list[Event] = []
     direct = Intermediary("direct", "no hop", ())
-    spec = CellSpec("test", "sse", direct, Workload(3, 20, 64), Budget(250), Timing(60, 60),
-                    None, None)  # fmt: skip
+    spec = CellSpec(
+        "test", "sse", direct, Workload(3, 20, 64), Budget(250), Timing(60, 60), None, None
+    )
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(spec, tmp_path, events.append, server_socket=server_socket)
     port = server_socket.getsockname()[1]
@@ -84,8 +100,7 @@ def reverse(name: str) -> HopSpec:
 
 
 @pytest.mark.parametrize("transport", ["sse", "sse_padded"])
-async def test_default_nginx_holds_a_small_stream_headers_included(nginx, tmp_path,
-                                                                   transport):  # fmt: skip
+async def test_default_nginx_holds_a_small_stream_headers_included(nginx, tmp_path, transport):
     """Five ~78-byte events stay in nginx's first buffer: the client gets not even headers.
 
     docs/field.md: nginx with its defaults (`proxy_buffering on`, HTTP/1.0 to the upstream, buffers
@@ -99,18 +114,19 @@ async def test_default_nginx_holds_a_small_stream_headers_included(nginx, tmp_pa
         entry = await run_cell(cell(transport, reverse(nginx), scale=1), tmp_path)
     hop = entry["hops"][0]
     assert (hop["real"], hop["mode"], hop["external"]) == ("nginx:defaults", "reverse", False)
-    assert hop["timeouts"] == {"real_s": {"proxy_read_timeout": 60, "proxy_send_timeout": 60,
-                                          "send_timeout": 60},
-                               "scaled_s": {"proxy_read_timeout": 60.0, "proxy_send_timeout": 60.0,
-                                            "send_timeout": 60.0}}  # fmt: skip
+    assert hop["timeouts"] == {
+        "real_s": {"proxy_read_timeout": 60, "proxy_send_timeout": 60, "send_timeout": 60},
+        "scaled_s": {"proxy_read_timeout": 60.0, "proxy_send_timeout": 60.0, "send_timeout": 60.0},
+    }
     assert entry["server_saw"] == ["HTTP/1.0 /sse"]
     assert entry["connections"] == []  # the client never got the response headers
     assert entry["metrics"]["sent"] == 5 and entry["metrics"]["delivered"] == 0
     assert entry["verdict"] == "FAIL"
 
 
-async def test_default_nginx_releases_a_stream_one_full_page_at_a_time(nginx, server_socket,
-                                                                       tmp_path):  # fmt: skip
+async def test_default_nginx_releases_a_stream_one_full_page_at_a_time(
+    nginx, server_socket, tmp_path
+):
     """90 events (~7 KiB) at 100/s: exactly the prefix that fills the first page gets out.
 
     The first buffer (proxy_buffer_size, one page) holds the upstream's response headers and
@@ -121,22 +137,23 @@ async def test_default_nginx_releases_a_stream_one_full_page_at_a_time(nginx, se
     Measured on x86-64 (4 KiB pages): 49 of 90, released together about half a second in.
     """
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell("sse", reverse(nginx), events=90, rate_per_s=100, scale=1),
-                               tmp_path)  # fmt: skip
+        entry = await run_cell(
+            cell("sse", reverse(nginx), events=90, rate_per_s=100, scale=1), tmp_path
+        )
     delivered = sorted(s["id"] for s in entry["samples"] if s["received_ms"])
     k = len(delivered)
     assert 0 < k < 90 and delivered == list(range(1, k + 1)), delivered
     prelude = len(b"retry: 3000\n\n")
-    body = [prelude + sum(len(f"id: {i}\ndata: \n\n") + 64 for i in range(1, n + 1))
-            for n in (k, k + 1)]  # fmt: skip
+    body = [
+        prelude + sum(len(f"id: {i}\ndata: \n\n") + 64 for i in range(1, n + 1)) for n in (k, k + 1)
+    ]
     page = os.sysconf("SC_PAGE_SIZE")
     assert body[0] <= page < body[1] + 512, (k, body, page)
     assert entry["server_saw"] == ["HTTP/1.0 /sse"]
 
 
 @pytest.mark.parametrize("transport", ["sse_close_each", "long_poll", "sse_canary"])
-async def test_workarounds_get_every_event_through_default_nginx(nginx, tmp_path,
-                                                                 transport):  # fmt: skip
+async def test_workarounds_get_every_event_through_default_nginx(nginx, tmp_path, transport):
     """Responses that end (close after each event, long polls) are flushed by nginx at once.
 
     docs/field.md's workarounds: closing the response makes a buffering proxy flush; long polling
@@ -168,8 +185,9 @@ async def test_default_nginx_does_not_pass_a_websocket_upgrade(nginx, tmp_path):
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(cell("websocket", reverse(nginx)), tmp_path)
     assert entry["server_saw"] == ["HTTP/1.0 /ws"]
-    assert entry["connections"] and all("handshake failed" in c["ended"] and "404" in c["ended"]
-                                        for c in entry["connections"])  # fmt: skip
+    assert entry["connections"] and all(
+        "handshake failed" in c["ended"] and "404" in c["ended"] for c in entry["connections"]
+    )
     assert entry["metrics"]["delivered"] == 0
 
 
@@ -239,8 +257,9 @@ async def test_debian_squid_refusing_https_to_the_rigs_port_is_error_not_a_findi
 async def test_a_running_squid_as_an_external_hop_warns_in_a_scaled_matrix(tmp_path):
     """A proxy Gauntlet does not configure keeps its real-world timeouts: the hop says so."""
     need_squid("squid:connect_any")
-    async with running_real_hop("squid:connect_any", 1, None, tmp_path / "squid",
-                                scaled_timeouts_s("squid:connect_any")) as started:
+    async with running_real_hop(
+        "squid:connect_any", 1, None, tmp_path / "squid", scaled_timeouts_s("squid:connect_any")
+    ) as started:
         url, child, _ = started
         hop = HopSpec((), mode="regular", external=url)
         with trio.fail_after(CELL_TIMEOUT_S):
@@ -311,8 +330,9 @@ async def test_debian_tinyproxy_tunnels_websocket_to_any_port(tmp_path):
 
 
 @pytest.mark.parametrize("transport,delivered", [("sse", 0), ("sse_close_each", 5)])
-async def test_debian_privoxy_holds_a_stream_and_passes_a_closed_response(tmp_path, transport,
-                                                                          delivered):  # fmt: skip
+async def test_debian_privoxy_holds_a_stream_and_passes_a_closed_response(
+    tmp_path, transport, delivered
+):
     """Privoxy with Debian's default actions reads a body whole before it sends it (content
     filtering, https://www.privoxy.org/user-manual/config.html#BUFFER-LIMIT): an endless
     stream gets nothing through, a response closed after each event gets everything.
@@ -325,8 +345,9 @@ async def test_debian_privoxy_holds_a_stream_and_passes_a_closed_response(tmp_pa
 
 
 @pytest.mark.parametrize("transport,delivered", [("sse", 5), ("websocket", 0)])
-async def test_debian_varnish_streams_sse_and_does_not_pass_websocket(tmp_path, transport,
-                                                                      delivered):  # fmt: skip
+async def test_debian_varnish_streams_sse_and_does_not_pass_websocket(
+    tmp_path, transport, delivered
+):
     """Varnish's builtin VCL streams a fetched body as it comes (beresp.do_stream) but has no
     `pipe` for an Upgrade, so a WebSocket handshake goes to the backend as a plain GET
     (https://varnish-cache.org/docs/7.1/users-guide/vcl-example-websockets.html shows the
@@ -361,9 +382,14 @@ async def test_a_real_device_dies_with_a_sigkilled_harness(tmp_path, name):
                 os.kill(os.getpid(), signal.SIGKILL)  # no cleanup code gets to run
 
         trio.run(main)
-    """)  # fmt: skip
-    done = await trio.run_process([sys.executable, "-c", script], cwd=REPO, capture_stdout=True,
-                                  capture_stderr=True, check=False)  # fmt: skip
+    """)
+    done = await trio.run_process(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_stdout=True,
+        capture_stderr=True,
+        check=False,
+    )
     assert done.returncode == -9, done.stderr
     group = int(done.stdout.split()[0])  # the device leads its process group
     members = [group, *_group_members(group)]  # apache2's and nginx's workers too
@@ -407,33 +433,39 @@ async def team_nginx(tmp_path, server_socket) -> AsyncIterator[str]:
     Gauntlet neither starts nor configures per cell."""
     need("nginx:defaults")
     upstream = f"http://127.0.0.1:{server_socket.getsockname()[1]}"
-    async with running_real_hop("nginx:defaults", 1, upstream, tmp_path / "team-nginx",
-                                scaled_timeouts_s("nginx:defaults")) as (url, _process, _log):
+    async with running_real_hop(
+        "nginx:defaults", 1, upstream, tmp_path / "team-nginx", scaled_timeouts_s("nginx:defaults")
+    ) as (url, _process, _log):
         yield url
-NGINX_VERDICTS = {"sse": "FAIL", "sse_close_each": "PASS", "long_poll": "PASS",
-                  "websocket": "FAIL"}  # fmt: skip
+
+
+NGINX_VERDICTS = {"sse": "FAIL", "sse_close_each": "PASS", "long_poll": "PASS", "websocket": "FAIL"}
 
 
 @pytest.mark.parametrize(("transport", "verdict"), NGINX_VERDICTS.items())
 async def test_example_app_behind_default_nginx_gets_the_reference_verdicts(
-        team_nginx, server_socket, tmp_path, transport, verdict):  # fmt: skip
+    team_nginx, server_socket, tmp_path, transport, verdict
+):
     """The example endpoint (docs/endpoint-contract.md) on the port nginx's config names gets
     the verdicts the tests above measure for the reference server: the held stream and the
     refused upgrade (nothing delivered) FAIL, responses that end PASS."""
     from gauntlet.target import TargetChoice
 
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell(transport, HopSpec((), external=team_nginx)), tmp_path,
-                               server_socket=server_socket,
-                               target=TargetChoice(app_spec=EXAMPLE_APP))  # fmt: skip
+        entry = await run_cell(
+            cell(transport, HopSpec((), external=team_nginx)),
+            tmp_path,
+            server_socket=server_socket,
+            target=TargetChoice(app_spec=EXAMPLE_APP),
+        )
     assert entry["target"] == f"app {EXAMPLE_APP}"
     assert entry["verdict"] == verdict, entry["reason"]
     assert entry["server_saw"] and all(s.startswith("HTTP/1.0 ") for s in entry["server_saw"])
 
 
-async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(team_nginx,
-                                                                           server_socket,
-                                                                           tmp_path):
+async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(
+    team_nginx, server_socket, tmp_path
+):
     """`server = "127.0.0.1:PORT"` in scenarios/intermediaries.toml, through the real CLI:
     the team's nginx was configured first; the server binds exactly the port it names."""
     import json
@@ -449,15 +481,35 @@ async def test_a_chain_names_the_server_port_its_external_nginx_forwards_to(team
         (scenarios / name).write_text((SCENARIOS_DIR / name).read_text())
     (scenarios / "intermediaries.toml").write_text(
         f'[team_nginx]\ndescription = "our nginx, Debian defaults"\n'
-        f'server = "127.0.0.1:{port}"\nhops = [{{ external = "{team_nginx}" }}]\n')  # fmt: skip
+        f'server = "127.0.0.1:{port}"\nhops = [{{ external = "{team_nginx}" }}]\n'
+    )
     results = tmp_path / "results"
     for transport in ("sse", "sse_close_each"):
         with trio.fail_after(60):
             done = await trio.run_process(
-                [sys.executable, "-m", "gauntlet", "--scenarios", str(scenarios), "run",
-                 "--app", EXAMPLE_APP, "--transport", transport, "--intermediary",
-                 "team_nginx", "--no-calibration", "--no-plots", "-v", "--results",
-                 str(results)], capture_stdout=True, capture_stderr=True, check=False)  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "gauntlet",
+                    "--scenarios",
+                    str(scenarios),
+                    "run",
+                    "--app",
+                    EXAMPLE_APP,
+                    "--transport",
+                    transport,
+                    "--intermediary",
+                    "team_nginx",
+                    "--no-calibration",
+                    "--no-plots",
+                    "-v",
+                    "--results",
+                    str(results),
+                ],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
         err = done.stderr.decode()
         assert done.returncode == 0, err
         assert f"listening on http://127.0.0.1:{port}" in err
@@ -476,11 +528,21 @@ def facts(entry: dict) -> dict:
     """What a user of the verdict sees: verdict, delivery, whether the response headers ever
     arrived, the status codes the handshakes failed with, and what the server was asked."""
     m = entry["metrics"]
-    statuses = sorted({code for c in entry["connections"] for code in ("403", "404")
-                       if code in c.get("ended", "")})  # fmt: skip
-    return {"verdict": entry["verdict"], "delivered": m["delivered"],
-            "headers_arrived": any("http_version" in c for c in entry["connections"]),
-            "refused_with": statuses, "server_saw": entry["server_saw"]}  # fmt: skip
+    statuses = sorted(
+        {
+            code
+            for c in entry["connections"]
+            for code in ("403", "404")
+            if code in c.get("ended", "")
+        }
+    )
+    return {
+        "verdict": entry["verdict"],
+        "delivered": m["delivered"],
+        "headers_arrived": any("http_version" in c for c in entry["connections"]),
+        "refused_with": statuses,
+        "server_saw": entry["server_saw"],
+    }
 
 
 def slow_cell(transport: str, hop: HopSpec, protocol: str = "h1") -> CellSpec:
@@ -488,16 +550,18 @@ def slow_cell(transport: str, hop: HopSpec, protocol: str = "h1") -> CellSpec:
     return cell(transport, hop, protocol, events=5, rate_per_s=5)
 
 
-@pytest.mark.parametrize("transport", ["sse", "sse_padded", "sse_close_each", "long_poll",
-                                       "websocket"])  # fmt: skip
+@pytest.mark.parametrize(
+    "transport", ["sse", "sse_padded", "sse_close_each", "long_poll", "websocket"]
+)
 async def test_nginx_defaults_emulation_agrees_with_default_nginx(nginx, tmp_path, transport):
     """Measured before the fix: size_buffer passed websocket (real: 404) and sent headers at
     once (real: none). Now verdict, delivery, headers and the 404 agree. Scale 1: nginx's
     60 s read timeout must not end the hold inside the cell (the emulation has none)."""
     with trio.fail_after(2 * CELL_TIMEOUT_S):
         real_entry = await run_cell(cell(transport, reverse(nginx), scale=1), tmp_path / "real")
-        emulation = await run_cell(cell(transport, emulated("nginx_defaults"), scale=1),
-                                   tmp_path / "emu")  # fmt: skip
+        emulation = await run_cell(
+            cell(transport, emulated("nginx_defaults"), scale=1), tmp_path / "emu"
+        )
     assert facts(emulation) == facts(real_entry)
 
 
@@ -535,10 +599,10 @@ async def test_chunked_cork_agrees_with_default_haproxy(tmp_path, transport):
     p50 within max(5 ms, 25 %) (the fidelity rule), and on delivery."""
     need("haproxy:defaults")
     with trio.fail_after(2 * CELL_TIMEOUT_S):
-        real_entry = await run_cell(slow_cell(transport, reverse("haproxy:defaults")),
-                                    tmp_path / "real")  # fmt: skip
-        emulation = await run_cell(slow_cell(transport, emulated("chunked_cork")),
-                                   tmp_path / "emu")  # fmt: skip
+        real_entry = await run_cell(
+            slow_cell(transport, reverse("haproxy:defaults")), tmp_path / "real"
+        )
+        emulation = await run_cell(slow_cell(transport, emulated("chunked_cork")), tmp_path / "emu")
     real_p50 = real_entry["metrics"]["latency_ms"]["p50"]
     emu_p50 = emulation["metrics"]["latency_ms"]["p50"]
     assert real_entry["metrics"]["delivered"] == emulation["metrics"]["delivered"] == 5
@@ -556,8 +620,17 @@ async def test_nginx_defaults_keeps_up_with_close_each_at_30_events_per_s(nginx,
 
     def soak(hop: HopSpec) -> CellSpec:
         spec = cell("sse_close_each", hop)
-        return CellSpec(spec.matrix, spec.transport, spec.intermediary, Workload(300, 30, 1024),
-                        spec.budget, Timing(60, 30), None, None, "h1")  # fmt: skip
+        return CellSpec(
+            spec.matrix,
+            spec.transport,
+            spec.intermediary,
+            Workload(300, 30, 1024),
+            spec.budget,
+            Timing(60, 30),
+            None,
+            None,
+            "h1",
+        )
 
     with trio.fail_after(4 * CELL_TIMEOUT_S):
         real_entry = await run_cell(soak(reverse(nginx)), tmp_path / "real")

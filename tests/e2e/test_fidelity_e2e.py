@@ -23,10 +23,15 @@ from gauntlet.topology import run_cell
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CELL_TIMEOUT_S = 30.0
 PLAN = fidelity.load_plan()
-CASES = [("nginx:defaults", "nginx_defaults"), ("nginx:tuned", "transparent"),
-         ("haproxy:no_delay", "transparent"), ("haproxy:defaults", "chunked_cork"),
-         ("squid:defaults", "connect_passthrough"), ("privoxy:defaults", "store_and_forward"),
-         ("trafficserver:defaults", "transparent")]
+CASES = [
+    ("nginx:defaults", "nginx_defaults"),
+    ("nginx:tuned", "transparent"),
+    ("haproxy:no_delay", "transparent"),
+    ("haproxy:defaults", "chunked_cork"),
+    ("squid:defaults", "connect_passthrough"),
+    ("privoxy:defaults", "store_and_forward"),
+    ("trafficserver:defaults", "transparent"),
+]
 TRANSPORTS = ("sse", "sse_close_each", "long_poll", "websocket", "sse_padded", "sse_heartbeat")
 
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
@@ -40,26 +45,31 @@ def _case(device: str, emulation: str, transport: str):
     why = KNOWN_DIFFERENCES.get((device, transport))
     if why:
         marks.append(pytest.mark.xfail(reason=why, strict=True))
-    return pytest.param(device, emulation, transport, marks=marks,
-                        id=f"{device}-{emulation}-{transport}")
+    return pytest.param(
+        device, emulation, transport, marks=marks, id=f"{device}-{emulation}-{transport}"
+    )
 
 
-@pytest.mark.parametrize("device,emulation,transport",
-                         [_case(d, e, t) for d, e in CASES for t in TRANSPORTS])
+@pytest.mark.parametrize(
+    "device,emulation,transport", [_case(d, e, t) for d, e in CASES for t in TRANSPORTS]
+)
 async def test_emulation_agrees_with_the_real_device(tmp_path, device, emulation, transport):
     why = real.missing(device)
     if why:
         pytest.skip(why)
-    cells = dict(fidelity.cells(PLAN, workloads=("steady",), transports=(transport,),
-                                devices=(device,)))
+    cells = dict(
+        fidelity.cells(PLAN, workloads=("steady",), transports=(transport,), devices=(device,))
+    )
     entries = {}
     for name in ("direct", device, f"{emulation}~{device}"):
         cell_id = f"steady:{transport}-{name}"
         with trio.fail_after(CELL_TIMEOUT_S):
             entries[name] = await run_cell(cells[cell_id], tmp_path / name.replace(":", "-"))
     real_entry, emu_entry = entries[device], entries[f"{emulation}~{device}"]
-    assert "ERROR" not in (real_entry["verdict"], emu_entry["verdict"]), (real_entry["reason"],
-                                                                        emu_entry["reason"])
+    assert "ERROR" not in (real_entry["verdict"], emu_entry["verdict"]), (
+        real_entry["reason"],
+        emu_entry["reason"],
+    )
     _, differs = fidelity.compare(real_entry, emu_entry, entries["direct"])
     behavioural = [d for d in differs if not d.startswith("added p50")]
     assert behavioural == [], behavioural

@@ -27,11 +27,24 @@ pytestmark = pytest.mark.e2e
 CELL_TIMEOUT_S = 60.0
 
 
-def cell(hops: tuple[HopSpec, ...], name: str, events: int = 5, rate_per_s: float = 20,
-         transport: str = "sse") -> CellSpec:  # fmt: skip
+def cell(
+    hops: tuple[HopSpec, ...],
+    name: str,
+    events: int = 5,
+    rate_per_s: float = 20,
+    transport: str = "sse",
+) -> CellSpec:
     inter = Intermediary(name, "a hop of the test", hops)
-    return CellSpec("test", transport, inter, Workload(events, rate_per_s, 64), Budget(250),
-                    Timing(60, 60), None, None)  # fmt: skip
+    return CellSpec(
+        "test",
+        transport,
+        inter,
+        Workload(events, rate_per_s, 64),
+        Budget(250),
+        Timing(60, 60),
+        None,
+        None,
+    )
 
 
 def closed_port() -> int:
@@ -94,8 +107,13 @@ async def test_a_non_http_listener_as_external_hop_is_error_and_the_run_goes_on(
         bad = cell((HopSpec((), "reverse", (), url),), "garbage")
         good = cell((), "direct")
         with trio.fail_after(CELL_TIMEOUT_S):
-            outcome = await run_cells([bad, good], run_id="faults", matrix="test",
-                                      time_scale=60, results_dir=tmp_path / "results")
+            outcome = await run_cells(
+                [bad, good],
+                run_id="faults",
+                matrix="test",
+                time_scale=60,
+                results_dir=tmp_path / "results",
+            )
         nursery.cancel_scope.cancel()
     first, second = outcome.document.to_json()["cells"]
     assert first["verdict"] == "ERROR"
@@ -113,10 +131,24 @@ def test_the_cli_exits_non_zero_when_a_cell_is_error(tmp_path: Path):
         f'[dead_proxy]\ndescription = "nothing listens there"\n'
         f'hops = [{{ external = "http://127.0.0.1:{closed_port()}", mode = "regular" }}]\n'
     )
-    done = subprocess.run(gauntlet_cmd(
-        "--scenarios", str(scenarios), "run", "--transport", "sse", "--intermediary",
-        "dead_proxy", "--no-calibration", "--no-plots", "--results", str(tmp_path / "r")),
-        capture_output=True, text=True, timeout=CELL_TIMEOUT_S)  # fmt: skip
+    done = subprocess.run(
+        gauntlet_cmd(
+            "--scenarios",
+            str(scenarios),
+            "run",
+            "--transport",
+            "sse",
+            "--intermediary",
+            "dead_proxy",
+            "--no-calibration",
+            "--no-plots",
+            "--results",
+            str(tmp_path / "r"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=CELL_TIMEOUT_S,
+    )
     assert done.returncode == 1, done.stderr
     assert "ERROR" in done.stdout and "refused the connection" in done.stdout
     assert "Traceback" not in done.stderr + done.stdout
@@ -131,21 +163,22 @@ async def _bad_gateway(stream: trio.SocketStream) -> None:
             if not chunk:
                 return
             request += chunk
-        await stream.send_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n"
-                              b"connection: close\r\n\r\n")  # fmt: skip
+        await stream.send_all(
+            b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
 
 
 async def test_a_hop_answering_502_itself_is_error_naming_the_status(tmp_path: Path):
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(partial(trio.serve_tcp, _bad_gateway, 0,
-                                                host="127.0.0.1"))  # fmt: skip
+        listeners = await nursery.start(partial(trio.serve_tcp, _bad_gateway, 0, host="127.0.0.1"))
         url = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
         with trio.fail_after(CELL_TIMEOUT_S):
             entry = await run_cell(cell((HopSpec((), "reverse", (), url),), "gateway"), tmp_path)
         nursery.cancel_scope.cancel()
     assert entry["verdict"] == "ERROR"
-    assert entry["reason"].startswith(f"502 from hop 1 (external {url}): the hop answered 502 "
-                                      "itself (the server saw no request)")
+    assert entry["reason"].startswith(
+        f"502 from hop 1 (external {url}): the hop answered 502 itself (the server saw no request)"
+    )
 
 
 async def test_a_hop_gets_a_minimal_environment(tmp_path: Path, monkeypatch):
@@ -154,8 +187,9 @@ async def test_a_hop_gets_a_minimal_environment(tmp_path: Path, monkeypatch):
 
     monkeypatch.setenv("GAUNTLET_TEST_SECRET", "hunter2")
     with trio.fail_after(CELL_TIMEOUT_S):
-        async with running_hop(scale_hop(HopSpec(("transparent",))), 1, "http://127.0.0.1:9",
-                               tmp_path) as hop:  # fmt: skip
+        async with running_hop(
+            scale_hop(HopSpec(("transparent",))), 1, "http://127.0.0.1:9", tmp_path
+        ) as hop:
             environ = Path(f"/proc/{hop.pid}/environ").read_bytes().split(b"\0")
     assert not [v for v in environ if b"hunter2" in v]
     assert any(v.startswith(b"PATH=") for v in environ)

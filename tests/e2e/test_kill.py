@@ -28,8 +28,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 async def _start(*args: str) -> trio.Process:
-    return await trio.lowlevel.open_process(gauntlet_cmd(*args), stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE)  # fmt: skip
+    return await trio.lowlevel.open_process(
+        gauntlet_cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 async def _read_until(proc: trio.Process, done, text: list[str], bound_s: float) -> str:
@@ -64,8 +65,11 @@ async def _wait_gone(pid: int, bound_s: float = 10) -> None:
 
 def _workdir(text: str) -> Path:
     """The work folder of a run (RunStarted) or of a calibration (WorkDir)."""
-    found = [e.get("workdir") or e.get("path") for e in progress_events(text)
-             if e["event"] in ("RunStarted", "WorkDir")]  # fmt: skip
+    found = [
+        e.get("workdir") or e.get("path")
+        for e in progress_events(text)
+        if e["event"] in ("RunStarted", "WorkDir")
+    ]
     assert found, text
     return Path(found[0])
 
@@ -73,8 +77,16 @@ def _workdir(text: str) -> Path:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path, signum):
     results = tmp_path / "results"
-    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--no-calibration",
-                        "--results", str(results))  # fmt: skip
+    proc = await _start(
+        "run",
+        "--matrix",
+        "smoke",
+        "--progress",
+        "json",
+        "--no-calibration",
+        "--results",
+        str(results),
+    )
     text = [""]
     try:
         await _read_until(proc, lambda e: count(e, "Publishing") >= 2, text, 60)
@@ -99,12 +111,21 @@ async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path
 
 async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_sweeps(tmp_path):
     results = tmp_path / "results"
-    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--no-calibration",
-                        "--results", str(results))  # fmt: skip
+    proc = await _start(
+        "run",
+        "--matrix",
+        "smoke",
+        "--progress",
+        "json",
+        "--no-calibration",
+        "--results",
+        str(results),
+    )
     text = [""]
     try:
-        await _read_until(proc, lambda e: count(e, "CellFinished") >= 1
-                          and count(e, "Publishing") >= 2, text, 60)  # fmt: skip
+        await _read_until(
+            proc, lambda e: count(e, "CellFinished") >= 1 and count(e, "Publishing") >= 2, text, 60
+        )
         proc.kill()  # SIGKILL: no finally runs in the harness
         await _finish(proc, text)
     finally:
@@ -124,9 +145,21 @@ async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_swee
     assert len(doc["cells"]) >= 1 and all(c["verdict"] for c in doc["cells"])
     workdir = _workdir(text[0])
     assert workdir.exists()  # nothing could remove it ...
-    done = subprocess.run(gauntlet_cmd("run", "--transport", "sse", "--intermediary", "direct",
-                                       "--no-calibration", "--no-plots", "--results",
-                                       str(results)), capture_output=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        gauntlet_cmd(
+            "run",
+            "--transport",
+            "sse",
+            "--intermediary",
+            "direct",
+            "--no-calibration",
+            "--no-plots",
+            "--results",
+            str(results),
+        ),
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert not workdir.exists()  # ... until the next run swept it
 
@@ -134,8 +167,7 @@ async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_swee
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 async def test_a_signal_during_the_first_calibration_exits_130_in_one_line(tmp_path, signum):
     results = tmp_path / "results"  # empty: the run calibrates first
-    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--results",
-                        str(results))  # fmt: skip
+    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--results", str(results))
     text = [""]
     try:  # the first step of a calibration: direct's p50 measured, a hop starting
         await _read_until(proc, lambda e: count(e, "Step") >= 1, text, 60)

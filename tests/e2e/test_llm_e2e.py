@@ -32,12 +32,14 @@ BLOCK = 4096
 CHUNKS = [len(token_chunk(PushEvent(i, 0, ""))) for i in range(1, TOKENS.events + 1)]
 
 
-def cell(transport: str, behaviour: str | None, headers: str = "none",
-         workload: Workload = TOKENS) -> CellSpec:  # fmt: skip
+def cell(
+    transport: str, behaviour: str | None, headers: str = "none", workload: Workload = TOKENS
+) -> CellSpec:
     hops = (HopSpec((behaviour,)),) if behaviour else ()
     inter = Intermediary(behaviour or "direct", "", hops)
-    return CellSpec("llm-e2e", transport, inter, workload, BUDGET, Timing(60, 120), None, None,
-                    headers=headers)  # fmt: skip
+    return CellSpec(
+        "llm-e2e", transport, inter, workload, BUDGET, Timing(60, 120), None, None, headers=headers
+    )
 
 
 async def measure(tmp_path, spec: CellSpec) -> dict:

@@ -23,9 +23,17 @@ __all__ = ["nginx", "server_socket"]  # fixtures, used by name
 def llm_cell(url: str, headers: str) -> CellSpec:
     hop = reverse(url)
     inter = Intermediary(hop.label, "a real nginx started by the test", (hop,))
-    return CellSpec("test", "llm_stream", inter, Workload(60, 80, 64),
-                    Budget(250, max_batch_tokens=4), Timing(60, 60), None, None,
-                    headers=headers)  # fmt: skip
+    return CellSpec(
+        "test",
+        "llm_stream",
+        inter,
+        Workload(60, 80, 64),
+        Budget(250, max_batch_tokens=4),
+        Timing(60, 60),
+        None,
+        None,
+        headers=headers,
+    )
 
 
 @pytest.mark.parametrize(("headers", "verdict"), [("none", "DEGRADED"), ("x_accel", "PASS")])

@@ -21,8 +21,16 @@ USERS, EVENTS = 12, 4
 
 
 def small(transport: str = "sse") -> LoadSpec:
-    return LoadSpec(transport, USERS, spawn_rate=60, rate_per_s=4, duration_s=EVENTS / 4,
-                    workers=2, deliver_within_s=3, connect_within_s=20)  # fmt: skip
+    return LoadSpec(
+        transport,
+        USERS,
+        spawn_rate=60,
+        rate_per_s=4,
+        duration_s=EVENTS / 4,
+        workers=2,
+        deliver_within_s=3,
+        connect_within_s=20,
+    )
 
 
 def users_per_worker(point: dict) -> list[int]:
@@ -37,8 +45,18 @@ async def test_every_event_once_per_subscriber_across_two_workers(tmp_path, tran
     assert point["stop_reason"].startswith("complete")
     assert users_per_worker(point) == [USERS // 2, USERS // 2]  # Locust spread them
     assert (point["subscribers"], point["sent_events"]) == (USERS, EVENTS)
-    summary = {k: point.get(k) for k in ("delivered", "lost", "duplicates", "reconnects",
-                                         "client_errors", "stop_reason", "subscribed")}
+    summary = {
+        k: point.get(k)
+        for k in (
+            "delivered",
+            "lost",
+            "duplicates",
+            "reconnects",
+            "client_errors",
+            "stop_reason",
+            "subscribed",
+        )
+    }
     assert point["expected_deliveries"] == point["delivered"] == USERS * EVENTS, summary
     assert (point["lost"], point["duplicates"], point["unexpected_ids"]) == (0, 0, 0)
     assert [e["lost"] for e in point["per_event"]] == [0] * EVENTS
@@ -52,8 +70,9 @@ async def test_every_event_once_per_subscriber_across_two_workers(tmp_path, tran
 async def test_losses_and_duplicates_are_exact_across_workers(tmp_path):
     spec = small()
     with trio.fail_after(120):
-        point = await measure(spec, TargetChoice(app_spec="tests.e2e.lossy_push_app:app"), [],
-                              tmp_path)  # fmt: skip
+        point = await measure(
+            spec, TargetChoice(app_spec="tests.e2e.lossy_push_app:app"), [], tmp_path
+        )
     # No subscriber ever holds event 2: the master stops at its own time limit, not before.
     assert point["stop_reason"].startswith("time limit")
     assert users_per_worker(point) == [USERS // 2, USERS // 2]

@@ -24,11 +24,24 @@ pytestmark = pytest.mark.e2e
 CELL_TIMEOUT_S = 60.0
 
 
-def cell(hops: tuple[HopSpec, ...], name: str, events: int = 50, rate_per_s: float = 10,
-         transport: str = "sse") -> CellSpec:  # fmt: skip
+def cell(
+    hops: tuple[HopSpec, ...],
+    name: str,
+    events: int = 50,
+    rate_per_s: float = 10,
+    transport: str = "sse",
+) -> CellSpec:
     inter = Intermediary(name, "a hop of the test", hops)
-    return CellSpec("test", transport, inter, Workload(events, rate_per_s, 64), Budget(250),
-                    Timing(60, 60), None, None)  # fmt: skip
+    return CellSpec(
+        "test",
+        transport,
+        inter,
+        Workload(events, rate_per_s, 64),
+        Budget(250),
+        Timing(60, 60),
+        None,
+        None,
+    )
 
 
 class Relay:
@@ -69,8 +82,9 @@ class Relay:
             pass
 
 
-async def _run_and_pull(spec: CellSpec, tmp_path: Path, relay: Relay,
-                        server: socket.socket) -> dict:  # fmt: skip
+async def _run_and_pull(
+    spec: CellSpec, tmp_path: Path, relay: Relay, server: socket.socket
+) -> dict:
     """Run the cell; once the workload publishes, pull the relay out."""
     publishing = trio.Event()
     result: list[dict] = []
@@ -105,13 +119,17 @@ def server() -> Iterator[socket.socket]:
 async def test_an_external_hop_that_goes_away_mid_cell_is_error_naming_it(tmp_path, server):
     relay = Relay(server.getsockname()[1])
     url = await relay.start()
-    entry = await _run_and_pull(cell((HopSpec((), "reverse", (), url),), "pulled"), tmp_path,
-                                relay, server)  # fmt: skip
+    entry = await _run_and_pull(
+        cell((HopSpec((), "reverse", (), url),), "pulled"), tmp_path, relay, server
+    )
     assert entry["verdict"] == "ERROR", entry["reason"]
     assert entry["metrics"] is None  # no finding about the network
-    assert re.match(rf"hop 1 \(external {re.escape(url)}\) refused the connection, "
-                    r"at \d+\.\d s, mid-cell \(a client's connection ended at \d+\.\d s: "
-                    r"network error: \w+\)$", entry["reason"]), entry["reason"]  # fmt: skip
+    assert re.match(
+        rf"hop 1 \(external {re.escape(url)}\) refused the connection, "
+        r"at \d+\.\d s, mid-cell \(a client's connection ended at \d+\.\d s: "
+        r"network error: \w+\)$",
+        entry["reason"],
+    ), entry["reason"]
 
 
 async def test_a_hop_answering_502_itself_mid_cell_is_error_naming_both_hops(tmp_path, server):
@@ -124,23 +142,30 @@ async def test_a_hop_answering_502_itself_mid_cell_is_error_naming_both_hops(tmp
     assert entry["verdict"] == "ERROR", entry["reason"]
     assert entry["metrics"] is None
     pid = entry["reason"].split("pid ")[1].split(")")[0]
-    assert re.match(rf"hop 2 \(external {re.escape(url)}\) refused the connection, "
-                    r"at \d+\.\d s, mid-cell \(a client's connection ended at \d+\.\d s: .+\); "
-                    rf"through the whole chain, hop 1 \(transparent, pid {pid}\) answered 502 "
-                    r"itself \(the server saw no request\)$", entry["reason"]), entry["reason"]
+    assert re.match(
+        rf"hop 2 \(external {re.escape(url)}\) refused the connection, "
+        r"at \d+\.\d s, mid-cell \(a client's connection ended at \d+\.\d s: .+\); "
+        rf"through the whole chain, hop 1 \(transparent, pid {pid}\) answered 502 "
+        r"itself \(the server saw no request\)$",
+        entry["reason"],
+    ), entry["reason"]
 
 
 async def test_a_gateway_answering_503_as_its_behaviour_stays_a_finding(tmp_path):
     """proxies/error_status.py answers 503 to /sse itself: the EventSource fails for good
     (FAIL, scenarios/intermediaries.toml gateway_503), and the chain, asked right after,
     still relays a health GET, so nothing is blamed on the harness."""
-    hop = HopSpec(("error_status",), "reverse",
-                  (("error_status_code", "503"), ("error_status_paths", "/sse,/poll,/ws")))
+    hop = HopSpec(
+        ("error_status",),
+        "reverse",
+        (("error_status_code", "503"), ("error_status_paths", "/sse,/poll,/ws")),
+    )
     with trio.fail_after(CELL_TIMEOUT_S):
         entry = await run_cell(cell((hop,), "gateway_503", events=5, rate_per_s=20), tmp_path)
     assert entry["verdict"] == "FAIL", entry["reason"]
     assert entry["metrics"]["delivered"] == 0
     relayed = [n for n in entry["notes"] if "a finding, not a fault" in n]
-    assert any("mid-cell (a client's connection ended at" in n and "status 503" in n
-               for n in relayed), entry["notes"]  # fmt: skip
+    assert any(
+        "mid-cell (a client's connection ended at" in n and "status 503" in n for n in relayed
+    ), entry["notes"]
     assert any("after the workload" in n for n in relayed), entry["notes"]

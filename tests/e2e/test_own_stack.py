@@ -29,11 +29,18 @@ CELL_TIMEOUT_S = 30.0
 CLI_TIMEOUT_S = 60.0
 
 
-@pytest.mark.parametrize(("transport", "verdict"), [
-    ("sse", "FAIL"), ("sse_close_each", "PASS"), ("long_poll", "PASS"), ("websocket", "PASS"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("transport", "verdict"),
+    [
+        ("sse", "FAIL"),
+        ("sse_close_each", "PASS"),
+        ("long_poll", "PASS"),
+        ("websocket", "PASS"),
+    ],
+)
 async def test_example_app_through_store_and_forward_gets_the_reference_verdicts(
-        tmp_path, transport, verdict):  # fmt: skip
+    tmp_path, transport, verdict
+):
     """docs/field.md's buffering proxy: a stream that never ends is held; ending responses and
     WebSocket get through. Same verdicts as the smoke matrix's for the reference server."""
     cell = adhoc_cell(transport, "store_and_forward")
@@ -57,8 +64,7 @@ async def endpoint(nursery):
     return serve
 
 
-async def test_a_running_endpoint_is_measured_with_latency_from_its_send_time(endpoint,
-                                                                              tmp_path):
+async def test_a_running_endpoint_is_measured_with_latency_from_its_send_time(endpoint, tmp_path):
     url = await endpoint()
     cell = adhoc_cell("sse_close_each", "store_and_forward")
     with trio.fail_after(CELL_TIMEOUT_S):
@@ -70,8 +76,7 @@ async def test_a_running_endpoint_is_measured_with_latency_from_its_send_time(en
     assert entry["server_saw"] == []  # a running endpoint's requests are not visible here
 
 
-async def test_without_send_time_latency_is_not_measured_and_the_report_says_so(endpoint,
-                                                                                tmp_path):
+async def test_without_send_time_latency_is_not_measured_and_the_report_says_so(endpoint, tmp_path):
     url = await endpoint(send_time=False)
     cell = adhoc_cell("long_poll", "store_and_forward")
     with trio.fail_after(CELL_TIMEOUT_S):
@@ -83,12 +88,12 @@ async def test_without_send_time_latency_is_not_measured_and_the_report_says_so(
     assert entry["metrics"]["delivered"] == cell.workload.events
 
 
-async def test_sse_through_store_and_forward_fails_for_a_running_endpoint_too(endpoint,
-                                                                              tmp_path):
+async def test_sse_through_store_and_forward_fails_for_a_running_endpoint_too(endpoint, tmp_path):
     url = await endpoint()
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(adhoc_cell("sse", "store_and_forward"), tmp_path,
-                               target=TargetChoice(url=url))  # fmt: skip
+        entry = await run_cell(
+            adhoc_cell("sse", "store_and_forward"), tmp_path, target=TargetChoice(url=url)
+        )
     assert entry["verdict"] == "FAIL" and entry["metrics"]["delivered"] == 0
 
 
@@ -97,8 +102,9 @@ async def test_sse_through_store_and_forward_fails_for_a_running_endpoint_too(en
 
 async def cli(*args: str) -> subprocess.CompletedProcess:
     with trio.fail_after(CLI_TIMEOUT_S):
-        return await trio.run_process(gauntlet_cmd(*args), capture_stdout=True,
-                                      capture_stderr=True, check=False)  # fmt: skip
+        return await trio.run_process(
+            gauntlet_cmd(*args), capture_stdout=True, capture_stderr=True, check=False
+        )
 
 
 def one_line_error(done: subprocess.CompletedProcess, *needles: str) -> str:
@@ -114,8 +120,9 @@ def one_line_error(done: subprocess.CompletedProcess, *needles: str) -> str:
 
 
 async def test_a_target_off_loopback_is_refused_without_connecting(tmp_path):
-    done = await cli("run", "--target", "http://192.0.2.1:80", "--transport", "sse",
-                     "--results", str(tmp_path))  # fmt: skip
+    done = await cli(
+        "run", "--target", "http://192.0.2.1:80", "--transport", "sse", "--results", str(tmp_path)
+    )
     one_line_error(done, "host '192.0.2.1' is not loopback")
 
 
@@ -123,10 +130,20 @@ async def test_a_target_that_is_down_is_one_line(tmp_path):
     with socket.socket() as probe:  # a port the OS just handed out, then closed: refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = await cli("run", "--target", f"http://127.0.0.1:{port}", "--transport", "sse",
-                     "--results", str(tmp_path))  # fmt: skip
-    one_line_error(done, f"--target http://127.0.0.1:{port}: nothing answers (connection "
-                   "refused); expected a running push endpoint")  # fmt: skip
+    done = await cli(
+        "run",
+        "--target",
+        f"http://127.0.0.1:{port}",
+        "--transport",
+        "sse",
+        "--results",
+        str(tmp_path),
+    )
+    one_line_error(
+        done,
+        f"--target http://127.0.0.1:{port}: nothing answers (connection "
+        "refused); expected a running push endpoint",
+    )
 
 
 def broken(app, *, sse_type: bytes | None = None, ws_status: int | None = None):
@@ -135,13 +152,23 @@ def broken(app, *, sse_type: bytes | None = None, ws_status: int | None = None):
     async def wrapped(scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/sse" and sse_type is not None:
             body = b"<html>login</html>"
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", sse_type)]})  # fmt: skip
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", sse_type)],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
         elif scope["type"] == "websocket" and ws_status is not None:
             await receive()
-            await send({"type": "websocket.http.response.start", "status": ws_status,
-                        "headers": [(b"content-type", b"text/plain")]})  # fmt: skip
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": ws_status,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
             await send({"type": "websocket.http.response.body", "body": b"no"})
         else:
             await app(scope, receive, send)
@@ -149,17 +176,23 @@ def broken(app, *, sse_type: bytes | None = None, ws_status: int | None = None):
     return wrapped
 
 
-@pytest.mark.parametrize(("transport", "needle"), [
-    ("sse", "GET /sse answered 200 with content-type 'text/html'; expected 200 "
-            "text/event-stream for sse"),
-    ("websocket", "WS /ws answered status 404, no Upgrade; expected 101 Switching Protocols"),
-])  # fmt: skip
-async def test_a_target_that_does_not_speak_the_transport_is_one_line(nursery, tmp_path,
-                                                                      transport, needle):
+@pytest.mark.parametrize(
+    ("transport", "needle"),
+    [
+        (
+            "sse",
+            "GET /sse answered 200 with content-type 'text/html'; expected 200 "
+            "text/event-stream for sse",
+        ),
+        ("websocket", "WS /ws answered status 404, no Upgrade; expected 101 Switching Protocols"),
+    ],
+)
+async def test_a_target_that_does_not_speak_the_transport_is_one_line(
+    nursery, tmp_path, transport, needle
+):
     app = broken(make_app(), sse_type=b"text/html", ws_status=404)
     url = await nursery.start(serve_push_app, app)
-    done = await cli("run", "--target", url, "--transport", transport,
-                     "--results", str(tmp_path))  # fmt: skip
+    done = await cli("run", "--target", url, "--transport", transport, "--results", str(tmp_path))
     one_line_error(done, needle)
 
 
@@ -168,9 +201,18 @@ async def test_a_server_port_in_use_is_one_line_naming_it(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        done = await cli("run", "--server-port", str(port), "--transport", "sse",
-                         "--intermediary", "direct", "--no-calibration", "--results",
-                         str(tmp_path))  # fmt: skip
+        done = await cli(
+            "run",
+            "--server-port",
+            str(port),
+            "--transport",
+            "sse",
+            "--intermediary",
+            "direct",
+            "--no-calibration",
+            "--results",
+            str(tmp_path),
+        )
     one_line_error(done, f"--server-port: 127.0.0.1:{port} is in use")
 
 
@@ -179,9 +221,22 @@ async def test_app_and_server_port_from_the_cli(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = await cli("run", "--app", APP, "--server-port", str(port), "--transport",
-                     "long_poll", "--intermediary", "direct", "--no-calibration", "--no-plots",
-                     "-v", "--results", str(tmp_path))  # fmt: skip
+    done = await cli(
+        "run",
+        "--app",
+        APP,
+        "--server-port",
+        str(port),
+        "--transport",
+        "long_poll",
+        "--intermediary",
+        "direct",
+        "--no-calibration",
+        "--no-plots",
+        "-v",
+        "--results",
+        str(tmp_path),
+    )
     assert done.returncode == 0, done.stderr.decode()
     assert f"app {APP} listening on http://127.0.0.1:{port}" in done.stderr.decode()
     doc = json.loads((tmp_path / "latest" / "results.json").read_text())
@@ -190,18 +245,32 @@ async def test_app_and_server_port_from_the_cli(tmp_path):
 
 async def test_an_app_that_does_not_speak_the_transport_is_one_line(tmp_path):
     """`--app` is asked the same questions before any cell (an app answering /poll with HTML)."""
-    done = await cli("run", "--app", "tests.e2e.test_own_stack:html_poll_app", "--transport",
-                     "long_poll", "--results", str(tmp_path))  # fmt: skip
-    one_line_error(done, "--app tests.e2e.test_own_stack:html_poll_app served at "
-                   "http://127.0.0.1:", "GET /poll answered 200 with a body that is not JSON "
-                   "(text/html); expected 200 JSON")  # fmt: skip
+    done = await cli(
+        "run",
+        "--app",
+        "tests.e2e.test_own_stack:html_poll_app",
+        "--transport",
+        "long_poll",
+        "--results",
+        str(tmp_path),
+    )
+    one_line_error(
+        done,
+        "--app tests.e2e.test_own_stack:html_poll_app served at http://127.0.0.1:",
+        "GET /poll answered 200 with a body that is not JSON (text/html); expected 200 JSON",
+    )
 
 
 def _html_poll(app):
     async def wrapped(scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/poll":
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/html")]})  # fmt: skip
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/html")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"<html>sign in</html>"})
         else:
             await app(scope, receive, send)

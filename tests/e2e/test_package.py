@@ -41,8 +41,14 @@ class Installed:
         return {**keep, "PATH": f"{self.bin}{os.pathsep}/usr/bin:/bin"}
 
     def run(self, *argv: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([str(a) for a in argv], cwd=cwd or self.empty, env=self.env(),
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)  # fmt: skip
+        return subprocess.run(
+            [str(a) for a in argv],
+            cwd=cwd or self.empty,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +57,28 @@ def installed(tmp_path_factory) -> Installed:
     assert REPO not in root.parents
     dist = root / "dist"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(dist), str(REPO)], check=True,
-                   timeout=INSTALL_TIMEOUT_S)  # fmt: skip
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(dist), str(REPO)],
+        check=True,
+        timeout=INSTALL_TIMEOUT_S,
+    )
     (wheel,) = dist.glob("gauntlet-*.whl")
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
     # --no-compile: byte-compiling scipy, matplotlib and mitmproxy at install is most of the
     # time; Python compiles what a run imports anyway.
-    subprocess.run([str(root / "venv" / "bin" / "python"), *pip[1:], "install", "--no-compile",
-                    "-c", str(REPO / "constraints.txt"), f"{wheel}[test]"],
-                   check=True, timeout=INSTALL_TIMEOUT_S)  # fmt: skip
+    subprocess.run(
+        [
+            str(root / "venv" / "bin" / "python"),
+            *pip[1:],
+            "install",
+            "--no-compile",
+            "-c",
+            str(REPO / "constraints.txt"),
+            f"{wheel}[test]",
+        ],
+        check=True,
+        timeout=INSTALL_TIMEOUT_S,
+    )
     return Installed(root, wheel)
 
 
@@ -67,8 +86,10 @@ def test_the_wheel_claims_one_import_name_and_ships_the_scenarios(installed):
     names = zipfile.ZipFile(installed.wheel).namelist()
     assert {n.split("/")[0] for n in names} == {"gauntlet", "gauntlet-0.1.0.dist-info"}
     assert "gauntlet/scenarios/smoke.toml" in names
-    assert "gauntlet/proxies/_body.py" in names and "gauntlet/real/templates/nginx-defaults.conf" \
-        in names  # fmt: skip
+    assert (
+        "gauntlet/proxies/_body.py" in names
+        and "gauntlet/real/templates/nginx-defaults.conf" in names
+    )
     assert "gauntlet/report/templates/report.html.j2" in names  # report.html's template
     done = installed.run(installed.bin / "python", "-c", "import harness")
     assert "No module named 'harness'" in done.stderr
@@ -96,8 +117,9 @@ def test_a_team_folder_adds_its_matrix_to_the_builtins(installed):
 
 def test_run_the_smoke_matrix_from_an_empty_folder(installed):
     """Real mitmdump hops from the fresh venv import gauntlet.proxies from the wheel."""
-    done = installed.run("gauntlet", "run", "--matrix", "smoke", "--no-calibration",
-                         "--results", "results")  # fmt: skip
+    done = installed.run(
+        "gauntlet", "run", "--matrix", "smoke", "--no-calibration", "--results", "results"
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     doc = json.loads((installed.empty / "results" / "latest" / "results.json").read_text())
     assert doc["cells"] and all(c["verdict"] == c["expected_verdict"] for c in doc["cells"])
@@ -109,9 +131,17 @@ def test_another_projects_pytest_uses_the_plugins_fixtures(installed):
     project = installed.empty / "other-project"
     project.mkdir()
     (project / "test_other.py").write_text(OTHER_PROJECT_TEST)
-    done = installed.run(installed.bin / "python", "-m", "pytest", "-q", "-p", "trio",
-                         "--gauntlet-results=gauntlet-results", "--gauntlet-time-scale=60",
-                         cwd=project)  # fmt: skip
+    done = installed.run(
+        installed.bin / "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "trio",
+        "--gauntlet-results=gauntlet-results",
+        "--gauntlet-time-scale=60",
+        cwd=project,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "2 passed" in done.stdout
     doc = json.loads((project / "gauntlet-results" / "latest" / "results.json").read_text())

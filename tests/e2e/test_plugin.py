@@ -9,7 +9,7 @@ import pytest
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.e2e
 
-OTHER_PROJECT_TEST = '''
+OTHER_PROJECT_TEST = """
 import pytest
 import trio
 
@@ -37,14 +37,15 @@ async def test_a_whole_cell_is_collected(gauntlet_run_cell):
     cell = next(c for c in load_matrix("smoke").cells if c.id == "long_poll-direct")
     entry = await gauntlet_run_cell(cell)
     assert entry["verdict"] == "PASS"
-'''
+"""
 
 
 def test_fixtures_work_in_another_project_and_results_are_written(pytester):
     pytester.makepyfile(test_other=OTHER_PROJECT_TEST)
     results = pytester.path / "gauntlet-results"
     outcome = pytester.runpytest_subprocess(
-        "-p", "trio", f"--gauntlet-results={results}", "--gauntlet-time-scale=60", timeout=120)
+        "-p", "trio", f"--gauntlet-results={results}", "--gauntlet-time-scale=60", timeout=120
+    )
     outcome.assert_outcomes(passed=2)
     doc = json.loads((results / "latest" / "results.json").read_text())
     assert [c["id"] for c in doc["cells"]] == ["long_poll-direct"]
@@ -57,10 +58,10 @@ def test_options_are_in_one_gauntlet_group(pytester):
     assert "--gauntlet-results=DIR" in help_text and "--gauntlet-time-scale=FACTOR" in help_text
 
 
-SELECTED_CELLS_TEST = '''
+SELECTED_CELLS_TEST = """
 def test_each_selected_cell(gauntlet_cell):
     assert gauntlet_cell.matrix == "smoke" and gauntlet_cell.timing.time_scale == 30
-'''
+"""
 
 
 def test_cells_are_selected_as_gauntlet_run_selects_them(pytester):
@@ -69,14 +70,15 @@ def test_cells_are_selected_as_gauntlet_run_selects_them(pytester):
 
     expected = [c.id for c in select_cells(matrix="smoke", shard="2/4").cells]
     pytester.makepyfile(test_selected=SELECTED_CELLS_TEST)
-    outcome = pytester.runpytest_subprocess("-p", "trio", "--gauntlet-matrix=smoke",
-                                            "--gauntlet-shard=2/4", "-v", timeout=120)
+    outcome = pytester.runpytest_subprocess(
+        "-p", "trio", "--gauntlet-matrix=smoke", "--gauntlet-shard=2/4", "-v", timeout=120
+    )
     outcome.assert_outcomes(passed=len(expected))
     for cell_id in expected:
         outcome.stdout.fnmatch_lines([f"*test_each_selected_cell[[]{cell_id}[]] PASSED*"])
 
 
-OWN_STACK_TEST = '''
+OWN_STACK_TEST = """
 import socket
 
 import pytest
@@ -102,7 +104,7 @@ async def test_a_target_off_loopback_is_refused(gauntlet_run_cell):
 
     with pytest.raises(GauntletError, match="not loopback"):
         await gauntlet_run_cell(adhoc_cell("sse", "direct"), target="http://192.0.2.1:80")
-'''
+"""
 
 
 def test_run_cell_fixture_takes_an_app_a_target_and_a_server_socket(pytester):

@@ -13,10 +13,24 @@ pytestmark = pytest.mark.e2e
 
 
 def test_repeat_counts_verdicts_per_cell_in_the_results(tmp_path):
-    done = subprocess.run(gauntlet_cmd(
-        "run", "--transport", "sse", "--intermediary", "direct", "--repeat", "3",
-        "--no-calibration", "--no-plots", "--results", str(tmp_path)),
-        capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        gauntlet_cmd(
+            "run",
+            "--transport",
+            "sse",
+            "--intermediary",
+            "direct",
+            "--repeat",
+            "3",
+            "--no-calibration",
+            "--no-plots",
+            "--results",
+            str(tmp_path),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     doc = json.loads((tmp_path / "latest" / "results.json").read_text())
     assert [c["id"] for c in doc["cells"]] == ["sse-direct#1", "sse-direct#2", "sse-direct#3"]

@@ -20,34 +20,69 @@ from gauntlet.report.html import COLOURS
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/lib/chromium/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]  # fmt: skip
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
 
 
 def cell(transport, intermediary, verdict, expected):
     delivered = 0 if verdict == "FAIL" else 5
-    return {"id": f"{transport}-{intermediary}", "transport": transport,
-            "intermediary": intermediary, "protocol": "h1", "verdict": verdict,
-            "expected_verdict": expected, "reason": "r", "expected_reason": "e",
-            "metrics": {"sent": 5, "delivered": delivered, "requests": 1, "bytes_received": 500,
-                        "latency_ms": {"p50": 1.0, "p95": 2.0}},
-            "samples": [{"id": i, "sent_ms": i * 10.0,
-                         "received_ms": [i * 10.0 + 1] if delivered else []}
-                        for i in range(1, 6)]}  # fmt: skip
+    return {
+        "id": f"{transport}-{intermediary}",
+        "transport": transport,
+        "intermediary": intermediary,
+        "protocol": "h1",
+        "verdict": verdict,
+        "expected_verdict": expected,
+        "reason": "r",
+        "expected_reason": "e",
+        "metrics": {
+            "sent": 5,
+            "delivered": delivered,
+            "requests": 1,
+            "bytes_received": 500,
+            "latency_ms": {"p50": 1.0, "p95": 2.0},
+        },
+        "samples": [
+            {"id": i, "sent_ms": i * 10.0, "received_ms": [i * 10.0 + 1] if delivered else []}
+            for i in range(1, 6)
+        ],
+    }
 
 
-DOC = {"schema_version": 1, "run_id": "browser-test", "matrix": "smoke", "time_scale": 30,
-       "created_utc": "2026-11-24T00:00:00Z", "cells": [
-           cell(t, i, v, e) for t, i, v, e in [
-               ("sse", "direct", "PASS", "PASS"), ("sse", "store_and_forward", "FAIL", "FAIL"),
-               ("long_poll", "direct", "PASS", "PASS"),
-               ("long_poll", "store_and_forward", "DEGRADED", "PASS")]]}  # fmt: skip
+DOC = {
+    "schema_version": 1,
+    "run_id": "browser-test",
+    "matrix": "smoke",
+    "time_scale": 30,
+    "created_utc": "2026-11-24T00:00:00Z",
+    "cells": [
+        cell(t, i, v, e)
+        for t, i, v, e in [
+            ("sse", "direct", "PASS", "PASS"),
+            ("sse", "store_and_forward", "FAIL", "FAIL"),
+            ("long_poll", "direct", "PASS", "PASS"),
+            ("long_poll", "store_and_forward", "DEGRADED", "PASS"),
+        ]
+    ],
+}
 
 
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_report_renders_one_grid_cell_per_scenario_with_verdict_colours(tmp_path):
@@ -56,8 +91,9 @@ def test_report_renders_one_grid_cell_per_scenario_with_verdict_colours(tmp_path
     page = (tmp_path / "run" / "report.html").as_uri()
     try:
         dom = chromium(tmp_path / "p1", "--dump-dom", page)
-        shot = chromium(tmp_path / "p2", "--window-size=1200,700",
-                        f"--screenshot={tmp_path / 'shot.png'}", page)  # fmt: skip
+        shot = chromium(
+            tmp_path / "p2", "--window-size=1200,700", f"--screenshot={tmp_path / 'shot.png'}", page
+        )
     finally:
         shutil.rmtree(tmp_path / "p1", ignore_errors=True)
         shutil.rmtree(tmp_path / "p2", ignore_errors=True)

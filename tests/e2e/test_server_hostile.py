@@ -112,7 +112,8 @@ async def _measure_under_attack() -> dict[str, float]:
         rss_before = rss_mb()
         port = url.rsplit(":", 1)[1]
         attack = await trio.lowlevel.open_process(
-            [sys.executable, str(HOSTILE), port, str(ATTACK_S), *KINDS], stdout=subprocess.PIPE)
+            [sys.executable, str(HOSTILE), port, str(ATTACK_S), *KINDS], stdout=subprocess.PIPE
+        )
         try:
             said = b""
             with trio.fail_after(PHASE_TIMEOUT_S):  # the attack says when every kind runs
@@ -128,10 +129,18 @@ async def _measure_under_attack() -> dict[str, float]:
                 await attack.wait()
         nursery.cancel_scope.cancel()
     hostile_requests = len(log.of(ServerRequest)) - SUBSCRIBERS
-    print(f"baseline p99 {base_p99:.1f} ms; under attack p99 {p99:.1f} ms; RSS "
-          f"{rss_before:.0f} -> {rss_after:.0f} MB; {hostile_requests} hostile requests served")
-    return {"base_lost": base_lost, "lost": lost, "base_p99": base_p99, "p99": p99,
-            "rss_growth_mb": rss_after - rss_before, "hostile_requests": hostile_requests}
+    print(
+        f"baseline p99 {base_p99:.1f} ms; under attack p99 {p99:.1f} ms; RSS "
+        f"{rss_before:.0f} -> {rss_after:.0f} MB; {hostile_requests} hostile requests served"
+    )
+    return {
+        "base_lost": base_lost,
+        "lost": lost,
+        "base_p99": base_p99,
+        "p99": p99,
+        "rss_growth_mb": rss_after - rss_before,
+        "hostile_requests": hostile_requests,
+    }
 
 
 async def test_subscribers_lose_nothing_and_memory_stays_bounded_beside_hostile_clients():
@@ -153,9 +162,11 @@ async def test_bytes_right_after_a_websocket_upgrade_end_that_connection_not_the
 
     log = EventLog()
     app = PushApp(Publisher(log, payload_bytes=64), log, ServerOptions())
-    handshake = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 b"Sec-WebSocket-Version: 13\r\n\r\n")  # fmt: skip
+    handshake = (
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
     before = contained["connections"]
     async with trio.open_nursery() as nursery:
         url = await nursery.start(serve_push_app, app)

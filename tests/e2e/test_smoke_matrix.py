@@ -27,10 +27,11 @@ RUN_TIMEOUT_S = 180
 def smoke_run(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", "smoke", "--progress", "json", "--results",
-                     str(results)),
-        capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-    )  # fmt: skip
+        gauntlet_cmd("run", "--matrix", "smoke", "--progress", "json", "--results", str(results)),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
     doc = json.loads((results / "latest" / "results.json").read_text())
     return done, doc, results
 
@@ -45,8 +46,9 @@ def test_every_cell_verdict_equals_expected(smoke_run):
     assert len(doc["cells"]) == 12
     mismatches = {
         c["id"]: (c["verdict"], c["reason"], c["metrics"])
-        for c in doc["cells"] if c["verdict"] != c["expected_verdict"]
-    }  # fmt: skip
+        for c in doc["cells"]
+        if c["verdict"] != c["expected_verdict"]
+    }
     assert not mismatches
 
 

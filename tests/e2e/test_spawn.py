@@ -46,9 +46,10 @@ async def test_children_die_with_the_harness_even_on_sigkill():
             os.kill(os.getpid(), signal.SIGKILL)  # no cleanup code gets to run
 
         trio.run(main)
-    """)  # fmt: skip
-    harness = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                             text=True, timeout=30)  # fmt: skip
+    """)
+    harness = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
     assert harness.returncode == -9, harness.stderr
     pid = int(harness.stdout.split()[0])
     try:

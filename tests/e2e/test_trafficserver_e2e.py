@@ -32,8 +32,7 @@ def need_trafficserver() -> None:
 def cell(transport: str, workload: Workload) -> CellSpec:
     hop = HopSpec((), mode="reverse", real=ATS)
     inter = Intermediary(ATS, "Traffic Server as Debian ships it", (hop,))
-    return CellSpec("test", transport, inter, workload, Budget(250), Timing(30, 40), None,
-                    None)  # fmt: skip
+    return CellSpec("test", transport, inter, workload, Budget(250), Timing(30, 40), None, None)
 
 
 @pytest.mark.parametrize("transport", ["sse", "websocket"])

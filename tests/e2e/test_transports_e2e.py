@@ -26,8 +26,17 @@ pytestmark = pytest.mark.e2e
 
 def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str) -> CellSpec:
     name = "+".join(h.label for h in hops) or "direct"
-    return CellSpec("test", transport, Intermediary(name, "", hops), Workload(6, 10, 64),
-                    Budget(250), Timing(30, 60), None, None, protocol)  # fmt: skip
+    return CellSpec(
+        "test",
+        transport,
+        Intermediary(name, "", hops),
+        Workload(6, 10, 64),
+        Budget(250),
+        Timing(30, 60),
+        None,
+        None,
+        protocol,
+    )
 
 
 @pytest.mark.parametrize("protocol", ["h1", "https", "h2"])
@@ -50,10 +59,19 @@ async def test_every_transport_passes_direct(protocol, tmp_path):
 def transports_matrix(tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", "transports", "--no-plots", "--no-calibration",
-                     "--results", str(results)),
-        capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
+        gauntlet_cmd(
+            "run",
+            "--matrix",
+            "transports",
+            "--no-plots",
+            "--no-calibration",
+            "--results",
+            str(results),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     doc = json.loads((results / "latest" / "results.json").read_text())
     return done, {c["id"]: c for c in doc["cells"]}
 
@@ -61,18 +79,30 @@ def transports_matrix(tmp_path_factory):
 def test_transports_matrix_meets_every_expectation(transports_matrix):
     done, cells = transports_matrix
     assert len(cells) == 30
-    mismatches = {k: (c["verdict"], c["reason"]) for k, c in cells.items()
-                  if c["verdict"] != c["expected_verdict"]}  # fmt: skip
+    mismatches = {
+        k: (c["verdict"], c["reason"])
+        for k, c in cells.items()
+        if c["verdict"] != c["expected_verdict"]
+    }
     assert not mismatches, done.stdout[-3000:]
     assert done.returncode == 0
 
 
 def test_store_and_forward_what_gets_through(transports_matrix):
     _, cells = transports_matrix
-    delivered = {c["transport"]: c["metrics"]["delivered"] for c in cells.values()
-                 if c["intermediary"] == "store_and_forward"}  # fmt: skip
-    for transport in ("sse_close_each", "sse_canary", "long_poll", "short_poll", "websocket",
-                      "websocket_fallback"):  # fmt: skip
+    delivered = {
+        c["transport"]: c["metrics"]["delivered"]
+        for c in cells.values()
+        if c["intermediary"] == "store_and_forward"
+    }
+    for transport in (
+        "sse_close_each",
+        "sse_canary",
+        "long_poll",
+        "short_poll",
+        "websocket",
+        "websocket_fallback",
+    ):
         assert delivered[transport] == 15, transport
     assert delivered["sse"] == delivered["sse_padded"] == 0
 
@@ -94,8 +124,7 @@ def test_padding_gets_the_first_event_through_a_small_threshold(transports_matri
 
 def test_each_transport_reports_its_cost(transports_matrix):
     _, cells = transports_matrix
-    direct = {c["transport"]: c["metrics"] for c in cells.values()
-              if c["intermediary"] == "direct"}  # fmt: skip
+    direct = {c["transport"]: c["metrics"] for c in cells.values() if c["intermediary"] == "direct"}
     assert direct["sse"]["requests"] == 1 and direct["sse"]["reconnects"] == 0
     assert direct["sse_close_each"]["reconnects"] >= 10
     assert direct["short_poll"]["requests"] > direct["long_poll"]["requests"]
@@ -106,8 +135,9 @@ async def test_websocket_fallback_gives_up_on_a_killing_proxy_and_keeps_polling(
     kill = Intermediary("kill", "", (HopSpec(("ws_accept_then_kill",)),))
 
     def four_seconds(transport: str) -> CellSpec:
-        return CellSpec("test", transport, kill, Workload(20, 5, 64), Budget(250),
-                        Timing(30, 60), None, None)  # fmt: skip
+        return CellSpec(
+            "test", transport, kill, Workload(20, 5, 64), Budget(250), Timing(30, 60), None, None
+        )
 
     with trio.fail_after(60):
         naive = await run_cell(four_seconds("websocket"), tmp_path)
@@ -131,12 +161,16 @@ async def test_adaptive_sse_guesses_wrong_behind_an_h2_front_h1_back_hop(tmp_pat
 
 def test_tls_matrix_https_saves_sse_only_from_a_proxy_that_cannot_see_inside(tmp_path):
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", "tls", "--no-plots", "--no-calibration",
-                     "--results", str(tmp_path)),
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    cells = {c["id"]: c for c in json.loads(
-        (tmp_path / "latest" / "results.json").read_text())["cells"]}  # fmt: skip
+        gauntlet_cmd(
+            "run", "--matrix", "tls", "--no-plots", "--no-calibration", "--results", str(tmp_path)
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    cells = {
+        c["id"]: c for c in json.loads((tmp_path / "latest" / "results.json").read_text())["cells"]
+    }
     assert done.returncode == 0, done.stdout[-3000:]
     assert len(cells) == 18
     assert cells["sse-old_proxy_connect_only"]["metrics"]["delivered"] == 0
@@ -164,10 +198,21 @@ async def test_sse_client_stops_for_good_on_a_non_200_answer(tmp_path):
 def corporate_ws(tmp_path_factory):
     results = tmp_path_factory.mktemp("corporate_ws")
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", "corporate_ws", "--no-plots", "--no-calibration",
-                     "--jobs", "2", "--results", str(results)),
-        capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
+        gauntlet_cmd(
+            "run",
+            "--matrix",
+            "corporate_ws",
+            "--no-plots",
+            "--no-calibration",
+            "--jobs",
+            "2",
+            "--results",
+            str(results),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     doc = json.loads((results / "latest" / "results.json").read_text())
     return done, {c["id"]: c for c in doc["cells"]}
 

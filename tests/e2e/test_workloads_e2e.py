@@ -23,10 +23,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def run_matrix(name: str, results) -> dict[str, dict]:
     done = subprocess.run(
-        gauntlet_cmd("run", "--matrix", name, "--no-plots", "--no-calibration",
-                     "--results", str(results)),
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        gauntlet_cmd(
+            "run", "--matrix", name, "--no-plots", "--no-calibration", "--results", str(results)
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     doc = json.loads((results / "latest" / "results.json").read_text())
     return {c["id"]: c for c in doc["cells"]}

@@ -22,8 +22,9 @@ def _cases():
             marks = [pytest.mark.matrix, pytest.mark.e2e]
             if name in ("smoke", "transports", "tls"):
                 marks.append(getattr(pytest.mark, name))
-            yield pytest.param(cell, id=f"{cell.transport}-{cell.intermediary.name}-"
-                               f"{cell.protocol}", marks=marks)  # fmt: skip
+            yield pytest.param(
+                cell, id=f"{cell.transport}-{cell.intermediary.name}-{cell.protocol}", marks=marks
+            )
 
 
 @pytest.mark.parametrize("cell", list(_cases()))

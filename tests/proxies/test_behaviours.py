@@ -122,11 +122,14 @@ def test_baseline_streams_what_no_behaviour_holds():
         assert flow.response.stream is True
 
 
-@pytest.mark.parametrize(("block", "chunks", "expected"), [
-    (4, [b"ab", b"cd", b"e"], [[], [b"abcd"], [], [b"e"]]),
-    (2, [b"abcde"], [[b"ab", b"cd"], [b"e"]]),
-    (8, [b"abc"], [[], [b"abc"]]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("block", "chunks", "expected"),
+    [
+        (4, [b"ab", b"cd", b"e"], [[], [b"abcd"], [], [b"e"]]),
+        (2, [b"abcde"], [[b"ab", b"cd"], [b"e"]]),
+        (8, [b"abc"], [[], [b"abc"]]),
+    ],
+)
 def test_size_buffer_releases_whole_blocks_and_the_rest_at_the_end(block, chunks, expected):
     addon = load("size_buffer")
     with taddons.context(addon) as tctx:
@@ -248,15 +251,20 @@ def test_h2_front_h1_back_offers_only_http11_to_the_server():
         tctx.options.http2 = False
         addon.running()
         assert tctx.options.http2 is True
-        data = server_hooks.ServerConnectionHookData(server=tflow.tserver_conn(),
-                                                     client=tflow.tclient_conn())  # fmt: skip
+        data = server_hooks.ServerConnectionHookData(
+            server=tflow.tserver_conn(), client=tflow.tclient_conn()
+        )
         addon.server_connect(data)
         assert data.server.alpn_offers == (b"http/1.1",)
 
 
-@pytest.mark.parametrize(("name", "ignore_hosts"), [
-    ("connect_passthrough", [".*"]), ("tls_intercept", []),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "ignore_hosts"),
+    [
+        ("connect_passthrough", [".*"]),
+        ("tls_intercept", []),
+    ],
+)
 def test_forward_proxies_tunnel_or_intercept_every_host(name, ignore_hosts):
     addon = load(name)
     with taddons.context(addon) as tctx:
@@ -374,8 +382,9 @@ def test_drop_events_drops_chosen_websocket_messages_and_leaves_other_bodies_alo
         tctx.configure(addon, drop_events_per_mille=500, drop_events_seed=1)
         flow = tflow.twebsocketflow()
         for i in range(1, 11):
-            flow.websocket.messages.append(websocket.WebSocketMessage(
-                Opcode.TEXT, False, b'{"id": %d, "sent_ns": 1}' % i))  # fmt: skip
+            flow.websocket.messages.append(
+                websocket.WebSocketMessage(Opcode.TEXT, False, b'{"id": %d, "sent_ns": 1}' % i)
+            )
             addon.websocket_message(flow)
         flow.websocket.messages.append(websocket.WebSocketMessage(Opcode.TEXT, True, b"hi"))
         addon.websocket_message(flow)
@@ -399,13 +408,16 @@ def test_tcp_behaviours_run_alone_in_reverse_hops():
     assert proxies.BEHAVIOURS["time_flush"].layer == "tcp"
 
 
-@pytest.mark.parametrize(("name", "option", "default", "scaled"), [
-    ("idle_timeout", "idle_timeout_ms", 60_000, True),
-    ("lifetime_cap", "lifetime_cap_ms", 30_000, True),
-    ("lifetime_cap", "lifetime_cap_ttfb_ms", 0, True),
-    ("ws_accept_then_kill", "ws_kill_after_ms", 300, False),
-    ("network", "network_latency_ms", 0, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "option", "default", "scaled"),
+    [
+        ("idle_timeout", "idle_timeout_ms", 60_000, True),
+        ("lifetime_cap", "lifetime_cap_ms", 30_000, True),
+        ("lifetime_cap", "lifetime_cap_ttfb_ms", 0, True),
+        ("ws_accept_then_kill", "ws_kill_after_ms", 300, False),
+        ("network", "network_latency_ms", 0, False),
+    ],
+)
 def test_timed_behaviours_declare_real_world_defaults_in_ms(name, option, default, scaled):
     """Their effect needs a live connection: tests/e2e/test_behaviours_e2e.py shows it."""
     addon = load(name)
@@ -420,7 +432,9 @@ def test_only_real_world_patience_is_divided_by_the_time_scale():
     spec = HopSpec(("idle_timeout",), options=(("idle_timeout_ms", "90000"),))
     assert scale_options(spec, 30) == {"idle_timeout_ms": "3000"}
     assert scale_options(HopSpec(("lifetime_cap",)), 60) == {
-        "lifetime_cap_ms": "500", "lifetime_cap_ttfb_ms": "0"}
+        "lifetime_cap_ms": "500",
+        "lifetime_cap_ttfb_ms": "0",
+    }
     latency = HopSpec(("network",), options=(("network_latency_ms", "100"),))
     assert scale_options(latency, 30) == {"network_latency_ms": "100"}
 
@@ -443,9 +457,15 @@ def test_every_behaviour_has_a_unit_test_and_an_end_to_end_test(name):
     assert f'"{name}"' in E2E_TESTS.read_text(), f"{name} has no test in {E2E_TESTS.name}"
 
 
-@pytest.mark.parametrize(("header", "honour", "held"), [
-    ("no", True, False), ("no", False, True), (None, True, True), ("yes", True, True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("header", "honour", "held"),
+    [
+        ("no", True, False),
+        ("no", False, True),
+        (None, True, True),
+        ("yes", True, True),
+    ],
+)
 def test_size_buffer_streams_when_the_upstream_sends_x_accel_buffering_no(header, honour, held):
     addon = load("size_buffer")
     with taddons.context(addon) as tctx:
@@ -460,8 +480,9 @@ def test_size_buffer_streams_when_the_upstream_sends_x_accel_buffering_no(header
 def test_error_status_answers_the_first_n_matching_requests_then_forwards():
     addon = load("error_status")
     with taddons.context(addon) as tctx:
-        tctx.configure(addon, error_status_code=504, error_status_first_n=2,
-                       error_status_paths="/sse, /ws")  # fmt: skip
+        tctx.configure(
+            addon, error_status_code=504, error_status_first_n=2, error_status_paths="/sse, /ws"
+        )
         page = tflow.tflow()
         page.request.path = "/browser/page"
         addon.requestheaders(page)
@@ -496,8 +517,9 @@ def test_access_log_writes_every_target_and_changes_nothing(caplog):
         before = flow.request.get_state()
         addon.http_connect(flow)
         addon.requestheaders(flow)
-        addon.server_connect(server_hooks.ServerConnectionHookData(
-            server=flow.server_conn, client=flow.client_conn))  # fmt: skip
+        addon.server_connect(
+            server_hooks.ServerConnectionHookData(server=flow.server_conn, client=flow.client_conn)
+        )
         assert flow.request.get_state() == before and flow.response is None
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("access:")]
     assert lines[0] == "access: CONNECT 127.0.0.1:8080"
@@ -592,6 +614,7 @@ def test_nginx_defaults_sets_its_hold_threshold_only_when_a_head_changes_it():
     addon = load("nginx_defaults")
     with taddons.context(addon, Proxyserver()) as tctx:
         updates: list[set[str]] = []
+
         def seen(updated) -> None:  # held here: mitmproxy's signals keep weak references
             updates.append(set(updated))
 
@@ -625,15 +648,19 @@ def connect_flow(host: str, port: int):
     return flow
 
 
-@pytest.mark.parametrize(("host", "port", "tls", "rig_port_as", "refused"), [
-    ("127.0.0.1", 45001, True, "scheme", False),  # the rig's origin stands for 443
-    ("127.0.0.1", 45001, False, "scheme", True),  # ... and for 80 when plain (ws://)
-    ("127.0.0.1", 45001, True, "real", True),  # a real squid here: the real port
-    ("example.org", 443, False, "scheme", False),
-    ("example.org", 8080, True, "scheme", True),
-])  # fmt: skip
-def test_connect_passthrough_allows_connect_to_ssl_ports_only(host, port, tls, rig_port_as,
-                                                              refused):  # fmt: skip
+@pytest.mark.parametrize(
+    ("host", "port", "tls", "rig_port_as", "refused"),
+    [
+        ("127.0.0.1", 45001, True, "scheme", False),  # the rig's origin stands for 443
+        ("127.0.0.1", 45001, False, "scheme", True),  # ... and for 80 when plain (ws://)
+        ("127.0.0.1", 45001, True, "real", True),  # a real squid here: the real port
+        ("example.org", 443, False, "scheme", False),
+        ("example.org", 8080, True, "scheme", True),
+    ],
+)
+def test_connect_passthrough_allows_connect_to_ssl_ports_only(
+    host, port, tls, rig_port_as, refused
+):
     """Debian's squid.conf: `http_access deny CONNECT !SSL_ports`, SSL_ports = 443."""
     addon = load("connect_passthrough")
     with taddons.context(addon) as tctx:
@@ -661,8 +688,12 @@ CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
 @pytest.mark.parametrize("cut", range(1, 80, 7))
 def test_framer_finds_chunked_bodies_however_the_bytes_are_split(cut):
     framing = importlib.import_module("gauntlet.proxies._framing")
-    wire = (CHUNKED_HEAD + b"5\r\nhello\r\n0\r\n\r\n"
-            + b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi" + b"HTTP/1.1 101 S\r\n\r\nws")
+    wire = (
+        CHUNKED_HEAD
+        + b"5\r\nhello\r\n0\r\n\r\n"
+        + b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi"
+        + b"HTTP/1.1 101 S\r\n\r\nws"
+    )
     framer = framing.ResponseFramer()
     pieces = framer.feed(wire[:cut]) + framer.feed(wire[cut:])
     assert b"".join(p[0] for p in pieces) == wire
@@ -709,16 +740,24 @@ def test_chunked_cork_holds_chunked_bytes_207_ms_and_lets_ends_go_at_once():
         assert flow.id not in addon.framers
 
 
-@pytest.mark.parametrize(("content_type", "held"), [
-    ("text/event-stream", True), ("text/html; charset=utf-8", True), ("application/xml", True),
-    ("application/javascript", True), ("text/plain", False), ("application/json", False),
-    ("", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("content_type", "held"),
+    [
+        ("text/event-stream", True),
+        ("text/html; charset=utf-8", True),
+        ("application/xml", True),
+        ("application/javascript", True),
+        ("text/plain", False),
+        ("application/json", False),
+        ("", False),
+    ],
+)
 def test_store_and_forward_holds_only_what_privoxy_filters(content_type, held):
     addon, baseline = load("store_and_forward"), load("_baseline")
     with taddons.context(addon, baseline) as tctx:
-        tctx.configure(addon, store_and_forward_hold_headers=True,
-                       store_and_forward_filtered_types_only=True)  # fmt: skip
+        tctx.configure(
+            addon, store_and_forward_hold_headers=True, store_and_forward_filtered_types_only=True
+        )
         flow = tflow.tflow(resp=True)
         flow.response.headers["content-type"] = content_type
         addon.responseheaders(flow)

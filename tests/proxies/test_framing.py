@@ -50,9 +50,13 @@ def test_after_a_chunked_body_the_next_response_is_framed_again():
     second = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
     stream = chunked(b"x") + second + chunked(b"y")
     assert kinds(stream, 1) == [
-        (CHUNKED, PASSED), (b"1\r\nx\r\n0\r\n", HELD), (b"\r\n", ENDS),
-        (second + CHUNKED, PASSED), (b"1\r\ny\r\n0\r\n", HELD), (b"\r\n", ENDS),
-    ]  # fmt: skip
+        (CHUNKED, PASSED),
+        (b"1\r\nx\r\n0\r\n", HELD),
+        (b"\r\n", ENDS),
+        (second + CHUNKED, PASSED),
+        (b"1\r\ny\r\n0\r\n", HELD),
+        (b"\r\n", ENDS),
+    ]
 
 
 def test_chunk_sizes_are_hex_with_extensions_and_trailers_are_inside_the_body():
@@ -64,15 +68,19 @@ def test_chunk_sizes_are_hex_with_extensions_and_trailers_are_inside_the_body():
     assert out[3] == (CHUNKED, PASSED) and out[4][1] == HELD  # framing kept its place
 
 
-@pytest.mark.parametrize("encoding", [b"chunked", b"Chunked", b"gzip, chunked"],
-                         ids=["lower", "capital", "after-gzip"])
+@pytest.mark.parametrize(
+    "encoding", [b"chunked", b"Chunked", b"gzip, chunked"], ids=["lower", "capital", "after-gzip"]
+)
 def test_transfer_encoding_chunked_is_found_in_any_case_and_after_other_codings(encoding):
     head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: " + encoding + b"\r\n\r\n"
     assert kinds(head + b"1\r\nx\r\n0\r\n\r\n")[1:] == [(b"1\r\nx\r\n0\r\n", HELD), (b"\r\n", ENDS)]
 
 
-@pytest.mark.parametrize("status", [b"204 No Content", b"304 Not Modified", b"204", b"304"],
-                         ids=["204", "304", "204-bare", "304-bare"])
+@pytest.mark.parametrize(
+    "status",
+    [b"204 No Content", b"304 Not Modified", b"204", b"304"],
+    ids=["204", "304", "204-bare", "304-bare"],
+)
 def test_a_bodiless_status_is_followed_by_the_next_response(status):
     stream = b"HTTP/1.1 " + status + b"\r\nDate: x\r\n\r\n" + chunked(b"q")
     assert kinds(stream, 4)[1:] == [(b"1\r\nq\r\n0\r\n", HELD), (b"\r\n", ENDS)]
@@ -81,22 +89,31 @@ def test_a_bodiless_status_is_followed_by_the_next_response(status):
 def test_content_length_zero_and_interim_responses_are_followed_by_the_next_response():
     empty = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     interim = b"HTTP/1.1 100 Continue\r\n\r\n"
-    assert kinds(interim + empty + chunked(b"q"))[1:] == [(b"1\r\nq\r\n0\r\n", HELD),
-                                                          (b"\r\n", ENDS)]  # fmt: skip
+    assert kinds(interim + empty + chunked(b"q"))[1:] == [
+        (b"1\r\nq\r\n0\r\n", HELD),
+        (b"\r\n", ENDS),
+    ]
 
 
 def test_a_content_length_body_is_skipped_whole_even_when_it_looks_like_http():
     fake = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n"
     head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(fake)
     stream = head + fake + chunked(b"q")
-    assert kinds(stream, 5) == [(head + fake + CHUNKED, PASSED), (b"1\r\nq\r\n0\r\n", HELD),
-                                (b"\r\n", ENDS)]  # fmt: skip
+    assert kinds(stream, 5) == [
+        (head + fake + CHUNKED, PASSED),
+        (b"1\r\nq\r\n0\r\n", HELD),
+        (b"\r\n", ENDS),
+    ]
 
 
-@pytest.mark.parametrize("head", [
-    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",  # a WebSocket now
-    b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",  # delimited by the close
-], ids=["101", "close-delimited"])  # fmt: skip
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",  # a WebSocket now
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n",  # delimited by the close
+    ],
+    ids=["101", "close-delimited"],
+)
 def test_after_a_switch_or_a_close_delimited_head_nothing_is_framed(head):
     stream = head + chunked(b"q")
     assert kinds(stream, 6) == [(stream, PASSED)]
@@ -136,6 +153,9 @@ def test_each_piece_says_whether_it_is_inside_the_body_and_the_closing_crlf_is()
     """The Piece contract chunked_cork and any other caller read: the last chunk's closing
     CRLF is part of the chunked body (RFC 9112 §7.1) and is the piece that ends it."""
     assert ResponseFramer().feed(chunked(b"hi")) == [
-        (CHUNKED, False, False), (b"2\r\n", True, False), (b"hi\r\n", True, False),
-        (b"0\r\n", True, False), (b"\r\n", True, True),
-    ]  # fmt: skip
+        (CHUNKED, False, False),
+        (b"2\r\n", True, False),
+        (b"hi\r\n", True, False),
+        (b"0\r\n", True, False),
+        (b"\r\n", True, True),
+    ]

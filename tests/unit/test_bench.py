@@ -27,21 +27,33 @@ MS = 1_000_000
 
 
 def point(transport="sse", path="direct", n=10, fraction=1.0, p99=5.0, error=None, role="server"):
-    return {"transport": transport, "path": path, "subscribers": n, "delivered_fraction": fraction,
-            "latency_ms": {"p50": 1.0, "p99": p99}, "error": error,
-            "limiting": {"role": role, "pid": 1, "cpu_share": 0.2, "saturated": False}}  # fmt: skip
+    return {
+        "transport": transport,
+        "path": path,
+        "subscribers": n,
+        "delivered_fraction": fraction,
+        "latency_ms": {"p50": 1.0, "p99": p99},
+        "error": error,
+        "limiting": {"role": role, "pid": 1, "cpu_share": 0.2, "saturated": False},
+    }
 
 
-@pytest.mark.parametrize(("n", "per", "workers"),
-                         [(10, 500, 1), (500, 500, 1), (501, 500, 2), (2000, 500, 4)])
+@pytest.mark.parametrize(
+    ("n", "per", "workers"), [(10, 500, 1), (500, 500, 1), (501, 500, 2), (2000, 500, 4)]
+)
 def test_workers_for(n, per, workers):
     assert workers_for(n, per) == workers
 
 
 def test_knee_is_the_first_count_with_loss_or_p99_over_one_second():
-    points = [point(n=100), point(n=10), point(n=500, p99=1000.5, role="proxy"),
-              point(n=1000, fraction=0.9), point(path="hop", n=10),
-              point(path="hop", n=100, fraction=0.999)]  # fmt: skip
+    points = [
+        point(n=100),
+        point(n=10),
+        point(n=500, p99=1000.5, role="proxy"),
+        point(n=1000, fraction=0.9),
+        point(path="hop", n=10),
+        point(path="hop", n=100, fraction=0.999),
+    ]
     by = {(k["transport"], k["path"]): k for k in knees(points)}
     assert by["sse", "direct"]["knee_subscribers"] == 500
     assert by["sse", "direct"]["max_good_subscribers"] == 100
@@ -65,17 +77,26 @@ def test_hop_overhead_is_the_difference_against_direct_per_hop():
 
 
 def test_limiting_process_flags_a_saturated_core():
-    procs = [{"role": "server", "pid": 1, "cpu_share": 0.4},
-             {"role": "worker", "pid": 2, "cpu_share": 0.95},
-             {"role": "proxy", "pid": 3, "cpu_share": None}]  # fmt: skip
-    assert limiting_process(procs) == {"role": "worker", "pid": 2, "cpu_share": 0.95,
-                                       "saturated": True, "machine_saturated": False}
+    procs = [
+        {"role": "server", "pid": 1, "cpu_share": 0.4},
+        {"role": "worker", "pid": 2, "cpu_share": 0.95},
+        {"role": "proxy", "pid": 3, "cpu_share": None},
+    ]
+    assert limiting_process(procs) == {
+        "role": "worker",
+        "pid": 2,
+        "cpu_share": 0.95,
+        "saturated": True,
+        "machine_saturated": False,
+    }
     assert limiting_process([]) is None
 
 
 def test_all_cores_busy_with_no_process_saturated_is_the_machine():
-    procs = [{"role": "server", "pid": 1, "cpu_share": 0.6},
-             {"role": "proxy", "pid": 3, "cpu_share": 0.7}]  # fmt: skip
+    procs = [
+        {"role": "server", "pid": 1, "cpu_share": 0.6},
+        {"role": "proxy", "pid": 3, "cpu_share": 0.7},
+    ]
     lim = limiting_process(procs, machine_busy_cores=1.9, cores=2)
     assert lim is not None and lim["role"] == "proxy" and lim["machine_saturated"]
     assert limited_by({"limiting": lim}) == "machine"
@@ -84,8 +105,11 @@ def test_all_cores_busy_with_no_process_saturated_is_the_machine():
 
 
 def chain(per_hop_p50: float, hops: int = 1) -> dict:
-    return {"hops": hops, "added_ms": {"p50": per_hop_p50 * hops, "p99": 1.0},
-            "added_per_hop_ms": {"p50": per_hop_p50, "p99": 1.0}}  # fmt: skip
+    return {
+        "hops": hops,
+        "added_ms": {"p50": per_hop_p50 * hops, "p99": 1.0},
+        "added_per_hop_ms": {"p50": per_hop_p50, "p99": 1.0},
+    }
 
 
 def targets_of(**doc) -> dict:
@@ -94,19 +118,28 @@ def targets_of(**doc) -> dict:
 
 def test_targets_met_not_met_and_not_measured():
     sse_1000 = {**point(path="hop", n=1000, p99=250.0)}
-    t = targets_of(hops=[{"transport": "sse", "chains": [chain(0.4), chain(0.7, 2)]},
-                         {"transport": "long_poll", "chains": [chain(1.4)]}], sweep=[sse_1000],
-                   matrices=[{"name": "smoke", "wall_s": 50.0, "skipped": None},
-                             {"name": "default", "wall_s": None, "skipped": "--quick"}])
+    t = targets_of(
+        hops=[
+            {"transport": "sse", "chains": [chain(0.4), chain(0.7, 2)]},
+            {"transport": "long_poll", "chains": [chain(1.4)]},
+        ],
+        sweep=[sse_1000],
+        matrices=[
+            {"name": "smoke", "wall_s": 50.0, "skipped": None},
+            {"name": "default", "wall_s": None, "skipped": "--quick"},
+        ],
+    )
     assert t["hop_p50_per_hop_sse"]["met"] is True and t["hop_p50_per_hop_sse"]["figure"] == 0.7
     assert t["hop_p50_per_hop_long_poll"]["met"] is False
     assert t["sse_1000_through_hop"]["met"] is True
     assert t["smoke_matrix_wall"]["met"] is True
     assert t["default_matrix_wall"]["met"] is None
     assert t["default_matrix_wall"]["note"] == "--quick"
-    t = targets_of(hops=[{"transport": "sse", "chains": [chain(1.2)]}],
-                   sweep=[point(path="hop", n=1000, p99=250.0, fraction=0.99)],
-                   matrices=[{"name": "smoke", "wall_s": 61.0}])
+    t = targets_of(
+        hops=[{"transport": "sse", "chains": [chain(1.2)]}],
+        sweep=[point(path="hop", n=1000, p99=250.0, fraction=0.99)],
+        matrices=[{"name": "smoke", "wall_s": 61.0}],
+    )
     assert t["hop_p50_per_hop_sse"]["met"] is False
     assert t["sse_1000_through_hop"]["met"] is False
     assert t["smoke_matrix_wall"]["met"] is False
@@ -115,19 +148,37 @@ def test_targets_met_not_met_and_not_measured():
 
 
 def minimal_doc() -> dict:
-    p = {**point(), "hops": 0, "workers": 1, "events": 3, "rate_per_s": 1.0,
-         "processes": [{"role": "server", "pid": 1, "cpu_s": 0.1, "cpu_share": 0.05,
-                        "peak_rss_mb": 50.0}]}  # fmt: skip
-    return {"schema_version": BENCH_SCHEMA_VERSION, "kind": KIND, "bench_id": "x",
-            "created_utc": "2026-11-25T00:00:00Z", "quick": True, "command": ["gauntlet"],
-            "machine": {"cpu_count": 2, "python": "3.12", "cpu_model": "x", "memory_mb": 1},
-            "tool": {"name": "gauntlet", "version": "0.1.0"},
-            "dependencies": {}, "git": {"commit": None, "dirty": None},
-            "clock": {"name": "time.monotonic_ns", "resolution_ns": 1}, "config": {}, "floor": [p],
-            "hops": [{"transport": "sse", "direct": p["latency_ms"], "chains": [chain(0.5)]}],
-            "sweep": [copy.deepcopy(p)], "knees": knees([p]), "matrices": [
-                {"name": "smoke", "wall_s": 40.0, "skipped": None}],
-            "targets": [], "wall_s": 1.0}  # fmt: skip
+    p = {
+        **point(),
+        "hops": 0,
+        "workers": 1,
+        "events": 3,
+        "rate_per_s": 1.0,
+        "processes": [
+            {"role": "server", "pid": 1, "cpu_s": 0.1, "cpu_share": 0.05, "peak_rss_mb": 50.0}
+        ],
+    }
+    return {
+        "schema_version": BENCH_SCHEMA_VERSION,
+        "kind": KIND,
+        "bench_id": "x",
+        "created_utc": "2026-11-25T00:00:00Z",
+        "quick": True,
+        "command": ["gauntlet"],
+        "machine": {"cpu_count": 2, "python": "3.12", "cpu_model": "x", "memory_mb": 1},
+        "tool": {"name": "gauntlet", "version": "0.1.0"},
+        "dependencies": {},
+        "git": {"commit": None, "dirty": None},
+        "clock": {"name": "time.monotonic_ns", "resolution_ns": 1},
+        "config": {},
+        "floor": [p],
+        "hops": [{"transport": "sse", "direct": p["latency_ms"], "chains": [chain(0.5)]}],
+        "sweep": [copy.deepcopy(p)],
+        "knees": knees([p]),
+        "matrices": [{"name": "smoke", "wall_s": 40.0, "skipped": None}],
+        "targets": [],
+        "wall_s": 1.0,
+    }
 
 
 def test_schema_check_accepts_a_well_formed_document_and_names_what_is_missing():
@@ -142,9 +193,11 @@ def test_schema_check_accepts_a_well_formed_document_and_names_what_is_missing()
     assert validate(doc) == ["wall_s: Field required"]
     doc["wall_s"] = 1
     assert validate([]) == ["not a bench document (not a JSON object)"]
-    assert validate({**doc, "schema_version": 2}) == ["schema_version 2, this gauntlet reads 1: "
-                                                      "a bench document of another gauntlet "
-                                                      "version (this is 0.1.0)"]
+    assert validate({**doc, "schema_version": 2}) == [
+        "schema_version 2, this gauntlet reads 1: "
+        "a bench document of another gauntlet "
+        "version (this is 0.1.0)"
+    ]
 
 
 def test_a_bench_document_round_trips_and_latest_links_to_the_newest(tmp_path):
@@ -174,19 +227,47 @@ def test_a_point_is_a_load_run_publishing_once_all_subscribed():
 
 def test_bench_point_carries_the_exact_accounting_and_each_workers_share():
     sent = {1: 1_000 * MS, 2: 2_000 * MS}
-    receipts = [{"users": [{"id": "w1/0", "subscribed_ns": 0, "connects": 1,
-                            "receipts": [[1, 1_001 * MS], [2, 2_003 * MS], [2, 2_004 * MS]]}]},
-                {"users": [{"id": "w2/0", "subscribed_ns": 0, "connects": 2, "errors": 1,
-                            "error_kinds": {"ConnectionResetError": 1},
-                            "receipts": [[1, 1_002 * MS]]}]}]  # fmt: skip
-    run = {**merge(sent, receipts), "workers": 2, "error": None, "window_s": 2.5,
-           "worker_receipts": [{"pid": 11, "users": 1, "cpu_s": 0.7},
-                               {"pid": 12, "users": 1, "cpu_s": 0.9}],
-           "processes": [{"role": "server", "pid": 1, "cpu_s": 0.5, "cpu_share": 0.2},
-                         {"role": "proxy", "pid": 5, "cpu_s": 0.25, "cpu_share": 0.1},
-                         {"role": "master", "pid": 10, "cpu_s": 0.1, "cpu_share": 0.04},
-                         {"role": "worker", "pid": 11, "cpu_s": 0.3, "cpu_share": 0.12},
-                         {"role": "worker", "pid": 12, "cpu_s": 0.2, "cpu_share": 0.08}]}
+    receipts = [
+        {
+            "users": [
+                {
+                    "id": "w1/0",
+                    "subscribed_ns": 0,
+                    "connects": 1,
+                    "receipts": [[1, 1_001 * MS], [2, 2_003 * MS], [2, 2_004 * MS]],
+                }
+            ]
+        },
+        {
+            "users": [
+                {
+                    "id": "w2/0",
+                    "subscribed_ns": 0,
+                    "connects": 2,
+                    "errors": 1,
+                    "error_kinds": {"ConnectionResetError": 1},
+                    "receipts": [[1, 1_002 * MS]],
+                }
+            ]
+        },
+    ]
+    run = {
+        **merge(sent, receipts),
+        "workers": 2,
+        "error": None,
+        "window_s": 2.5,
+        "worker_receipts": [
+            {"pid": 11, "users": 1, "cpu_s": 0.7},
+            {"pid": 12, "users": 1, "cpu_s": 0.9},
+        ],
+        "processes": [
+            {"role": "server", "pid": 1, "cpu_s": 0.5, "cpu_share": 0.2},
+            {"role": "proxy", "pid": 5, "cpu_s": 0.25, "cpu_share": 0.1},
+            {"role": "master", "pid": 10, "cpu_s": 0.1, "cpu_share": 0.04},
+            {"role": "worker", "pid": 11, "cpu_s": 0.3, "cpu_share": 0.12},
+            {"role": "worker", "pid": 12, "cpu_s": 0.2, "cpu_share": 0.08},
+        ],
+    }
     p = bench_point(PointSpec("sse", 2, 1, events=2), run)
     assert (p["expected_deliveries"], p["delivered"], p["lost"], p["duplicates"]) == (4, 3, 1, 1)
     assert p["delivered_fraction"] == 0.75 and p["latency_ms"]["max"] == 3.0
@@ -220,8 +301,14 @@ def test_points_and_configs_are_bounded():
 
 
 def _relay_point(path: str, p50: float, cpu_s: float | None, delivered: int = 100) -> dict:
-    return {"path": path, "latency_ms": {"p50": p50, "p99": p50 * 2}, "hops_cpu_s": cpu_s,
-            "delivered": delivered, "delivered_fraction": 1.0, "error": None}
+    return {
+        "path": path,
+        "latency_ms": {"p50": p50, "p99": p50 * 2},
+        "hops_cpu_s": cpu_s,
+        "delivered": delivered,
+        "delivered_fraction": 1.0,
+        "error": None,
+    }
 
 
 def test_relay_cost_is_added_latency_and_cpu_per_delivered_event():
@@ -230,17 +317,23 @@ def test_relay_cost_is_added_latency_and_cpu_per_delivered_event():
     cost = relay_cost(_relay_point("direct", 0.5, None), _relay_point("nginx:tuned", 0.7, 0.02))
     assert cost["hop"] == "nginx:tuned" and cost["added_ms"]["p50"] == pytest.approx(0.2)
     assert cost["cpu_us_per_event"] == 200.0  # 20 ms over 100 events
-    assert relay_cost(_relay_point("direct", 0.5, None), _relay_point("hop", 1, None))[
-        "cpu_us_per_event"] is None
+    assert (
+        relay_cost(_relay_point("direct", 0.5, None), _relay_point("hop", 1, None))[
+            "cpu_us_per_event"
+        ]
+        is None
+    )
 
 
 def test_emulation_vs_real_is_a_multiple_of_the_fastest_real_proxy():
     from gauntlet.instrument.bench.document import emulation_vs_real, relay_cost
 
     direct = _relay_point("direct", 0.5, None)
-    costs = [relay_cost(direct, _relay_point("hop", 1.0, 0.08)),
-             relay_cost(direct, _relay_point("nginx:tuned", 0.7, 0.02)),
-             relay_cost(direct, _relay_point("haproxy:no_delay", 0.8, 0.03))]
+    costs = [
+        relay_cost(direct, _relay_point("hop", 1.0, 0.08)),
+        relay_cost(direct, _relay_point("nginx:tuned", 0.7, 0.02)),
+        relay_cost(direct, _relay_point("haproxy:no_delay", 0.8, 0.03)),
+    ]
     out = emulation_vs_real(costs)
     assert out["fastest_real"]["added_p50_ms"] == {"hop": "nginx:tuned", "value": 0.2}
     assert out["ratio"] == {"added_p50_ms": 2.5, "cpu_us_per_event": 4.0}

@@ -32,8 +32,14 @@ def scratch(tmp_path: Path, fake_python_version: str | None) -> tuple[Path, dict
 
 def test_no_suitable_python_is_a_clear_message_and_exit_2(tmp_path):
     project, env = scratch(tmp_path, fake_python_version="3.11")
-    done = subprocess.run(["bash", "scripts/bootstrap.sh"], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "scripts/bootstrap.sh"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert "no Python >= 3.12 found" in done.stderr
     assert "GAUNTLET_PYTHON" in done.stderr and "install Python 3.12" in done.stderr
@@ -43,6 +49,12 @@ def test_no_suitable_python_is_a_clear_message_and_exit_2(tmp_path):
 def test_explicit_python_that_is_too_old_is_skipped(tmp_path):
     project, env = scratch(tmp_path, fake_python_version=None)
     env["GAUNTLET_PYTHON"] = "/usr/bin/python3.11"
-    done = subprocess.run(["bash", "scripts/bootstrap.sh"], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "scripts/bootstrap.sh"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "no Python >= 3.12 found" in done.stderr

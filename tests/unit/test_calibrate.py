@@ -16,21 +16,39 @@ from gauntlet.instrument.calibrate import Point, band_ms, delay_point, excerpt, 
 from gauntlet.metrics import LatencySummary, Metrics
 
 
-@pytest.mark.parametrize(("nominal", "band"), [
-    (0, 2.0), (20, 2.0), (40, 2.0), (41, 2.05), (100, 5.0), (200, 10.0), (500, 25.0),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("nominal", "band"),
+    [
+        (0, 2.0),
+        (20, 2.0),
+        (40, 2.0),
+        (41, 2.05),
+        (100, 5.0),
+        (200, 10.0),
+        (500, 25.0),
+    ],
+)
 def test_band_is_the_larger_of_2_ms_and_5_percent(nominal, band):
     assert band_ms(nominal) == pytest.approx(band)
 
 
 def metrics(p50: float | None, delivered: int = 30) -> Metrics:
-    return Metrics(30, delivered, 30 - delivered, 0, 0, LatencySummary(p50, p50, p50, p50),
-                   None, 0, 1, 0, ())  # fmt: skip
+    return Metrics(
+        30, delivered, 30 - delivered, 0, 0, LatencySummary(p50, p50, p50, p50), None, 0, 1, 0, ()
+    )
 
 
-@pytest.mark.parametrize(("measured", "passed"), [
-    (101.0, True), (104.9, True), (96.1, True), (106.2, False), (95.9, False), (None, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("measured", "passed"),
+    [
+        (101.0, True),
+        (104.9, True),
+        (96.1, True),
+        (106.2, False),
+        (95.9, False),
+        (None, False),
+    ],
+)
 def test_a_delay_point_passes_within_its_band_of_d_plus_the_baseline(measured, passed):
     point = delay_point(100, metrics(measured), baseline_p50_ms=1.0, wanted=30)
     assert point.expected_ms == 101.0 and point.band_ms == 5.0
@@ -51,8 +69,12 @@ def test_a_hold_point_compares_paired_differences_with_t():
 
 
 def document(*points: Point) -> calibrate.CalibrationDocument:
-    return calibrate.build(list(points), {"hop_p50_ms": 1.0, "direct_p50_ms": 0.3},
-                           duration_s=9.0, created=dt.datetime(2026, 11, 25, tzinfo=dt.UTC))
+    return calibrate.build(
+        list(points),
+        {"hop_p50_ms": 1.0, "direct_p50_ms": 0.3},
+        duration_s=9.0,
+        created=dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+    )
 
 
 def test_the_document_passes_only_if_every_point_does_and_keeps_the_worst_error():
@@ -109,8 +131,11 @@ def test_a_saved_calibration_of_another_schema_is_named_and_measured_anew(tmp_pa
     folder.mkdir()
     tree = document(delay_point(20, metrics(21.0), 1.0, 30)).to_json()
     (folder / "latest.json").write_text(json.dumps({**tree, "schema_version": 9}))
-    with pytest.raises(DocumentError, match=r"latest.json: schema_version 9, this gauntlet "
-                                            r"reads 1: a calibration document of another"):
+    with pytest.raises(
+        DocumentError,
+        match=r"latest.json: schema_version 9, this gauntlet "
+        r"reads 1: a calibration document of another",
+    ):
         calibrate.load_latest(tmp_path)
     said: list = []
     embedded = calibrate.for_run(tmp_path, may_measure=False, progress=said.append)
@@ -119,7 +144,8 @@ def test_a_saved_calibration_of_another_schema_is_named_and_measured_anew(tmp_pa
 
 def test_a_run_embeds_a_fitting_saved_calibration_without_measuring(tmp_path):
     doc = document(delay_point(20, metrics(21.0), 1.0, 30)).model_copy(
-        update={"created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        update={"created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    )
     calibrate.write(doc, tmp_path)
     embedded = calibrate.for_run(tmp_path, may_measure=False, progress=print)
     assert embedded["status"] == "calibrated" and embedded["id"] == doc.id
@@ -127,17 +153,34 @@ def test_a_run_embeds_a_fitting_saved_calibration_without_measuring(tmp_path):
     assert missing["status"] == "not calibrated" and "gauntlet calibrate" in missing["reason"]
 
 
-RUN = {"run_id": "r1", "matrix": "smoke", "time_scale": 30, "interrupted": False,
-       "cells": [{"id": "sse-direct", "transport": "sse", "intermediary": "direct",
-                  "verdict": "PASS", "expected_verdict": "PASS", "reason": "ok",
-                  "metrics": None, "samples": []}]}  # fmt: skip
+RUN = {
+    "run_id": "r1",
+    "matrix": "smoke",
+    "time_scale": 30,
+    "interrupted": False,
+    "cells": [
+        {
+            "id": "sse-direct",
+            "transport": "sse",
+            "intermediary": "direct",
+            "verdict": "PASS",
+            "expected_verdict": "PASS",
+            "reason": "ok",
+            "metrics": None,
+            "samples": [],
+        }
+    ],
+}
 
 
-@pytest.mark.parametrize(("measured", "state", "says"), [
-    (21.0, "calibrated", "all bands met, max |error| 0.0 ms"),
-    (30.0, "out-of-band", "BANDS NOT MET (0/1 met)"),
-    (None, "uncalibrated", "Instrument not calibrated"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("measured", "state", "says"),
+    [
+        (21.0, "calibrated", "all bands met, max |error| 0.0 ms"),
+        (30.0, "out-of-band", "BANDS NOT MET (0/1 met)"),
+        (None, "uncalibrated", "Instrument not calibrated"),
+    ],
+)
 def test_every_report_shows_the_calibration_header_from_the_results_document(
     tmp_path, measured, state, says
 ):

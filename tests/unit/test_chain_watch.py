@@ -19,8 +19,9 @@ from gauntlet.spec import HopSpec
 
 def hop(index: int, returncode: int | None) -> RunningHop:
     process = SimpleNamespace(returncode=returncode)
-    return RunningHop(HopSpec(("transparent",)), index, "http://127.0.0.1:1", 100 + index,
-                      None, process)  # type: ignore[arg-type]  # fmt: skip
+    return RunningHop(
+        HopSpec(("transparent",)), index, "http://127.0.0.1:1", 100 + index, None, process
+    )  # type: ignore[arg-type]
 
 
 def test_only_a_connection_that_ended_other_than_cleanly_is_a_symptom():
@@ -42,8 +43,14 @@ class Recording(ChainWatch):
     """The watch with its health check replaced: records each context, fails on `fail_at`."""
 
     def __init__(self, log: EventLog, fail_at: int = 0) -> None:
-        super().__init__([hop(1, None)], "http://127.0.0.1:1", None, lambda: 0,  # type: ignore[arg-type]
-                         lambda: 1.25, log)  # fmt: skip
+        super().__init__(
+            [hop(1, None)],
+            "http://127.0.0.1:1",
+            None,
+            lambda: 0,  # type: ignore[arg-type]
+            lambda: 1.25,
+            log,
+        )
         self.contexts: list[str] = []
         self.fail_at = fail_at
         self.release = trio.Event()
@@ -92,13 +99,21 @@ async def test_a_failed_check_ends_the_watch_with_the_fault():
             log.append(Disconnected(now_ns(), 1, "failed for good: status 502, 'text/html'"))
     fault = unwrap(raised.value)
     assert isinstance(fault, HopFault)
-    assert str(fault) == ("hop 1 broke, mid-cell (a client's connection ended at 1.2 s: "
-                          "failed for good: status 502, 'text/html')")
+    assert str(fault) == (
+        "hop 1 broke, mid-cell (a client's connection ended at 1.2 s: "
+        "failed for good: status 502, 'text/html')"
+    )
 
 
 async def test_a_direct_cell_is_never_checked():
-    watch = ChainWatch([], "http://127.0.0.1:1", None, lambda: 0, lambda: 0.0,  # type: ignore[arg-type]
-                       EventLog())  # fmt: skip
+    watch = ChainWatch(
+        [],
+        "http://127.0.0.1:1",
+        None,
+        lambda: 0,
+        lambda: 0.0,  # type: ignore[arg-type]
+        EventLog(),
+    )
     await watch.check("after the workload")
     assert watch.checks == 0
     with trio.move_on_after(1):

@@ -26,7 +26,6 @@ def test_tox_has_the_envs_the_project_promises():
     assert promised <= tox_envs()
 
 
-
 def test_every_tox_env_installs_with_the_pinned_constraints():
     """tox 4 refuses `deps = -c constraints.txt`, which broke every env but one; the pins go in
     through PIP_CONSTRAINT, and an env that sets its own setenv replaces the base one's."""
@@ -40,11 +39,13 @@ def test_every_tox_env_installs_with_the_pinned_constraints():
         if "setenv" in config[env]:
             assert pin in config[env]["setenv"], env
 
+
 def test_nightly_workflow_parses_and_uses_existing_envs_and_matrices():
     workflow = YAML(typ="safe").load((REPO / ".github/workflows/nightly.yml").read_text())
     assert "schedule" in workflow["on"]  # YAML 1.2: "on" stays a string key
-    runs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"]
-            if "run" in step]  # fmt: skip
+    runs = [
+        step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step
+    ]
     used_envs = {m for run in runs for m in re.findall(r"tox -e (\w+)", run)}
     assert used_envs and used_envs <= tox_envs()
     shards = workflow["jobs"]["matrix"]["strategy"]["matrix"]["shard"]

@@ -70,8 +70,13 @@ class FakeServer(httpx.AsyncBaseTransport):
         await self.requests.setdefault(n, trio.Event()).wait()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.seen.append(Seen(trio.current_time(), request.url.path + "?" +
-                              request.url.query.decode(), request.headers))  # fmt: skip
+        self.seen.append(
+            Seen(
+                trio.current_time(),
+                request.url.path + "?" + request.url.query.decode(),
+                request.headers,
+            )
+        )
         self.requests.setdefault(len(self.seen), trio.Event()).set()
         response = self.script(len(self.seen), request)
         if request.url.path == "/poll" and response.status_code == 200:
@@ -83,8 +88,9 @@ class FakeServer(httpx.AsyncBaseTransport):
 
 
 def sse(status: int, body: bytes, *, hang=False, ctype="text/event-stream") -> httpx.Response:
-    return httpx.Response(status, headers={"content-type": ctype},
-                          stream=ScriptedBody([body], then_hang=hang))  # fmt: skip
+    return httpx.Response(
+        status, headers={"content-type": ctype}, stream=ScriptedBody([body], then_hang=hang)
+    )
 
 
 async def run_until(client, server: FakeServer, log: EventLog, virtual_s: float) -> None:
@@ -93,14 +99,17 @@ async def run_until(client, server: FakeServer, log: EventLog, virtual_s: float)
         await client(Target(BASE, transport=server), log)
 
 
-@pytest.mark.parametrize(("policy_args", "status", "ctype", "opens"), [
-    ({}, 200, "text/event-stream", True),
-    ({}, 200, "text/event-stream; charset=utf-8", True),
-    ({}, 200, "Text/Event-Stream", True),
-    ({}, 200, "text/plain", False),
-    ({}, 204, "text/event-stream", False),
-    ({}, 500, "text/event-stream", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("policy_args", "status", "ctype", "opens"),
+    [
+        ({}, 200, "text/event-stream", True),
+        ({}, 200, "text/event-stream; charset=utf-8", True),
+        ({}, 200, "Text/Event-Stream", True),
+        ({}, 200, "text/plain", False),
+        ({}, 204, "text/event-stream", False),
+        ({}, 500, "text/event-stream", False),
+    ],
+)
 def test_event_source_fails_for_good_unless_200_event_stream(policy_args, status, ctype, opens):
     policy = EventSourcePolicy(**policy_args)
     assert policy.accepts(status, ctype) is opens
@@ -156,8 +165,10 @@ async def test_canary_timeout_switches_to_long_polling_exactly_once(autojump_clo
     assert [s.path.split("?")[0] for s in server.seen][:2] == ["/sse", "/poll"]
     assert server.seen[1].at == pytest.approx(2.5)
     assert any("falling back to long polling" in n.text for n in log.of(Note))
-    kinds = [type(r).__name__ if not isinstance(r, Request) else r.kind.split("?")[0]
-             for r in log.records]  # fmt: skip
+    kinds = [
+        type(r).__name__ if not isinstance(r, Request) else r.kind.split("?")[0]
+        for r in log.records
+    ]
     assert [s.how for s in log.of(Settled)] == ["long polling"]
     assert kinds.index("Settled") < kinds.index("GET /poll")  # chosen before the first poll
     assert [r.id for r in log.of(Received)] == [1]
@@ -167,16 +178,18 @@ async def test_canary_timeout_switches_to_long_polling_exactly_once(autojump_clo
 async def test_canary_seen_in_time_stays_on_sse(autojump_clock):
     server = FakeServer(lambda n, _: sse(200, b"event: canary\ndata: hi\n\n", hang=True))
     log = EventLog()
-    await run_until(lambda t, lg: run_sse_canary(t, lg, canary_timeout_s=1, poll_wait_ms=100),
-                    server, log, 30)  # fmt: skip
+    await run_until(
+        lambda t, lg: run_sse_canary(t, lg, canary_timeout_s=1, poll_wait_ms=100), server, log, 30
+    )
     assert [s.path.split("?")[0] for s in server.seen] == ["/sse"]
     assert [s.how for s in log.of(Settled)] == ["sse"]
 
 
 async def test_short_poll_asks_every_interval_and_long_poll_at_once(autojump_clock):
     server = FakeServer(lambda n, _: httpx.Response(200, json={"events": []}))
-    await run_until(lambda t, lg: run_long_poll(t, lg, wait_ms=0, interval_s=5), server,
-                    EventLog(), 16)  # fmt: skip
+    await run_until(
+        lambda t, lg: run_long_poll(t, lg, wait_ms=0, interval_s=5), server, EventLog(), 16
+    )
     assert [s.at for s in server.seen] == pytest.approx([0, 5, 10, 15])
     assert all("wait_ms=0" in s.path for s in server.seen)
 
@@ -205,8 +218,9 @@ async def test_a_poll_cut_before_any_answer_is_resent_at_once_and_only_once(auto
 
     def script(n: int, request: httpx.Request) -> httpx.Response:
         if n in (2, 4, 5):
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.",
-                                            request=request)  # fmt: skip
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         return httpx.Response(200, json={"events": [{"id": n}]})
 
     server, log = FakeServer(script), EventLog()

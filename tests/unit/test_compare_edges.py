@@ -15,8 +15,9 @@ def test_a_cell_without_metrics_or_samples_is_valid():
     assert validate(doc(bare), "old.json")["cells"] == [bare]
 
 
-@pytest.mark.parametrize("name", ["delivered", "lost", "duplicates", "reconnects", "requests",
-                                  "bytes_received"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["delivered", "lost", "duplicates", "reconnects", "requests", "bytes_received"]
+)
 def test_every_count_compare_reads_must_be_a_number(name):
     bad = cell("m:sse-direct", **{name: "12"})
     with pytest.raises(GauntletError, match=rf"^old.json: cells\[0\].metrics.{name}: expected"):

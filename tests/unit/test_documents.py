@@ -18,22 +18,43 @@ CREATED = dt.datetime(2026, 12, 2, 13, 0, tzinfo=dt.UTC)
 
 
 def run(run_id: str, verdict: str = "PASS") -> ResultsDocument:
-    return build_document(run_id=run_id, matrix="smoke", time_scale=30, interrupted=False,
-                          repo=REPO, created=CREATED,
-                          cells=[{"id": "sse-direct", "verdict": verdict}])  # fmt: skip
+    return build_document(
+        run_id=run_id,
+        matrix="smoke",
+        time_scale=30,
+        interrupted=False,
+        repo=REPO,
+        created=CREATED,
+        cells=[{"id": "sse-direct", "verdict": verdict}],
+    )
 
 
 def load(load_id: str) -> LoadDocument:
-    return LoadDocument.model_validate({
-        **header(LoadDocument, created=CREATED, machine=machine_info(), repo=REPO),
-        "load_id": load_id, "command": ["gauntlet", "load"], "target": "reference server",
-        "points": [{"transport": "sse", "users": 10}], "knees": [], "wall_s": 1.5})  # fmt: skip
+    return LoadDocument.model_validate(
+        {
+            **header(LoadDocument, created=CREATED, machine=machine_info(), repo=REPO),
+            "load_id": load_id,
+            "command": ["gauntlet", "load"],
+            "target": "reference server",
+            "points": [{"transport": "sse", "users": 10}],
+            "knees": [],
+            "wall_s": 1.5,
+        }
+    )
 
 
 def test_every_document_starts_with_the_same_header():
     results, loaded = run("r1").to_json(), load("l1").to_json()
-    shared = ("schema_version", "kind", "tool", "created_utc", "machine", "dependencies", "git",
-              "clock")  # fmt: skip
+    shared = (
+        "schema_version",
+        "kind",
+        "tool",
+        "created_utc",
+        "machine",
+        "dependencies",
+        "git",
+        "clock",
+    )
     assert list(results)[: len(shared)] == list(shared) == list(loaded)[: len(shared)]
     assert results["kind"] == "gauntlet-results" and loaded["kind"] == "gauntlet-load"
     assert results["created_utc"] == "2026-12-02T13:00:00Z"
@@ -59,17 +80,25 @@ def test_a_latest_that_is_a_real_folder_is_refused_in_one_line(tmp_path):
         write(run("r1"), tmp_path)
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    ({"schema_version": 2}, "schema_version 2, this gauntlet reads 1: a results document of "
-                            r"another gauntlet version \(this is 0.1.0\)$"),
-    ({"schema_version": None}, "schema_version None, this gauntlet reads 1"),
-    ({"kind": "gauntlet-bench"}, "kind 'gauntlet-bench', expected 'gauntlet-results'"),
-    ({"cells": [{"id": "x", "verdict": "MAYBE"}]},
-     r"cells\[0\].verdict: Input should be 'PASS', 'DEGRADED', 'FAIL', 'ERROR' or 'SKIPPED' "
-     r"\(got 'MAYBE'\)"),
-    ({"cells": [{"verdict": "PASS"}]}, r"cells\[0\].id: Field required$"),
-    ({"machine": "x"}, "machine: Input should be a valid dictionary"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            {"schema_version": 2},
+            "schema_version 2, this gauntlet reads 1: a results document of "
+            r"another gauntlet version \(this is 0.1.0\)$",
+        ),
+        ({"schema_version": None}, "schema_version None, this gauntlet reads 1"),
+        ({"kind": "gauntlet-bench"}, "kind 'gauntlet-bench', expected 'gauntlet-results'"),
+        (
+            {"cells": [{"id": "x", "verdict": "MAYBE"}]},
+            r"cells\[0\].verdict: Input should be 'PASS', 'DEGRADED', 'FAIL', 'ERROR' or 'SKIPPED' "
+            r"\(got 'MAYBE'\)",
+        ),
+        ({"cells": [{"verdict": "PASS"}]}, r"cells\[0\].id: Field required$"),
+        ({"machine": "x"}, "machine: Input should be a valid dictionary"),
+    ],
+)
 def test_a_document_it_cannot_use_is_one_line_naming_file_place_and_field(tmp_path, change, says):
     path = tmp_path / "results.json"
     path.write_text(json.dumps({**run("r1").to_json(), **change}))
@@ -98,9 +127,14 @@ def test_a_load_document_round_trips_and_keeps_fields_a_newer_writer_added(tmp_p
 
 
 def test_non_finite_numbers_are_written_as_null(tmp_path):
-    doc = build_document(run_id="r", matrix="m", time_scale=float("inf"), interrupted=False,
-                         repo=REPO, cells=[{"id": "x", "verdict": "PASS",
-                                            "metrics": {"p95": float("nan")}}])  # fmt: skip
+    doc = build_document(
+        run_id="r",
+        matrix="m",
+        time_scale=float("inf"),
+        interrupted=False,
+        repo=REPO,
+        cells=[{"id": "x", "verdict": "PASS", "metrics": {"p95": float("nan")}}],
+    )
     text = documents.dumps(doc.to_json())
     assert json.loads(text)["time_scale"] is None
     assert json.loads(text)["cells"][0]["metrics"]["p95"] is None

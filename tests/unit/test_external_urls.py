@@ -23,43 +23,49 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:3128",
-    "http://127.1.2.3:8080",
-    "http://127.255.255.254:1",
-    "http://localhost:3128",
-    "http://[::1]:3128",
-    "https://127.0.0.1:8443",
-    "http://127.0.0.1:3128/",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:3128",
+        "http://127.1.2.3:8080",
+        "http://127.255.255.254:1",
+        "http://localhost:3128",
+        "http://[::1]:3128",
+        "https://127.0.0.1:8443",
+        "http://127.0.0.1:3128/",
+    ],
+)
 def test_loopback_urls_with_a_port_are_accepted(url):
     assert HopSpec((), mode="regular", external=url).external == url
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("http://127.0.0.1@example.com:3128", "no user or password"),  # was accepted by prefix
-    ("http://127.evil.example:3128", "this machine only"),
-    ("http://localhost.example.com:3128", "this machine only"),
-    ("http://localhostx:3128", "this machine only"),
-    ("http://128.0.0.1:3128", "this machine only"),
-    ("http://0.0.0.0:3128", "this machine only"),
-    ("http://10.0.0.5:3128", "this machine only"),
-    ("http://[::2]:3128", "this machine only"),
-    ("http://[::ffff:8.8.8.8]:3128", "this machine only"),
-    ("http://2130706433:3128", "this machine only"),  # 127.0.0.1 as an integer: not a literal
-    ("http://user:secret@127.0.0.1:3128", "no user or password"),
-    ("http://127.0.0.1:3128@example.com:80", "no user or password"),
-    ("http://127.0.0.1", "a port is required"),
-    ("http://localhost", "a port is required"),
-    ("http://127.0.0.1:99999", "not a URL"),
-    ("http://127.0.0.1:port", "not a URL"),
-    ("http://[::1:3128", "not a URL"),
-    ("ftp://127.0.0.1:21", "expected http://HOST:PORT"),
-    ("127.0.0.1:3128", "expected http://HOST:PORT"),
-    ("http://:3128", "expected http://HOST:PORT"),
-    ("http://127.0.0.1:3128/some/path", "no path"),
-    ("http://127.0.0.1:3128?x=1", "no path"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1@example.com:3128", "no user or password"),  # was accepted by prefix
+        ("http://127.evil.example:3128", "this machine only"),
+        ("http://localhost.example.com:3128", "this machine only"),
+        ("http://localhostx:3128", "this machine only"),
+        ("http://128.0.0.1:3128", "this machine only"),
+        ("http://0.0.0.0:3128", "this machine only"),
+        ("http://10.0.0.5:3128", "this machine only"),
+        ("http://[::2]:3128", "this machine only"),
+        ("http://[::ffff:8.8.8.8]:3128", "this machine only"),
+        ("http://2130706433:3128", "this machine only"),  # 127.0.0.1 as an integer: not a literal
+        ("http://user:secret@127.0.0.1:3128", "no user or password"),
+        ("http://127.0.0.1:3128@example.com:80", "no user or password"),
+        ("http://127.0.0.1", "a port is required"),
+        ("http://localhost", "a port is required"),
+        ("http://127.0.0.1:99999", "not a URL"),
+        ("http://127.0.0.1:port", "not a URL"),
+        ("http://[::1:3128", "not a URL"),
+        ("ftp://127.0.0.1:21", "expected http://HOST:PORT"),
+        ("127.0.0.1:3128", "expected http://HOST:PORT"),
+        ("http://:3128", "expected http://HOST:PORT"),
+        ("http://127.0.0.1:3128/some/path", "no path"),
+        ("http://127.0.0.1:3128?x=1", "no path"),
+    ],
+)
 def test_anything_else_is_refused_with_one_line(url, message):
     with pytest.raises(ScenarioError, match=message) as info:
         HopSpec((), mode="regular", external=url)
@@ -73,10 +79,19 @@ def test_the_error_never_echoes_a_password():
     assert "***@127.0.0.1:3128" in str(info.value)
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("127.9.9.9", True), ("::1", True), ("localhost", True),
-    ("LOCALHOST", False), ("127.0.0.1.nip.io", False), ("::", False), ("", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.9.9.9", True),
+        ("::1", True),
+        ("localhost", True),
+        ("LOCALHOST", False),
+        ("127.0.0.1.nip.io", False),
+        ("::", False),
+        ("", False),
+    ],
+)
 def test_is_loopback_is_pure(host, loopback):
     assert _is_loopback(host) is loopback
 

@@ -11,10 +11,19 @@ from gauntlet.report.fidelity import fidelity_html, fidelity_markdown
 
 def entry(verdict="PASS", delivered=15, sent=15, p50=1.0, conns=None, reconnects=0, id_=""):
     conns = [{"conn": 1, "http_version": "HTTP/1.1"}] if conns is None else conns
-    return {"id": id_, "transport": id_.split(":")[-1].split("-")[0] if id_ else "sse",
-            "verdict": verdict, "reason": "r", "connections": conns,
-            "metrics": {"delivered": delivered, "sent": sent, "reconnects": reconnects,
-                        "latency_ms": {"p50": p50 if delivered else None}}}
+    return {
+        "id": id_,
+        "transport": id_.split(":")[-1].split("-")[0] if id_ else "sse",
+        "verdict": verdict,
+        "reason": "r",
+        "connections": conns,
+        "metrics": {
+            "delivered": delivered,
+            "sent": sent,
+            "reconnects": reconnects,
+            "latency_ms": {"p50": p50 if delivered else None},
+        },
+    }
 
 
 def test_identical_cells_agree():
@@ -35,10 +44,12 @@ def test_a_refused_websocket_differs_on_verdict_delivery_headers_and_status():
     real = entry("FAIL", 0, conns=[{"conn": 1, "ended": "handshake failed: 404 Not Found"}])
     status, diffs = fidelity.compare(real, entry(), entry())
     assert status == "differ"
-    assert diffs[:4] == ["verdict real FAIL, emulation PASS",
-                         "delivered real 0/15, emulation 15/15",
-                         "headers_seen real False, emulation True",
-                         "statuses real [404], emulation []"]
+    assert diffs[:4] == [
+        "verdict real FAIL, emulation PASS",
+        "delivered real 0/15, emulation 15/15",
+        "headers_seen real False, emulation True",
+        "statuses real [404], emulation []",
+    ]
 
 
 def test_reconnecting_is_compared_not_the_exact_count():
@@ -53,14 +64,30 @@ def test_a_skipped_side_makes_the_row_skipped():
 
 
 def test_rows_pair_cells_by_workload_and_transport_and_mark_unclaimed():
-    pairs = [{"real": "nginx:tuned", "emulation": "transparent~nginx:tuned", "claims": "c",
-              "not_claimed": {"websocket": "docstring narrowed"}},
-             {"real": "haproxy:defaults", "emulation": None, "claims": "nothing imitates it",
-              "not_claimed": {}}]
-    cells = [entry(id_=f"steady:{t}-{i}", p50=p)
-             for t in ("sse", "websocket")
-             for i, p in (("direct", 0.5), ("nginx:tuned", 0.8), ("transparent~nginx:tuned", 1.1),
-                          ("haproxy:defaults", 200.0))]
+    pairs = [
+        {
+            "real": "nginx:tuned",
+            "emulation": "transparent~nginx:tuned",
+            "claims": "c",
+            "not_claimed": {"websocket": "docstring narrowed"},
+        },
+        {
+            "real": "haproxy:defaults",
+            "emulation": None,
+            "claims": "nothing imitates it",
+            "not_claimed": {},
+        },
+    ]
+    cells = [
+        entry(id_=f"steady:{t}-{i}", p50=p)
+        for t in ("sse", "websocket")
+        for i, p in (
+            ("direct", 0.5),
+            ("nginx:tuned", 0.8),
+            ("transparent~nginx:tuned", 1.1),
+            ("haproxy:defaults", 200.0),
+        )
+    ]
     rows = fidelity.rows(cells, pairs)
     by = {(r["device"], r["preset"], r["transport"]): r for r in rows}
     assert by[("nginx", "tuned", "sse")]["status"] == "agree"
@@ -72,8 +99,9 @@ def test_rows_pair_cells_by_workload_and_transport_and_mark_unclaimed():
     pairs[0]["not_claimed"] = {"steady": "no idle timeout"}  # a workload, not a transport
     assert fidelity.rows(cells, pairs)[0]["differs"] == ["no idle timeout"]
     text = fidelity.render(rows)
-    assert "nginx:tuned" in text and text.endswith("4 comparisons: 1 agree, 0 differ, "
-                                                   "3 not claimed, 0 skipped")
+    assert "nginx:tuned" in text and text.endswith(
+        "4 comparisons: 1 agree, 0 differ, 3 not claimed, 0 skipped"
+    )
     doc = {"fidelity": {"rows": rows, "summary": fidelity.summary(rows), "command": "gauntlet x"}}
     assert "docstring narrowed" in fidelity_markdown(doc) and "gauntlet x" in fidelity_html(doc)
     assert fidelity_html({}) == "" and fidelity_markdown({}) == ""
@@ -82,8 +110,14 @@ def test_rows_pair_cells_by_workload_and_transport_and_mark_unclaimed():
 def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
     plan = fidelity.load_plan()
     assert {"steady", "bursts", "large", "quiet"} <= set(plan.workloads)
-    assert {"sse", "sse_close_each", "long_poll", "websocket", "sse_padded",
-            "sse_heartbeat"} <= set(plan.transports)
+    assert {
+        "sse",
+        "sse_close_each",
+        "long_poll",
+        "websocket",
+        "sse_padded",
+        "sse_heartbeat",
+    } <= set(plan.transports)
     assert plan.workloads["bursts"].rate_per_s == 20
     assert plan.workloads["large"].payload_bytes == 1024
     quiet = plan.workloads["quiet"]
@@ -91,9 +125,12 @@ def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
     devices = {p.real.split(":")[0] for p in plan.pairs}
     assert {"nginx", "haproxy", "squid"} <= devices
     cells = fidelity.cells(plan, workloads=("steady",), transports=("sse",), devices=("squid",))
-    assert [i for i, _ in cells] == ["steady:sse-direct", "steady:sse-relay~regular",
-                                     "steady:sse-squid:defaults",
-                                     "steady:sse-connect_passthrough~squid:defaults"]
+    assert [i for i, _ in cells] == [
+        "steady:sse-direct",
+        "steady:sse-relay~regular",
+        "steady:sse-squid:defaults",
+        "steady:sse-connect_passthrough~squid:defaults",
+    ]
     relay = cells[1][1].intermediary.hops[0]  # the bare hop the emulation's latency is against
     assert relay.mode == "regular" and relay.behaviours == ("transparent",)
     assert cells[2][1].intermediary.hops[0].mode == "regular"
@@ -101,8 +138,11 @@ def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
     assert relays["connect_passthrough~squid:defaults"] == "relay~regular"
     # nginx_defaults opens a connection per request as nginx does: its relay does the same
     assert relays["nginx_defaults~nginx:defaults"] == "relay~reverse~per-request"
-    nginx = dict(fidelity.cells(plan, workloads=("steady",), transports=("sse",),
-                                devices=("nginx:defaults",)))  # fmt: skip
+    nginx = dict(
+        fidelity.cells(
+            plan, workloads=("steady",), transports=("sse",), devices=("nginx:defaults",)
+        )
+    )
     per_request = nginx["steady:sse-relay~reverse~per-request"].intermediary.hops[0]
     assert per_request.behaviours == ("transparent",)
     assert per_request.options == (("transparent_connection_per_request", "true"),)
@@ -111,7 +151,8 @@ def test_the_plan_loads_and_names_a_device_gauntlet_can_start_for_every_pair():
 def test_a_relay_option_the_transparent_hop_lacks_is_an_error_naming_the_pair(tmp_path):
     text = fidelity.PAIRS_FILE.read_text().replace(
         "relay_options = { transparent_connection_per_request = true }",
-        "relay_options = { no_such_option = 1 }")  # fmt: skip
+        "relay_options = { no_such_option = 1 }",
+    )
     path = tmp_path / "pairs.toml"
     path.write_text(text)
     with pytest.raises(ScenarioError, match=r"pair\[0\]: relay_options: unknown option"):
@@ -123,8 +164,9 @@ def test_fidelity_command_with_nothing_to_run_is_one_line_and_exit_2(capsys, tmp
 
     assert main(["fidelity", "--devices", "lighttpd", "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("gauntlet: error: fidelity: unknown device "
-                                               "'lighttpd' (known: nginx, haproxy, squid")
+    assert len(err) == 1 and err[0].startswith(
+        "gauntlet: error: fidelity: unknown device 'lighttpd' (known: nginx, haproxy, squid"
+    )
     assert main(["fidelity", "--workloads", "none", "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["gauntlet: error: fidelity: no cell matches --workloads/--transports/--devices"]
@@ -145,8 +187,14 @@ def test_a_workload_named_in_latency_not_claimed_leaves_its_latency_unclaimed_in
     plan = fidelity.load_plan()
     assert dict(plan.latency_not_claimed) == {}  # every workload's added latency is claimed
     pairs = [dict(p, latency_not_claimed={"bursts": "why"}) for p in fidelity.pairs_json(plan)]
-    cells = [entry(id_=f"{w}:sse-{i}", p50=p) for w in ("steady", "bursts")
-             for i, p in (("direct", 0.5), ("haproxy:no_delay", 0.7),
-                          ("transparent~haproxy:no_delay", 9.0))]  # fmt: skip
+    cells = [
+        entry(id_=f"{w}:sse-{i}", p50=p)
+        for w in ("steady", "bursts")
+        for i, p in (
+            ("direct", 0.5),
+            ("haproxy:no_delay", 0.7),
+            ("transparent~haproxy:no_delay", 9.0),
+        )
+    ]
     rows = {r["workload"]: r for r in fidelity.rows(cells, pairs) if r["preset"] == "no_delay"}
     assert rows["steady"]["status"] == "differ" and rows["bursts"]["status"] == "not claimed"

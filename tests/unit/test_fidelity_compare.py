@@ -12,10 +12,19 @@ from gauntlet import fidelity_compare as fc
 
 def entry(verdict="PASS", delivered=15, sent=15, p50=1.0, conns=None, reconnects=0, id_=""):
     conns = [{"conn": 1, "http_version": "HTTP/1.1"}] if conns is None else conns
-    return {"id": id_, "transport": id_.split(":")[-1].split("-")[0] if id_ else "sse",
-            "verdict": verdict, "reason": f"{verdict.lower()} reason", "connections": conns,
-            "metrics": {"delivered": delivered, "sent": sent, "reconnects": reconnects,
-                        "latency_ms": {"p50": p50}}}  # fmt: skip
+    return {
+        "id": id_,
+        "transport": id_.split(":")[-1].split("-")[0] if id_ else "sse",
+        "verdict": verdict,
+        "reason": f"{verdict.lower()} reason",
+        "connections": conns,
+        "metrics": {
+            "delivered": delivered,
+            "sent": sent,
+            "reconnects": reconnects,
+            "latency_ms": {"p50": p50},
+        },
+    }
 
 
 DIRECT = entry(p50=0.0)
@@ -54,20 +63,32 @@ def test_latency_measured_on_one_side_only_differs_and_on_neither_agrees():
 
 
 def test_what_a_cell_showed_in_the_terms_the_row_uses():
-    conns = [{"conn": 1, "ended": "closed: 502 Bad Gateway after 503 Service Unavailable"},
-             {"conn": 2, "http_version": "HTTP/1.1", "ended": "502 again; 1234 ms, port 8080"},
-             {"conn": 3}]  # fmt: skip
-    seen = fc.observed(entry("FAIL", 3, 15, p50=12.345, conns=conns, reconnects=2),
-                       entry(p50=2.0))  # fmt: skip
-    assert seen == {"verdict": "FAIL", "delivered": "3/15", "headers_seen": True,
-                    "statuses": [502, 503], "reconnected": True, "added_p50_ms": 10.3}  # fmt: skip
+    conns = [
+        {"conn": 1, "ended": "closed: 502 Bad Gateway after 503 Service Unavailable"},
+        {"conn": 2, "http_version": "HTTP/1.1", "ended": "502 again; 1234 ms, port 8080"},
+        {"conn": 3},
+    ]
+    seen = fc.observed(entry("FAIL", 3, 15, p50=12.345, conns=conns, reconnects=2), entry(p50=2.0))
+    assert seen == {
+        "verdict": "FAIL",
+        "delivered": "3/15",
+        "headers_seen": True,
+        "statuses": [502, 503],
+        "reconnected": True,
+        "added_p50_ms": 10.3,
+    }
 
 
 def test_a_cell_without_metrics_or_connections_showed_nothing():
     bare = {"verdict": "ERROR"}
-    assert fc.observed(bare, None) == {"verdict": "ERROR", "delivered": "0/0",
-                                       "headers_seen": False, "statuses": [],
-                                       "reconnected": False, "added_p50_ms": None}  # fmt: skip
+    assert fc.observed(bare, None) == {
+        "verdict": "ERROR",
+        "delivered": "0/0",
+        "headers_seen": False,
+        "statuses": [],
+        "reconnected": False,
+        "added_p50_ms": None,
+    }
     assert fc.observed(entry(), bare)["added_p50_ms"] is None  # a direct cell without p50
     no_reconnects = entry()
     del no_reconnects["metrics"]["reconnects"]
@@ -75,16 +96,19 @@ def test_a_cell_without_metrics_or_connections_showed_nothing():
 
 
 def test_every_differing_field_is_named_with_both_values():
-    real = entry("FAIL", 0, conns=[{"conn": 1, "ended": "refused: 403 Forbidden"}],
-                 reconnects=1, p50=None)  # fmt: skip
+    real = entry(
+        "FAIL", 0, conns=[{"conn": 1, "ended": "refused: 403 Forbidden"}], reconnects=1, p50=None
+    )
     status, diffs = fc.compare(real, entry(), DIRECT)
     assert status == fc.DIFFER
-    assert diffs == ["verdict real FAIL, emulation PASS",
-                     "delivered real 0/15, emulation 15/15",
-                     "headers_seen real False, emulation True",
-                     "statuses real [403], emulation []",
-                     "reconnected real True, emulation False",
-                     "added p50 real None ms, emulation 1.0 ms"]  # fmt: skip
+    assert diffs == [
+        "verdict real FAIL, emulation PASS",
+        "delivered real 0/15, emulation 15/15",
+        "headers_seen real False, emulation True",
+        "statuses real [403], emulation []",
+        "reconnected real True, emulation False",
+        "added p50 real None ms, emulation 1.0 ms",
+    ]
 
 
 def test_a_skipped_emulation_makes_the_row_skipped_with_its_reason():
@@ -92,10 +116,19 @@ def test_a_skipped_emulation_makes_the_row_skipped_with_its_reason():
     assert fc.compare(entry("SKIPPED"), entry("FAIL"), None) == (fc.SKIPPED, ["skipped reason"])
 
 
-PAIRS = [{"real": "nginx:tuned", "emulation": "transparent~nginx:tuned", "claims": "c",
-          "not_claimed": {}},
-         {"real": "squid:defaults", "emulation": "connect_passthrough~squid:defaults",
-          "claims": "CONNECT only"}]  # fmt: skip
+PAIRS = [
+    {
+        "real": "nginx:tuned",
+        "emulation": "transparent~nginx:tuned",
+        "claims": "c",
+        "not_claimed": {},
+    },
+    {
+        "real": "squid:defaults",
+        "emulation": "connect_passthrough~squid:defaults",
+        "claims": "CONNECT only",
+    },
+]
 
 
 def cell(workload, transport, intermediary, **kw):
@@ -103,59 +136,88 @@ def cell(workload, transport, intermediary, **kw):
 
 
 def test_rows_come_per_pair_then_workload_then_transport_in_name_order():
-    cells = [cell(w, t, i) for w in ("steady", "bursts") for t in ("websocket", "sse")
-             for i in ("direct", "nginx:tuned", "transparent~nginx:tuned")]  # fmt: skip
+    cells = [
+        cell(w, t, i)
+        for w in ("steady", "bursts")
+        for t in ("websocket", "sse")
+        for i in ("direct", "nginx:tuned", "transparent~nginx:tuned")
+    ]
     cells.append(cell("steady", "sse", "squid:defaults"))  # its emulation was not run
-    got = [(r["device"], r["preset"], r["workload"], r["transport"], r["status"])
-           for r in fc.rows(cells, PAIRS)]  # fmt: skip
-    assert got == [("nginx", "tuned", "bursts", "sse", "agree"),
-                   ("nginx", "tuned", "bursts", "websocket", "agree"),
-                   ("nginx", "tuned", "steady", "sse", "agree"),
-                   ("nginx", "tuned", "steady", "websocket", "agree"),
-                   ("squid", "defaults", "steady", "sse", "not claimed")]  # fmt: skip
+    got = [
+        (r["device"], r["preset"], r["workload"], r["transport"], r["status"])
+        for r in fc.rows(cells, PAIRS)
+    ]
+    assert got == [
+        ("nginx", "tuned", "bursts", "sse", "agree"),
+        ("nginx", "tuned", "bursts", "websocket", "agree"),
+        ("nginx", "tuned", "steady", "sse", "agree"),
+        ("nginx", "tuned", "steady", "websocket", "agree"),
+        ("squid", "defaults", "steady", "sse", "not claimed"),
+    ]
     squid = fc.rows(cells, PAIRS)[-1]
     assert squid["differs"] == ["CONNECT only"] and "emulated" not in squid
     assert squid["emulation"] == "connect_passthrough~squid:defaults"
 
 
 def test_a_compared_row_carries_both_sides_and_what_differs():
-    cells = [cell("steady", "sse", "direct", p50=1.0),
-             cell("steady", "sse", "nginx:tuned", p50=3.0),
-             cell("steady", "sse", "transparent~nginx:tuned", p50=30.0, reconnects=1)]
+    cells = [
+        cell("steady", "sse", "direct", p50=1.0),
+        cell("steady", "sse", "nginx:tuned", p50=3.0),
+        cell("steady", "sse", "transparent~nginx:tuned", p50=30.0, reconnects=1),
+    ]
     [row] = fc.rows(cells, PAIRS[:1])
     assert row["status"] == fc.DIFFER
-    assert row["differs"] == ["reconnected real False, emulation True",
-                              "added p50 real 2.0 ms, emulation 29.0 ms"]  # fmt: skip
+    assert row["differs"] == [
+        "reconnected real False, emulation True",
+        "added p50 real 2.0 ms, emulation 29.0 ms",
+    ]
     assert row["real"]["added_p50_ms"] == 2.0 and row["emulated"]["added_p50_ms"] == 29.0
 
 
 def test_a_row_without_a_direct_cell_compares_everything_but_latency():
-    cells = [cell("steady", "sse", "nginx:tuned", p50=3.0),
-             cell("steady", "sse", "transparent~nginx:tuned", p50=300.0)]
+    cells = [
+        cell("steady", "sse", "nginx:tuned", p50=3.0),
+        cell("steady", "sse", "transparent~nginx:tuned", p50=300.0),
+    ]
     [row] = fc.rows(cells, PAIRS[:1])
     assert row["status"] == fc.AGREE and row["real"]["added_p50_ms"] is None
 
 
 def test_not_claimed_by_transport_or_by_workload_gives_its_reason_not_a_comparison():
     pairs = [dict(PAIRS[0], not_claimed={"websocket": "no ws", "quiet": "no idle timeout"})]
-    cells = [cell(w, t, i, verdict="FAIL" if i.startswith("transparent") else "PASS")
-             for w in ("quiet", "steady") for t in ("sse", "websocket")
-             for i in ("nginx:tuned", "transparent~nginx:tuned")]  # fmt: skip
-    got = {(r["workload"], r["transport"]): (r["status"], r["differs"])
-           for r in fc.rows(cells, pairs)}  # fmt: skip
-    assert got == {("quiet", "sse"): ("not claimed", ["no idle timeout"]),
-                   ("quiet", "websocket"): ("not claimed", ["no ws"]),
-                   ("steady", "sse"): ("differ", ["verdict real PASS, emulation FAIL"]),
-                   ("steady", "websocket"): ("not claimed", ["no ws"])}  # fmt: skip
+    cells = [
+        cell(w, t, i, verdict="FAIL" if i.startswith("transparent") else "PASS")
+        for w in ("quiet", "steady")
+        for t in ("sse", "websocket")
+        for i in ("nginx:tuned", "transparent~nginx:tuned")
+    ]
+    got = {
+        (r["workload"], r["transport"]): (r["status"], r["differs"]) for r in fc.rows(cells, pairs)
+    }
+    assert got == {
+        ("quiet", "sse"): ("not claimed", ["no idle timeout"]),
+        ("quiet", "websocket"): ("not claimed", ["no ws"]),
+        ("steady", "sse"): ("differ", ["verdict real PASS, emulation FAIL"]),
+        ("steady", "websocket"): ("not claimed", ["no ws"]),
+    }
 
 
 def test_a_device_nothing_imitates_is_listed_not_claimed_with_what_the_pair_says():
-    pairs = [{"real": "haproxy:defaults", "emulation": None, "claims": "nothing imitates it",
-              "not_claimed": {}}]  # fmt: skip
+    pairs = [
+        {
+            "real": "haproxy:defaults",
+            "emulation": None,
+            "claims": "nothing imitates it",
+            "not_claimed": {},
+        }
+    ]
     cells = [cell("steady", "sse", "haproxy:defaults"), cell("steady", "sse", "None")]
     [row] = fc.rows(cells, pairs)
     assert (row["status"], row["differs"], row["emulation"]) == (
-        fc.NOT_CLAIMED, ["nothing imitates it"], None)
+        fc.NOT_CLAIMED,
+        ["nothing imitates it"],
+        None,
+    )
 
 
 def test_summary_counts_every_status_including_absent_ones():
@@ -165,14 +227,37 @@ def test_summary_counts_every_status_including_absent_ones():
 
 def test_the_terminal_table_aligns_columns_and_shows_what_differs_only_when_it_does():
     rows = [
-        {"device": "nginx", "preset": "defaults", "emulation": "nginx_defaults~nginx:defaults",
-         "workload": "steady", "transport": "sse", "status": "differ",
-         "differs": ["verdict real FAIL, emulation PASS", "delivered real 0/15, emulation 15/15"]},
-        {"device": "haproxy", "preset": "defaults", "emulation": None, "workload": "quiet",
-         "transport": "websocket", "status": "not claimed", "differs": ["nothing imitates it"]},
-        {"device": "squid", "preset": "defaults", "emulation": "connect_passthrough~squid:x",
-         "workload": "steady", "transport": "sse", "status": "agree", "differs": ["ignored"]},
-    ]  # fmt: skip
+        {
+            "device": "nginx",
+            "preset": "defaults",
+            "emulation": "nginx_defaults~nginx:defaults",
+            "workload": "steady",
+            "transport": "sse",
+            "status": "differ",
+            "differs": [
+                "verdict real FAIL, emulation PASS",
+                "delivered real 0/15, emulation 15/15",
+            ],
+        },
+        {
+            "device": "haproxy",
+            "preset": "defaults",
+            "emulation": None,
+            "workload": "quiet",
+            "transport": "websocket",
+            "status": "not claimed",
+            "differs": ["nothing imitates it"],
+        },
+        {
+            "device": "squid",
+            "preset": "defaults",
+            "emulation": "connect_passthrough~squid:x",
+            "workload": "steady",
+            "transport": "sse",
+            "status": "agree",
+            "differs": ["ignored"],
+        },
+    ]
     assert fc.render(rows).splitlines() == [
         "device:preset     emulation            workload  transport  status       what differs",
         "nginx:defaults    nginx_defaults       steady    sse        differ       verdict real "
@@ -181,16 +266,18 @@ def test_the_terminal_table_aligns_columns_and_shows_what_differs_only_when_it_d
         "imitates it",
         "squid:defaults    connect_passthrough  steady    sse        agree",
         "3 comparisons: 1 agree, 1 differ, 1 not claimed, 0 skipped",
-    ]  # fmt: skip
+    ]
 
 
 def test_the_emulations_latency_is_what_its_behaviour_adds_beyond_a_bare_mitmdump_hop():
     # haproxy holds 200 ms; the emulation's hop relays 9 ms slower than haproxy on its own
     pair = dict(PAIRS[0], relay="relay~reverse")
-    cells = [cell("steady", "sse", "direct", p50=1.0),
-             cell("steady", "sse", "relay~reverse", p50=10.0),
-             cell("steady", "sse", "nginx:tuned", p50=201.0),
-             cell("steady", "sse", "transparent~nginx:tuned", p50=212.0)]
+    cells = [
+        cell("steady", "sse", "direct", p50=1.0),
+        cell("steady", "sse", "relay~reverse", p50=10.0),
+        cell("steady", "sse", "nginx:tuned", p50=201.0),
+        cell("steady", "sse", "transparent~nginx:tuned", p50=212.0),
+    ]
     [row] = fc.rows(cells, [pair])
     assert row["status"] == fc.AGREE
     assert row["real"]["added_p50_ms"] == 200.0 and row["emulated"]["added_p50_ms"] == 202.0
@@ -205,8 +292,9 @@ def test_the_emulations_latency_is_what_its_behaviour_adds_beyond_a_bare_mitmdum
 def sampled(latencies_ms, p50):
     """An entry with per-event samples (sent at 0, received `latency` later) and its p50."""
     e = entry(p50=p50)
-    e["samples"] = [{"id": i, "sent_ms": 0.0, "received_ms": [x]}
-                    for i, x in enumerate(latencies_ms)]  # fmt: skip
+    e["samples"] = [
+        {"id": i, "sent_ms": 0.0, "received_ms": [x]} for i, x in enumerate(latencies_ms)
+    ]
     return e
 
 
@@ -230,8 +318,9 @@ def test_a_latency_difference_beyond_the_noise_and_the_tolerance_differs_with_in
     emu = sampled([30.0 + i * 0.1 for i in range(15)], 30.7)  # 20 ms over the relay
     status, diffs = fc.compare(real, emu, direct, relay=relay)
     assert status == fc.DIFFER
-    assert diffs == ["added p50 real 2.7 ms, emulation 20.0 ms "
-                     "(95 % intervals [2.4, 3.0] and [19.6, 20.4] ms)"]  # fmt: skip
+    assert diffs == [
+        "added p50 real 2.7 ms, emulation 20.0 ms (95 % intervals [2.4, 3.0] and [19.6, 20.4] ms)"
+    ]
 
 
 def test_intervals_exactly_the_tolerance_apart_are_noise_and_a_hair_more_is_not():

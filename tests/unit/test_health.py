@@ -16,8 +16,9 @@ def test_exit_description_names_the_signal_or_the_status():
 
 def test_hop_name_has_behaviours_and_pid_or_the_external_url():
     ours = RunningHop(HopSpec(("transparent",)), 1, "http://127.0.0.1:1", 1234, None, None)
-    theirs = RunningHop(HopSpec((), external="http://127.0.0.1:3128"), 2,
-                        "http://127.0.0.1:3128", None, None, None)  # fmt: skip
+    theirs = RunningHop(
+        HopSpec((), external="http://127.0.0.1:3128"), 2, "http://127.0.0.1:3128", None, None, None
+    )
     assert hop_name(ours) == "hop 1 (transparent, pid 1234)"
     assert hop_name(theirs) == "hop 2 (external http://127.0.0.1:3128)"
 

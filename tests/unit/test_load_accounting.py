@@ -12,11 +12,25 @@ MS = int(NS_PER_MS)
 
 
 def worker(node: str, users: list[tuple[int | None, list[tuple[int, int]]]]) -> dict:
-    return {"version": 1, "node": node, "host": "h", "pid": 1, "clock": "monotonic",
-            "cpu_s": 0.0, "peak_rss_mb": 1.0,
-            "users": [{"id": f"{node}/{i}", "subscribed_ns": since, "connects": 1, "errors": 0,
-                       "receipts": [list(r) for r in receipts]}
-                      for i, (since, receipts) in enumerate(users)]}  # fmt: skip
+    return {
+        "version": 1,
+        "node": node,
+        "host": "h",
+        "pid": 1,
+        "clock": "monotonic",
+        "cpu_s": 0.0,
+        "peak_rss_mb": 1.0,
+        "users": [
+            {
+                "id": f"{node}/{i}",
+                "subscribed_ns": since,
+                "connects": 1,
+                "errors": 0,
+                "receipts": [list(r) for r in receipts],
+            }
+            for i, (since, receipts) in enumerate(users)
+        ],
+    }
 
 
 SENT = {1: 100 * MS, 2: 200 * MS, 3: 300 * MS}
@@ -72,13 +86,16 @@ def test_no_event_published() -> None:
     assert (out["expected_deliveries"], out["delivered_fraction"]) == (0, None)
 
 
-@pytest.mark.parametrize("doc, why", [
-    ([], "not a receipts document"),
-    ({"version": 2, "users": []}, "not a receipts document"),
-    ({"version": 1, "users": {}}, "'users' must be a list"),
-    ({"version": 1, "users": [{"id": 3, "receipts": []}]}, "string 'id'"),
-    ({"version": 1, "users": [{"id": "x"}]}, "'receipts' list"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "doc, why",
+    [
+        ([], "not a receipts document"),
+        ({"version": 2, "users": []}, "not a receipts document"),
+        ({"version": 1, "users": {}}, "'users' must be a list"),
+        ({"version": 1, "users": [{"id": 3, "receipts": []}]}, "string 'id'"),
+        ({"version": 1, "users": [{"id": "x"}]}, "'receipts' list"),
+    ],
+)
 def test_check_receipts_names_the_problem(doc: object, why: str) -> None:
     with pytest.raises(ReceiptsError, match=why):
         check_receipts(doc, "w.json")

@@ -12,19 +12,22 @@ from gauntlet.load.document import clock_entry, cpu_per_event, summary_lines
 from gauntlet.load.run import LoadSpec, master_argv, worker_argv
 
 
-@pytest.mark.parametrize("kw, why", [
-    ({"transport": "short_poll"}, "--transport 'short_poll'"),
-    ({"users": 0}, "--users 0"),
-    ({"users": 20_001}, "--users 20001"),
-    ({"spawn_rate": 0}, "--spawn-rate 0"),
-    ({"rate_per_s": 0}, "--rate 0"),
-    ({"duration_s": 3601}, "--duration 3601"),
-    ({"workers": 17}, "--workers 17"),
-    ({"workers": 0}, "at least one worker"),
-    ({"users": 1, "workers": 2, "spawn_rate": 1}, "fewer users than workers"),
-    ({"clock": "tsc"}, "--clock 'tsc'"),
-    ({"remote_workers": 2}, "--clock wall"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kw, why",
+    [
+        ({"transport": "short_poll"}, "--transport 'short_poll'"),
+        ({"users": 0}, "--users 0"),
+        ({"users": 20_001}, "--users 20001"),
+        ({"spawn_rate": 0}, "--spawn-rate 0"),
+        ({"rate_per_s": 0}, "--rate 0"),
+        ({"duration_s": 3601}, "--duration 3601"),
+        ({"workers": 17}, "--workers 17"),
+        ({"workers": 0}, "at least one worker"),
+        ({"users": 1, "workers": 2, "spawn_rate": 1}, "fewer users than workers"),
+        ({"clock": "tsc"}, "--clock 'tsc'"),
+        ({"remote_workers": 2}, "--clock wall"),
+    ],
+)
 def test_bad_specs_name_the_argument(kw: dict, why: str) -> None:
     spec = LoadSpec(**{"transport": "sse", "users": 10, **kw})
     with pytest.raises(GauntletError) as exc:
@@ -33,8 +36,15 @@ def test_bad_specs_name_the_argument(kw: dict, why: str) -> None:
 
 
 def test_events_and_the_masters_own_bound() -> None:
-    spec = LoadSpec("sse", 1000, spawn_rate=100, rate_per_s=0.1, duration_s=60,
-                    deliver_within_s=15, connect_within_s=30)  # fmt: skip
+    spec = LoadSpec(
+        "sse",
+        1000,
+        spawn_rate=100,
+        rate_per_s=0.1,
+        duration_s=60,
+        deliver_within_s=15,
+        connect_within_s=30,
+    )
     assert spec.events == 6
     assert spec.max_seconds == 30 + 2 * 10 + 60 + 15
 
@@ -58,32 +68,57 @@ def test_clock_entry_states_the_sync_error() -> None:
 
 
 def test_cpu_per_event_sums_each_role() -> None:
-    point = {"delivered": 1000, "processes": [
-        {"role": "server", "cpu_s": 0.5}, {"role": "worker", "cpu_s": 0.1},
-        {"role": "worker", "cpu_s": 0.3}, {"role": "proxy", "cpu_s": None}]}  # fmt: skip
+    point = {
+        "delivered": 1000,
+        "processes": [
+            {"role": "server", "cpu_s": 0.5},
+            {"role": "worker", "cpu_s": 0.1},
+            {"role": "worker", "cpu_s": 0.3},
+            {"role": "proxy", "cpu_s": None},
+        ],
+    }
     assert cpu_per_event(point) == {"server": 500.0, "worker": 400.0}
     assert cpu_per_event({"delivered": 0, "processes": point["processes"]}) == {}
 
 
 def test_summary_names_the_limiting_process_and_the_machine() -> None:
-    point = {"transport": "sse", "users": 10, "path": "direct", "workers": 2, "error": None,
-             "delivered": 9, "expected_deliveries": 10, "delivered_fraction": 0.9, "lost": 1,
-             "duplicates": 0, "latency_ms": {"p50": 1.0, "p99": 2.0}, "processes": [],
-             "machine_busy_cores": 2.0,
-             "limiting": {"role": "server", "pid": 7, "cpu_share": 0.5, "saturated": False,
-                          "machine_saturated": True}}  # fmt: skip
+    point = {
+        "transport": "sse",
+        "users": 10,
+        "path": "direct",
+        "workers": 2,
+        "error": None,
+        "delivered": 9,
+        "expected_deliveries": 10,
+        "delivered_fraction": 0.9,
+        "lost": 1,
+        "duplicates": 0,
+        "latency_ms": {"p50": 1.0, "p99": 2.0},
+        "processes": [],
+        "machine_busy_cores": 2.0,
+        "limiting": {
+            "role": "server",
+            "pid": 7,
+            "cpu_share": 0.5,
+            "saturated": False,
+            "machine_saturated": True,
+        },
+    }
     text = "\n".join(summary_lines({"points": [point]}))
     assert "delivered 9/10" in text and "lost 1" in text
     assert "server (pid 7) at 50% of a core; the machine was saturated" in text
 
 
-@pytest.mark.parametrize("argv, why", [
-    (["load", "--users", "0"], "--users 0"),
-    (["load", "--target", "http://192.0.2.1:80"], "is not loopback"),
-    (["load", "--through", "nosuch"], "unknown intermediary 'nosuch'"),
-    (["load", "--target", "http://127.0.0.1:9", "--app", "x:y"], "choose one"),
-    (["load", "--master-port", "70000"], "--master-port 70000"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, why",
+    [
+        (["load", "--users", "0"], "--users 0"),
+        (["load", "--target", "http://192.0.2.1:80"], "is not loopback"),
+        (["load", "--through", "nosuch"], "unknown intermediary 'nosuch'"),
+        (["load", "--target", "http://127.0.0.1:9", "--app", "x:y"], "choose one"),
+        (["load", "--master-port", "70000"], "--master-port 70000"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], why: str, capsys) -> None:
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()

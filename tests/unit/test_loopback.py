@@ -10,27 +10,33 @@ from gauntlet.loopback import check_target_url, is_loopback_host, parse_server_a
 from gauntlet.target import bind_server_socket, load_app, publish_answer
 
 
-@pytest.mark.parametrize(("url", "base"), [
-    ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
-    ("http://127.1.2.3:8000/", "http://127.1.2.3:8000"),
-    ("http://localhost:9", "http://localhost:9"),
-    ("http://[::1]:8000", "http://[::1]:8000"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://127.1.2.3:8000/", "http://127.1.2.3:8000"),
+        ("http://localhost:9", "http://localhost:9"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+    ],
+)
 def test_loopback_targets_are_accepted_as_base_urls(url, base):
     assert check_target_url(url) == base
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("http://10.0.0.1:8000", "host '10.0.0.1' is not loopback"),
-    ("http://127.evil.example:80", "host '127.evil.example' is not loopback"),
-    ("http://localhost.example:80", "is not loopback"),
-    ("http://[::2]:80", "host '::2' is not loopback"),
-    ("http://u:p@127.0.0.1:80", "no user:password@"),
-    ("http://127.0.0.1", "a port is required"),
-    ("https://127.0.0.1:443", "expected http://HOST:PORT"),
-    ("http://127.0.0.1:80/push", "give the base URL only"),
-    ("http://127.0.0.1:99999", "not a URL"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://10.0.0.1:8000", "host '10.0.0.1' is not loopback"),
+        ("http://127.evil.example:80", "host '127.evil.example' is not loopback"),
+        ("http://localhost.example:80", "is not loopback"),
+        ("http://[::2]:80", "host '::2' is not loopback"),
+        ("http://u:p@127.0.0.1:80", "no user:password@"),
+        ("http://127.0.0.1", "a port is required"),
+        ("https://127.0.0.1:443", "expected http://HOST:PORT"),
+        ("http://127.0.0.1:80/push", "give the base URL only"),
+        ("http://127.0.0.1:99999", "not a URL"),
+    ],
+)
 def test_bad_targets_are_refused_in_one_line(url, message):
     with pytest.raises(GauntletError) as err:
         check_target_url(url)
@@ -43,16 +49,22 @@ def test_loopback_is_decided_on_the_address_not_a_prefix():
     assert not is_loopback_host("127.0.0.1.nip.io") and not is_loopback_host("0.0.0.0")
 
 
-@pytest.mark.parametrize(("text", "address"), [
-    ("127.0.0.1:8081", ("127.0.0.1", 8081)), ("8081", ("127.0.0.1", 8081)),
-    ("localhost:8081", ("127.0.0.1", 8081)), ("[::1]:8081", ("::1", 8081)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("127.0.0.1:8081", ("127.0.0.1", 8081)),
+        ("8081", ("127.0.0.1", 8081)),
+        ("localhost:8081", ("127.0.0.1", 8081)),
+        ("[::1]:8081", ("::1", 8081)),
+    ],
+)
 def test_server_addresses(text, address):
     assert parse_server_address(text) == address
 
 
-@pytest.mark.parametrize("text", ["0.0.0.0:8081", "192.168.1.2:80", "127.0.0.1", "127.0.0.1:0",
-                                  "127.0.0.1:x"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text", ["0.0.0.0:8081", "192.168.1.2:80", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:x"]
+)
 def test_bad_server_addresses_are_refused(text):
     with pytest.raises(GauntletError, match="server"):
         parse_server_address(text, "server")
@@ -74,9 +86,10 @@ def test_transport_answers_are_judged_with_what_came_back():
     assert sse_problem(404, "text/plain") == "status 404"
     assert sse_problem(200, "text/html") == "200 with content-type 'text/html'"
     assert poll_problem(200, "application/json", b'{"events": []}') is None
-    assert poll_problem(200, "text/html", b"<html>") == \
-        "200 with a body that is not JSON (text/html)"
-    assert "no \"events\" list" in poll_problem(200, "application/json", b'{"x": 1}')
+    assert (
+        poll_problem(200, "text/html", b"<html>") == "200 with a body that is not JSON (text/html)"
+    )
+    assert 'no "events" list' in poll_problem(200, "application/json", b'{"x": 1}')
 
 
 def test_publish_answers():

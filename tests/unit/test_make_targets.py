@@ -78,6 +78,7 @@ def test_both_targets_lint_and_type_check_first():
         assert re.search(rf"^{target}: lint\b", text, re.M), target
     lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", text, re.M).group(1)
     assert "ruff check harness proxies tests" in lint and "mypy -p gauntlet" in lint
+    assert "ruff format --check harness proxies tests" in lint  # one formatter, checked
 
 
 def test_side_by_side_runs_keep_a_module_on_one_worker():

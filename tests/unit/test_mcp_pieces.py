@@ -11,16 +11,22 @@ from gauntlet.server.mcp_app import MemoryEventStore
 
 
 def note(n: int) -> types.JSONRPCMessage:
-    return types.JSONRPCMessage(types.JSONRPCNotification(
-        jsonrpc="2.0", method="notifications/progress",
-        params={"progressToken": 1, "progress": n}))  # fmt: skip
+    return types.JSONRPCMessage(
+        types.JSONRPCNotification(
+            jsonrpc="2.0",
+            method="notifications/progress",
+            params={"progressToken": 1, "progress": n},
+        )
+    )
 
 
 async def test_replay_sends_the_cut_streams_later_events_only():
     store = MemoryEventStore()
     priming = await store.store_event("post-1", None)
-    ids = [await store.store_event(s, note(n)) for n, s in
-           [(1, "post-1"), (2, "get"), (3, "post-1"), (4, "post-1")]]  # fmt: skip
+    ids = [
+        await store.store_event(s, note(n))
+        for n, s in [(1, "post-1"), (2, "get"), (3, "post-1"), (4, "post-1")]
+    ]
     assert priming == "1" and ids == ["2", "3", "4", "5"]  # unique across streams
     sent = []
 

@@ -50,8 +50,9 @@ def test_latency_is_first_receipt_minus_publication_and_duplicates_are_counted()
 
 
 def test_receipts_after_the_deadline_are_lost():
-    log = log_of(Published(1, 0, 1), Published(2, 0, 1), Received(1, 5 * MS, 1),
-                 Received(2, 50 * MS, 1))  # fmt: skip
+    log = log_of(
+        Published(1, 0, 1), Published(2, 0, 1), Received(1, 5 * MS, 1), Received(2, 50 * MS, 1)
+    )
     m = compute(log, t0_ns=0, deadline_ns=10 * MS)
     assert (m.delivered, m.lost, m.lost_ids) == (1, 1, (2,))
     assert compute(log, t0_ns=0).lost == 0
@@ -78,8 +79,12 @@ def test_unpublished_ids_do_not_count_as_delivered():
 
 
 def test_samples_keep_every_receipt_relative_to_t0_without_deadline():
-    log = log_of(Published(1, 10 * MS, 1), Published(2, 20 * MS, 1),
-                 Received(1, 12 * MS, 1), Received(1, 40 * MS, 2))  # fmt: skip
+    log = log_of(
+        Published(1, 10 * MS, 1),
+        Published(2, 20 * MS, 1),
+        Received(1, 12 * MS, 1),
+        Received(1, 40 * MS, 2),
+    )
     s = samples(log, t0_ns=10 * MS)
     assert [(x.id, x.sent_ms, x.received_ms) for x in s] == [(1, 0.0, (2.0, 30.0)), (2, 10.0, ())]
 
@@ -97,8 +102,13 @@ def test_percentile_matches_numpy_linear(values, q):
 
 
 def test_without_send_times_latency_is_left_out_but_delivery_is_not():
-    log = log_of(Request(0, 1, "GET /sse"), Published(1, 10 * MS, 0), Published(2, 20 * MS, 0),
-                 Received(2, 30 * MS, 1), Received(1, 31 * MS, 1))  # fmt: skip
+    log = log_of(
+        Request(0, 1, "GET /sse"),
+        Published(1, 10 * MS, 0),
+        Published(2, 20 * MS, 0),
+        Received(2, 30 * MS, 1),
+        Received(1, 31 * MS, 1),
+    )
     m = compute(log, t0_ns=0, latency=False)
     assert m.latency_ms.p50 is None and m.latency_ms.p95 is None and m.latency_ms.max is None
     assert (m.delivered, m.lost, m.out_of_order, m.time_to_first_event_ms) == (2, 0, 1, 30.0)
@@ -125,8 +135,12 @@ def test_p95_and_p99_are_computed_from_the_log_as_numpy_does():
 
 
 def test_time_to_first_event_is_measured_from_the_first_request_not_from_zero():
-    log = log_of(Request(500 * MS, 1, "GET /sse"), Published(1, 510 * MS, 1),
-                 Received(1, 530 * MS, 1), Request(600 * MS, 2, "GET /sse"))  # fmt: skip
+    log = log_of(
+        Request(500 * MS, 1, "GET /sse"),
+        Published(1, 510 * MS, 1),
+        Received(1, 530 * MS, 1),
+        Request(600 * MS, 2, "GET /sse"),
+    )
     assert compute(log, t0_ns=400 * MS).time_to_first_event_ms == 30.0
 
 
@@ -139,8 +153,9 @@ def test_a_receipt_exactly_on_the_deadline_is_delivered():
 
 def test_each_receipt_is_judged_by_its_own_time_not_its_place_in_the_log():
     # Two connections append as they read: a late receipt may be logged before an on-time one.
-    log = log_of(Published(1, 0, 1), Published(2, 0, 1),
-                 Received(2, 50 * MS, 2), Received(1, 5 * MS, 1))  # fmt: skip
+    log = log_of(
+        Published(1, 0, 1), Published(2, 0, 1), Received(2, 50 * MS, 2), Received(1, 5 * MS, 1)
+    )
     m = compute(log, t0_ns=0, deadline_ns=10 * MS)
     assert (m.delivered, m.lost_ids) == (1, (2,))
 
@@ -158,8 +173,7 @@ def test_a_single_connection_is_no_reconnect():
 
 
 def test_lost_ids_reach_results_json_as_a_list():
-    log = log_of(Published(1, 0, 1), Published(2, 0, 1), Published(3, 0, 1),
-                 Received(2, 1, 1))  # fmt: skip
+    log = log_of(Published(1, 0, 1), Published(2, 0, 1), Published(3, 0, 1), Received(2, 1, 1))
     out = compute(log, t0_ns=0).to_json()
     assert out["lost_ids"] == [1, 3] and out["lost"] == 2
     assert json.loads(json.dumps(out))["lost_ids"] == [1, 3]

@@ -22,8 +22,9 @@ def gapped_answer() -> EventLog:
         Request(5 * MS, 1, "POST /v1/chat/completions"),
         *(Published(i, i * 20 * MS, 10) for i in range(1, 5)),
         *(Received(i, t * MS, 1) for i, t in zip(range(1, 5), (15, 25, 45, 1045), strict=True)),
-        EndOfAnswer(1100 * MS, 1), EndOfAnswer(1050 * MS, 1),
-    )  # fmt: skip
+        EndOfAnswer(1100 * MS, 1),
+        EndOfAnswer(1050 * MS, 1),
+    )
 
 
 def test_times_count_from_the_first_request_and_the_first_end_marker():
@@ -60,8 +61,13 @@ def test_the_typical_lump_is_the_one_the_median_token_arrived_in():
 
 def test_nothing_received_has_no_times_and_no_lumps():
     s = compute(log_of(Request(5 * MS, 1, "POST /v1/chat/completions"), Published(1, 20 * MS, 10)))
-    assert (s.tokens_received, s.time_to_first_token_ms, s.max_lump_tokens,
-            s.typical_lump_tokens, s.gap_p50_ms) == (0, None, 0, 0, None)  # fmt: skip
+    assert (
+        s.tokens_received,
+        s.time_to_first_token_ms,
+        s.max_lump_tokens,
+        s.typical_lump_tokens,
+        s.gap_p50_ms,
+    ) == (0, None, 0, 0, None)
     assert not s.end_marker and s.time_to_end_ms is None
 
 
@@ -72,8 +78,13 @@ def test_without_a_request_or_a_publication_there_is_no_time_to_measure():
 
 
 def test_only_requests_that_name_last_event_id_are_resumptions():
-    s = compute(log_of(Request(0, 1, "GET /mcp"), Request(MS, 2, "GET /mcp (Last-Event-ID 3)"),
-                       Request(2 * MS, 3, "POST /mcp")))  # fmt: skip
+    s = compute(
+        log_of(
+            Request(0, 1, "GET /mcp"),
+            Request(MS, 2, "GET /mcp (Last-Event-ID 3)"),
+            Request(2 * MS, 3, "POST /mcp"),
+        )
+    )
     assert s.resumptions == 1
 
 

@@ -31,8 +31,10 @@ def test_a_mutant_is_named_by_module_function_and_change_not_by_number():
     m = script()
     assert m.function_of("gauntlet.metrics.x_compute__mutmut_17") == "compute"
     assert m.function_of("gauntlet.metrics.xǁMetricsǁto_json__mutmut_3") == "Metrics.to_json"
-    diff = ("--- harness/verdict.py\n+++ harness/verdict.py\n@@ -1,3 +1,3 @@\n def judge():\n"
-            "-    if m.out_of_order > 0:\n+    if m.out_of_order > 1:\n     pass")  # fmt: skip
+    diff = (
+        "--- harness/verdict.py\n+++ harness/verdict.py\n@@ -1,3 +1,3 @@\n def judge():\n"
+        "-    if m.out_of_order > 0:\n+    if m.out_of_order > 1:\n     pass"
+    )
     assert m.change_of(diff) == "if m.out_of_order > 0: -> if m.out_of_order > 1:"
 
 
@@ -40,9 +42,15 @@ def test_the_modules_under_mutation_exist_and_every_equivalent_names_one_with_a_
     staged = mutmut_config()["only_mutate"]  # as the stage names them when mutmut runs this
     assert all((REPO / module).is_file() for module in staged), staged
     modules = [script().repo_path(module) for module in staged]
-    assert {"harness/metrics.py", "harness/verdict.py", "harness/sse.py",
-            "harness/clients/policy.py", "harness/report/scorecard.py",
-            "harness/fidelity_compare.py", "proxies/_body.py"} <= set(modules)  # fmt: skip
+    assert {
+        "harness/metrics.py",
+        "harness/verdict.py",
+        "harness/sse.py",
+        "harness/clients/policy.py",
+        "harness/report/scorecard.py",
+        "harness/fidelity_compare.py",
+        "proxies/_body.py",
+    } <= set(modules)
     entries = tomllib.loads((REPO / "tests/mutation/equivalents.toml").read_text())["equivalent"]
     reviewed = script().load_equivalents()
     assert len(reviewed) == len(entries)  # no entry listed twice

@@ -17,15 +17,18 @@ from gauntlet.server.publisher import Publisher
 from gauntlet.sse import SSEParser
 
 
-@pytest.mark.parametrize(("query", "version", "sent", "closes"), [
-    ({}, "1.1", 10**6, False),
-    ({"close": "each"}, "2", 1, True),
-    ({"close": "adaptive"}, "1.1", 1, True),
-    ({"close": "adaptive"}, "2", 1, False),
-    ({"close": "bytes", "close_after_bytes": "100"}, "1.1", 99, False),
-    ({"close": "bytes", "close_after_bytes": "100"}, "1.1", 100, True),
-    ({"close": "sideways"}, "1.1", 1, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("query", "version", "sent", "closes"),
+    [
+        ({}, "1.1", 10**6, False),
+        ({"close": "each"}, "2", 1, True),
+        ({"close": "adaptive"}, "1.1", 1, True),
+        ({"close": "adaptive"}, "2", 1, False),
+        ({"close": "bytes", "close_after_bytes": "100"}, "1.1", 99, False),
+        ({"close": "bytes", "close_after_bytes": "100"}, "1.1", 100, True),
+        ({"close": "sideways"}, "1.1", 1, False),
+    ],
+)
 def test_sse_plan_decides_when_to_end_a_response(query, version, sent, closes):
     assert SSEPlan.from_query(query).closes_after_write(version, sent) is closes
 
@@ -56,7 +59,6 @@ def test_upgrade_policy_upgrades_on_a_surviving_probe_and_gives_up_after_failure
     assert policy.failures == 2 and policy.should_try()
     policy.socket_ended(10.0)
     assert policy.gave_up and not policy.should_try()
-
 
 
 def test_upgrade_retry_delay_doubles_from_retry_s_after_each_failed_probe():

@@ -16,7 +16,8 @@ from gauntlet.spec import HopSpec, scale_hop, scaled_timeouts_s
 def timeouts_record(name: str, time_scale: float) -> dict:
     """What a real hop's results entry says about its timeouts at this scale."""
     return scale_hop(HopSpec((), real.device_of(name).mode, real=name), time_scale).record()[
-        "timeouts"]
+        "timeouts"
+    ]
 
 
 def directives(text: str) -> str:
@@ -26,23 +27,39 @@ def directives(text: str) -> str:
 
 def test_every_preset_renders_with_every_placeholder_filled(tmp_path):
     for name in real.PRESETS:
-        text = real.render(name, workdir=tmp_path, listen="127.0.0.1:1234",
-                           upstream="127.0.0.1:5678", timeouts_s=scaled_timeouts_s(name, 30),
-                           as_root=False)
+        text = real.render(
+            name,
+            workdir=tmp_path,
+            listen="127.0.0.1:1234",
+            upstream="127.0.0.1:5678",
+            timeouts_s=scaled_timeouts_s(name, 30),
+            as_root=False,
+        )
         assert "@" not in text.replace("fd@", ""), name
 
 
 def test_nginx_timeouts_are_scaled_and_written_in_ms(tmp_path):
-    text = directives(real.render("nginx:defaults", workdir=tmp_path, listen="127.0.0.1:1",
-                                  upstream="127.0.0.1:2",
-                                  timeouts_s=scaled_timeouts_s("nginx:defaults", 30),
-                                  as_root=False))
+    text = directives(
+        real.render(
+            "nginx:defaults",
+            workdir=tmp_path,
+            listen="127.0.0.1:1",
+            upstream="127.0.0.1:2",
+            timeouts_s=scaled_timeouts_s("nginx:defaults", 30),
+            as_root=False,
+        )
+    )
     assert "proxy_read_timeout 2000ms;" in text
     assert "proxy_pass http://127.0.0.1:2;" in text
     assert "proxy_http_version" not in text and "proxy_buffering" not in text  # defaults
-    tuned = real.render("nginx:tuned", workdir=tmp_path, listen="127.0.0.1:1",
-                        upstream="127.0.0.1:2", timeouts_s=scaled_timeouts_s("nginx:tuned", 1),
-                        as_root=True)
+    tuned = real.render(
+        "nginx:tuned",
+        workdir=tmp_path,
+        listen="127.0.0.1:1",
+        upstream="127.0.0.1:2",
+        timeouts_s=scaled_timeouts_s("nginx:tuned", 1),
+        as_root=True,
+    )
     assert "proxy_buffering off;" in tuned and "proxy_http_version 1.1;" in tuned
     assert "proxy_read_timeout 60000ms;" in tuned and "user root;" in tuned
 
@@ -59,9 +76,16 @@ def test_timeouts_record_both_values():
 
 def test_presets_differ_where_the_field_does(tmp_path):
     def text(name):
-        return directives(real.render(name, workdir=tmp_path, listen="127.0.0.1:1",
-                                      upstream="h:2", timeouts_s=scaled_timeouts_s(name, 1),
-                                      as_root=False))
+        return directives(
+            real.render(
+                name,
+                workdir=tmp_path,
+                listen="127.0.0.1:1",
+                upstream="h:2",
+                timeouts_s=scaled_timeouts_s(name, 1),
+                as_root=False,
+            )
+        )
 
     assert "http-no-delay" in text("haproxy:no_delay")
     assert "http-no-delay" not in text("haproxy:defaults")
@@ -88,7 +112,8 @@ def test_a_real_hop_runs_in_its_devices_mode_alone():
 def test_every_preset_is_an_intermediary_and_chains_mix_real_and_emulated(tmp_path):
     (tmp_path / "intermediaries.toml").write_text(
         '[mix]\ndescription = "d"\nhops = [{ real = "squid:defaults" }, '
-        '{ behaviours = ["idle_timeout"] }, { real = "nginx:tuned" }]\n')
+        '{ behaviours = ["idle_timeout"] }, { real = "nginx:tuned" }]\n'
+    )
     known = load_intermediaries(tmp_path)
     assert known["nginx:defaults"].hops == (HopSpec((), "reverse", real="nginx:defaults"),)
     assert [h.mode for h in known["mix"].hops] == ["regular", "reverse", "reverse"]
@@ -123,17 +148,27 @@ def test_commands_run_in_the_foreground():
 
 
 def test_trafficserver_writes_debians_records_with_scaled_whole_seconds(tmp_path):
-    text = directives(real.render("trafficserver:defaults", workdir=tmp_path, listen="4321:fd=7",
-                                  upstream="127.0.0.1:2",
-                                  timeouts_s=scaled_timeouts_s("trafficserver:defaults", 30),
-                                  as_root=True))
+    text = directives(
+        real.render(
+            "trafficserver:defaults",
+            workdir=tmp_path,
+            listen="4321:fd=7",
+            upstream="127.0.0.1:2",
+            timeouts_s=scaled_timeouts_s("trafficserver:defaults", 30),
+            as_root=True,
+        )
+    )
     assert "CONFIG proxy.config.http.server_ports STRING 4321:fd=7" in text
     assert "proxy.config.http.transaction_no_activity_timeout_out INT 1\n" in text  # 30 s / 30
     assert "proxy.config.http.transaction_active_timeout_in INT 30\n" in text  # 900 s / 30
     assert "proxy.config.websocket.no_activity_timeout INT 20\n" in text  # 600 s / 30
     assert "CONFIG proxy.config.admin.user_id STRING #-1" in text  # never switch user
-    assert timeouts_record("trafficserver:defaults", 30)["real_s"][
-        "transaction_no_activity_timeout_in"] == 30
+    assert (
+        timeouts_record("trafficserver:defaults", 30)["real_s"][
+            "transaction_no_activity_timeout_in"
+        ]
+        == 30
+    )
 
 
 def test_trafficserver_sandbox_keeps_every_path_in_the_hop_dir(tmp_path):
@@ -141,10 +176,15 @@ def test_trafficserver_sandbox_keeps_every_path_in_the_hop_dir(tmp_path):
 
     conf = tmp_path / "trafficserver" / "records.config"
     conf.parent.mkdir()
-    trafficserver.write_sandbox("trafficserver:defaults", conf, hopdir=tmp_path,
-                                listen_host="127.0.0.1:4321", upstream="127.0.0.1:5678",
-                                timeouts_s=scaled_timeouts_s("trafficserver:defaults", 30),
-                                as_root=False)
+    trafficserver.write_sandbox(
+        "trafficserver:defaults",
+        conf,
+        hopdir=tmp_path,
+        listen_host="127.0.0.1:4321",
+        upstream="127.0.0.1:5678",
+        timeouts_s=scaled_timeouts_s("trafficserver:defaults", 30),
+        as_root=False,
+    )
     runroot = (conf.parent / "runroot.yaml").read_text()
     for key in ("sysconfdir", "runtimedir", "logdir", "cachedir", "localstatedir", "datadir"):
         line = next(x for x in runroot.splitlines() if x.startswith(key + ":"))
@@ -153,4 +193,6 @@ def test_trafficserver_sandbox_keeps_every_path_in_the_hop_dir(tmp_path):
     assert f"{tmp_path}/cache 256M" in (conf.parent / "storage.config").read_text()
     assert (conf.parent / "plugin.config").exists() and (tmp_path / "run").is_dir()
     assert trafficserver.command("/usr/bin/traffic_server", conf) == [
-        "/usr/bin/traffic_server", f"--run-root={conf.parent / 'runroot.yaml'}"]
+        "/usr/bin/traffic_server",
+        f"--run-root={conf.parent / 'runroot.yaml'}",
+    ]

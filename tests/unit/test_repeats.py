@@ -7,8 +7,15 @@ from gauntlet.report import render_table
 
 
 def cell(cell_id: str, verdict: str) -> dict:
-    return {"id": cell_id, "verdict": verdict, "transport": "sse", "intermediary": "direct",
-            "expected_verdict": None, "reason": "r", "metrics": None}  # fmt: skip
+    return {
+        "id": cell_id,
+        "verdict": verdict,
+        "transport": "sse",
+        "intermediary": "direct",
+        "expected_verdict": None,
+        "reason": "r",
+        "metrics": None,
+    }
 
 
 def test_no_repeats_no_summary():
@@ -16,11 +23,20 @@ def test_no_repeats_no_summary():
 
 
 def test_counts_and_flips_per_cell():
-    cells = [cell("m:a#1", "PASS"), cell("m:b#1", "FAIL"), cell("m:a#2", "PASS"),
-             cell("m:b#2", "DEGRADED"), cell("m:a#3", "PASS"), cell("m:b#3", "FAIL")]
+    cells = [
+        cell("m:a#1", "PASS"),
+        cell("m:b#1", "FAIL"),
+        cell("m:a#2", "PASS"),
+        cell("m:b#2", "DEGRADED"),
+        cell("m:a#3", "PASS"),
+        cell("m:b#3", "FAIL"),
+    ]
     summary = summarize(cells)
-    assert summary == {"runs": 3, "flips": ["m:b"], "cells": {
-        "m:a": {"PASS": 3}, "m:b": {"FAIL": 2, "DEGRADED": 1}}}  # fmt: skip
+    assert summary == {
+        "runs": 3,
+        "flips": ["m:b"],
+        "cells": {"m:a": {"PASS": 3}, "m:b": {"FAIL": 2, "DEGRADED": 1}},
+    }
     text = lines({"repeats": summary})
     assert text[0].startswith("HARNESS DEFECT: 1 cell(s) flipped verdict over 3 repeats")
     assert text[1] == "  m:b: 1 DEGRADED, 2 FAIL"
@@ -28,8 +44,13 @@ def test_counts_and_flips_per_cell():
 
 def test_the_table_shows_flips_from_the_document_alone():
     cells = [cell("a#1", "PASS"), cell("a#2", "FAIL")]
-    doc = {"run_id": "r", "matrix": "m", "time_scale": 30, "cells": cells,
-           "repeats": summarize(cells)}  # fmt: skip
+    doc = {
+        "run_id": "r",
+        "matrix": "m",
+        "time_scale": 30,
+        "cells": cells,
+        "repeats": summarize(cells),
+    }
     assert "HARNESS DEFECT" in render_table(doc)
     steady = [cell("a#1", "PASS"), cell("a#2", "PASS")]
     doc = {**doc, "cells": steady, "repeats": summarize(steady)}

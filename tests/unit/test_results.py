@@ -16,8 +16,14 @@ from gauntlet.results import (
 
 
 def doc(run_id: str, cells: list | None = None):
-    return build_document(run_id=run_id, matrix="smoke", time_scale=30, cells=cells or [],
-                          interrupted=False, repo=__import__("pathlib").Path("."))  # fmt: skip
+    return build_document(
+        run_id=run_id,
+        matrix="smoke",
+        time_scale=30,
+        cells=cells or [],
+        interrupted=False,
+        repo=__import__("pathlib").Path("."),
+    )
 
 
 def test_run_ids_sort_by_time_and_differ_within_a_second():
@@ -85,8 +91,9 @@ def test_merge_joins_shards_and_refuses_mixed_matrices_or_repeated_cells():
     assert "repeats" not in tree  # no cell was repeated: absent, not null
     other = doc("c").to_json()
     other["machine"]["cpu_count"] = 64
-    again = merge_documents([merged, ResultsDocument.from_json(other, "c.json")], "m2",
-                            ["m.json", "c.json"])  # fmt: skip
+    again = merge_documents(
+        [merged, ResultsDocument.from_json(other, "c.json")], "m2", ["m.json", "c.json"]
+    )
     assert [m["cpu_count"] for m in again.to_json()["machines"]][-1] == 64
     with pytest.raises(GauntletError, match="b.json: matrix 'tls' differs"):
         merge_documents([a, b.model_copy(update={"matrix": "tls"})], "m", ["a.json", "b.json"])
@@ -95,8 +102,11 @@ def test_merge_joins_shards_and_refuses_mixed_matrices_or_repeated_cells():
 
 
 def test_cpu_model_is_the_first_model_name_of_proc_cpuinfo():
-    names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-             if line.startswith("model name")]  # fmt: skip
+    names = [
+        line.split(":", 1)[1].strip()
+        for line in open("/proc/cpuinfo")
+        if line.startswith("model name")
+    ]
     assert cpu_model() == (names[0] if names else None)
 
 
@@ -104,8 +114,16 @@ def test_a_results_file_round_trips_through_the_model(tmp_path):
     from gauntlet.results import read_results
     from gauntlet.verdict import Verdict
 
-    cells = [{"id": "x", "verdict": "DEGRADED", "expected_verdict": None, "reason": "slow",
-              "metrics": {"sent": 3}, "samples": [[1, 2.5]]}]  # fmt: skip
+    cells = [
+        {
+            "id": "x",
+            "verdict": "DEGRADED",
+            "expected_verdict": None,
+            "reason": "slow",
+            "metrics": {"sent": 3},
+            "samples": [[1, 2.5]],
+        }
+    ]
     path = write_document(doc("r1", cells), tmp_path)
     back = read_results(path)
     assert back.cells[0].verdict is Verdict.DEGRADED

@@ -18,17 +18,29 @@ def test_non_finite_numbers_become_null_at_any_depth():
 
 
 def test_a_document_with_a_nan_metric_is_still_written():
-    doc = build_document(run_id="r", matrix="m", time_scale=math.inf, interrupted=False,
-                         repo=REPO, cells=[{"id": "x", "verdict": "PASS",
-                                            "metrics": {"p95": math.nan}}])  # fmt: skip
+    doc = build_document(
+        run_id="r",
+        matrix="m",
+        time_scale=math.inf,
+        interrupted=False,
+        repo=REPO,
+        cells=[{"id": "x", "verdict": "PASS", "metrics": {"p95": math.nan}}],
+    )
     text = json.dumps(doc.to_json(), allow_nan=False)
     assert json.loads(text)["cells"][0]["metrics"]["p95"] is None
     assert doc.complete is True and json.loads(text)["time_scale"] is None
 
 
 def test_the_partial_document_is_valid_json_after_every_cell(tmp_path):
-    header = build_document(run_id="r", matrix="m", time_scale=30, interrupted=False,
-                            repo=REPO, cells=[], complete=False)  # fmt: skip
+    header = build_document(
+        run_id="r",
+        matrix="m",
+        time_scale=30,
+        interrupted=False,
+        repo=REPO,
+        cells=[],
+        complete=False,
+    )
     partial = PartialDocument(header, tmp_path / "r" / "results.json", 3)
     write_text_atomic(partial.text(), partial.path)
     assert json.loads(partial.path.read_text())["cells"] == []

@@ -77,9 +77,14 @@ def test_a_hop_option_reaches_mitmdump_divided_once(cells):
 
 def test_a_real_devices_config_gets_the_scaled_timeout(cells, tmp_path):
     hop = cells["long_poll"].hops[1]
-    text = real.render("nginx:defaults", workdir=tmp_path, listen="127.0.0.1:1",
-                       upstream="127.0.0.1:2", timeouts_s=dict(hop.timeouts_s),
-                       as_root=False)  # fmt: skip  (what harness/real/launch.py passes)
+    text = real.render(
+        "nginx:defaults",
+        workdir=tmp_path,
+        listen="127.0.0.1:1",
+        upstream="127.0.0.1:2",
+        timeouts_s=dict(hop.timeouts_s),
+        as_root=False,
+    )  # what harness/real/launch.py passes
     assert "proxy_read_timeout 2000ms;" in text  # 60 s / 30
     assert hop.record()["timeouts"]["real_s"]["proxy_read_timeout"] == 60
     assert hop.record()["timeouts"]["scaled_s"]["proxy_read_timeout"] == 2.0
@@ -102,8 +107,10 @@ def test_the_workload_and_budget_arrive_scaled_and_results_keep_both(cells):
     assert cell.schedule_s == pytest.approx((0.0, 0.5, 3.0, 3.5))  # 60 s quiet / 30
     assert cell.timing.deliver_within_s == 2.0
     hop = cell.to_json()["hops"][0]
-    assert (hop["options_real"], hop["options_scaled"]) == ({"idle_timeout_ms": "90000"},
-                                                            {"idle_timeout_ms": "3000"})
+    assert (hop["options_real"], hop["options_scaled"]) == (
+        {"idle_timeout_ms": "90000"},
+        {"idle_timeout_ms": "3000"},
+    )
 
 
 def test_another_time_scale_rescales_from_the_real_world_values(cells):
@@ -117,9 +124,12 @@ def test_another_time_scale_rescales_from_the_real_world_values(cells):
 
 
 def test_the_spec_layer_starts_nothing_and_imports_no_launcher():
-    code = ("import sys, gauntlet.spec; "
-            "print(sorted(m for m in ('trio', 'gauntlet.hops', 'gauntlet.real.launch', "
-            "'gauntlet.clients', 'gauntlet.topology') if m in sys.modules))")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)  # fmt: skip
+    code = (
+        "import sys, gauntlet.spec; "
+        "print(sorted(m for m in ('trio', 'gauntlet.hops', 'gauntlet.real.launch', "
+        "'gauntlet.clients', 'gauntlet.topology') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "[]"

@@ -72,37 +72,69 @@ def test_cell_ids_are_transport_dash_intermediary(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda s: s.replace('"sse", "long_poll"', '"sse", "carrier_pigeon"'),
-         "field 'transports[1]': unknown transport 'carrier_pigeon'"),
-        (lambda s: s.replace('["direct"]', '["direct", "squid9"]'),
-         "field 'intermediaries[1]': unknown intermediary 'squid9'"),
-        (lambda s: s.replace("events = 3", 'events = "three"'),
-         "workload: field 'events': expected int, got str"),
+        (
+            lambda s: s.replace('"sse", "long_poll"', '"sse", "carrier_pigeon"'),
+            "field 'transports[1]': unknown transport 'carrier_pigeon'",
+        ),
+        (
+            lambda s: s.replace('["direct"]', '["direct", "squid9"]'),
+            "field 'intermediaries[1]': unknown intermediary 'squid9'",
+        ),
+        (
+            lambda s: s.replace("events = 3", 'events = "three"'),
+            "workload: field 'events': expected int, got str",
+        ),
         (lambda s: s.replace("events = 3", "events = 0"), "workload: field 'events': must be >= 1"),
-        (lambda s: s.replace("latency_p95_ms = 100\n", ""),
-         "budget: field 'latency_p95_ms': missing"),
-        (lambda s: s.replace("latency_p95_ms = 100\n", "latency_p95_ms = 100\nadded_p50_ms = 0\n"),
-         "budget: field 'added_p50_ms': must be > 0"),
-        (lambda s: s.replace('verdict = "PASS"', 'verdict = "OK"', 1),
-         "expect[0]: field 'verdict': 'OK' is not one of"),
-        (lambda s: s.replace('reason = "nothing in between"', 'reason = " "', 1),
-         "expect[0]: field 'reason': must say why"),
-        (lambda s: s.replace("payload_bytes = 32", "payload_bytes = 32\npayload_byte = 1"),
-         "workload: field 'payload_byte': unknown field"),
-        (lambda s: s.split("[[expect]]")[0] + "[[expect]]" + s.split("[[expect]]")[1],
-         "cell long_poll-direct (h1) has no [[expect]] entry"),
-        (lambda s: s.replace("time_scale = 10", 'time_scale = 10\nprotocols = ["h3"]'),
-         "field 'protocols[0]': unknown protocol 'h3'"),
-        (lambda s: s + '[[expect]]\ntransport = "sse"\nintermediary = "direct"\n'
-                       'verdict = "FAIL"\nreason = "x"\n',
-         "expect[2]: field 'transport': cell sse-direct is expected twice"),
+        (
+            lambda s: s.replace("latency_p95_ms = 100\n", ""),
+            "budget: field 'latency_p95_ms': missing",
+        ),
+        (
+            lambda s: s.replace(
+                "latency_p95_ms = 100\n", "latency_p95_ms = 100\nadded_p50_ms = 0\n"
+            ),
+            "budget: field 'added_p50_ms': must be > 0",
+        ),
+        (
+            lambda s: s.replace('verdict = "PASS"', 'verdict = "OK"', 1),
+            "expect[0]: field 'verdict': 'OK' is not one of",
+        ),
+        (
+            lambda s: s.replace('reason = "nothing in between"', 'reason = " "', 1),
+            "expect[0]: field 'reason': must say why",
+        ),
+        (
+            lambda s: s.replace("payload_bytes = 32", "payload_bytes = 32\npayload_byte = 1"),
+            "workload: field 'payload_byte': unknown field",
+        ),
+        (
+            lambda s: s.split("[[expect]]")[0] + "[[expect]]" + s.split("[[expect]]")[1],
+            "cell long_poll-direct (h1) has no [[expect]] entry",
+        ),
+        (
+            lambda s: s.replace("time_scale = 10", 'time_scale = 10\nprotocols = ["h3"]'),
+            "field 'protocols[0]': unknown protocol 'h3'",
+        ),
+        (
+            lambda s: (
+                s + '[[expect]]\ntransport = "sse"\nintermediary = "direct"\n'
+                'verdict = "FAIL"\nreason = "x"\n'
+            ),
+            "expect[2]: field 'transport': cell sse-direct is expected twice",
+        ),
         (lambda s: s.replace("time_scale = 10", "time_scale = [10"), "not valid TOML"),
-        (lambda s: s.replace("events = 3", "events = 3\nburst = 0"),
-         "workload: field 'burst': must be >= 1"),
-        (lambda s: s.replace("events = 3", "events = 3\nquiet_after = 3\nquiet_real_s = 60"),
-         "workload: field 'quiet_after': must be 0 (no quiet period) or below events (3)"),
-        (lambda s: s.replace("events = 3", "events = 3\nquiet_after = 1"),
-         "workload: field 'quiet_real_s': a quiet period needs both"),
+        (
+            lambda s: s.replace("events = 3", "events = 3\nburst = 0"),
+            "workload: field 'burst': must be >= 1",
+        ),
+        (
+            lambda s: s.replace("events = 3", "events = 3\nquiet_after = 3\nquiet_real_s = 60"),
+            "workload: field 'quiet_after': must be 0 (no quiet period) or below events (3)",
+        ),
+        (
+            lambda s: s.replace("events = 3", "events = 3\nquiet_after = 1"),
+            "workload: field 'quiet_real_s': a quiet period needs both",
+        ),
     ],
 )
 def test_bad_matrix_errors_name_file_place_and_field(tmp_path, edit, message):
@@ -116,11 +148,17 @@ def test_bad_matrix_errors_name_file_place_and_field(tmp_path, edit, message):
 
 def test_protocols_multiply_cells_and_an_expectation_can_name_one(tmp_path):
     text = GOOD.replace("time_scale = 10", 'time_scale = 10\nprotocols = ["h1", "h2"]')
-    text += ('[[expect]]\ntransport = "sse"\nintermediary = "direct"\nprotocol = "h2"\n'
-             'verdict = "DEGRADED"\nreason = "a protocol-specific expectation wins"\n')
+    text += (
+        '[[expect]]\ntransport = "sse"\nintermediary = "direct"\nprotocol = "h2"\n'
+        'verdict = "DEGRADED"\nreason = "a protocol-specific expectation wins"\n'
+    )
     cells = {c.id: c for c in load_matrix(str(write(tmp_path, text))).cells}
-    assert sorted(cells) == ["long_poll-direct", "long_poll-direct-h2", "sse-direct",
-                             "sse-direct-h2"]  # fmt: skip
+    assert sorted(cells) == [
+        "long_poll-direct",
+        "long_poll-direct-h2",
+        "sse-direct",
+        "sse-direct-h2",
+    ]
     assert cells["sse-direct-h2"].expected_verdict == Verdict.DEGRADED
     assert cells["sse-direct"].expected_verdict == Verdict.PASS
     assert cells["long_poll-direct-h2"].protocol == "h2"
@@ -143,24 +181,26 @@ def test_intermediaries_include_direct_every_behaviour_and_named_chains(tmp_path
     assert [h.mode for h in known["corp"].hops] == ["regular", "reverse"]
 
 
-
 def test_boolean_hop_options_reach_mitmdump_as_it_spells_them(tmp_path):
     """mitmdump's `--set name=True` is "bad value for option" (it takes true/false): a
     boolean written in TOML must arrive lowercase, or the hop never starts."""
     (tmp_path / "intermediaries.toml").write_text(
         '[whole]\ndescription = "holds headers too"\nhops = [{behaviours = ["store_and_forward"],'
-        ' options = {store_and_forward_hold_headers = true, x_ms = 5}}]\n'
+        " options = {store_and_forward_hold_headers = true, x_ms = 5}}]\n"
     )
     hop = load_intermediaries(tmp_path)["whole"].hops[0]
     assert dict(hop.options) == {"store_and_forward_hold_headers": "true", "x_ms": "5"}
+
 
 @pytest.mark.parametrize(
     ("hops", "message"),
     [
         ('[{behaviours = ["nope"]}]', "corp.hops[0]: unknown proxy behaviour 'nope'"),
         ('[{behaviours = ["transparent"], mode = "sideways"}]', "unknown hop mode 'sideways'"),
-        ('[{behaviours = ["transparent"]}, {behaviours = ["transparent"], mode = "regular"}]',
-         "hop 2 (transparent) is a forward proxy; only the first hop can be"),
+        (
+            '[{behaviours = ["transparent"]}, {behaviours = ["transparent"], mode = "regular"}]',
+            "hop 2 (transparent) is a forward proxy; only the first hop can be",
+        ),
     ],
 )
 def test_bad_chain_errors_name_the_chain(tmp_path, hops, message):
@@ -214,7 +254,8 @@ def test_profiles_list_matrices_and_repeat_with_unique_ids(tmp_path):
     _, twice = profile_cells("twice", tmp_path)
     assert [i for i, _ in twice][-1] == "mini:long_poll-direct#2" and len(twice) == 4
     assert "mini" in dict(list_matrices(tmp_path)) and "profiles" not in dict(
-        list_matrices(tmp_path))
+        list_matrices(tmp_path)
+    )
 
 
 def test_profile_errors_name_the_profile_file_and_field(tmp_path):
@@ -251,12 +292,15 @@ def test_shipped_profiles_cover_every_transport_and_behaviour():
     assert any(w.payload_bytes >= 8192 for w in workloads), "large payloads"
 
 
-@pytest.mark.parametrize(("shape", "time_scale", "expected"), [
-    ({}, 1, [0.0, 0.5, 1.0, 1.5]),
-    ({"burst": 2}, 1, [0.0, 0.0, 1.0, 1.0]),
-    ({"quiet_after": 2, "quiet_real_s": 60.0}, 30, [0.0, 0.5, 3.0, 3.5]),
-    ({"burst": 2, "quiet_after": 2, "quiet_real_s": 10.0}, 10, [0.0, 0.0, 2.0, 2.0]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("shape", "time_scale", "expected"),
+    [
+        ({}, 1, [0.0, 0.5, 1.0, 1.5]),
+        ({"burst": 2}, 1, [0.0, 0.0, 1.0, 1.0]),
+        ({"quiet_after": 2, "quiet_real_s": 60.0}, 30, [0.0, 0.5, 3.0, 3.5]),
+        ({"burst": 2, "quiet_after": 2, "quiet_real_s": 10.0}, 10, [0.0, 0.0, 2.0, 2.0]),
+    ],
+)
 def test_workload_schedule_steady_bursts_and_a_scaled_quiet_period(shape, time_scale, expected):
     workload = Workload(events=4, rate_per_s=2, payload_bytes=64, **shape)
     assert workload.schedule_s(time_scale) == pytest.approx(expected)
@@ -273,8 +317,9 @@ def test_added_p50_budget_is_optional_tolerant_by_default_and_reported(tmp_path)
     """No `added_p50_ms`: no limit (None); set, it reaches the cell and its results spec."""
     tolerant = load_matrix(str(write(tmp_path, GOOD)))
     assert all(c.budget.added_p50_ms is None for c in tolerant.cells)
-    strict_text = GOOD.replace("latency_p95_ms = 100\n",
-                               "latency_p95_ms = 100\nadded_p50_ms = 50\n")
+    strict_text = GOOD.replace(
+        "latency_p95_ms = 100\n", "latency_p95_ms = 100\nadded_p50_ms = 50\n"
+    )
     strict = load_matrix(str(write(tmp_path, strict_text, "strict.toml")))
     assert {c.budget.added_p50_ms for c in strict.cells} == {50}
     assert strict.cells[0].to_json()["budget"]["added_p50_ms"] == 50
@@ -309,13 +354,20 @@ def test_select_cells_profile_keeps_its_ids_and_jobs(tmp_path):
 
     write(tmp_path, GOOD)
     (tmp_path / "profiles.toml").write_text(
-        '[quick]\ndescription = "q"\nmatrices = ["mini"]\njobs = 1\nrepeats = 2\n')
+        '[quick]\ndescription = "q"\nmatrices = ["mini"]\njobs = 1\nrepeats = 2\n'
+    )
     chosen = select_cells(profile="quick", scenarios_dir=tmp_path)
     assert chosen.ids is not None and chosen.ids[-1] == "mini:long_poll-direct#2"
-    assert (chosen.label, chosen.matrix, chosen.jobs, chosen.time_scale) == ("quick", "quick",
-                                                                              1, 10)
+    assert (chosen.label, chosen.matrix, chosen.jobs, chosen.time_scale) == (
+        "quick",
+        "quick",
+        1,
+        10,
+    )
     once = select_cells(profile="quick", repeat=1, scenarios_dir=tmp_path)  # --repeat wins
     assert once.ids == ("mini:sse-direct", "mini:long_poll-direct")
+
+
 def test_matrices_behind_a_python_forward_proxy_judge_held_or_relayed_not_relay_speed():
     """tls, chains and corporate_ws put a mitmdump forward proxy on every path, and per-event
     transports pay one request through it per event: 190-350 ms p95 on a loaded 2-core

@@ -71,7 +71,9 @@ def test_a_team_folder_adds_matrices_chains_and_profiles(team):
     assert profiles["ours"].matrices == ("team", "smoke") and "smoke" in profiles
     assert matrix_path("smoke", team) == SCENARIOS_DIR / "smoke.toml"
     assert [c.intermediary.name for c in load_matrix("team", team).cells] == [
-        "our_chain", "small_threshold_buffer"]  # fmt: skip
+        "our_chain",
+        "small_threshold_buffer",
+    ]
     assert check_scenarios([], team).startswith("ok: ")
 
 

@@ -33,23 +33,70 @@ MATRIX: dict[str, Any] = {
     "budget": {"latency_p95_ms": 100, "deliver_within_real_s": 20},
     "expect": [
         {"transport": t, "intermediary": i, "verdict": "PASS", "reason": "r"}
-        for t in ("sse", "long_poll") for i in ("direct", "chain")
+        for t in ("sse", "long_poll")
+        for i in ("direct", "chain")
     ],
 }
 INTERMEDIARIES: dict[str, Any] = {
-    "chain": {"description": "two hops", "hops": [
-        {"behaviours": ["size_buffer"], "options": {"size_buffer_bytes": 4096}},
-        {"behaviours": ["transparent"]},
-    ]},
-}  # fmt: skip
+    "chain": {
+        "description": "two hops",
+        "hops": [
+            {"behaviours": ["size_buffer"], "options": {"size_buffer_bytes": 4096}},
+            {"behaviours": ["transparent"]},
+        ],
+    },
+}
 
-FIELDS = ["name", "description", "time_scale", "transports", "intermediaries", "protocols",
-          "workload", "budget", "expect", "events", "rate_per_s", "payload_bytes", "burst",
-          "quiet_after", "quiet_real_s", "latency_p95_ms", "deliver_within_real_s", "max_lost",
-          "hops", "behaviours", "options", "mode", "external", "size_buffer_bytes"]  # fmt: skip
-NAMES = ["sse", "long_poll", "websocket", "direct", "chain", "transparent", "size_buffer",
-         "../evil", "a/b", "", "..", "-rf", "h1", "h2", "https", "PASS", "FAIL", "regular",
-         "reverse", "http://127.0.0.1:3128", "http://u:p@127.0.0.1:1", "http://10.0.0.1:80"]
+FIELDS = [
+    "name",
+    "description",
+    "time_scale",
+    "transports",
+    "intermediaries",
+    "protocols",
+    "workload",
+    "budget",
+    "expect",
+    "events",
+    "rate_per_s",
+    "payload_bytes",
+    "burst",
+    "quiet_after",
+    "quiet_real_s",
+    "latency_p95_ms",
+    "deliver_within_real_s",
+    "max_lost",
+    "hops",
+    "behaviours",
+    "options",
+    "mode",
+    "external",
+    "size_buffer_bytes",
+]
+NAMES = [
+    "sse",
+    "long_poll",
+    "websocket",
+    "direct",
+    "chain",
+    "transparent",
+    "size_buffer",
+    "../evil",
+    "a/b",
+    "",
+    "..",
+    "-rf",
+    "h1",
+    "h2",
+    "https",
+    "PASS",
+    "FAIL",
+    "regular",
+    "reverse",
+    "http://127.0.0.1:3128",
+    "http://u:p@127.0.0.1:1",
+    "http://10.0.0.1:80",
+]
 
 scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
@@ -60,19 +107,38 @@ scalars = st.one_of(
     st.text(max_size=20),
     st.just("../a/\n\x00" * 1000),
 )
-hostile_numbers = st.sampled_from([math.inf, -math.inf, math.nan, 1e9, 1e-9, 0, -1, 2**63, 0.5,
-                                   1e308, 10**30, True, "1", [1], {"a": 1}])  # fmt: skip
+hostile_numbers = st.sampled_from(
+    [
+        math.inf,
+        -math.inf,
+        math.nan,
+        1e9,
+        1e-9,
+        0,
+        -1,
+        2**63,
+        0.5,
+        1e308,
+        10**30,
+        True,
+        "1",
+        [1],
+        {"a": 1},
+    ]
+)
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(
         st.lists(inner, max_size=6),
-        st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=10)), inner,
-                        max_size=6),  # fmt: skip
+        st.dictionaries(
+            st.one_of(st.sampled_from(FIELDS), st.text(max_size=10)), inner, max_size=6
+        ),
     ),
     max_leaves=30,
 )
-hop = st.fixed_dictionaries({"behaviours": st.lists(st.sampled_from(sorted(proxies.BEHAVIOURS)),
-                                                    min_size=1, max_size=3)})  # fmt: skip
+hop = st.fixed_dictionaries(
+    {"behaviours": st.lists(st.sampled_from(sorted(proxies.BEHAVIOURS)), min_size=1, max_size=3)}
+)
 
 
 def _mutate(doc: dict[str, Any], edits: list[tuple[list[Any], Any]]) -> dict[str, Any]:
@@ -87,7 +153,8 @@ def _mutate(doc: dict[str, Any], edits: list[tuple[list[Any], Any]]) -> dict[str
                 break
             child = _get(node, key)
             if not isinstance(child, dict | list) or isinstance(next_key, int) != isinstance(
-                    child, list):  # fmt: skip
+                child, list
+            ):
                 child = [{}] * (next_key + 1) if isinstance(next_key, int) else {}
                 _set(node, key, child)
             node = child
@@ -108,19 +175,41 @@ def _set(node: Any, key: Any, value: Any) -> None:
         node[key] = value
 
 
-LEAVES = [["name"], ["time_scale"], ["transports"], ["intermediaries"], ["protocols"],
-          ["expect"], ["workload", "events"], ["workload", "rate_per_s"],
-          ["workload", "payload_bytes"], ["workload", "burst"], ["workload", "quiet_after"],
-          ["workload", "quiet_real_s"], ["budget", "latency_p95_ms"], ["budget", "max_lost"],
-          ["budget", "deliver_within_real_s"]]  # fmt: skip
-CHAIN_LEAVES = [["hops"], ["description"], ["hops", 0], ["hops", 0, "options"],
-                ["hops", 0, "options", "size_buffer_bytes"], ["hops", 0, "behaviours"],
-                ["hops", 0, "mode"], ["hops", 0, "external"], ["hops", 1, "options", "x"]]
-edit_paths = st.one_of(st.sampled_from(LEAVES), st.lists(st.sampled_from(FIELDS), min_size=1,
-                                                         max_size=3))  # fmt: skip
+LEAVES = [
+    ["name"],
+    ["time_scale"],
+    ["transports"],
+    ["intermediaries"],
+    ["protocols"],
+    ["expect"],
+    ["workload", "events"],
+    ["workload", "rate_per_s"],
+    ["workload", "payload_bytes"],
+    ["workload", "burst"],
+    ["workload", "quiet_after"],
+    ["workload", "quiet_real_s"],
+    ["budget", "latency_p95_ms"],
+    ["budget", "max_lost"],
+    ["budget", "deliver_within_real_s"],
+]
+CHAIN_LEAVES = [
+    ["hops"],
+    ["description"],
+    ["hops", 0],
+    ["hops", 0, "options"],
+    ["hops", 0, "options", "size_buffer_bytes"],
+    ["hops", 0, "behaviours"],
+    ["hops", 0, "mode"],
+    ["hops", 0, "external"],
+    ["hops", 1, "options", "x"],
+]
+edit_paths = st.one_of(
+    st.sampled_from(LEAVES), st.lists(st.sampled_from(FIELDS), min_size=1, max_size=3)
+)
 edits = st.lists(st.tuples(edit_paths, st.one_of(hostile_numbers, values)), max_size=3)
-chain_edits_st = st.lists(st.tuples(st.sampled_from(CHAIN_LEAVES),
-                                    st.one_of(hostile_numbers, values)), max_size=3)
+chain_edits_st = st.lists(
+    st.tuples(st.sampled_from(CHAIN_LEAVES), st.one_of(hostile_numbers, values)), max_size=3
+)
 
 
 @pytest.fixture
@@ -131,12 +220,17 @@ def no_processes(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                HealthCheck.too_slow])  # fmt: skip
-@given(matrix_edits=edits, chain_edits=chain_edits_st,
-       long_chain=st.lists(hop, max_size=limits.MAX_HOPS + 40))  # fmt: skip
-def test_any_document_loads_or_raises_one_line(monkeypatch, no_processes, matrix_edits,
-                                               chain_edits, long_chain):  # fmt: skip
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    matrix_edits=edits,
+    chain_edits=chain_edits_st,
+    long_chain=st.lists(hop, max_size=limits.MAX_HOPS + 40),
+)
+def test_any_document_loads_or_raises_one_line(
+    monkeypatch, no_processes, matrix_edits, chain_edits, long_chain
+):
     matrix = _mutate(MATRIX, matrix_edits)
     chains = _mutate(INTERMEDIARIES, [(["chain", *p], v) for p, v in chain_edits])
     if long_chain:
@@ -169,9 +263,12 @@ def _assert_valid(matrix: Matrix) -> None:
         assert limits.bad_name(cell.intermediary.name) is None
         assert len(cell.intermediary.hops) <= limits.MAX_HOPS
         w, b, t = cell.workload, cell.budget, cell.timing
-        for value, bounds in ((t.time_scale, limits.TIME_SCALE), (w.events, limits.EVENTS),
-                              (w.rate_per_s, limits.RATE_PER_S),
-                              (w.payload_bytes, limits.PAYLOAD_BYTES)):  # fmt: skip
+        for value, bounds in (
+            (t.time_scale, limits.TIME_SCALE),
+            (w.events, limits.EVENTS),
+            (w.rate_per_s, limits.RATE_PER_S),
+            (w.payload_bytes, limits.PAYLOAD_BYTES),
+        ):
             assert limits.out_of_bounds(value, bounds) is None
         assert math.isfinite(b.latency_p95_ms) and 0 <= b.max_lost <= w.events
         assert w.schedule_s(t.time_scale)[-1] + t.deliver_within_s <= limits.CELL_MAX_S

@@ -11,46 +11,76 @@ from gauntlet.report.scorecard import build, render_html
 CHAIN = "corporate_chain"
 
 
-def cell(transport, intermediary, verdict, *, p50=2.0, p95=5.0, delivered=10, requests=1,
-         bytes_received=1000, protocol="h1", matrix="m"):  # fmt: skip
-    hops = ([] if intermediary == "direct" else
-            [{"behaviours": ["a"]}, {"behaviours": ["b"]}] if intermediary == CHAIN else
-            [{"behaviours": [intermediary]}])  # fmt: skip
+def cell(
+    transport,
+    intermediary,
+    verdict,
+    *,
+    p50=2.0,
+    p95=5.0,
+    delivered=10,
+    requests=1,
+    bytes_received=1000,
+    protocol="h1",
+    matrix="m",
+):
+    hops = (
+        []
+        if intermediary == "direct"
+        else [{"behaviours": ["a"]}, {"behaviours": ["b"]}]
+        if intermediary == CHAIN
+        else [{"behaviours": [intermediary]}]
+    )
     return {
-        "id": f"{matrix}:{transport}-{intermediary}-{protocol}", "transport": transport,
-        "intermediary": intermediary, "protocol": protocol, "verdict": verdict,
-        "expected_verdict": None, "reason": "r",
-        "metrics": {"sent": 10, "delivered": delivered, "requests": requests,
-                    "bytes_received": bytes_received,
-                    "latency_ms": {"p50": p50 if delivered else None,
-                                   "p95": p95 if delivered else None}},
+        "id": f"{matrix}:{transport}-{intermediary}-{protocol}",
+        "transport": transport,
+        "intermediary": intermediary,
+        "protocol": protocol,
+        "verdict": verdict,
+        "expected_verdict": None,
+        "reason": "r",
+        "metrics": {
+            "sent": 10,
+            "delivered": delivered,
+            "requests": requests,
+            "bytes_received": bytes_received,
+            "latency_ms": {"p50": p50 if delivered else None, "p95": p95 if delivered else None},
+        },
         "spec": {"matrix": matrix, "hops": hops},
-    }  # fmt: skip
+    }
 
 
 def doc(cells):
-    return {"schema_version": 1, "run_id": "r", "matrix": "m", "time_scale": 30,
-            "interrupted": False, "cells": cells}  # fmt: skip
+    return {
+        "schema_version": 1,
+        "run_id": "r",
+        "matrix": "m",
+        "time_scale": 30,
+        "interrupted": False,
+        "cells": cells,
+    }
 
 
 def run_a():
-    return doc([
-        cell("sse", "direct", "PASS", p50=1.0),
-        cell("sse", "store_and_forward", "FAIL", delivered=0),
-        cell("sse", "size_buffer", "FAIL", delivered=0),
-        cell("sse", "transparent", "PASS", p50=1.5),
-        cell("sse", CHAIN, "FAIL", delivered=0),
-        cell("long_poll", "direct", "PASS", p50=2.0, requests=12),
-        cell("long_poll", "store_and_forward", "PASS", p50=3.0, requests=12),
-        cell("long_poll", "size_buffer", "PASS", p50=4.0, requests=12, p95=40.0),
-        cell("long_poll", "transparent", "PASS", p50=2.5, requests=12),
-        cell("long_poll", CHAIN, "PASS", p50=5.0, requests=12),
-        cell("sse_close_each", "direct", "PASS", requests=10),
-        cell("sse_close_each", "store_and_forward", "PASS", requests=10),
-        cell("sse_close_each", "size_buffer", "PASS", requests=10, p95=12.0),
-        cell("sse_close_each", "transparent", "PASS", requests=10),
-        cell("sse_close_each", CHAIN, "PASS", requests=10),
-    ])  # fmt: skip
+    return doc(
+        [
+            cell("sse", "direct", "PASS", p50=1.0),
+            cell("sse", "store_and_forward", "FAIL", delivered=0),
+            cell("sse", "size_buffer", "FAIL", delivered=0),
+            cell("sse", "transparent", "PASS", p50=1.5),
+            cell("sse", CHAIN, "FAIL", delivered=0),
+            cell("long_poll", "direct", "PASS", p50=2.0, requests=12),
+            cell("long_poll", "store_and_forward", "PASS", p50=3.0, requests=12),
+            cell("long_poll", "size_buffer", "PASS", p50=4.0, requests=12, p95=40.0),
+            cell("long_poll", "transparent", "PASS", p50=2.5, requests=12),
+            cell("long_poll", CHAIN, "PASS", p50=5.0, requests=12),
+            cell("sse_close_each", "direct", "PASS", requests=10),
+            cell("sse_close_each", "store_and_forward", "PASS", requests=10),
+            cell("sse_close_each", "size_buffer", "PASS", requests=10, p95=12.0),
+            cell("sse_close_each", "transparent", "PASS", requests=10),
+            cell("sse_close_each", CHAIN, "PASS", requests=10),
+        ]
+    )
 
 
 def test_counts_paths_chains_and_names_what_defeats_each_transport():
@@ -78,8 +108,12 @@ def test_recommendation_is_computed_and_states_its_evidence():
 
 def test_changing_the_results_changes_the_recommendation():
     cells = run_a()["cells"]
-    worse = [dict(c, verdict="FAIL") if c["transport"] == "sse_close_each"
-             and c["intermediary"] == "size_buffer" else c for c in cells]  # fmt: skip
+    worse = [
+        dict(c, verdict="FAIL")
+        if c["transport"] == "sse_close_each" and c["intermediary"] == "size_buffer"
+        else c
+        for c in cells
+    ]
     text = " ".join(build(doc(worse)).recommendation)
     assert "long_poll survived every path (4 measured)." in text
     assert "sse_close_each failed 1 of 4: size_buffer" in text
@@ -88,8 +122,11 @@ def test_changing_the_results_changes_the_recommendation():
 
 def test_more_evidence_ranks_first_among_survivors():
     cells = [c for c in run_a()["cells"] if c["transport"] != "sse"]
-    cells = [c for c in cells if c["transport"] == "long_poll" or c["intermediary"] in
-             ("direct", "transparent")]  # sse_close_each now crossed one path only
+    cells = [
+        c
+        for c in cells
+        if c["transport"] == "long_poll" or c["intermediary"] in ("direct", "transparent")
+    ]  # sse_close_each now crossed one path only
     text = " ".join(build(doc(cells)).recommendation)
     assert "long_poll (4) and sse_close_each (1) survived every path they crossed" in text
     assert "Ship long_poll: it survived every path (4, the most of the survivors" in text
@@ -99,24 +136,29 @@ def test_no_survivor_recommends_the_fewest_defeats_with_care():
     cells = [c for c in run_a()["cells"] if c["transport"] == "sse"]
     text = " ".join(build(doc(cells)).recommendation)
     assert "Only sse was measured: run more transports" in text and "Ship" not in text
-    two = cells + [cell("websocket", "store_and_forward", "FAIL", delivered=0),
-                   cell("websocket", "size_buffer", "PASS", requests=1)]
+    two = cells + [
+        cell("websocket", "store_and_forward", "FAIL", delivered=0),
+        cell("websocket", "size_buffer", "PASS", requests=1),
+    ]
     text = " ".join(build(doc(two)).recommendation)
-    assert "No transport survived every path; websocket lost the fewest (1 of 2): " \
+    assert (
+        "No transport survived every path; websocket lost the fewest (1 of 2): "
         "0.10 requests and 100 bytes per delivered event, worst p95 5 ms." in text
+    )
     assert "Ship" not in text
 
 
 def test_partial_failures_name_the_variant_that_failed():
-    cells = [cell("sse", "idle_timeout", "PASS", matrix="smoke"),
-             cell("sse", "idle_timeout", "FAIL", matrix="quiet", delivered=3),
-             cell("sse", "idle_timeout", "FAIL", matrix="smoke", protocol="h2", delivered=3)]
+    cells = [
+        cell("sse", "idle_timeout", "PASS", matrix="smoke"),
+        cell("sse", "idle_timeout", "FAIL", matrix="quiet", delivered=3),
+        cell("sse", "idle_timeout", "FAIL", matrix="smoke", protocol="h2", delivered=3),
+    ]
     assert build(doc(cells)).scores[0].defeated_by == ("idle_timeout (quiet, smoke h2)",)
 
 
 def test_errors_are_not_evidence_and_absent_latency_is_said():
-    cells = [cell("sse", "x", "ERROR", delivered=0),
-             cell("sse", "y", "PASS", p50=None, p95=None)]  # fmt: skip
+    cells = [cell("sse", "x", "ERROR", delivered=0), cell("sse", "y", "PASS", p50=None, p95=None)]
     cells[1]["metrics"]["latency_ms"] = {"p50": None, "p95": None}
     card = build(doc(cells))
     assert card.scores[0].defeated_by == () and card.scores[0].counts["ERROR"] == 1
@@ -140,9 +182,17 @@ def test_shown_in_table_markdown_and_html():
 verdicts = st.sampled_from(["PASS", "DEGRADED", "FAIL", "ERROR"])
 
 
-@given(st.lists(st.tuples(st.sampled_from(["sse", "long_poll", "websocket"]),
-                          st.sampled_from(["direct", "p1", "p2", "p3", CHAIN]), verdicts),
-                min_size=1, max_size=30))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["sse", "long_poll", "websocket"]),
+            st.sampled_from(["direct", "p1", "p2", "p3", CHAIN]),
+            verdicts,
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_defeats_are_exactly_the_paths_with_a_failed_cell(spec):
     cells = [cell(t, i, v, delivered=0 if v == "FAIL" else 10) for t, i, v in spec]
     card = build(doc(cells))
@@ -178,7 +228,8 @@ def test_cells_without_send_time_are_counted_in_a_latency_line():
 def test_a_transport_that_delivered_nothing_ranks_after_one_that_did_when_all_else_ties():
     """A direct-only run: no path, no defeat, no DEGRADED cell; long_poll delivered nothing,
     so it has no cost per event, which ranks as the worst cost, not as a crash or the best."""
-    card = build(doc([cell("long_poll", "direct", "FAIL", delivered=0),
-                      cell("sse", "direct", "PASS")]))  # fmt: skip
+    card = build(
+        doc([cell("long_poll", "direct", "FAIL", delivered=0), cell("sse", "direct", "PASS")])
+    )
     assert [s.transport for s in card.scores] == ["sse", "long_poll"]
     assert [s.requests_per_event for s in card.scores] == [0.1, None]

@@ -13,23 +13,28 @@ def advice(*cells) -> tuple[str, ...]:
 
 def test_nothing_crossed_an_intermediary_so_nothing_is_recommended():
     assert advice(cell("sse", "direct", "PASS")) == (
-        "No recommendation: no transport crossed an intermediary in this run.",)
+        "No recommendation: no transport crossed an intermediary in this run.",
+    )
 
 
 def test_the_only_transport_measured_says_so_whether_it_survived_or_not():
     assert advice(cell("sse", "direct", "PASS"), cell("sse", "transparent", "PASS"))[-1] == (
         "Ship sse: it survived every path (the only transport measured); 0.10 requests and 100 "
-        "bytes per delivered event, worst p95 5 ms.")  # fmt: skip
+        "bytes per delivered event, worst p95 5 ms."
+    )
     assert advice(cell("sse", "size_buffer", "FAIL", delivered=0))[-1] == (
-        "Only sse was measured: run more transports (e.g. --matrix smoke) to choose between them.")
+        "Only sse was measured: run more transports (e.g. --matrix smoke) to choose between them."
+    )
 
 
 def test_a_single_survivor_is_shipped_without_the_tie_break_sentence():
     out = advice(cell("sse", "size_buffer", "FAIL", delivered=0), cell("ws", "size_buffer", "PASS"))
-    assert out == ("ws survived every path (1 measured).",
-                   "sse failed 1 of 1: size_buffer.",
-                   "Ship ws: it survived every path; 0.10 requests and 100 bytes per delivered "
-                   "event, worst p95 5 ms.")  # fmt: skip
+    assert out == (
+        "ws survived every path (1 measured).",
+        "sse failed 1 of 1: size_buffer.",
+        "Ship ws: it survived every path; 0.10 requests and 100 bytes per delivered "
+        "event, worst p95 5 ms.",
+    )
 
 
 def test_three_names_are_listed_with_commas_and_a_final_and():
@@ -38,9 +43,13 @@ def test_three_names_are_listed_with_commas_and_a_final_and():
 
 
 def test_error_cells_are_counted_per_transport_and_never_count_as_evidence():
-    out = advice(cell("a", "transparent", "PASS"), cell("a", "x", "ERROR"),
-                 cell("b", "transparent", "PASS"), cell("b", "x", "ERROR"),
-                 cell("b", "y", "ERROR"))  # fmt: skip
+    out = advice(
+        cell("a", "transparent", "PASS"),
+        cell("a", "x", "ERROR"),
+        cell("b", "transparent", "PASS"),
+        cell("b", "x", "ERROR"),
+        cell("b", "y", "ERROR"),
+    )
     assert out[-1] == "Not measured (ERROR cells, no evidence either way): a 1, b 2."
 
 
@@ -51,8 +60,10 @@ def test_transports_without_send_times_are_named_and_ranked_on_delivery_and_cost
         return c
 
     out = advice(no_latency("a"), no_latency("b"), no_latency("c", "FAIL", delivered=0))
-    assert out[-1] == ("Latency not measured for a and b (the endpoint sends no send time): "
-                       "ranked on delivery and cost only.")  # fmt: skip
+    assert out[-1] == (
+        "Latency not measured for a and b (the endpoint sends no send time): "
+        "ranked on delivery and cost only."
+    )
     assert "latency not measured." in out[-2]  # the cost of the shipped transport
 
 
@@ -64,10 +75,16 @@ def test_five_defeats_are_listed_whole_and_a_sixth_adds_an_ellipsis():
 
 
 def test_a_path_that_failed_only_in_some_cells_names_their_workload_and_protocol():
-    card = build(doc([cell("sse", "size_buffer", "PASS", matrix="m1"),
-                      cell("sse", "size_buffer", "FAIL", matrix="m2", protocol="h2"),
-                      cell("sse", "gzip", "PASS", matrix="m1"),
-                      cell("sse", "gzip", "FAIL", matrix="m2")]))  # fmt: skip
+    card = build(
+        doc(
+            [
+                cell("sse", "size_buffer", "PASS", matrix="m1"),
+                cell("sse", "size_buffer", "FAIL", matrix="m2", protocol="h2"),
+                cell("sse", "gzip", "PASS", matrix="m1"),
+                cell("sse", "gzip", "FAIL", matrix="m2"),
+            ]
+        )
+    )
     assert card.scores[0].defeated_by == ("size_buffer (m2 h2)", "gzip (m2)")
 
 
@@ -94,8 +111,16 @@ def test_cost_counts_every_delivering_cell_and_missing_figures_as_zero():
 
 
 def test_ties_rank_by_requests_then_worst_p95_with_unknowns_last():
-    card = build(doc([cell("a", "t", "PASS", requests=5), cell("b", "t", "PASS", requests=1),
-                      cell("c", "t", "PASS", p95=9.0), cell("d", "t", "PASS", p95=2.0)]))
+    card = build(
+        doc(
+            [
+                cell("a", "t", "PASS", requests=5),
+                cell("b", "t", "PASS", requests=1),
+                cell("c", "t", "PASS", p95=9.0),
+                cell("d", "t", "PASS", p95=2.0),
+            ]
+        )
+    )
     assert [s.transport for s in card.scores] == ["d", "b", "c", "a"]  # b, c, d: 0.1 each
     unknown = cell("e", "t", "PASS", p95=1.0)
     unknown["metrics"]["latency_ms"]["p95"] = None
@@ -104,9 +129,11 @@ def test_ties_rank_by_requests_then_worst_p95_with_unknowns_last():
 
 
 def test_the_subject_names_every_target_and_the_note_every_reason():
-    cells = [{**cell("sse", "direct", "PASS"), "target": "https://b.test"},
-             {**cell("ws", "direct", "PASS"), "target": "https://a.test", "latency": "no send"},
-             {**cell("lp", "direct", "PASS"), "latency": "clock"}]  # fmt: skip
+    cells = [
+        {**cell("sse", "direct", "PASS"), "target": "https://b.test"},
+        {**cell("ws", "direct", "PASS"), "target": "https://a.test", "latency": "no send"},
+        {**cell("lp", "direct", "PASS"), "latency": "clock"},
+    ]
     assert subject(doc(cells)) == "https://a.test, https://b.test, reference server"
     assert latency_note(doc(cells)) == "latency: clock; no send in 2 of 3 cells"
 
@@ -129,14 +156,21 @@ def test_without_spec_the_direct_cell_of_the_same_transport_is_still_the_baselin
 
 
 def test_added_latency_is_against_the_direct_cell_of_the_same_protocol():
-    card = build(doc([cell("sse", "direct", "PASS", p50=1.0),
-                      cell("sse", "direct", "PASS", p50=2.0, protocol="h2"),
-                      cell("sse", "x", "PASS", p50=6.0, protocol="h2")]))  # fmt: skip
+    card = build(
+        doc(
+            [
+                cell("sse", "direct", "PASS", p50=1.0),
+                cell("sse", "direct", "PASS", p50=2.0, protocol="h2"),
+                cell("sse", "x", "PASS", p50=6.0, protocol="h2"),
+            ]
+        )
+    )
     assert card.scores[0].added_p50_ms == 4.0
 
 
 def test_when_every_transport_lost_a_path_the_least_defeated_is_named_with_its_cost():
     out = advice(cell("a", "p", "FAIL", delivered=0), cell("b", "p", "FAIL", delivered=0))
-    assert out == ("a failed 1 of 1: p; b failed 1 of 1: p.",
-                   "No transport survived every path; a lost the fewest (1 of 1): nothing "
-                   "delivered.")  # fmt: skip
+    assert out == (
+        "a failed 1 of 1: p; b failed 1 of 1: p.",
+        "No transport survived every path; a lost the fewest (1 of 1): nothing delivered.",
+    )

@@ -19,8 +19,11 @@ from gauntlet.topology import FIRST_REQUEST_TIMEOUT_S, _until_settled
 
 
 def cell(transport: str):
-    return next(c for c in load_matrix("transports").cells
-                if c.transport == transport and c.intermediary.name == "store_and_forward")
+    return next(
+        c
+        for c in load_matrix("transports").cells
+        if c.transport == transport and c.intermediary.name == "store_and_forward"
+    )
 
 
 def test_only_the_canary_client_chooses_its_transport_and_its_patience_is_not_scaled():
@@ -51,7 +54,8 @@ async def test_the_workload_starts_when_the_canary_client_has_chosen(autojump_cl
 
 
 async def test_without_a_view_of_the_server_the_chosen_transports_first_request_is_enough(
-        autojump_clock):  # fmt: skip
+    autojump_clock,
+):
     log = EventLog()
     log.append(Request(now_ns(), 1, "GET /sse"))
 

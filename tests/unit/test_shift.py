@@ -12,18 +12,28 @@ def test_pairwise_differences_are_new_minus_old_sorted():
 
 
 def test_latencies_are_first_receipt_minus_publication_of_delivered_events():
-    cells = [{"samples": [{"sent_ms": 10.0, "received_ms": [12.5, 13.0]},
-                          {"sent_ms": 20.0, "received_ms": []}]},
-             {"samples": [{"sent_ms": 0.0, "received_ms": [4.0]}]}, {"samples": None}]
+    cells = [
+        {
+            "samples": [
+                {"sent_ms": 10.0, "received_ms": [12.5, 13.0]},
+                {"sent_ms": 20.0, "received_ms": []},
+            ]
+        },
+        {"samples": [{"sent_ms": 0.0, "received_ms": [4.0]}]},
+        {"samples": None},
+    ]
     assert latencies(cells) == [2.5, 4.0]
 
 
-@pytest.mark.parametrize(("n", "m", "confidence", "k"), [
-    (15, 15, 0.99, 50),  # floor(112.5 - 2.5758 * 24.109)
-    (15, 15, 0.95, 65),  # floor(112.5 - 1.9600 * 24.109)
-    (10, 10, 0.95, 24),  # Hollander & Wolfe's table gives 24 too
-    (3, 3, 0.99, 0),     # never below 0: the whole range
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("n", "m", "confidence", "k"),
+    [
+        (15, 15, 0.99, 50),  # floor(112.5 - 2.5758 * 24.109)
+        (15, 15, 0.95, 65),  # floor(112.5 - 1.9600 * 24.109)
+        (10, 10, 0.95, 24),  # Hollander & Wolfe's table gives 24 too
+        (3, 3, 0.99, 0),  # never below 0: the whole range
+    ],
+)
 def test_interval_rank(n, m, confidence, k):
     assert interval_rank(n, m, confidence) == k
 
@@ -57,8 +67,15 @@ def test_a_few_late_events_move_the_shift_little():
 
 def test_to_json_rounds_to_microseconds():
     s = Shift(1.23456, 0.12345, 2.34567, 1e-6, 15, 14, 0.98765)
-    assert s.to_json() == {"shift_ms": 1.235, "low_ms": 0.123, "high_ms": 2.346, "p": 1e-6,
-                           "n_old": 15, "n_new": 14, "old_median_ms": 0.988}
+    assert s.to_json() == {
+        "shift_ms": 1.235,
+        "low_ms": 0.123,
+        "high_ms": 2.346,
+        "p": 1e-6,
+        "n_old": 15,
+        "n_new": 14,
+        "old_median_ms": 0.988,
+    }
 
 
 def test_all_ties_give_no_shift_and_p_one_not_nan():

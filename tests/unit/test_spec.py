@@ -21,11 +21,14 @@ def test_forward_hop_only_first():
         check_chain([HopSpec(("transparent",)), HopSpec(("transparent",), mode="regular")])
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("squid:3128", "expected http://HOST:PORT"),
-    ("http://10.0.0.5:3128", "this machine only"),
-    ("http://proxy.example.com:3128", "this machine only"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("squid:3128", "expected http://HOST:PORT"),
+        ("http://10.0.0.5:3128", "this machine only"),
+        ("http://proxy.example.com:3128", "this machine only"),
+    ],
+)
 def test_external_hops_must_be_loopback_urls(url, message):
     with pytest.raises(ScenarioError, match=message):
         HopSpec((), mode="regular", external=url)

@@ -16,44 +16,97 @@ LONG = "x" * 2049
 
 # (name, stream bytes, expected [(type, data, last_event_id)], expected retry_ms)
 WPT_CASES = [
-    ("format-bom", "\ufeffdata: 1\n\n\ufeffdata: 2\n\ndata: 3\n\n".encode(),
-     [("message", "1", ""), ("message", "3", "")], None),
-    ("format-bom-2", "\ufeff\ufeffdata: 1\n\ndata: 2\n\ndata: 3\n\n".encode(),
-     [("message", "2", ""), ("message", "3", "")], None),
-    ("format-comments",
-     f"data:1\r:\0\n:\r\ndata:2\n:{LONG}\rdata:3\n:data:fail\r:{LONG}\ndata:4\n\n".encode(),
-     [("message", "1\n2\n3\n4", "")], None),
-    ("format-data-before-final-empty-line", b"retry:1000\ndata:test1\n\nid:test\ndata:test2",
-     [("message", "test1", "")], 1000),
-    ("format-field-data", b"data:\n\ndata\ndata\n\ndata:test\n\n",
-     [("message", "", ""), ("message", "\n", ""), ("message", "test", "")], None),
-    ("format-field-event", b"event:test\ndata:x\n\ndata:x\n\n",
-     [("test", "x", ""), ("message", "x", "")], None),
+    (
+        "format-bom",
+        "\ufeffdata: 1\n\n\ufeffdata: 2\n\ndata: 3\n\n".encode(),
+        [("message", "1", ""), ("message", "3", "")],
+        None,
+    ),
+    (
+        "format-bom-2",
+        "\ufeff\ufeffdata: 1\n\ndata: 2\n\ndata: 3\n\n".encode(),
+        [("message", "2", ""), ("message", "3", "")],
+        None,
+    ),
+    (
+        "format-comments",
+        f"data:1\r:\0\n:\r\ndata:2\n:{LONG}\rdata:3\n:data:fail\r:{LONG}\ndata:4\n\n".encode(),
+        [("message", "1\n2\n3\n4", "")],
+        None,
+    ),
+    (
+        "format-data-before-final-empty-line",
+        b"retry:1000\ndata:test1\n\nid:test\ndata:test2",
+        [("message", "test1", "")],
+        1000,
+    ),
+    (
+        "format-field-data",
+        b"data:\n\ndata\ndata\n\ndata:test\n\n",
+        [("message", "", ""), ("message", "\n", ""), ("message", "test", "")],
+        None,
+    ),
+    (
+        "format-field-event",
+        b"event:test\ndata:x\n\ndata:x\n\n",
+        [("test", "x", ""), ("message", "x", "")],
+        None,
+    ),
     ("format-field-event-empty", b"event: \ndata:data\n\n", [("message", "data", "")], None),
-    ("format-field-id", b"id: 1\ndata: x\n\nid: 2\ndata: y\n\ndata: z\n\n",
-     [("message", "x", "1"), ("message", "y", "2"), ("message", "z", "2")], None),
-    ("format-field-id-2", b"id:1\ndata:x\n\nid\ndata:y\n\n",
-     [("message", "x", "1"), ("message", "y", "")], None),
-    ("format-field-id-null", b"id:1\ndata:x\n\nid: a\0bc\ndata:y\n\n",
-     [("message", "x", "1"), ("message", "y", "1")], None),
-    ("format-field-parsing",
-     b"data:\0\ndata:  2\rData:1\ndata\0:2\ndata:1\r\0data:4\nda-ta:3\rdata_5\ndata:3\rdata:\r\n"
-     b" data:32\ndata:4\n\n",
-     [("message", "\0\n 2\n1\n3\n\n4", "")], None),
+    (
+        "format-field-id",
+        b"id: 1\ndata: x\n\nid: 2\ndata: y\n\ndata: z\n\n",
+        [("message", "x", "1"), ("message", "y", "2"), ("message", "z", "2")],
+        None,
+    ),
+    (
+        "format-field-id-2",
+        b"id:1\ndata:x\n\nid\ndata:y\n\n",
+        [("message", "x", "1"), ("message", "y", "")],
+        None,
+    ),
+    (
+        "format-field-id-null",
+        b"id:1\ndata:x\n\nid: a\0bc\ndata:y\n\n",
+        [("message", "x", "1"), ("message", "y", "1")],
+        None,
+    ),
+    (
+        "format-field-parsing",
+        b"data:\0\ndata:  2\rData:1\ndata\0:2\ndata:1\r\0data:4\nda-ta:3\rdata_5\ndata:3\rdata:\r\n"
+        b" data:32\ndata:4\n\n",
+        [("message", "\0\n 2\n1\n3\n\n4", "")],
+        None,
+    ),
     ("format-field-retry", b"retry:03000\ndata:x\n\n", [("message", "x", "")], 3000),
-    ("format-field-retry-bogus", b"retry:3000\nretry:1000x\ndata:x\n\n",
-     [("message", "x", "")], 3000),
+    (
+        "format-field-retry-bogus",
+        b"retry:3000\nretry:1000x\ndata:x\n\n",
+        [("message", "x", "")],
+        3000,
+    ),
     ("format-field-retry-empty", b"retry\ndata:test\n\n", [("message", "test", "")], None),
-    ("format-field-unknown",
-     b"data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test\n\n",
-     [("message", "test\n\ntest", "")], None),
-    ("format-leading-space", b"data:\ttest\rdata: \ndata:test\n\n",
-     [("message", "\ttest\n\ntest", "")], None),
-    ("format-newlines", b"data:test\r\ndata\ndata:test\r\n\r",
-     [("message", "test\n\ntest", "")], None),
+    (
+        "format-field-unknown",
+        b"data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test\n\n",
+        [("message", "test\n\ntest", "")],
+        None,
+    ),
+    (
+        "format-leading-space",
+        b"data:\ttest\rdata: \ndata:test\n\n",
+        [("message", "\ttest\n\ntest", "")],
+        None,
+    ),
+    (
+        "format-newlines",
+        b"data:test\r\ndata\ndata:test\r\n\r",
+        [("message", "test\n\ntest", "")],
+        None,
+    ),
     ("format-null-character", b"data:\0\n\n\n\n", [("message", "\0", "")], None),
     ("format-utf-8", "data:ok\u2026\n\n".encode(), [("message", "ok\u2026", "")], None),
-]  # fmt: skip
+]
 
 
 def events_of(chunks: list[bytes], last_event_id: str = "") -> tuple[list[tuple], SSEParser]:
@@ -62,8 +115,9 @@ def events_of(chunks: list[bytes], last_event_id: str = "") -> tuple[list[tuple]
     return out, parser
 
 
-@pytest.mark.parametrize(("name", "stream", "expected", "retry"), WPT_CASES,
-                         ids=[c[0] for c in WPT_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "stream", "expected", "retry"), WPT_CASES, ids=[c[0] for c in WPT_CASES]
+)
 def test_wpt_format_case_whole_bytewise_and_every_split(name, stream, expected, retry):
     whole, parser = events_of([stream])
     assert whole == expected
@@ -109,8 +163,9 @@ def test_empty_feed_is_a_no_op():
 
 # A model of valid streams: events with optional type and id, data lines, comments, retry,
 # each line ended by CR, LF or CRLF at random.
-text = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
-               max_size=12)  # fmt: skip
+text = st.text(
+    st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=12
+)
 field_value = text.filter(lambda s: not s.startswith(" ") and "\0" not in s)
 event_model = st.tuples(
     st.one_of(st.none(), field_value.filter(bool)),

@@ -24,4 +24,5 @@ def test_client_context_verifies_and_trusts_only_the_run_ca(tmp_path):
     context = ca.client_context(["h2", "http/1.1"])
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert [c["subject"] for c in context.get_ca_certs()] == [
-        ((("commonName", "Gauntlet run CA"),), (("organizationName", "Gauntlet test run"),))]
+        ((("commonName", "Gauntlet run CA"),), (("organizationName", "Gauntlet test run"),))
+    ]

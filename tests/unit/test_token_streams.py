@@ -23,8 +23,14 @@ from tests.unit.test_scenario import GOOD, write
 MS = 1_000_000
 
 
-def answer(arrivals_ms: list[float], reads: list[int] | None = None, *, sent: int | None = None,
-           end: bool = True, every_ms: float = 20) -> EventLog:  # fmt: skip
+def answer(
+    arrivals_ms: list[float],
+    reads: list[int] | None = None,
+    *,
+    sent: int | None = None,
+    end: bool = True,
+    every_ms: float = 20,
+) -> EventLog:
     """A request at 0, token i published at (i+1)*every_ms, received at arrivals_ms[i]."""
     log = EventLog()
     log.append(Request(0, 1, "POST /v1/chat/completions"))
@@ -92,8 +98,9 @@ def test_mostly_lumps_over_the_budget_are_degraded_batched():
     log = answer([50] * 5 + [90] * 5 + [130], reads=[1] * 5 + [2] * 5 + [3], every_ms=10)
     j = judged(log)
     assert j.verdict == Verdict.DEGRADED
-    assert ("batched: all 11 tokens delivered in lumps of 5 (typical; budget 4), up to 5 per "
-            "read") in j.reason  # fmt: skip
+    assert (
+        "batched: all 11 tokens delivered in lumps of 5 (typical; budget 4), up to 5 per read"
+    ) in j.reason
 
 
 def test_one_big_lump_among_streamed_tokens_is_a_hiccup_not_batching():
@@ -141,10 +148,15 @@ def test_tokens_are_2_to_20_bytes():
     assert min(sizes) == 2 and max(sizes) == 20
 
 
-@pytest.mark.parametrize(("opt_out", "x_accel", "cache"), [
-    ("none", False, b"no-cache"), ("x_accel", True, b"no-cache"),
-    ("no_transform", False, b"no-cache, no-transform"), ("both", True, b"no-cache, no-transform"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("opt_out", "x_accel", "cache"),
+    [
+        ("none", False, b"no-cache"),
+        ("x_accel", True, b"no-cache"),
+        ("no_transform", False, b"no-cache, no-transform"),
+        ("both", True, b"no-cache, no-transform"),
+    ],
+)
 def test_opt_out_headers(opt_out, x_accel, cache):
     headers = dict(sse_headers(opt_out))
     assert headers[b"content-type"].startswith(b"text/event-stream")
@@ -164,8 +176,12 @@ def test_headers_multiply_cells_and_join_the_id(tmp_path):
         'verdict = "DEGRADED"\nreason = "a header-specific expectation wins"\n'
     )
     cells = {c.id: c for c in load_matrix(str(write(tmp_path, text))).cells}
-    assert sorted(cells) == ["long_poll-direct", "long_poll-direct-x_accel", "sse-direct",
-                             "sse-direct-x_accel"]  # fmt: skip
+    assert sorted(cells) == [
+        "long_poll-direct",
+        "long_poll-direct-x_accel",
+        "sse-direct",
+        "sse-direct-x_accel",
+    ]
     assert cells["sse-direct-x_accel"].expected_verdict == Verdict.DEGRADED
     assert cells["sse-direct"].expected_verdict == Verdict.PASS
     assert cells["sse-direct-x_accel"].to_json()["headers"] == "x_accel"

@@ -75,7 +75,10 @@ def chain(monkeypatch):
 
     @asynccontextmanager
     async def fake_chain(
-        specs: Sequence[ScaledHop], server_url: str, workdir: Path, tls=None,
+        specs: Sequence[ScaledHop],
+        server_url: str,
+        workdir: Path,
+        tls=None,
     ) -> AsyncIterator[list[RunningHop]]:
         record["args"] = (list(specs), server_url, workdir, tls)
         if record["fail"] is not None:
@@ -84,8 +87,9 @@ def chain(monkeypatch):
         for i, spec in enumerate(specs):
             process = FakeProcess()
             record["processes"].append(process)
-            hops.append(RunningHop(spec.spec, i + 1, f"http://127.0.0.1:{10 + i}", 100 + i, None,
-                                   process))  # type: ignore[arg-type]
+            hops.append(
+                RunningHop(spec.spec, i + 1, f"http://127.0.0.1:{10 + i}", 100 + i, None, process)
+            )  # type: ignore[arg-type]
         record["events"].append("hops up")
         try:
             yield hops
@@ -112,7 +116,9 @@ def client(events: list[str], seen: list[Target] | None = None):
 
 
 async def test_up_from_the_server_outwards_and_down_clients_then_hops_then_server(
-    chain, tmp_path, autojump_clock: trio.testing.MockClock,
+    chain,
+    tmp_path,
+    autojump_clock: trio.testing.MockClock,
 ):
     events: list[str] = []
     chain["events"] = events
@@ -121,15 +127,24 @@ async def test_up_from_the_server_outwards_and_down_clients_then_hops_then_serve
         t.start_client(client(events, seen))
         await trio.sleep(1)
         events.append("body done")
-    assert events == ["server up", "hops up", "client up", "body done", "client down",
-                      "hops killed", "server down"]  # fmt: skip
+    assert events == [
+        "server up",
+        "hops up",
+        "client up",
+        "body done",
+        "client down",
+        "hops killed",
+        "server down",
+    ]
     assert chain["args"][1] == "http://127.0.0.1:1"  # the chain starts at the server's URL
     assert seen == [Target("http://127.0.0.1:10")]  # clients enter at the front hop
     assert [h.index for h in t.hops] == [1, 2]
 
 
 async def test_an_error_in_the_block_still_tears_down_in_order_and_propagates(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
@@ -139,12 +154,20 @@ async def test_an_error_in_the_block_still_tears_down_in_order_and_propagates(
             await trio.sleep(1)
             raise ValueError("the workload broke")
     assert isinstance(unwrap(caught.value), ValueError)
-    assert events == ["server up", "hops up", "client up", "client down", "hops killed",
-                      "server down"]  # fmt: skip
+    assert events == [
+        "server up",
+        "hops up",
+        "client up",
+        "client down",
+        "hops killed",
+        "server down",
+    ]
 
 
 async def test_a_cancel_from_outside_ctrl_c_kills_the_hops_after_the_clients(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
@@ -153,12 +176,20 @@ async def test_a_cancel_from_outside_ctrl_c_kills_the_hops_after_the_clients(
             t.start_client(client(events))
             await trio.sleep_forever()
     assert scope.cancelled_caught
-    assert events == ["server up", "hops up", "client up", "client down", "hops killed",
-                      "server down"]  # fmt: skip
+    assert events == [
+        "server up",
+        "hops up",
+        "client up",
+        "client down",
+        "hops killed",
+        "server down",
+    ]
 
 
 async def test_a_hop_that_cannot_start_stops_the_server_and_starts_no_client(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
@@ -171,13 +202,16 @@ async def test_a_hop_that_cannot_start_stops_the_server_and_starts_no_client(
 
 
 async def test_a_watched_hop_that_exits_ends_the_block_with_a_hop_fault(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
     with pytest.raises(BaseException) as caught:
-        async with open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events),
-                                 watch=lambda: 2.5) as t:  # fmt: skip
+        async with open_topology(
+            [HOP], tmp_path, EventLog(), server=FakeServer(events), watch=lambda: 2.5
+        ) as t:
             t.start_client(client(events))
             await trio.sleep(1)
             chain["processes"][0].exit.set()
@@ -185,12 +219,20 @@ async def test_a_watched_hop_that_exits_ends_the_block_with_a_hop_fault(
     fault = unwrap(caught.value)
     assert isinstance(fault, HopFault)
     assert str(fault) == "hop 1 (transparent, pid 100) exited with signal 9 (SIGKILL) at 2.5 s"
-    assert events == ["server up", "hops up", "client up", "client down", "hops killed",
-                      "server down"]  # fmt: skip
+    assert events == [
+        "server up",
+        "hops up",
+        "client up",
+        "client down",
+        "hops killed",
+        "server down",
+    ]
 
 
 async def test_without_watch_a_hop_exit_is_not_the_topologys_business(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
@@ -205,8 +247,9 @@ async def test_the_watch_ends_before_the_hops_are_killed(chain, tmp_path, autoju
     """Killing the hops at teardown makes their processes exit: that is no HopFault."""
     events: list[str] = []
     chain["events"] = events
-    async with open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events),
-                             watch=lambda: 0.0):  # fmt: skip
+    async with open_topology(
+        [HOP], tmp_path, EventLog(), server=FakeServer(events), watch=lambda: 0.0
+    ):
         await trio.sleep(1)
     chain["processes"][0].exit.set()  # would raise if anything still watched
     await trio.sleep(1)
@@ -214,7 +257,9 @@ async def test_the_watch_ends_before_the_hops_are_killed(chain, tmp_path, autoju
 
 
 async def test_over_a_running_servers_url_nothing_is_started_for_the_server(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
@@ -222,29 +267,36 @@ async def test_over_a_running_servers_url_nothing_is_started_for_the_server(
         assert t.server is None and t.entry == Target("http://127.0.0.1:7")
     assert events == ["hops up", "hops killed"]
     with pytest.raises(ValueError, match="server_socket"):
-        async with open_topology([], tmp_path, EventLog(), server="http://127.0.0.1:7",
-                                 server_socket=object()):  # type: ignore[arg-type]  # fmt: skip
+        async with open_topology(
+            [], tmp_path, EventLog(), server="http://127.0.0.1:7", server_socket=object()
+        ):  # type: ignore[arg-type]
             pass  # pragma: no cover
 
 
 async def test_tls_makes_one_ca_for_the_server_the_hops_and_the_clients(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
     server = FakeServer(events)
     forward = scale_hop(HopSpec(("transparent",), mode="regular"))
-    async with open_topology([forward], tmp_path, EventLog(), server=server, tls=True,
-                             http2=True) as t:  # fmt: skip
+    async with open_topology(
+        [forward], tmp_path, EventLog(), server=server, tls=True, http2=True
+    ) as t:
         assert t.tls is not None and t.tls.ca_cert.is_relative_to(tmp_path / "ca")
         assert server.started_with == (t.tls, None)
         assert chain["args"][3] is t.tls
-        assert t.entry == Target("http://127.0.0.1:1", forward_proxy="http://127.0.0.1:10",
-                                 http2=True, tls=t.tls)  # fmt: skip
+        assert t.entry == Target(
+            "http://127.0.0.1:1", forward_proxy="http://127.0.0.1:10", http2=True, tls=t.tls
+        )
 
 
 async def test_a_block_client_ends_with_its_block_before_the_topology(
-    chain, tmp_path, autojump_clock,
+    chain,
+    tmp_path,
+    autojump_clock,
 ):
     events: list[str] = []
     chain["events"] = events
@@ -252,19 +304,28 @@ async def test_a_block_client_ends_with_its_block_before_the_topology(
         async with t.client(client(events)):
             await trio.sleep(1)
         events.append("sample done")
-    assert events == ["server up", "hops up", "client up", "client down", "sample done",
-                      "hops killed", "server down"]  # fmt: skip
+    assert events == [
+        "server up",
+        "hops up",
+        "client up",
+        "client down",
+        "sample done",
+        "hops killed",
+        "server down",
+    ]
 
 
 def test_a_cell_ended_by_two_hop_faults_is_named_by_one_and_a_ctrl_c_is_left_alone():
     """topology._cause: the hop watch and the chain watch may both see a hop go at once."""
     from gauntlet.topology import _cause
 
-    both = ExceptionGroup("n", [ExceptionGroup("m", [HopFault("hop 1 exited")]),
-                                HopFault("hop 1 refused")])  # fmt: skip
+    both = ExceptionGroup(
+        "n", [ExceptionGroup("m", [HopFault("hop 1 exited")]), HopFault("hop 1 refused")]
+    )
     assert str(_cause(both)) == "hop 1 exited"
-    assert isinstance(_cause(ExceptionGroup("n", [HopStartError("x"), ValueError()])),
-                      HopStartError)  # fmt: skip
+    assert isinstance(
+        _cause(ExceptionGroup("n", [HopStartError("x"), ValueError()])), HopStartError
+    )
     interrupted = BaseExceptionGroup("n", [HopFault("hop 1 exited"), KeyboardInterrupt()])
     assert _cause(interrupted) is interrupted
     assert isinstance(_cause(ExceptionGroup("n", [ValueError("v")])), ValueError)

@@ -13,8 +13,19 @@ def metrics(sent=10, delivered=10, p95=5.0, out_of_order=0, duplicates=0) -> Met
     lost = sent - delivered
     none = LatencySummary(None, None, None, None)
     lat = LatencySummary(p95, p95, p95, p95) if delivered else none
-    return Metrics(sent, delivered, lost, duplicates, out_of_order, lat, 1.0, 0, 1, 0,
-                   tuple(range(delivered + 1, sent + 1)))  # fmt: skip
+    return Metrics(
+        sent,
+        delivered,
+        lost,
+        duplicates,
+        out_of_order,
+        lat,
+        1.0,
+        0,
+        1,
+        0,
+        tuple(range(delivered + 1, sent + 1)),
+    )
 
 
 BUDGET = Budget(latency_p95_ms=100)
@@ -56,8 +67,7 @@ def test_without_latency_the_verdict_rests_on_delivery_and_order_and_says_so():
     assert judgement.verdict == Verdict.PASS
     assert "10/10 delivered in order within 2 s; latency not measured" in judgement.reason
     assert "latency budget not checked" in judgement.reason
-    assert judge(metrics(p95=None, out_of_order=1), BUDGET, within_s=2).verdict == \
-        Verdict.DEGRADED
+    assert judge(metrics(p95=None, out_of_order=1), BUDGET, within_s=2).verdict == Verdict.DEGRADED
     assert judge(metrics(p95=None, delivered=9), BUDGET, within_s=2).verdict == Verdict.FAIL
 
 

@@ -26,8 +26,12 @@ def test_the_folder_is_removed_when_the_run_raises(tmp_path):
 
 
 def test_a_dead_owners_folder_is_swept_and_a_live_ones_kept(tmp_path):
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                           capture_output=True, text=True, check=True)  # fmt: skip
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead = tmp_path / "gauntlet-dead-1"
     dead.mkdir()
     (dead / OWNER_FILE).write_text(f"{child.stdout.strip()} 12345\n")

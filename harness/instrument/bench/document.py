@@ -38,12 +38,18 @@ def _ms(value: float | None) -> float | None:
 
 
 def latency_summary(samples_ms: Sequence[float]) -> dict[str, float | None]:
-    return {"p50": _ms(percentile(samples_ms, 50)), "p99": _ms(percentile(samples_ms, 99)),
-            "max": _ms(max(samples_ms) if samples_ms else None)}  # fmt: skip
+    return {
+        "p50": _ms(percentile(samples_ms, 50)),
+        "p99": _ms(percentile(samples_ms, 99)),
+        "max": _ms(max(samples_ms) if samples_ms else None),
+    }
 
 
-def limiting_process(processes: Sequence[dict[str, Any]], machine_busy_cores: float | None = None,
-                     cores: int | None = None) -> dict[str, Any] | None:  # fmt: skip
+def limiting_process(
+    processes: Sequence[dict[str, Any]],
+    machine_busy_cores: float | None = None,
+    cores: int | None = None,
+) -> dict[str, Any] | None:
     """The busiest process of a point (by share of one core) and whether it was saturated.
 
     On a small machine no single process may fill a core while all cores are busy (server,
@@ -54,11 +60,18 @@ def limiting_process(processes: Sequence[dict[str, Any]], machine_busy_cores: fl
     if not busy:
         return None
     top = max(busy, key=lambda p: p["cpu_share"])
-    machine = machine_busy_cores is not None and bool(cores) and \
-        machine_busy_cores >= SATURATED_CPU_SHARE * (cores or 1)  # fmt: skip
-    return {"role": top["role"], "pid": top["pid"], "cpu_share": top["cpu_share"],
-            "saturated": top["cpu_share"] >= SATURATED_CPU_SHARE,
-            "machine_saturated": machine}  # fmt: skip
+    machine = (
+        machine_busy_cores is not None
+        and bool(cores)
+        and machine_busy_cores >= SATURATED_CPU_SHARE * (cores or 1)
+    )
+    return {
+        "role": top["role"],
+        "pid": top["pid"],
+        "cpu_share": top["cpu_share"],
+        "saturated": top["cpu_share"] >= SATURATED_CPU_SHARE,
+        "machine_saturated": machine,
+    }
 
 
 def is_bad(point: dict[str, Any]) -> bool:
@@ -90,13 +103,19 @@ def knees(points: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         reason = None
         if knee is not None:
             reason = knee.get("error") or (
-                f"delivered {knee['delivered_fraction']:.4f}, p99 "
-                f"{knee['latency_ms']['p99']} ms")
-        out.append({"transport": transport, "path": path,
-                    "knee_subscribers": knee["subscribers"] if knee else None,
-                    "max_good_subscribers": good, "reason": reason,
-                    "limited_by": limited_by(knee) if knee else None})
-    return out  # fmt: skip
+                f"delivered {knee['delivered_fraction']:.4f}, p99 {knee['latency_ms']['p99']} ms"
+            )
+        out.append(
+            {
+                "transport": transport,
+                "path": path,
+                "knee_subscribers": knee["subscribers"] if knee else None,
+                "max_good_subscribers": good,
+                "reason": reason,
+                "limited_by": limited_by(knee) if knee else None,
+            }
+        )
+    return out
 
 
 def limited_by(point: dict[str, Any]) -> str | None:
@@ -121,9 +140,13 @@ def hop_overhead(direct: dict[str, Any], chained: dict[str, Any], hops: int) -> 
         diff = None if a is None or b is None else b - a
         added[q] = None if diff is None else round(diff, 3)
         per_hop[q] = None if diff is None else round(diff / hops, 3)
-    return {"hops": hops, "latency_ms": chained["latency_ms"],
-            "delivered_fraction": chained["delivered_fraction"],
-            "added_ms": added, "added_per_hop_ms": per_hop}  # fmt: skip
+    return {
+        "hops": hops,
+        "latency_ms": chained["latency_ms"],
+        "delivered_fraction": chained["delivered_fraction"],
+        "added_ms": added,
+        "added_per_hop_ms": per_hop,
+    }
 
 
 EMULATION_VS_REAL_MAX_RATIO = 2.0  # the emulation may cost at most 2x the fastest real proxy
@@ -135,8 +158,13 @@ def relay_cost(direct: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:
     added = hop_overhead(direct, point, 1)["added_ms"]
     cpu, delivered = point.get("hops_cpu_s"), point.get("delivered") or 0
     per_event = None if cpu is None or not delivered else round(cpu * 1e6 / delivered, 1)
-    return {"hop": point["path"], "added_ms": added, "cpu_us_per_event": per_event,
-            "delivered_fraction": point.get("delivered_fraction"), "error": point.get("error")}
+    return {
+        "hop": point["path"],
+        "added_ms": added,
+        "cpu_us_per_event": per_event,
+        "delivered_fraction": point.get("delivered_fraction"),
+        "error": point.get("error"),
+    }
 
 
 def emulation_vs_real(costs: list[dict[str, Any]], emulation: str = "hop") -> dict[str, Any]:
@@ -149,8 +177,10 @@ def emulation_vs_real(costs: list[dict[str, Any]], emulation: str = "hop") -> di
     out: dict[str, Any] = {"emulation": emulation, "fastest_real": {}, "ratio": {}, "met": None}
     if emu is None or not reals:
         return out
-    for key, get in (("added_p50_ms", lambda c: c["added_ms"]["p50"]),
-                     ("cpu_us_per_event", lambda c: c["cpu_us_per_event"])):  # fmt: skip
+    for key, get in (
+        ("added_p50_ms", lambda c: c["added_ms"]["p50"]),
+        ("cpu_us_per_event", lambda c: c["cpu_us_per_event"]),
+    ):
         values = [(get(c), c["hop"]) for c in reals if get(c) is not None]
         if not values or get(emu) is None:
             continue
@@ -162,8 +192,9 @@ def emulation_vs_real(costs: list[dict[str, Any]], emulation: str = "hop") -> di
     return out
 
 
-def _target(name: str, text: str, figure: float | None, unit: str, met: bool | None,
-            note: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _target(
+    name: str, text: str, figure: float | None, unit: str, met: bool | None, note: str | None = None
+) -> dict[str, Any]:
     return {"name": name, "text": text, "figure": figure, "unit": unit, "met": met, "note": note}
 
 
@@ -171,43 +202,91 @@ def evaluate_targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target of the issue with the figure it was judged on; `met` None: not measured."""
     out = []
     for h in doc.get("hops", []) or [{"transport": "sse", "chains": []}]:
-        per_hop = [c["added_per_hop_ms"]["p50"] for c in h["chains"]
-                   if c["added_per_hop_ms"]["p50"] is not None]  # fmt: skip
+        per_hop = [
+            c["added_per_hop_ms"]["p50"]
+            for c in h["chains"]
+            if c["added_per_hop_ms"]["p50"] is not None
+        ]
         worst = max(per_hop) if per_hop else None
-        out.append(_target(f"hop_p50_per_hop_{h['transport']}", f"a transparent hop adds at "
-                           f"most {HOP_P50_PER_HOP_MAX_MS:g} ms p50 per hop ({h['transport']})",
-                           worst, "ms", None if worst is None else worst <= HOP_P50_PER_HOP_MAX_MS,
-                           "worst per-hop p50 over the chains of 1, 2 and 3 hops"))  # fmt: skip
-    scale = [p for p in doc.get("sweep", []) if p["transport"] == "sse" and p["path"] == "hop"
-             and p["subscribers"] == SCALE_SUBSCRIBERS]  # fmt: skip
+        out.append(
+            _target(
+                f"hop_p50_per_hop_{h['transport']}",
+                f"a transparent hop adds at "
+                f"most {HOP_P50_PER_HOP_MAX_MS:g} ms p50 per hop ({h['transport']})",
+                worst,
+                "ms",
+                None if worst is None else worst <= HOP_P50_PER_HOP_MAX_MS,
+                "worst per-hop p50 over the chains of 1, 2 and 3 hops",
+            )
+        )
+    scale = [
+        p
+        for p in doc.get("sweep", [])
+        if p["transport"] == "sse" and p["path"] == "hop" and p["subscribers"] == SCALE_SUBSCRIBERS
+    ]
     if scale:
         p = scale[-1]
         p99 = p["latency_ms"]["p99"]
-        met = not p.get("error") and p["delivered_fraction"] == 1 and p99 is not None \
+        met = (
+            not p.get("error")
+            and p["delivered_fraction"] == 1
+            and p99 is not None
             and p99 < SCALE_P99_MAX_MS
-        out.append(_target("sse_1000_through_hop", f"{SCALE_SUBSCRIBERS} concurrent SSE "
-                           f"subscribers through one hop at 1 event/s: zero loss, p99 under "
-                           f"{SCALE_P99_MAX_MS:g} ms", p99, "ms", met,
-                           f"delivered fraction {p['delivered_fraction']}"))  # fmt: skip
+        )
+        out.append(
+            _target(
+                "sse_1000_through_hop",
+                f"{SCALE_SUBSCRIBERS} concurrent SSE "
+                f"subscribers through one hop at 1 event/s: zero loss, p99 under "
+                f"{SCALE_P99_MAX_MS:g} ms",
+                p99,
+                "ms",
+                met,
+                f"delivered fraction {p['delivered_fraction']}",
+            )
+        )
     else:
-        out.append(_target("sse_1000_through_hop", f"{SCALE_SUBSCRIBERS} concurrent SSE "
-                           "subscribers through one hop", None, "ms", None,
-                           "not in this sweep"))  # fmt: skip
+        out.append(
+            _target(
+                "sse_1000_through_hop",
+                f"{SCALE_SUBSCRIBERS} concurrent SSE subscribers through one hop",
+                None,
+                "ms",
+                None,
+                "not in this sweep",
+            )
+        )
     for r in doc.get("real_hops", []):
         cmp = r.get("comparison") or {}
         ratios = cmp.get("ratio") or {}
         figure = max(ratios.values()) if ratios else None
-        out.append(_target(f"emulation_vs_real_{r['transport']}", "the transparent emulation "
-                           f"costs at most {EMULATION_VS_REAL_MAX_RATIO:g}x the fastest real "
-                           f"proxy, added p50 and CPU per event ({r['transport']})", figure,
-                           "x", cmp.get("met"), f"ratios {ratios}"))  # fmt: skip
+        out.append(
+            _target(
+                f"emulation_vs_real_{r['transport']}",
+                "the transparent emulation "
+                f"costs at most {EMULATION_VS_REAL_MAX_RATIO:g}x the fastest real "
+                f"proxy, added p50 and CPU per event ({r['transport']})",
+                figure,
+                "x",
+                cmp.get("met"),
+                f"ratios {ratios}",
+            )
+        )
     walls = {m["name"]: m for m in doc.get("matrices", [])}
     for name, limit in (("smoke", SMOKE_MAX_S), ("default", DEFAULT_MAX_S)):
         m = walls.get(name)
         wall = m.get("wall_s") if m else None
         note = (m.get("skipped") if m else "not run") if wall is None else None
-        out.append(_target(f"{name}_matrix_wall", f"{name} matrix under {limit:g} s", wall, "s",
-                           None if wall is None else wall < limit, note))  # fmt: skip
+        out.append(
+            _target(
+                f"{name}_matrix_wall",
+                f"{name} matrix under {limit:g} s",
+                wall,
+                "s",
+                None if wall is None else wall < limit,
+                note,
+            )
+        )
     return out
 
 

@@ -77,16 +77,22 @@ class BenchConfig:
     real_hop_rate_per_s: float = 50.0
 
     def check(self) -> None:
-        unknown = [t for t in {*self.transports, *self.floor_transports, *self.hop_transports}
-                   if t not in LOAD_TRANSPORTS]  # fmt: skip
+        unknown = [
+            t
+            for t in {*self.transports, *self.floor_transports, *self.hop_transports}
+            if t not in LOAD_TRANSPORTS
+        ]
         if unknown:  # the load generator's user kinds (harness/load/locustfile.py)
-            raise GauntletError(f"unknown transport {sorted(unknown)[0]!r} (known: "
-                                f"{', '.join(LOAD_TRANSPORTS)})")  # fmt: skip
+            raise GauntletError(
+                f"unknown transport {sorted(unknown)[0]!r} (known: {', '.join(LOAD_TRANSPORTS)})"
+            )
         too_many = [n for n in self.subscribers if not 1 <= n <= MAX_SUBSCRIBERS]
         if too_many:
-            raise GauntletError(f"--subscribers {too_many[0]}: a point is bounded to "
-                                f"1..{MAX_SUBSCRIBERS} subscribers (loopback sockets, "
-                                "file descriptors)")  # fmt: skip
+            raise GauntletError(
+                f"--subscribers {too_many[0]}: a point is bounded to "
+                f"1..{MAX_SUBSCRIBERS} subscribers (loopback sockets, "
+                "file descriptors)"
+            )
         bad = [m for m in self.matrices if m not in MATRIX_COMMANDS]
         if bad:
             raise GauntletError(f"unknown matrix {bad[0]!r} (known: {', '.join(MATRIX_COMMANDS)})")
@@ -100,11 +106,16 @@ def quick_config(**overrides: Any) -> BenchConfig:
     """Under 3 minutes: the sweep at 10 and 1000, few events, hop chains for sse only, and the
     smoke matrix; the default profile takes ~7 minutes and is skipped (and says so)."""
     settings: dict[str, Any] = dict(
-        quick=True, subscribers=(10, 1000), sweep_events=5, floor_events=40,
-        hop_transports=("sse",), matrices=("smoke",), real_hop_transports=("sse",),
+        quick=True,
+        subscribers=(10, 1000),
+        sweep_events=5,
+        floor_events=40,
+        hop_transports=("sse",),
+        matrices=("smoke",),
+        real_hop_transports=("sse",),
         real_hop_events=150,
         skipped_matrices=(("default", "skipped by --quick (about 7 minutes)"),),
-    )  # fmt: skip
+    )
     settings.update(overrides)
     return BenchConfig(**settings)
 
@@ -132,8 +143,12 @@ def _memory_mb() -> int | None:
 
 
 def bench_machine(open_files: int) -> dict[str, Any]:
-    return {**machine_info(), "cpu_model": _cpu_model(), "memory_mb": _memory_mb(),
-            "open_files_limit": open_files}  # fmt: skip
+    return {
+        **machine_info(),
+        "cpu_model": _cpu_model(),
+        "memory_mb": _memory_mb(),
+        "open_files_limit": open_files,
+    }
 
 
 def _line(label: str, point: dict[str, Any]) -> Step:
@@ -141,18 +156,33 @@ def _line(label: str, point: dict[str, Any]) -> Step:
         return Step(f"{label}: ERROR {point['error']}")
     lat, lim = point["latency_ms"], point.get("limiting") or {}
     busiest = f", busiest {lim['role']} {lim['cpu_share']:.0%}" if lim else ""
-    return Step(f"{label}: delivered {point['delivered_fraction']:.4f}, p50 {lat['p50']} ms, "
-                f"p99 {lat['p99']} ms{busiest} [{point['duration_s']:.0f} s]")  # fmt: skip
+    return Step(
+        f"{label}: delivered {point['delivered_fraction']:.4f}, p50 {lat['p50']} ms, "
+        f"p99 {lat['p99']} ms{busiest} [{point['duration_s']:.0f} s]"
+    )
 
 
-async def _floor_and_hops(config: BenchConfig, workdir: Path, progress: Progress,
-                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+async def _floor_and_hops(
+    config: BenchConfig,
+    workdir: Path,
+    progress: Progress,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     floor, hops = [], []
     for transport in config.floor_transports:
-        spec = PointSpec(transport, 1, 0, config.floor_events, config.floor_rate_per_s,
-                         deliver_within_s=config.deliver_within_s)  # fmt: skip
-        progress(Note(f"floor: {transport}, 1 subscriber, {spec.events} events at "
-                      f"{spec.rate_per_s:g}/s, direct"))  # fmt: skip
+        spec = PointSpec(
+            transport,
+            1,
+            0,
+            config.floor_events,
+            config.floor_rate_per_s,
+            deliver_within_s=config.deliver_within_s,
+        )
+        progress(
+            Note(
+                f"floor: {transport}, 1 subscriber, {spec.events} events at "
+                f"{spec.rate_per_s:g}/s, direct"
+            )
+        )
         direct = await measure_point(spec, workdir, progress)
         progress(_line("direct", direct))
         floor.append(direct)
@@ -160,9 +190,18 @@ async def _floor_and_hops(config: BenchConfig, workdir: Path, progress: Progress
             continue
         chains = []
         for k in config.hop_counts:
-            chained = await measure_point(PointSpec(
-                transport, 1, k, config.floor_events, config.floor_rate_per_s,
-                deliver_within_s=config.deliver_within_s), workdir, progress)  # fmt: skip
+            chained = await measure_point(
+                PointSpec(
+                    transport,
+                    1,
+                    k,
+                    config.floor_events,
+                    config.floor_rate_per_s,
+                    deliver_within_s=config.deliver_within_s,
+                ),
+                workdir,
+                progress,
+            )
             progress(_line(f"{k} hop(s)", chained))
             entry = hop_overhead(direct, chained, k)
             entry["error"] = chained.get("error")
@@ -171,8 +210,9 @@ async def _floor_and_hops(config: BenchConfig, workdir: Path, progress: Progress
     return floor, hops
 
 
-async def _real_hops(config: BenchConfig, workdir: Path, progress: Progress
-                     ) -> list[dict[str, Any]]:  # fmt: skip
+async def _real_hops(
+    config: BenchConfig, workdir: Path, progress: Progress
+) -> list[dict[str, Any]]:
     """Direct, the transparent emulation and each real proxy as one hop, one subscriber, in
     the same run: added latency and CPU per relayed event (document.relay_cost). A device
     not installed is listed as skipped with its package."""
@@ -180,14 +220,24 @@ async def _real_hops(config: BenchConfig, workdir: Path, progress: Progress
 
     out = []
     for transport in config.real_hop_transports:
-        def point(**kw: Any) -> PointSpec:
-            return PointSpec(transport, 1, events=config.real_hop_events,  # noqa: B023
-                             rate_per_s=config.real_hop_rate_per_s,
-                             deliver_within_s=config.deliver_within_s, **kw)  # fmt: skip
 
-        progress(Note(f"real hops: {transport}, {config.real_hop_events} events at "
-                      f"{config.real_hop_rate_per_s:g}/s: direct, transparent, "
-                      f"{', '.join(config.real_hops)}"))  # fmt: skip
+        def point(**kw: Any) -> PointSpec:
+            return PointSpec(
+                transport,  # noqa: B023 - called in this iteration only
+                1,
+                events=config.real_hop_events,
+                rate_per_s=config.real_hop_rate_per_s,
+                deliver_within_s=config.deliver_within_s,
+                **kw,
+            )
+
+        progress(
+            Note(
+                f"real hops: {transport}, {config.real_hop_events} events at "
+                f"{config.real_hop_rate_per_s:g}/s: direct, transparent, "
+                f"{', '.join(config.real_hops)}"
+            )
+        )
         direct = await measure_point(point(), workdir, progress)
         costs, skipped = [], []
         for spec in [point(hops=1)] + [point(hops=1, real=name) for name in config.real_hops]:
@@ -198,8 +248,15 @@ async def _real_hops(config: BenchConfig, workdir: Path, progress: Progress
             measured = await measure_point(spec, workdir, progress)
             progress(_line(spec.path, measured))
             costs.append(relay_cost(direct, measured))
-        out.append({"transport": transport, "direct": direct["latency_ms"], "hops": costs,
-                    "skipped": skipped, "comparison": emulation_vs_real(costs)})  # fmt: skip
+        out.append(
+            {
+                "transport": transport,
+                "direct": direct["latency_ms"],
+                "hops": costs,
+                "skipped": skipped,
+                "comparison": emulation_vs_real(costs),
+            }
+        )
     return out
 
 
@@ -213,16 +270,27 @@ async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tupl
             broken = None
             for n in sorted(config.subscribers):
                 i += 1
-                spec = PointSpec(transport, n, hops, config.sweep_events,
-                                 config.sweep_rate_per_s, per_worker=config.per_worker,
-                                 deliver_within_s=config.deliver_within_s)  # fmt: skip
+                spec = PointSpec(
+                    transport,
+                    n,
+                    hops,
+                    config.sweep_events,
+                    config.sweep_rate_per_s,
+                    per_worker=config.per_worker,
+                    deliver_within_s=config.deliver_within_s,
+                )
                 if broken is not None:  # bounded: no bigger load after a point that broke
-                    skipped.append({"transport": transport, "path": spec.path,
-                                    "subscribers": n, "why": broken})  # fmt: skip
+                    skipped.append(
+                        {"transport": transport, "path": spec.path, "subscribers": n, "why": broken}
+                    )
                     progress(Note(f"sweep [{i}/{total}] {transport} {spec.path} {n}: skipped"))
                     continue
-                progress(Note(f"sweep [{i}/{total}] {transport} {spec.path} {n} subscribers "
-                              f"({spec.n_workers} workers)"))  # fmt: skip
+                progress(
+                    Note(
+                        f"sweep [{i}/{total}] {transport} {spec.path} {n} subscribers "
+                        f"({spec.n_workers} workers)"
+                    )
+                )
                 point = await measure_point(spec, workdir, progress)
                 progress(_line(f"{transport} {spec.path} {n}", point))
                 points.append(point)
@@ -234,11 +302,15 @@ async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tupl
 async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict[str, Any]:
     args, limit_s = MATRIX_COMMANDS[name]
     command = [sys.executable, "-m", "gauntlet", *args, "--results", str(results_dir)]
-    progress(Note(f"matrix {name}: {' '.join(['gauntlet', *args])} "
-                  f"(bounded {limit_s:.0f} s)"))  # fmt: skip
+    progress(Note(f"matrix {name}: {' '.join(['gauntlet', *args])} (bounded {limit_s:.0f} s)"))
     started = time.monotonic()
-    entry: dict[str, Any] = {"name": name, "command": ["gauntlet", *args], "wall_s": None,
-                             "exit_code": None, "skipped": None}  # fmt: skip
+    entry: dict[str, Any] = {
+        "name": name,
+        "command": ["gauntlet", *args],
+        "wall_s": None,
+        "exit_code": None,
+        "skipped": None,
+    }
     results_dir.mkdir(parents=True, exist_ok=True)
     out_path = results_dir / f"{name}.out"
     with open(out_path, "wb") as out, open(results_dir / f"{name}.err", "wb") as err:
@@ -253,15 +325,22 @@ async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict
     else:
         entry["wall_s"] = round(time.monotonic() - started, 2)
         entry["exit_code"] = code
-        cells = [line for line in out_path.read_text(errors="replace").splitlines()
-                 if line.startswith("results: ")]  # fmt: skip
+        cells = [
+            line
+            for line in out_path.read_text(errors="replace").splitlines()
+            if line.startswith("results: ")
+        ]
         entry["cells"] = _count_cells(cells[-1].removeprefix("results: ")) if cells else None
     progress(Step(f"{name}: {entry['wall_s']} s, exit {entry['exit_code']}"))
     return entry
 
 
-async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress = ignore,
-                    command: list[str] | None = None) -> tuple[BenchDocument, Path]:  # fmt: skip
+async def run_bench(
+    config: BenchConfig,
+    results_dir: Path,
+    progress: Progress = ignore,
+    command: list[str] | None = None,
+) -> tuple[BenchDocument, Path]:
     """Measure everything `config` asks for and write the document; returns (doc, path)."""
     config.check()
     open_files = procs.raise_open_files_limit()
@@ -273,10 +352,20 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
         floor, hops = await _floor_and_hops(config, workdir, progress)
         real_hops = await _real_hops(config, workdir, progress)
         sweep, skipped = await _sweep(config, workdir, progress)
-        matrices = [await _time_matrix(name, workdir / "matrix-results", progress)
-                    for name in config.matrices]  # fmt: skip
-    matrices += [{"name": name, "command": list(MATRIX_COMMANDS[name][0]), "wall_s": None,
-                  "exit_code": None, "skipped": why} for name, why in config.skipped_matrices]
+        matrices = [
+            await _time_matrix(name, workdir / "matrix-results", progress)
+            for name in config.matrices
+        ]
+    matrices += [
+        {
+            "name": name,
+            "command": list(MATRIX_COMMANDS[name][0]),
+            "wall_s": None,
+            "exit_code": None,
+            "skipped": why,
+        }
+        for name, why in config.skipped_matrices
+    ]
     doc: dict[str, Any] = {
         **header(BenchDocument, created=created, machine=bench_machine(open_files), repo=REPO),
         "bench_id": bench_id,
@@ -292,7 +381,7 @@ async def run_bench(config: BenchConfig, results_dir: Path, progress: Progress =
         "matrices": matrices,
         "targets": [],
         "wall_s": 0.0,
-    }  # fmt: skip
+    }
     doc["targets"] = evaluate_targets(doc)
     doc["wall_s"] = round(time.monotonic() - started, 2)
     bench = BenchDocument.model_validate(doc)
@@ -314,25 +403,35 @@ def write_bench(doc: BenchDocument, results_dir: Path) -> Path:
 def summary_lines(doc: dict[str, Any]) -> list[str]:
     """A short human summary of a bench document (pure)."""
     m = doc["machine"]
-    out = [f"bench {doc['bench_id']} ({'quick' if doc['quick'] else 'full'}), "
-           f"{doc['wall_s']:.0f} s on {m['cpu_count']} x {m.get('cpu_model')}, "
-           f"{m.get('memory_mb')} MB, Python {m['python']}"]  # fmt: skip
+    out = [
+        f"bench {doc['bench_id']} ({'quick' if doc['quick'] else 'full'}), "
+        f"{doc['wall_s']:.0f} s on {m['cpu_count']} x {m.get('cpu_model')}, "
+        f"{m.get('memory_mb')} MB, Python {m['python']}"
+    ]
     for p in doc["floor"]:
-        out.append(f"floor {p['transport']:<10} p50 {p['latency_ms']['p50']} ms, "
-                   f"p99 {p['latency_ms']['p99']} ms")  # fmt: skip
+        out.append(
+            f"floor {p['transport']:<10} p50 {p['latency_ms']['p50']} ms, "
+            f"p99 {p['latency_ms']['p99']} ms"
+        )
     for h in doc["hops"]:
         for c in h["chains"]:
-            out.append(f"hops  {h['transport']:<10} {c['hops']} hop(s): +{c['added_ms']['p50']} "
-                       f"ms p50, +{c['added_ms']['p99']} ms p99 "
-                       f"({c['added_per_hop_ms']['p50']} ms p50 per hop)")  # fmt: skip
+            out.append(
+                f"hops  {h['transport']:<10} {c['hops']} hop(s): +{c['added_ms']['p50']} "
+                f"ms p50, +{c['added_ms']['p99']} ms p99 "
+                f"({c['added_per_hop_ms']['p50']} ms p50 per hop)"
+            )
     for r in doc.get("real_hops", []):
         for c in r["hops"]:
-            out.append(f"relay {r['transport']:<10} {c['hop']:<17} +{c['added_ms']['p50']} ms p50, "
-                       f"{c['cpu_us_per_event']} us CPU per event")  # fmt: skip
+            out.append(
+                f"relay {r['transport']:<10} {c['hop']:<17} +{c['added_ms']['p50']} ms p50, "
+                f"{c['cpu_us_per_event']} us CPU per event"
+            )
         for s in r["skipped"]:
             out.append(f"relay {r['transport']:<10} {s['hop']:<17} skipped: {s['why']}")
-    out.append(f"{'transport':<10} {'path':<7} {'subs':>5} {'delivered':>9} {'p50 ms':>8} "
-               f"{'p99 ms':>8}  busiest process")  # fmt: skip
+    out.append(
+        f"{'transport':<10} {'path':<7} {'subs':>5} {'delivered':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8}  busiest process"
+    )
     for p in doc["sweep"]:
         lim = p.get("limiting") or {}
         busiest = f"{lim['role']} {lim['cpu_share']:.0%}" if lim else "-"
@@ -341,16 +440,23 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
         if p.get("error"):
             busiest = f"ERROR {p['error']}"
         frac = p["delivered_fraction"]
-        out.append(f"{p['transport']:<10} {p['path']:<7} {p['subscribers']:>5} "
-                   f"{frac if frac is not None else '-':>9} {_num(p['latency_ms']['p50']):>8} "
-                   f"{_num(p['latency_ms']['p99']):>8}  {busiest}")  # fmt: skip
+        out.append(
+            f"{p['transport']:<10} {p['path']:<7} {p['subscribers']:>5} "
+            f"{frac if frac is not None else '-':>9} {_num(p['latency_ms']['p50']):>8} "
+            f"{_num(p['latency_ms']['p99']):>8}  {busiest}"
+        )
     for k in doc["knees"]:
-        where = (f"at {k['knee_subscribers']} ({k['reason']}; limited by {k['limited_by']})"
-                 if k["knee_subscribers"] else "not reached")  # fmt: skip
+        where = (
+            f"at {k['knee_subscribers']} ({k['reason']}; limited by {k['limited_by']})"
+            if k["knee_subscribers"]
+            else "not reached"
+        )
         out.append(f"knee  {k['transport']} {k['path']}: {where}")
     for m_ in doc["matrices"]:
-        out.append(f"matrix {m_['name']}: " + (f"{m_['wall_s']} s" if m_["wall_s"] is not None
-                                               else f"not timed ({m_['skipped']})"))
+        out.append(
+            f"matrix {m_['name']}: "
+            + (f"{m_['wall_s']} s" if m_["wall_s"] is not None else f"not timed ({m_['skipped']})")
+        )
     for t in doc["targets"]:
         mark = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
         out.append(f"target {mark}: {t['text']} (figure: {t['figure']} {t['unit']})")

@@ -52,15 +52,19 @@ class PointSpec:
 
     def __post_init__(self) -> None:
         if not 1 <= self.subscribers <= MAX_SUBSCRIBERS:
-            raise GauntletError(f"{self.subscribers} subscribers: a point is bounded to "
-                                f"1..{MAX_SUBSCRIBERS} connections")  # fmt: skip
+            raise GauntletError(
+                f"{self.subscribers} subscribers: a point is bounded to "
+                f"1..{MAX_SUBSCRIBERS} connections"
+            )
         if not 0 <= self.hops <= 5:
             raise GauntletError(f"{self.hops} hops: expected 0..5")
         if self.events < 1 or self.rate_per_s <= 0:
             raise GauntletError("a point needs at least one event at a positive rate")
         if self.transport not in LOAD_TRANSPORTS:
-            raise GauntletError(f"transport {self.transport!r}: the load generator runs "
-                                f"{', '.join(LOAD_TRANSPORTS)}")  # fmt: skip
+            raise GauntletError(
+                f"transport {self.transport!r}: the load generator runs "
+                f"{', '.join(LOAD_TRANSPORTS)}"
+            )
 
     @property
     def n_workers(self) -> int:
@@ -83,11 +87,18 @@ def load_spec(spec: PointSpec) -> LoadSpec:
     first event, `connect_rate` per worker (a storm of 2000 would overflow listen backlogs and
     measure SYN retries instead of push), bounded as every load run."""
     workers = spec.n_workers
-    return LoadSpec(spec.transport, spec.subscribers,
-                    spawn_rate=min(spec.connect_rate * workers, spec.subscribers * 10.0),
-                    rate_per_s=spec.rate_per_s, duration_s=spec.events / spec.rate_per_s,
-                    workers=workers, through=spec.path, deliver_within_s=spec.deliver_within_s,
-                    payload_bytes=spec.payload_bytes, publish_when_subscribed=True)  # fmt: skip
+    return LoadSpec(
+        spec.transport,
+        spec.subscribers,
+        spawn_rate=min(spec.connect_rate * workers, spec.subscribers * 10.0),
+        rate_per_s=spec.rate_per_s,
+        duration_s=spec.events / spec.rate_per_s,
+        workers=workers,
+        through=spec.path,
+        deliver_within_s=spec.deliver_within_s,
+        payload_bytes=spec.payload_bytes,
+        publish_when_subscribed=True,
+    )
 
 
 def bench_point(spec: PointSpec, run: dict[str, Any]) -> dict[str, Any]:
@@ -108,13 +119,18 @@ def bench_point(spec: PointSpec, run: dict[str, Any]) -> dict[str, Any]:
     hop_cpu = [p["cpu_s"] for p in processes if p["role"] == "proxy"]
     kinds = run.get("client_error_kinds") or {}
     return {
-        "transport": spec.transport, "path": spec.path, "hops": spec.hops,
-        "subscribers": spec.subscribers, "workers": run.get("workers", spec.n_workers),
-        "events": spec.events, "rate_per_s": spec.rate_per_s,
+        "transport": spec.transport,
+        "path": spec.path,
+        "hops": spec.hops,
+        "subscribers": spec.subscribers,
+        "workers": run.get("workers", spec.n_workers),
+        "events": spec.events,
+        "rate_per_s": spec.rate_per_s,
         "sent_events": run.get("sent_events", 0),
         "expected_deliveries": run.get("expected_deliveries", 0),
         "delivered": run.get("delivered", 0),
-        "lost": run.get("lost"), "duplicates": run.get("duplicates"),
+        "lost": run.get("lost"),
+        "duplicates": run.get("duplicates"),
         "unexpected_ids": run.get("unexpected_ids"),
         "delivered_fraction": run.get("delivered_fraction"),
         "latency_ms": run.get("latency_ms") or {"p50": None, "p99": None, "max": None},
@@ -122,25 +138,28 @@ def bench_point(spec: PointSpec, run: dict[str, Any]) -> dict[str, Any]:
         "window_s": run.get("window_s"),
         "processes": processes,
         "machine_busy_cores": run.get("machine_busy_cores"),
-        "hops_cpu_s": round(sum(hop_cpu), 6) if spec.hops and hop_cpu
-        and None not in hop_cpu and len(hop_cpu) == spec.hops else None,
+        "hops_cpu_s": round(sum(hop_cpu), 6)
+        if spec.hops and hop_cpu and None not in hop_cpu and len(hop_cpu) == spec.hops
+        else None,
         "limiting": run.get("limiting"),
         "subscribers_connected": run.get("subscribed"),
         "reconnects": run.get("reconnects"),
         "client_errors": run.get("client_errors"),
-        "client_error_examples": [f"{kind} x{n}" for kind, n in kinds.items()]
-        [:MAX_ERROR_EXAMPLES],
+        "client_error_examples": [f"{kind} x{n}" for kind, n in kinds.items()][:MAX_ERROR_EXAMPLES],
         "stop_reason": run.get("stop_reason"),
         "load_average_before": run.get("load_average_before"),
         "load_average_after": run.get("load_average_after"),
         "attempts": run.get("attempts", []),
         "error": run.get("error"),
         "duration_s": run.get("duration_s"),
-    }  # fmt: skip
+    }
 
 
-async def measure_point(spec: PointSpec, workdir: Path, progress: Progress = ignore,
-                        ) -> dict[str, Any]:  # fmt: skip
+async def measure_point(
+    spec: PointSpec,
+    workdir: Path,
+    progress: Progress = ignore,
+) -> dict[str, Any]:
     """Measure one point on the load generator; an error makes an entry with `error` set."""
     run = await measure(load_spec(spec), TargetChoice(), spec.chain, workdir, progress)
     return bench_point(spec, run)
