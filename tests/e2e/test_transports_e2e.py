@@ -1,5 +1,7 @@
-"""Every transport through real processes: direct over h1, HTTPS and HTTP/2, the buffering
-matrix from scenarios/transports.toml, and the WebSocket fallback against a killing proxy.
+"""Every transport through real processes: the buffering matrix from
+scenarios/transports.toml, and the WebSocket fallback against a killing proxy (direct over
+h1, HTTPS and HTTP/2: test_direct_e2e.py; the forward-proxy matrices:
+test_forward_proxy_matrices_e2e.py; split so the side-by-side runner spreads them).
 
 Determinism contract: loopback only, OS-chosen ports, a hard `fail_after` on every wait.
 Tolerance: direct cells must deliver everything with p95 under the 250 ms budget; the slowest
@@ -14,45 +16,14 @@ import subprocess
 import pytest
 import trio
 
-from gauntlet.clients import TRANSPORTS
 from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload, load_intermediaries
 from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget
 from tests.e2e.conftest import gauntlet_cmd
+from tests.e2e.test_direct_e2e import cell
 
 pytestmark = pytest.mark.e2e
-
-
-def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str) -> CellSpec:
-    name = "+".join(h.label for h in hops) or "direct"
-    return CellSpec(
-        "test",
-        transport,
-        Intermediary(name, "", hops),
-        Workload(6, 10, 64),
-        Budget(250),
-        Timing(30, 60),
-        None,
-        None,
-        protocol,
-    )
-
-
-@pytest.mark.parametrize("protocol", ["h1", "https", "h2"])
-async def test_every_transport_passes_direct(protocol, tmp_path):
-    failures = {}
-    for transport in TRANSPORTS:
-        with trio.fail_after(30):
-            entry = await run_cell(cell(transport, (), protocol), tmp_path)
-        if entry["verdict"] != "PASS":
-            failures[transport] = entry["reason"]
-        versions = {c.get("http_version") for c in entry["connections"]}
-        # A WebSocket is HTTP/1.1 (no RFC 8441 here); a browser's page cannot see the wire
-        # protocol its requests took, so its connections are labelled "browser".
-        if protocol == "h2" and not transport.startswith(("websocket", "browser_")):
-            assert versions == {"HTTP/2"}, (transport, versions)
-    assert not failures
 
 
 @pytest.fixture(scope="module")
@@ -159,25 +130,6 @@ async def test_adaptive_sse_guesses_wrong_behind_an_h2_front_h1_back_hop(tmp_pat
     assert entry["metrics"]["reconnects"] >= 5
 
 
-def test_tls_matrix_https_saves_sse_only_from_a_proxy_that_cannot_see_inside(tmp_path):
-    done = subprocess.run(
-        gauntlet_cmd(
-            "run", "--matrix", "tls", "--no-plots", "--no-calibration", "--results", str(tmp_path)
-        ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    cells = {
-        c["id"]: c for c in json.loads((tmp_path / "latest" / "results.json").read_text())["cells"]
-    }
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert len(cells) == 18
-    assert cells["sse-old_proxy_connect_only"]["metrics"]["delivered"] == 0
-    assert cells["sse-old_proxy_connect_only-https"]["metrics"]["delivered"] == 10
-    assert cells["sse-ssl_inspection-h2"]["metrics"]["delivered"] == 0
-
-
 async def test_sse_client_stops_for_good_on_a_non_200_answer(tmp_path):
     from functools import partial
 
@@ -192,50 +144,3 @@ async def test_sse_client_stops_for_good_on_a_non_200_answer(tmp_path):
             await trio.sleep(0.3)  # with a 10 ms retry, a reconnecting client would ask again
     assert len(r.log.of(Request)) == 1
     assert "failed for good: status 404" in r.log.of(Disconnected)[0].reason
-
-
-@pytest.fixture(scope="module")
-def corporate_ws(tmp_path_factory):
-    results = tmp_path_factory.mktemp("corporate_ws")
-    done = subprocess.run(
-        gauntlet_cmd(
-            "run",
-            "--matrix",
-            "corporate_ws",
-            "--no-plots",
-            "--no-calibration",
-            "--jobs",
-            "2",
-            "--results",
-            str(results),
-        ),
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    doc = json.loads((results / "latest" / "results.json").read_text())
-    return done, {c["id"]: c for c in doc["cells"]}
-
-
-def test_websocket_through_corporate_forward_proxies(corporate_ws):
-    """ws:// and wss:// go through the forward proxy's CONNECT tunnel, as a browser's do:
-    an inspecting proxy that refuses upgrades is what answers 403 (the server never sees
-    the /ws request), one that kills them makes the plain client flap while the engine.io-
-    style client gives up probing and stays on polling. The tunnel-only proxy allows CONNECT
-    to 443 only (Debian squid's SSL_ports): wss:// passes, ws:// (port 80) gets 403."""
-    done, cells = corporate_ws
-    assert done.returncode == 0, done.stdout + done.stderr
-    for suffix in ("", "-https"):  # h1 cells have no protocol suffix
-        refused = cells[f"websocket-ssl_inspection_no_websocket{suffix}"]
-        assert all("403" in c["ended"] for c in refused["connections"])
-        assert not [s for s in refused["server_saw"] if "/ws" in s]
-        assert cells[f"websocket-zscaler_class{suffix}"]["metrics"]["reconnects"] >= 3
-        for proxy in ("ssl_inspection_no_websocket", "zscaler_class"):
-            notes = cells[f"websocket_fallback-{proxy}{suffix}"]["notes"]
-            assert any("given up after 3 failed probes" in n for n in notes), notes
-    tunnelled = cells["websocket-old_proxy_connect_only-https"]
-    assert tunnelled["metrics"]["reconnects"] == 0
-    assert [s for s in tunnelled["server_saw"] if "/ws" in s]
-    port_80 = cells["websocket-old_proxy_connect_only"]
-    assert port_80["connections"] and all("403" in c["ended"] for c in port_80["connections"])
-    assert not [s for s in port_80["server_saw"] if "/ws" in s]
