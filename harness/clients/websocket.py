@@ -122,9 +122,9 @@ async def open_socket(target: Target, resource: str) -> AsyncIterator[WebSocketC
                     await stream.do_handshake()
                 ws = await wrap_client_stream(
                     nursery,
-                    stream,
+                    stream,  # type: ignore[arg-type]
                     f"{host}:{port}",
-                    resource,  # type: ignore[arg-type]
+                    resource,
                 )
             try:
                 yield ws
