@@ -24,9 +24,10 @@ import math
 import os
 import platform
 import subprocess
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -206,12 +207,45 @@ def header(
     }
 
 
+class Problem(NamedTuple):
+    """pydantic's first error, split where a reader looks for it. The scenario loader
+    (harness/scenario_models.py) words it as `<place>: field '<field>': ...`, documents as
+    `<place>.<field>: ...` (`first_problem`)."""
+
+    place: str
+    """The table or list entry the field is in: `cells[0]`, `corp.hops[1]`; '' at the top."""
+    field: str
+    """The last name, with the indexes after it: `verdict`, `transports[1]`."""
+    kind: str
+    """pydantic's error type: `missing`, `extra_forbidden`, or a validator's own."""
+    message: str
+    got: Any
+
+
+def place_and_field(loc: Sequence[int | str]) -> tuple[str, str]:
+    """Split a pydantic location at its last name: `("expect", 3, "verdict")` is the field
+    `verdict` of `expect[3]`, `("transports", 1)` the field `transports[1]` at the top."""
+    cut = max((i for i, part in enumerate(loc) if isinstance(part, str)), default=0)
+
+    def dotted(parts: Sequence[int | str]) -> str:
+        return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+
+    return dotted(loc[:cut]), dotted(loc[cut:])
+
+
+def problem(exc: ValidationError, at: Sequence[int | str] = ()) -> Problem:
+    """The first error of `exc`; `at` is where the validated value sits in its file."""
+    err = exc.errors()[0]
+    place, field = place_and_field((*at, *err["loc"]))
+    return Problem(place, field, err["type"], err["msg"], err.get("input"))
+
+
 def first_problem(exc: ValidationError) -> str:
     """pydantic's first error as `place.field: message` on one line."""
-    err = exc.errors()[0]
-    place = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-    got = "" if err["type"] == "missing" else f" (got {err.get('input')!r:.40})"
-    return f"{place or 'document'}: {err['msg']}{got}"
+    found = problem(exc)
+    where = ".".join(part for part in (found.place, found.field) if part)
+    got = "" if found.kind == "missing" else f" (got {found.got!r:.40})"
+    return f"{where or 'document'}: {found.message}{got}"
 
 
 def json_safe(value: Any) -> Any:
