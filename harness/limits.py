@@ -5,8 +5,9 @@ Each bound is where a value stops describing a measurement and starts breaking t
 `time_scale = 1e9` turns a 60 s budget into 60 ns, `1e-9` or `rate_per_s = 1e-9` never ends,
 `events = 1e9` allocates tens of GB before the first event, a 50-hop chain starts 48
 mitmdumps (3.5 GB), `--jobs 1000` distorts latencies 70x on 2 cores. The scenario loader
-(harness/scenario.py) checks all of them once, at load, with one line naming file, place and
-field; README.md lists them. Pure data and pure checks: nothing here starts a process.
+(its models, harness/scenario_models.py, and harness/scenario.py) checks all of them once, at
+load, with one line naming file, place and field; README.md lists them. Pure data and pure
+checks: nothing here starts a process.
 """
 
 from __future__ import annotations

@@ -8,8 +8,12 @@ intermediary on its own (one reverse hop), and `direct` means no hop at all.
 Real-world durations are written at their real values (names end in `_real_s`); the cells
 built here carry them divided by the matrix's `time_scale` (harness/spec.py, the one place
 that divides), so the launcher and the clients take seconds and the report can show both.
-Every error names the file, the place in it and the field. `select_cells` is how both the
-CLI and the pytest plugin choose what to run.
+What each file may hold is a pydantic model (harness/scenario_models.py: strict types, the
+bounds and safe names of harness/limits.py, no unknown key); what spans tables or needs the
+registries (an [[expect]] naming a cell of its matrix, known names, the options a behaviour
+declares, a chain's hop order, a cell's length) is checked here once the models have parsed.
+Every error is one line naming the file, the place in it and the field. `select_cells` is how
+both the CLI and the pytest plugin choose what to run.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet import limits, proxies, real
+from gauntlet import scenario_models as models
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError, ScenarioError
 from gauntlet.loopback import parse_server_address
@@ -69,79 +74,6 @@ class Matrix:
     cells: tuple[CellSpec, ...]
 
 
-class _Table:
-    """A TOML table that reports missing, mistyped and unknown keys with file and place."""
-
-    def __init__(self, data: Any, path: Path, where: str) -> None:
-        if not isinstance(data, dict):
-            raise ScenarioError(f"{path}: {where}: expected a table, got {type(data).__name__}")
-        self.data, self.path, self.where = data, path, where
-        self.used: set[str] = set()
-
-    def error(self, key: str, what: str) -> ScenarioError:
-        return ScenarioError(f"{self.path}: {self.where}: field '{key}': {what}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        self.used.add(key)
-        if key not in self.data:
-            if default is ...:
-                raise self.error(key, "missing")
-            return default
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise self.error(key, f"expected {names}, got {type(value).__name__} {value!r}")
-        return value
-
-    def positive(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        value = self.get(key, kind, default)
-        if value <= 0:
-            raise self.error(key, f"must be > 0, got {value!r}")
-        return value
-
-    def bounded(
-        self,
-        key: str,
-        kind: type | tuple[type, ...],
-        bounds: tuple[float, float],
-        default: Any = ...,
-        *,
-        above: bool = False,
-    ) -> Any:
-        """A finite number within `bounds` (harness/limits.py says why each bound is there)."""
-        value = self.get(key, kind, default)
-        why = limits.out_of_bounds(value, bounds, above=above)
-        if why is not None:
-            raise self.error(key, why)
-        return value
-
-    def strings(self, key: str, default: Any = ...) -> list[str]:
-        """A list of distinct strings (names of transports, intermediaries, ...)."""
-        values = self.get(key, list, default)
-        for i, value in enumerate(values):
-            if not isinstance(value, str):
-                raise self.error(f"{key}[{i}]", f"expected str, got {type(value).__name__}")
-            if value in values[:i]:
-                raise self.error(f"{key}[{i}]", f"{value!r} is listed twice")
-        return values
-
-    def name(self, key: str, default: Any = ...) -> str:
-        value = self.get(key, str, default)
-        why = limits.bad_name(value)
-        if why is not None:
-            raise self.error(key, why)
-        return value
-
-    def table(self, key: str, default: Any = ...) -> _Table:
-        return _Table(self.get(key, dict, default), self.path, f"{self.where}.{key}".lstrip("."))
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise self.error(unknown[0], "unknown field (a typo?)")
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
@@ -170,76 +102,67 @@ def load_intermediaries(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Interm
         found.update(load_intermediaries(SCENARIOS_DIR))
     path = scenarios_dir / INTERMEDIARIES_FILE
     if path.exists():
-        root = _Table(read_toml(path), path, "")
-        for name in root.data:
+        data = read_toml(path)
+        for name in data:
             if why := limits.bad_name(name):
                 raise ScenarioError(f"{path}: [{name[:40]}]: intermediary {why}")
-            entry = root.table(name)
-            raw_hops = entry.get("hops", list)
-            if len(raw_hops) > limits.MAX_HOPS:
-                raise entry.error(
-                    "hops",
-                    f"{len(raw_hops)} hops; at most {limits.MAX_HOPS} "
-                    "(each is a mitmdump of about 70 MB)",
-                )
-            hops = []
-            for i, raw in enumerate(raw_hops):
-                hop = _Table(raw, path, f"{name}.hops[{i}]")
-                options = hop.get("options", dict, {})
-                external = hop.get("external", str, None)
-                real_name = hop.get("real", str, None)
-                behaviours = hop.strings("behaviours", [] if external or real_name else ...)
-                try:
-                    default_mode = real.device_of(real_name).mode if real_name else "reverse"
-                    spec = HopSpec(
-                        tuple(behaviours),
-                        hop.get("mode", str, default_mode),
-                        tuple((k, option_text(v)) for k, v in options.items()),
-                        external,
-                        real_name,
-                    )
-                except ScenarioError as exc:
-                    raise ScenarioError(f"{path}: {name}.hops[{i}]: {exc}") from None
-                _check_options(hop.table("options", {}), behaviours)
-                hop.done()
-                hops.append(spec)
-            try:
-                check_chain(hops)
-            except ScenarioError as exc:
-                raise ScenarioError(f"{path}: {name}: {exc}") from None
-            server = entry.get("server", str, None)
-            try:
-                address = parse_server_address(server, "server") if server else None
-            except GauntletError as exc:
-                raise ScenarioError(f"{path}: {name}: field 'server': {exc}") from None
-            found[name] = Intermediary(name, entry.get("description", str), tuple(hops), address)
-            entry.done()
+        for name, chain in models.parse(models.CHAINS, data, path).items():
+            found[name] = _chain(path, name, chain)
     return found
 
 
-def _check_options(table: _Table, behaviours: list[str]) -> None:
+def _chain(path: Path, name: str, chain: models.ChainTable) -> Intermediary:
+    """A named chain whose tables parsed: its hops built (HopSpec checks each behaviour, mode,
+    external URL and real device), their options and their order checked."""
+    hops = []
+    for i, hop in enumerate(chain.hops):
+        if hop.behaviours is None and not (hop.external or hop.real):
+            raise models.error_at(path, (name, "hops", i, "behaviours"), "missing")
+        behaviours = hop.behaviours or []
+        try:
+            default_mode = real.device_of(hop.real).mode if hop.real else "reverse"
+            spec = HopSpec(
+                tuple(behaviours),
+                default_mode if hop.mode is None else hop.mode,
+                tuple((k, option_text(v)) for k, v in hop.options.items()),
+                hop.external,
+                hop.real,
+            )
+        except ScenarioError as exc:
+            raise ScenarioError(f"{path}: {name}.hops[{i}]: {exc}") from None
+        _check_options(path, (name, "hops", i, "options"), hop.options, behaviours)
+        hops.append(spec)
+    try:
+        check_chain(hops)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {name}: {exc}") from None
+    try:
+        address = parse_server_address(chain.server, "server") if chain.server else None
+    except GauntletError as exc:
+        raise models.error_at(path, (name, "server"), str(exc)) from None
+    return Intermediary(name, chain.description, tuple(hops), address)
+
+
+def _check_options(
+    path: Path, at: tuple[str | int, ...], options: dict[str, Any], behaviours: list[str]
+) -> None:
     """Each option a behaviour declares (proxies/, `load()`) has its declared type and a value
     within limits.OPTION_INT / OPTION_STR_CHARS; other names go to mitmproxy as they are
     (its own options), as strings, numbers or booleans only."""
     declared = {o.name: o for b in behaviours for o in proxies.BEHAVIOURS[b].options}
-    for key, value in table.data.items():
+    for key, value in options.items():
         option = declared.get(key)
-        kinds: dict[str, type | tuple[type, ...]] = {
-            "int": int,
-            "str": str,
-            "bool": bool,
-            "float": (int, float),
-        }
-        kind = kinds.get(option.type if option else "", (str, int, float, bool))
-        table.get(key, kind)
+        kind = models.OPTION_KINDS.get(option.type if option else "", models.OTHER_OPTION)
+        models.parse(kind, value, path, (*at, key))
         if isinstance(value, bool):
             continue
         if isinstance(value, int | float):
             if why := limits.out_of_bounds(value, limits.OPTION_INT):
-                raise table.error(key, why)
+                raise models.error_at(path, (*at, key), why)
         elif len(value) > limits.OPTION_STR_CHARS or not value.isprintable():
-            raise table.error(key, f"at most {limits.OPTION_STR_CHARS} printable characters")
-    table.done()
+            raise models.error_at(
+                path, (*at, key), f"at most {limits.OPTION_STR_CHARS} printable characters"
+            )
 
 
 def resolve_intermediary(name: str, scenarios_dir: Path = SCENARIOS_DIR) -> Intermediary:
@@ -278,110 +201,79 @@ def list_matrices(scenarios_dir: Path = SCENARIOS_DIR) -> list[tuple[str, str]]:
     return out
 
 
+def _all_known(path: Path, key: str, names: list[str], what: str, known: list[str]) -> None:
+    """Each of the names a matrix lists (`transports`, ...) is one gauntlet knows."""
+    for i, name in enumerate(names):
+        if name not in known:
+            raise models.error_at(
+                path, (key, i), f"unknown {what} {name!r} (known: {', '.join(known)})"
+            )
+
+
 def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matrix:
     path = matrix_path(name_or_path, scenarios_dir)
-    root = _Table(read_toml(path), path, "")
-    if "name" not in root.data and (why := limits.bad_name(path.stem)):
+    doc = models.parse(models.MATRIX, read_toml(path), path)
+    if doc.name is None and (why := limits.bad_name(path.stem)):
         raise ScenarioError(f"{path}: matrix file {why}")
-    name = root.name("name", path.stem)
-    description = root.get("description", str)
-    time_scale = root.bounded("time_scale", (int, float), limits.TIME_SCALE)
-    wl = root.table("workload")
+    name = path.stem if doc.name is None else doc.name
+    wl, bt = doc.workload, doc.budget
     workload = Workload(
-        wl.bounded("events", int, limits.EVENTS),
-        wl.bounded("rate_per_s", (int, float), limits.RATE_PER_S),
-        wl.bounded("payload_bytes", int, limits.PAYLOAD_BYTES),
-        wl.bounded("burst", int, limits.BURST, 1),
-        wl.get("quiet_after", int, 0),
-        wl.bounded("quiet_real_s", (int, float), limits.QUIET_REAL_S, 0.0),
+        wl.events, wl.rate_per_s, wl.payload_bytes, wl.burst, wl.quiet_after, wl.quiet_real_s
     )
-    if not 0 <= workload.quiet_after < workload.events:
-        raise wl.error(
-            "quiet_after",
-            f"must be 0 (no quiet period) or below events "
-            f"({workload.events}), got {workload.quiet_after}",
+    if not 0 <= wl.quiet_after < wl.events:
+        raise models.error_at(
+            path,
+            ("workload", "quiet_after"),
+            f"must be 0 (no quiet period) or below events ({wl.events}), got {wl.quiet_after}",
         )
-    if workload.quiet_real_s < 0 or bool(workload.quiet_real_s) != bool(workload.quiet_after):
-        raise wl.error(
-            "quiet_real_s", "a quiet period needs both quiet_after > 0 and quiet_real_s > 0"
+    if bool(wl.quiet_real_s) != bool(wl.quiet_after):
+        raise models.error_at(
+            path,
+            ("workload", "quiet_real_s"),
+            "a quiet period needs both quiet_after > 0 and quiet_real_s > 0",
         )
-    wl.done()
-    bt = root.table("budget")
-    optional: dict[str, tuple[type | tuple[type, ...], tuple[float, float]]] = {
-        "max_batch_tokens": (int, (0, limits.EVENTS[1])),
-        "inter_token_p99_ms": ((int, float), limits.LATENCY_P95_MS),
-        "added_p50_ms": ((int, float), limits.LATENCY_P95_MS),
-    }
+    if why := limits.out_of_bounds(bt.max_lost, (0, wl.events)):
+        raise models.error_at(path, ("budget", "max_lost"), why)
     budget = Budget(
-        bt.bounded("latency_p95_ms", (int, float), limits.LATENCY_P95_MS, above=True),
-        bt.bounded("max_lost", int, (0, workload.events), 0),
-        *(
-            bt.bounded(key, kind, bounds, None, above=True) if key in bt.data else None
-            for key, (kind, bounds) in optional.items()
-        ),
+        bt.latency_p95_ms,
+        bt.max_lost,
+        bt.max_batch_tokens,
+        bt.inter_token_p99_ms,
+        bt.added_p50_ms,
     )
-    timing = Timing(
-        time_scale,
-        bt.bounded("deliver_within_real_s", (int, float), limits.DELIVER_WITHIN_REAL_S, above=True),
-    )
-    bt.done()
-    schedule = workload.schedule_s(time_scale)
-    if schedule[-1] + timing.deliver_within_s > limits.CELL_MAX_S:
-        raise bt.error(
-            "deliver_within_real_s",
-            f"a cell would take "
-            f"{schedule[-1] + timing.deliver_within_s:.0f} s (publishing, then the "
-            f"delivery budget, scaled); at most {limits.CELL_MAX_S:g} s",
+    timing = Timing(doc.time_scale, bt.deliver_within_real_s)
+    cell_s = workload.schedule_s(doc.time_scale)[-1] + timing.deliver_within_s
+    if cell_s > limits.CELL_MAX_S:
+        raise models.error_at(
+            path,
+            ("budget", "deliver_within_real_s"),
+            f"a cell would take {cell_s:.0f} s (publishing, then the delivery budget, "
+            f"scaled); at most {limits.CELL_MAX_S:g} s",
         )
     known = load_intermediaries(scenarios_dir)
-    transports = root.strings("transports")
-    for i, t in enumerate(transports):
-        if t not in TRANSPORTS:
-            raise root.error(
-                f"transports[{i}]", f"unknown transport {t!r} (known: {', '.join(TRANSPORTS)})"
-            )
-    intermediaries = root.strings("intermediaries")
-    for i, m in enumerate(intermediaries):
-        if m not in known:
-            raise root.error(
-                f"intermediaries[{i}]",
-                f"unknown intermediary {m!r} (known: {', '.join(sorted(known))})",
-            )
-    protocols = root.strings("protocols", ["h1"])
-    for i, p in enumerate(protocols):
-        if p not in PROTOCOLS:
-            raise root.error(
-                f"protocols[{i}]", f"unknown protocol {p!r} (known: {', '.join(PROTOCOLS)})"
-            )
-    header_sets = root.get("headers", list, ["none"])
-    for i, h in enumerate(header_sets):
-        if h not in OPT_OUTS:
-            raise root.error(
-                f"headers[{i}]", f"unknown header opt-out {h!r} (known: {', '.join(OPT_OUTS)})"
-            )
+    transports, intermediaries = doc.transports, doc.intermediaries
+    protocols, header_sets = doc.protocols, doc.headers
+    _all_known(path, "transports", transports, "transport", list(TRANSPORTS))
+    _all_known(path, "intermediaries", intermediaries, "intermediary", sorted(known))
+    _all_known(path, "protocols", protocols, "protocol", list(PROTOCOLS))
+    _all_known(path, "headers", header_sets, "header opt-out", list(OPT_OUTS))
     expectations: dict[tuple[str, str, str, str], tuple[Verdict, str]] = {}
-    for i, raw in enumerate(root.get("expect", list)):
-        e = _Table(raw, path, f"expect[{i}]")
-        transport, intermediary = e.get("transport", str), e.get("intermediary", str)
-        protocol = e.get("protocol", str, ANY_PROTOCOL)  # absent: every protocol of the matrix
-        if protocol != ANY_PROTOCOL and protocol not in protocols:
-            raise e.error("protocol", f"{protocol!r} is not in the matrix's protocols")
-        headers = e.get("headers", str, ANY_PROTOCOL)  # absent: every header opt-out
-        if headers != ANY_PROTOCOL and headers not in header_sets:
-            raise e.error("headers", f"{headers!r} is not in the matrix's headers")
-        verdict_name = e.get("verdict", str)
-        if verdict_name not in Verdict.__members__:
-            raise e.error("verdict", f"{verdict_name!r} is not one of {', '.join(Verdict)}")
-        reason = e.get("reason", str)
-        if not reason.strip():
-            raise e.error("reason", "must say why (a reader checks it against docs/field.md)")
-        e.done()
-        if transport not in transports or intermediary not in intermediaries:
-            raise e.error("transport", f"cell {transport}-{intermediary} is not in the matrix")
-        if (transport, intermediary, protocol, headers) in expectations:
-            raise e.error("transport", f"cell {transport}-{intermediary} is expected twice")
-        expectations[(transport, intermediary, protocol, headers)] = (Verdict(verdict_name), reason)
-    root.done()
+    for i, e in enumerate(doc.expect):
+        if e.protocol != ANY_PROTOCOL and e.protocol not in protocols:
+            raise models.error_at(
+                path, ("expect", i, "protocol"), f"{e.protocol!r} is not in the matrix's protocols"
+            )
+        if e.headers != ANY_PROTOCOL and e.headers not in header_sets:
+            raise models.error_at(
+                path, ("expect", i, "headers"), f"{e.headers!r} is not in the matrix's headers"
+            )
+        cell = f"cell {e.transport}-{e.intermediary}"
+        if e.transport not in transports or e.intermediary not in intermediaries:
+            raise models.error_at(path, ("expect", i, "transport"), f"{cell} is not in the matrix")
+        key = (e.transport, e.intermediary, e.protocol, e.headers)
+        if key in expectations:
+            raise models.error_at(path, ("expect", i, "transport"), f"{cell} is expected twice")
+        expectations[key] = (Verdict(e.verdict), e.reason)
     cells = []
     for t in transports:
         for m in intermediaries:
@@ -411,7 +303,7 @@ def load_matrix(name_or_path: str, scenarios_dir: Path = SCENARIOS_DIR) -> Matri
                     cells.append(
                         CellSpec(name, t, known[m], workload, budget, timing, verdict, reason, p, h)
                     )
-    return Matrix(name, description, path, time_scale, tuple(cells))
+    return Matrix(name, doc.description, path, doc.time_scale, tuple(cells))
 
 
 @dataclass(frozen=True)
@@ -429,27 +321,19 @@ def load_profiles(scenarios_dir: Path = SCENARIOS_DIR) -> dict[str, Profile]:
     path = scenarios_dir / PROFILES_FILE
     if not path.exists():
         return builtin
-    root = _Table(read_toml(path), path, "")
-    known = {m for m, _ in list_matrices(scenarios_dir)}
-    profiles = dict(builtin)
-    for name in root.data:
+    data = read_toml(path)
+    for name in data:
         if why := limits.bad_name(name):
             raise ScenarioError(f"{path}: [{name[:40]}]: profile {why}")
-        t = root.table(name)
-        matrices = t.strings("matrices")
-        for i, m in enumerate(matrices):
+    known = sorted({m for m, _ in list_matrices(scenarios_dir)})
+    profiles = dict(builtin)
+    for name, t in models.parse(models.PROFILES, data, path).items():
+        for i, m in enumerate(t.matrices):
             if m not in known:
-                raise t.error(
-                    f"matrices[{i}]", f"unknown matrix {m!r} (known: {', '.join(sorted(known))})"
+                raise models.error_at(
+                    path, (name, "matrices", i), f"unknown matrix {m!r} (known: {', '.join(known)})"
                 )
-        profiles[name] = Profile(
-            name,
-            t.get("description", str),
-            tuple(matrices),
-            t.bounded("repeats", int, limits.PROFILE_REPEATS, 1),
-            t.bounded("jobs", int, limits.PROFILE_JOBS, 1),
-        )
-        t.done()
+        profiles[name] = Profile(name, t.description, tuple(t.matrices), t.repeats, t.jobs)
     return profiles
 
 
@@ -544,3 +428,79 @@ def select_cells(
     if repeat is not None and profile is None:
         selected = repeated(selected, repeat)
     return sharded(selected, shard) if shard else selected
+
+
+class _Table:
+    """A TOML table that reports missing, mistyped and unknown keys with file and place, checked
+    by hand. Only scenarios/fidelity/pairs.toml still reads through it (harness/fidelity.py
+    imports it); the matrix, intermediaries and profiles files are pydantic models
+    (harness/scenario_models.py), which pairs.toml can follow."""
+
+    def __init__(self, data: Any, path: Path, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ScenarioError(f"{path}: {where}: expected a table, got {type(data).__name__}")
+        self.data, self.path, self.where = data, path, where
+        self.used: set[str] = set()
+
+    def error(self, key: str, what: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {self.where}: field '{key}': {what}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is ...:
+                raise self.error(key, "missing")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.error(key, f"expected {names}, got {type(value).__name__} {value!r}")
+        return value
+
+    def positive(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        value = self.get(key, kind, default)
+        if value <= 0:
+            raise self.error(key, f"must be > 0, got {value!r}")
+        return value
+
+    def bounded(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        bounds: tuple[float, float],
+        default: Any = ...,
+        *,
+        above: bool = False,
+    ) -> Any:
+        """A finite number within `bounds` (harness/limits.py says why each bound is there)."""
+        value = self.get(key, kind, default)
+        why = limits.out_of_bounds(value, bounds, above=above)
+        if why is not None:
+            raise self.error(key, why)
+        return value
+
+    def strings(self, key: str, default: Any = ...) -> list[str]:
+        """A list of distinct strings (names of transports, intermediaries, ...)."""
+        values = self.get(key, list, default)
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise self.error(f"{key}[{i}]", f"expected str, got {type(value).__name__}")
+            if value in values[:i]:
+                raise self.error(f"{key}[{i}]", f"{value!r} is listed twice")
+        return values
+
+    def name(self, key: str, default: Any = ...) -> str:
+        value = self.get(key, str, default)
+        why = limits.bad_name(value)
+        if why is not None:
+            raise self.error(key, why)
+        return value
+
+    def table(self, key: str, default: Any = ...) -> _Table:
+        return _Table(self.get(key, dict, default), self.path, f"{self.where}.{key}".lstrip("."))
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(unknown[0], "unknown field (a typo?)")

@@ -379,3 +379,122 @@ def test_matrices_behind_a_python_forward_proxy_judge_held_or_relayed_not_relay_
         assert {c.budget.latency_p95_ms for c in matrix.cells} == {500}
         assert "DEGRADED" not in {str(c.expected_verdict) for c in matrix.cells}
     assert {c.budget.latency_p95_ms for c in load_matrix("smoke").cells} == {250}
+
+
+@pytest.mark.parametrize(
+    ("edit", "line"),
+    [
+        (
+            lambda s: s.replace("events = 3", 'events = "three"'),
+            "workload: field 'events': expected int, got str 'three'",
+        ),
+        (
+            lambda s: s.replace("events = 3", "events = 0.5"),
+            "workload: field 'events': expected int, got float 0.5",
+        ),
+        (  # strict: a boolean is not a number, a numeric string is not one either
+            lambda s: s.replace("time_scale = 10", "time_scale = true"),
+            "field 'time_scale': expected int or float, got bool True",
+        ),
+        (
+            lambda s: s.replace("rate_per_s = 10", 'rate_per_s = "3"'),
+            "workload: field 'rate_per_s': expected int or float, got str '3'",
+        ),
+        (
+            lambda s: s.replace("[workload]", "workload = 3\n[x]"),
+            "field 'workload': expected dict, got int 3",
+        ),
+        (
+            lambda s: s.replace('["direct"]', '["direct", "direct"]'),
+            "field 'intermediaries': 'direct' is listed twice ([0] and [1])",
+        ),
+        (  # newly caught: a header opt-out listed twice made every cell twice, with one id
+            lambda s: s.replace("time_scale = 10", 'time_scale = 10\nheaders = ["none", "none"]'),
+            "field 'headers': 'none' is listed twice ([0] and [1])",
+        ),
+        (
+            lambda s: s.replace("time_scale = 10", "time_scale = 10\nheaders = [1]"),
+            "field 'headers[0]': expected str, got int 1",
+        ),
+        (
+            lambda s: s.replace('verdict = "PASS"', "verdict = true", 2),
+            "expect[0]: field 'verdict': expected str, got bool True",
+        ),
+        (
+            lambda s: s.replace('reason = "nothing in between"', "", 1),
+            "expect[0]: field 'reason': missing",
+        ),
+        (
+            lambda s: s.replace("time_scale = 10", "time_scale = 10\ntime_scael = 3"),
+            "field 'time_scael': unknown field (a typo?)",
+        ),
+    ],
+)
+def test_a_model_error_is_exactly_one_line_naming_file_place_and_field(tmp_path, edit, line):
+    """The pydantic models keep the loader's wording: the type found and the value, and no
+    empty place for a field at the top of the file."""
+    path = write(tmp_path, edit(GOOD))
+    with pytest.raises(ScenarioError) as err:
+        load_matrix(str(path))
+    assert str(err.value) == f"{path}: {line}"
+
+
+def test_numbers_keep_their_type_as_written(tmp_path):
+    """An int stays an int (results.json shows `10`, not `10.0`); a float stays a float."""
+    matrix = load_matrix(str(write(tmp_path, GOOD.replace("rate_per_s = 10", "rate_per_s = 2.5"))))
+    assert type(matrix.time_scale) is int and type(matrix.cells[0].workload.rate_per_s) is float
+
+
+@pytest.mark.parametrize(
+    ("hops", "line"),
+    [
+        (
+            '[{behaviours = ["transparent"]}, {behaviours = [1]}]',
+            "corp.hops[1]: field 'behaviours[0]': expected str, got int 1",
+        ),
+        (
+            '[{behaviours = ["size_buffer"], options = {size_buffer_bytes = inf}}]',
+            "corp.hops[0].options: field 'size_buffer_bytes': expected int, got float inf",
+        ),
+        (
+            '[{behaviours = ["size_buffer"], options = {size_buffer_bytes = true}}]',
+            "corp.hops[0].options: field 'size_buffer_bytes': expected int, got bool True",
+        ),
+        (
+            '[{behaviours = ["transparent"], options = {x = [1]}}]',
+            "corp.hops[0].options: field 'x': expected str or int or float or bool, got list [1]",
+        ),
+        ('[{mode = "regular"}]', "corp.hops[0]: field 'behaviours': missing"),
+        (
+            '[{behaviours = ["transparent"], mdoe = "regular"}]',
+            "corp.hops[0]: field 'mdoe': unknown field (a typo?)",
+        ),
+        ("[5]", "corp: field 'hops[0]': expected dict, got int 5"),
+        ('"transparent"', "corp: field 'hops': expected list, got str 'transparent'"),
+    ],
+)
+def test_a_chain_error_is_exactly_one_line_naming_the_hop(tmp_path, hops, line):
+    path = tmp_path / "intermediaries.toml"
+    path.write_text(f'[corp]\ndescription = "x"\nhops = {hops}\n')
+    with pytest.raises(ScenarioError) as err:
+        load_intermediaries(tmp_path)
+    assert str(err.value) == f"{path}: {line}"
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("jobs = true", "quick: field 'jobs': expected int, got bool True"),
+        ("repeats = 0", "quick: field 'repeats': must be >= 1 and <= 100, got 0"),
+        ('matrix = "mini"', "quick: field 'matrix': unknown field (a typo?)"),
+    ],
+)
+def test_a_profile_error_is_exactly_one_line_naming_the_profile(tmp_path, body, line):
+    from gauntlet.scenario import load_profiles
+
+    write(tmp_path, GOOD)
+    path = tmp_path / "profiles.toml"
+    path.write_text(f'[quick]\ndescription = "q"\nmatrices = ["mini"]\n{body}\n')
+    with pytest.raises(ScenarioError) as err:
+        load_profiles(tmp_path)
+    assert str(err.value) == f"{path}: {line}"
