@@ -465,6 +465,10 @@ def test_numbers_keep_their_type_as_written(tmp_path):
             "corp.hops[0].options: field 'x': expected str or int or float or bool, got list [1]",
         ),
         ('[{mode = "regular"}]', "corp.hops[0]: field 'behaviours': missing"),
+        (  # the hand-written loader named the file and the hop twice here
+            '[{behaviours = ["transparent"], mode = 5}]',
+            "corp.hops[0]: field 'mode': expected str, got int 5",
+        ),
         (
             '[{behaviours = ["transparent"], mdoe = "regular"}]',
             "corp.hops[0]: field 'mdoe': unknown field (a typo?)",
