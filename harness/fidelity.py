@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet import proxies, real
+from gauntlet import scenario_models as models
 from gauntlet.errors import ScenarioError
 from gauntlet.fidelity_compare import (  # noqa: F401  the comparison, pure; re-exported here
     AGREE,
@@ -52,7 +53,6 @@ from gauntlet.scenario import (
     Intermediary,
     Timing,
     Workload,
-    _Table,
     read_toml,
 )
 from gauntlet.spec import HopSpec, option_text
@@ -98,63 +98,54 @@ class Plan:
 
 
 def load_plan(path: Path = PAIRS_FILE) -> Plan:
-    """scenarios/fidelity/pairs.toml -> Plan; every error names the file and the field."""
-    root = _Table(read_toml(path), path, "")
-    root.get("description", str)
-    time_scale = root.positive("time_scale", (int, float))
-    transports = tuple(root.get("transports", list))
-    bt = root.table("budget")
-    budget = Budget(bt.positive("latency_p95_ms", (int, float)))
-    within = bt.positive("deliver_within_real_s", (int, float))
-    bt.done()
-    workloads = {}
-    wt = root.table("workloads")
-    for name in wt.data:
-        w = wt.table(name)
-        workloads[name] = Workload(
-            w.positive("events", int),
-            w.positive("rate_per_s", (int, float)),
-            w.positive("payload_bytes", int),
-            w.positive("burst", int, 1),
-            w.get("quiet_after", int, 0),
-            w.get("quiet_real_s", (int, float), 0.0),
+    """scenarios/fidelity/pairs.toml -> Plan; every error is one line naming the file, the
+    place and the field (the models of harness/scenario_models.py, as for the matrices)."""
+    plan = models.parse(models.PAIRS, read_toml(path), path)
+    workloads = {
+        name: Workload(
+            w.events, w.rate_per_s, w.payload_bytes, w.burst, w.quiet_after, w.quiet_real_s
         )
-        w.done()
-    wt.done()
+        for name, w in plan.workloads.items()
+    }
+    for name, workload in workloads.items():
+        quiet = workload.quiet_after
+        if not 0 <= quiet < workload.events or bool(workload.quiet_real_s) != bool(quiet):
+            raise models.error_at(
+                path,
+                ("workloads", name, "quiet_after"),
+                "a quiet period needs quiet_after below events and quiet_real_s > 0",
+            )
+    known = {o.name for o in proxies.BEHAVIOURS["transparent"].options}
     pairs = []
-    for i, raw in enumerate(root.get("pair", list)):
-        p = _Table(raw, path, f"pair[{i}]")
-        name = p.get("real", str)
+    for i, p in enumerate(plan.pair):
         try:
-            real.preset(name)
-            behaviours = tuple(p.get("emulation", list, []))
-            options = tuple((k, option_text(v)) for k, v in p.get("options", dict, {}).items())
+            real.preset(p.real)
             emulation = None
-            if behaviours:  # in the device's place: forward for squid, reverse for nginx
-                emulation = HopSpec(behaviours, real.device_of(name).mode, options)
+            if p.emulation:  # in the device's place: forward for squid, reverse for nginx
+                options = tuple((k, option_text(v)) for k, v in p.options.items())
+                emulation = HopSpec(tuple(p.emulation), real.device_of(p.real).mode, options)
         except ScenarioError as exc:
             raise ScenarioError(f"{path}: pair[{i}]: {exc}") from None
-        unclaimed = tuple((t, str(why)) for t, why in p.get("not_claimed", dict, {}).items())
-        relay_options = tuple(
-            (k, option_text(v)) for k, v in p.get("relay_options", dict, {}).items()
-        )
-        known = {o.name for o in proxies.BEHAVIOURS["transparent"].options}
-        for key, _ in relay_options:
+        for key in p.relay_options:
             if key not in known:
                 raise ScenarioError(
                     f"{path}: pair[{i}]: relay_options: unknown option {key!r} "
                     f"(the relay is a transparent hop: {', '.join(known)})"
                 )
-        pairs.append(Pair(name, emulation, p.get("claims", str), unclaimed, relay_options))
-        p.done()
-    unclaimed_latency = tuple(
-        (w, str(why)) for w, why in root.get("latency_not_claimed", dict, {}).items()
+        relay_options = tuple((k, option_text(v)) for k, v in p.relay_options.items())
+        pairs.append(Pair(p.real, emulation, p.claims, tuple(p.not_claimed.items()), relay_options))
+    for unclaimed in plan.latency_not_claimed:
+        if unclaimed not in workloads:
+            raise ScenarioError(f"{path}: latency_not_claimed: unknown workload {unclaimed!r}")
+    return Plan(
+        plan.time_scale,
+        tuple(plan.transports),
+        workloads,
+        Budget(plan.budget.latency_p95_ms),
+        plan.budget.deliver_within_real_s,
+        tuple(pairs),
+        tuple(plan.latency_not_claimed.items()),
     )
-    for w, _ in unclaimed_latency:
-        if w not in workloads:
-            raise ScenarioError(f"{path}: latency_not_claimed: unknown workload {w!r}")
-    root.done()
-    return Plan(time_scale, transports, workloads, budget, within, tuple(pairs), unclaimed_latency)
 
 
 def cells(

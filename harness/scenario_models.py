@@ -214,7 +214,39 @@ class ProfileTable(Table):
     jobs: Annotated[Int, _bounded(limits.PROFILE_JOBS)] = 1
 
 
+# ---------------------------------------------------------------------------------------------
+# scenarios/fidelity/pairs.toml: each emulation against the real device it names
+
+
+class FidelityBudget(Table):
+    latency_p95_ms: Annotated[Number, _bounded(limits.LATENCY_P95_MS, above=True)]
+    deliver_within_real_s: Annotated[Number, _bounded(limits.DELIVER_WITHIN_REAL_S, above=True)]
+
+
+class PairEntry(Table):
+    """One [[pair]]: a real device:preset, the behaviours of the hop that imitates it (none:
+    a device nothing imitates yet), the `Imitates:` line it claims, what it does not claim."""
+
+    real: Str
+    emulation: Names = Field(default_factory=list)
+    options: Options = Field(default_factory=dict)
+    claims: Str
+    not_claimed: Annotated[dict[str, Str], TABLE] = Field(default_factory=dict)
+    relay_options: Options = Field(default_factory=dict)
+
+
+class PairsFile(Table):
+    description: Str
+    time_scale: Annotated[Number, _bounded(limits.TIME_SCALE)]
+    transports: Names
+    budget: Annotated[FidelityBudget, TABLE]
+    latency_not_claimed: Annotated[dict[str, Str], TABLE] = Field(default_factory=dict)
+    workloads: Annotated[dict[str, Annotated[WorkloadTable, TABLE]], TABLE]
+    pair: Annotated[list[Annotated[PairEntry, TABLE]], LIST]
+
+
 MATRIX = TypeAdapter(MatrixFile)
+PAIRS = TypeAdapter(PairsFile)
 CHAINS: TypeAdapter[dict[str, ChainTable]] = TypeAdapter(dict[str, Annotated[ChainTable, TABLE]])
 PROFILES: TypeAdapter[dict[str, ProfileTable]] = TypeAdapter(
     dict[str, Annotated[ProfileTable, TABLE]]

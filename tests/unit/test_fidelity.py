@@ -198,3 +198,29 @@ def test_a_workload_named_in_latency_not_claimed_leaves_its_latency_unclaimed_in
     ]
     rows = {r["workload"]: r for r in fidelity.rows(cells, pairs) if r["preset"] == "no_delay"}
     assert rows["steady"]["status"] == "differ" and rows["bursts"]["status"] == "not claimed"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("time_scale = 30", 'time_scale = "30"'), "field 'time_scale': expected int or float"),
+        (("events = 15", "events = 0"), "workloads.steady: field 'events': "),
+        (('claims = "nginx proxy', 'claim = "nginx proxy'), "pair[2]: field 'claims': missing"),
+        (
+            ("[workloads.steady]\n", "[workloads.steady]\ncolour = 1\n"),
+            "workloads.steady: field 'colour': unknown field (a typo?)",
+        ),
+        (("latency_p95_ms = 500", "latency_p95_ms = -1"), "budget: field 'latency_p95_ms': "),
+        (("quiet_after = 3", "quiet_after = 9"), "workloads.quiet: field 'quiet_after': "),
+    ],
+)
+def test_a_broken_pairs_file_is_one_line_naming_file_place_and_field(tmp_path, edit, message):
+    old, new = edit
+    text = fidelity.PAIRS_FILE.read_text()
+    assert old in text
+    path = tmp_path / "pairs.toml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ScenarioError) as caught:
+        fidelity.load_plan(path)
+    line = str(caught.value)
+    assert line.startswith(f"{path}: ") and message in line and "\n" not in line, line
