@@ -73,8 +73,8 @@ def test_defaults():
         alpha=0.001, min_shift_ms=10.0, min_shift_pct=10.0, confidence=0.99, min_samples=5
     )
     assert COUNTS == (
-        Count("delivered", -1),
-        Count("lost", 1),
+        Count("delivered", -1, lossy_tolerance=1),
+        Count("lost", 1, lossy_tolerance=1),
         Count("duplicates", 1, 1),
         Count("reconnects", 1, 1, 25.0),
         Count("requests", 1, 2, 50.0),
@@ -488,3 +488,60 @@ def test_validate_reads_only_what_compare_reads():
     assert validate(ok, "f") is ok
     with pytest.raises(GauntletError, match="^f: dependencies: expected an object$"):
         validate({**ok, "dependencies": "x"}, "f")
+
+
+def test_a_cell_that_already_lost_events_may_lose_one_more_by_timing():
+    cut = {"delivered": 40, "lost": 60}
+    result = compare(
+        doc(cell("llm:cut", "FAIL", "FAIL", **cut)),
+        doc(cell("llm:cut", "FAIL", "FAIL", delivered=39, lost=61)),
+    )
+    assert result.regressions == [] and result.changes == []
+    two_more = compare(
+        doc(cell("llm:cut", "FAIL", "FAIL", **cut)),
+        doc(cell("llm:cut", "FAIL", "FAIL", delivered=38, lost=62)),
+    )
+    assert [str(r) for r in two_more.regressions] == [
+        "llm:cut: delivered 40 -> 38, tolerance 1",
+        "llm:cut: lost 60 -> 62, tolerance 1",
+    ]
+
+
+def test_a_first_lost_event_is_always_a_regression():
+    result = compare(doc(cell("a")), doc(cell("a", delivered=14, lost=1)))
+    assert [str(r) for r in result.regressions] == ["a: delivered 15 -> 14", "a: lost 0 -> 1"]
+
+
+def test_a_shift_while_the_harness_itself_stalled_is_a_change_not_a_regression():
+    old, new = cell("a"), cell("a", lat=shifted(20))
+    old["instrument_lag_ms"], new["instrument_lag_ms"] = 1.6, 68.8
+    result = compare(doc(old), doc(new))
+    assert result.regressions == []
+    (only,) = result.changes
+    assert only.text.endswith("; not judged: the harness itself lagged 2 -> 69 ms"), only.text
+    assert result.warnings == [
+        "latency not judged in 1 cell(s) where the harness itself was stalled past 50 ms "
+        "in a run (instrument_lag_ms), e.g. a"
+    ]
+
+
+def test_a_lag_within_the_stall_limit_leaves_the_shift_judged():
+    old, new = cell("a"), cell("a", lat=shifted(20))
+    old["instrument_lag_ms"], new["instrument_lag_ms"] = 1.6, 50.0
+    (only,) = compare(doc(old), doc(new)).regressions
+    assert only.text.startswith("latency +20.0 ms")
+
+
+def test_a_stall_in_the_old_run_also_leaves_latency_unjudged():
+    old, new = cell("a"), cell("a", lat=shifted(20))
+    old["instrument_lag_ms"] = 120.0
+    result = compare(doc(old), doc(new))
+    assert result.regressions == []
+    assert result.changes[0].text.endswith("lagged 120 -> ? ms")
+
+
+def test_instrument_lag_must_be_a_number():
+    bad = doc(cell("a"))
+    bad["cells"][0]["instrument_lag_ms"] = "slow"
+    with pytest.raises(GauntletError, match=r"cells\[0\]\.instrument_lag_ms: expected a finite"):
+        validate(bad, "f")
