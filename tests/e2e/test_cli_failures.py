@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     outlived,
     signal_mid_run,
 )
+from tests.matrices import MINI
 
 pytestmark = pytest.mark.e2e
 
@@ -133,30 +134,6 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
 # In-process calls of gauntlet.cli.main (fast); anything that would start calibration or a cell
 # fails the test instead, so an input accepted by mistake cannot hide behind a long run.
 
-MINI = """
-name = "mini"
-description = "two cells"
-time_scale = 10
-transports = ["sse", "long_poll"]
-intermediaries = ["direct"]
-[workload]
-events = 3
-rate_per_s = 10
-payload_bytes = 32
-[budget]
-latency_p95_ms = 100
-deliver_within_real_s = 20
-[[expect]]
-transport = "sse"
-intermediary = "direct"
-verdict = "PASS"
-reason = "nothing in between"
-[[expect]]
-transport = "long_poll"
-intermediary = "direct"
-verdict = "PASS"
-reason = "nothing in between"
-"""
 RUN_MINI = ("run", "--matrix", "mini", "--no-calibration", "--results", "{T}/r")
 
 
