@@ -16,6 +16,7 @@ from pathlib import Path
 import trio
 
 from gauntlet import __version__, proxies
+from gauntlet.cli_options import add_jobs_option, add_results_option
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError, Interrupted, unwrap
 from gauntlet.load import command as load_command
@@ -73,13 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["h1", "https", "h2"],
         help="... over this protocol (default: %(default)s)",
     )
-    run.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="where runs are written (default: %(default)s)",
-    )
+    add_results_option(run, "where runs are written")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument(
         "--no-calibration",
@@ -96,12 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         "repeatable",
     )
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N disjoint shares")
-    run.add_argument(
-        "--jobs",
-        type=int,
-        metavar="N",
-        help="cells measured side by side (default: the profile's, else 1)",
-    )
+    add_jobs_option(run, default=None, default_help="the profile's, else 1")
     run.add_argument(
         "--repeat",
         type=int,
@@ -173,13 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--json", type=Path, metavar="FILE", help="also write the comparison here")
     mrg = sub.add_parser("merge", help="merge shard runs of one matrix into one run")
     mrg.add_argument("runs", type=Path, nargs="+", help="shard runs (folders or results.json)")
-    mrg.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="where the merged run is written (default: %(default)s)",
-    )
+    add_results_option(mrg, "where the merged run is written")
     _bench_parser(sub)
     load_command.add_parser(sub)
     _fidelity_parser(sub)
@@ -188,13 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         help="measure known delays through real hops; exit 1 "
         "unless every band is met -> DIR/calibration/<id>.json",
     )
-    cal.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="the document goes to DIR/calibration/ (default: %(default)s)",
-    )
+    add_results_option(cal, "the document goes to DIR/calibration/")
     return p
 
 
@@ -209,13 +187,7 @@ def _bench_parser(sub) -> None:
         action="store_true",
         help="under 3 minutes: fewer points and events, no default profile",
     )
-    b.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="the document goes to DIR/bench/ (default: %(default)s)",
-    )
+    add_results_option(b, "the document goes to DIR/bench/")
     b.add_argument(
         "--subscribers",
         metavar="N,N,...",
@@ -245,14 +217,8 @@ def _fidelity_parser(sub) -> None:
         metavar="D,D,...",
         help="devices or device:presets, e.g. nginx,squid (default: all)",
     )
-    f.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="where the run is written (default: %(default)s)",
-    )
-    f.add_argument("--jobs", type=int, default=1, metavar="N", help="cells side by side")
+    add_results_option(f, "where the run is written")
+    add_jobs_option(f)
 
 
 def main(argv: list[str] | None = None) -> int:

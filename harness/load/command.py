@@ -6,9 +6,9 @@ import argparse
 import datetime as dt
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from gauntlet.cli_options import add_results_option
 from gauntlet.errors import GauntletError
 
 EXIT_OK, EXIT_MISMATCH = 0, 1
@@ -98,13 +98,7 @@ def add_parser(sub: Any) -> None:
         "--target", metavar="URL", help="a running endpoint (loopback, docs/endpoint-contract.md)"
     )
     p.add_argument("--app", metavar="MODULE:APP", help="a team's ASGI app, served here")
-    p.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        metavar="DIR",
-        help="the document goes to DIR/load/ (default: %(default)s)",
-    )
+    add_results_option(p, "the document goes to DIR/load/")
     p.add_argument("--no-plots", action="store_true", help="do not draw the report's figures")
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ import pytest
 import trio
 
 REPO = Path(__file__).resolve().parents[2]
+SMOKE_RUN = ("run", "--matrix", "smoke", "--progress", "json")
+"""The smoke matrix, its progress events on stderr (what `signal_mid_run` waits on)."""
 
 
 def gauntlet_cmd(*args: str) -> list[str]:
@@ -56,6 +60,14 @@ class Topology:
             if port is not None:
                 self.ports.add(port)
 
+    @classmethod
+    def of(cls, stderr: str) -> Topology:
+        """Every hop and server a run's progress events (`--progress json`) named."""
+        topology = cls()
+        for event in progress_events(stderr):
+            topology.read(event)
+        return topology
+
 
 def alive(pid: int) -> bool:
     """True if the process exists and is not a zombie."""
@@ -73,6 +85,61 @@ async def port_refuses(port: int) -> bool:
         return True
     await stream.aclose()
     return False
+
+
+@dataclass
+class Signalled:
+    """What a run that was sent a signal mid-way ended with."""
+
+    returncode: int
+    stderr: str
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return progress_events(self.stderr)
+
+
+async def signal_mid_run(
+    args: Sequence[str],
+    ready: Callable[[list[dict[str, Any]]], bool],
+    signum: int,
+    ready_within_s: float = 60,
+    exit_within_s: float = 30,
+) -> Signalled:
+    """Start `gauntlet *args` (with `--progress json` among them: its events on stderr), wait
+    until `ready(the events so far)` holds, send `signum` and read stderr until it exits.
+
+    The moment comes from the run itself, never from a sleep; both waits are bounded, and
+    the run is killed if the test fails before it has exited."""
+    proc = await trio.lowlevel.open_process(
+        gauntlet_cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    stderr = b""
+    try:
+        with trio.fail_after(ready_within_s):
+            while not ready(progress_events(stderr.decode(errors="replace"))):
+                chunk = await proc.stderr.receive_some(4096)
+                assert chunk, stderr.decode(errors="replace")
+                stderr += chunk
+        proc.send_signal(signum)
+        with trio.fail_after(exit_within_s):
+            while chunk := await proc.stderr.receive_some(4096):
+                stderr += chunk
+            await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    return Signalled(proc.returncode, stderr.decode(errors="replace"))
+
+
+async def outlived(topology: Topology) -> list[str]:
+    """What of a run's hops and servers is still there after it: a hop's pid alive, a port
+    still accepting (an empty list: nothing)."""
+    pids = [f"pid {pid}" for pid in sorted(topology.pids) if alive(pid)]
+    return pids + [
+        f"port {port}" for port in sorted(topology.ports) if not await port_refuses(port)
+    ]
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
 from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
 from gauntlet.verdict import Budget, Verdict
+from tests.e2e.cells import cell
 from tests.e2e.signature import rig
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -193,25 +194,10 @@ async def test_a_three_hop_chain_runs_and_is_reported_hop_by_hop(tmp_path):
     assert entry["metrics"]["sent"] == 10
 
 
-def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str, events: int = 5) -> CellSpec:
-    inter = Intermediary("+".join(h.label for h in hops), "test chain", hops)
-    return CellSpec(
-        "test",
-        transport,
-        inter,
-        Workload(events, 20, 64),
-        Budget(250),
-        Timing(60, 60),
-        None,
-        None,
-        protocol,
-    )
-
-
 async def test_h2_front_h1_back_client_speaks_h2_while_the_server_sees_http11(tmp_path):
     with trio.fail_after(30):
-        front = await run_cell(cell("sse", (hop("h2_front_h1_back"),), "h2"), tmp_path)
-        plain = await run_cell(cell("sse", (hop("transparent"),), "h2"), tmp_path)
+        front = await run_cell(cell((hop("h2_front_h1_back"),), protocol="h2"), tmp_path)
+        plain = await run_cell(cell((hop("transparent"),), protocol="h2"), tmp_path)
     assert {c["http_version"] for c in front["connections"]} == {"HTTP/2"}
     assert front["server_saw"] == ["HTTP/1.1 /sse"]
     assert plain["server_saw"] == ["HTTP/2 /sse"]  # without it, h2 goes all the way
@@ -220,7 +206,7 @@ async def test_h2_front_h1_back_client_speaks_h2_while_the_server_sees_http11(tm
 
 async def test_h1_only_refuses_http2_on_both_sides_even_when_offered(tmp_path):
     with trio.fail_after(30):
-        entry = await run_cell(cell("sse", (hop("h1_only"),), "h2"), tmp_path)
+        entry = await run_cell(cell((hop("h1_only"),), protocol="h2"), tmp_path)
     assert {c["http_version"] for c in entry["connections"]} == {"HTTP/1.1"}
     assert entry["server_saw"] == ["HTTP/1.1 /sse"]
 
@@ -232,8 +218,8 @@ def forward(*behaviours: str) -> HopSpec:
 async def test_connect_passthrough_lets_https_stream_live_but_plain_http_is_held(tmp_path):
     hops = (forward("connect_passthrough", "store_and_forward"),)
     with trio.fail_after(30):
-        tunnelled = await run_cell(cell("sse", hops, "https"), tmp_path)
-        plain = await run_cell(cell("sse", hops, "h1"), tmp_path)
+        tunnelled = await run_cell(cell(hops, protocol="https"), tmp_path)
+        plain = await run_cell(cell(hops), tmp_path)
     assert tunnelled["metrics"]["delivered"] == 5 and tunnelled["verdict"] == "PASS"
     assert tunnelled["metrics"]["latency_ms"]["max"] < 50
     assert plain["metrics"]["delivered"] == 0 and plain["verdict"] == "FAIL"
@@ -242,9 +228,9 @@ async def test_connect_passthrough_lets_https_stream_live_but_plain_http_is_held
 async def test_tls_intercept_with_store_and_forward_holds_the_https_stream(tmp_path):
     with trio.fail_after(30):
         entry = await run_cell(
-            cell("sse", (forward("tls_intercept", "store_and_forward"),), "https"), tmp_path
+            cell((forward("tls_intercept", "store_and_forward"),), protocol="https"), tmp_path
         )
-        live = await run_cell(cell("sse", (forward("tls_intercept"),), "https"), tmp_path)
+        live = await run_cell(cell((forward("tls_intercept"),), protocol="https"), tmp_path)
     assert entry["metrics"]["delivered"] == 0 and entry["verdict"] == "FAIL"
     assert live["metrics"]["delivered"] == 5  # interception alone streams
 
@@ -292,9 +278,7 @@ async def test_external_forward_proxy_joins_a_chain_without_gauntlet_starting_it
             scale_hop(HopSpec(("transparent",), mode="regular")), 9, None, tmp_path / "team-proxy"
         ) as team_proxy:
             external = HopSpec((), mode="regular", external=team_proxy.url)
-            entry = await run_cell(
-                cell("sse", (external, hop("store_and_forward")), "h1"), tmp_path
-            )
+            entry = await run_cell(cell((external, hop("store_and_forward"))), tmp_path)
             assert team_proxy.process.returncode is None  # the cell did not stop it
     assert [h["external"] for h in entry["hops"]] == [True, False]
     assert entry["hops"][0]["url"] == team_proxy.url
@@ -319,8 +303,10 @@ async def test_named_corporate_chain_holds_https_sse_but_not_close_each(tmp_path
 
     chain = load_intermediaries()["corporate_tls_cdn"]
     with trio.fail_after(40):
-        held = await run_cell(cell("sse", chain.hops, "h2"), tmp_path)
-        flushed = await run_cell(cell("sse_close_each", chain.hops, "h2"), tmp_path)
+        held = await run_cell(cell(chain.hops, protocol="h2"), tmp_path)
+        flushed = await run_cell(
+            cell(chain.hops, transport="sse_close_each", protocol="h2"), tmp_path
+        )
     assert [h["behaviours"] for h in held["hops"]] == [
         ["tls_intercept", "store_and_forward"],
         ["h2_front_h1_back", "idle_timeout"],
@@ -400,10 +386,10 @@ async def test_access_log_records_each_request_target_in_the_hop_log(tmp_path):
 async def test_nginx_defaults_holds_headers_and_refuses_websocket_as_nginx_does(tmp_path):
     """Five small events stay in the first page, headers included; WebSocket gets a 404."""
     with trio.fail_after(60):
-        sse = await run_cell(cell("sse", (hop("nginx_defaults"),), "h1"), tmp_path)
-        ws = await run_cell(cell("websocket", (hop("nginx_defaults"),), "h1"), tmp_path)
+        sse = await run_cell(cell((hop("nginx_defaults"),)), tmp_path)
+        ws = await run_cell(cell((hop("nginx_defaults"),), transport="websocket"), tmp_path)
         close_each = await run_cell(
-            cell("sse_close_each", (hop("nginx_defaults"),), "h1"), tmp_path
+            cell((hop("nginx_defaults"),), transport="sse_close_each"), tmp_path
         )
     assert sse["server_saw"] == ["HTTP/1.0 /sse"] and sse["connections"] == []
     assert sse["metrics"]["delivered"] == 0 and sse["verdict"] == "FAIL"
@@ -414,18 +400,7 @@ async def test_nginx_defaults_holds_headers_and_refuses_websocket_as_nginx_does(
 
 async def test_nginx_defaults_releases_exactly_the_first_page(tmp_path):
     """90 events at 100/s: ids 1..k where headers + k events fit in 4096 bytes (byte math)."""
-    spec = cell("sse", (hop("nginx_defaults"),), "h1", events=90)
-    spec = CellSpec(
-        spec.matrix,
-        spec.transport,
-        spec.intermediary,
-        Workload(90, 100, 64),
-        spec.budget,
-        spec.timing,
-        None,
-        None,
-        "h1",
-    )
+    spec = cell((hop("nginx_defaults"),), events=90, rate_per_s=100)
     with trio.fail_after(60):
         entry = await run_cell(spec, tmp_path)
     delivered = sorted(s["id"] for s in entry["samples"] if s["received_ms"])
@@ -440,7 +415,7 @@ async def test_nginx_defaults_releases_exactly_the_first_page(tmp_path):
 
 async def test_gzip_flush_delivers_each_gzipped_event_as_it_comes(tmp_path):
     with trio.fail_after(30):
-        entry = await run_cell(cell("sse", (hop("gzip_flush"),), "h1"), tmp_path)
+        entry = await run_cell(cell((hop("gzip_flush"),)), tmp_path)
     m = entry["metrics"]
     assert m["delivered"] == 5 and m["latency_ms"]["max"] < 50 and entry["verdict"] == "PASS"
 
@@ -449,22 +424,11 @@ async def test_chunked_cork_delays_chunked_events_200_ms_but_not_ended_bodies(tm
     """haproxy's defaults: ~200 ms per sse event; long polls and WebSocket go at once.
 
     At 5 events/s each event has its own 200 ms window (at 20/s they would share one)."""
-    spec = cell("sse", (hop("chunked_cork"),), "h1")
-    spec = CellSpec(
-        spec.matrix,
-        spec.transport,
-        spec.intermediary,
-        Workload(5, 5, 64),
-        spec.budget,
-        spec.timing,
-        None,
-        None,
-        "h1",
-    )
+    spec = cell((hop("chunked_cork"),), rate_per_s=5)
     with trio.fail_after(60):
         sse = await run_cell(spec, tmp_path)
-        poll = await run_cell(cell("long_poll", (hop("chunked_cork"),), "h1"), tmp_path)
-        ws = await run_cell(cell("websocket", (hop("chunked_cork"),), "h1"), tmp_path)
+        poll = await run_cell(cell((hop("chunked_cork"),), transport="long_poll"), tmp_path)
+        ws = await run_cell(cell((hop("chunked_cork"),), transport="websocket"), tmp_path)
     assert sse["metrics"]["delivered"] == 5
     assert abs(sse["metrics"]["latency_ms"]["p50"] - 200) < TOLERANCE_MS
     for entry in (poll, ws):
@@ -476,8 +440,8 @@ async def test_connect_passthrough_refuses_connect_to_a_port_outside_ssl_ports(t
     """Debian's squid: CONNECT only to 443. ws:// (port 80 in production) is refused."""
     hops = (forward("connect_passthrough"),)
     with trio.fail_after(30):
-        plain = await run_cell(cell("websocket", hops, "h1"), tmp_path)
-        tls = await run_cell(cell("websocket", hops, "https"), tmp_path)
+        plain = await run_cell(cell(hops, transport="websocket"), tmp_path)
+        tls = await run_cell(cell(hops, transport="websocket", protocol="https"), tmp_path)
     assert plain["connections"] and all("403" in c["ended"] for c in plain["connections"])
     assert plain["metrics"]["delivered"] == 0 and plain["verdict"] == "FAIL"
     assert tls["metrics"]["delivered"] == 5 and tls["verdict"] == "PASS"

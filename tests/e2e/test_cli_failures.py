@@ -12,17 +12,17 @@ import signal
 import subprocess
 
 import pytest
-import trio
 
 from tests.e2e.conftest import (
     REPO,
+    SMOKE_RUN,
     Topology,
-    alive,
     count,
     gauntlet_cmd,
-    port_refuses,
-    progress_events,
+    outlived,
+    signal_mid_run,
 )
+from tests.matrices import MINI
 
 pytestmark = pytest.mark.e2e
 
@@ -114,47 +114,17 @@ def test_list_names_every_transport_intermediary_and_matrix():
 
 async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
     results = tmp_path / "results"
-    topology = Topology()
-    proc = await trio.lowlevel.open_process(
-        gauntlet_cmd(
-            "run",
-            "--matrix",
-            "smoke",
-            "--progress",
-            "json",
-            "--no-calibration",
-            "--results",
-            str(results),
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    # Once the first cell has finished and the second is publishing: a signal from the run.
+    run = await signal_mid_run(
+        (*SMOKE_RUN, "--no-calibration", "--results", str(results)),
+        lambda events: count(events, "Publishing") >= 2,
+        signal.SIGINT,
     )
-    stderr = b""
-    try:
-        with trio.fail_after(60):
-            # Wait for the first cell to finish and the second to be publishing: a signal
-            # from the run itself, not a sleep.
-            while count(progress_events(stderr.decode()), "Publishing") < 2:
-                chunk = await proc.stderr.receive_some(4096)
-                assert chunk, stderr.decode()
-                stderr += chunk
-        proc.send_signal(signal.SIGINT)
-        with trio.fail_after(30):
-            while chunk := await proc.stderr.receive_some(4096):
-                stderr += chunk
-            await proc.wait()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-    text = stderr.decode()
-    assert proc.returncode == 130, text
-    assert "interrupted" in text and "Traceback" not in text
-    for event in progress_events(text):
-        topology.read(event)
+    assert run.returncode == 130, run.stderr
+    assert "interrupted" in run.stderr and "Traceback" not in run.stderr
+    topology = Topology.of(run.stderr)
     assert topology.ports
-    assert not [pid for pid in topology.pids if alive(pid)]
-    for port in topology.ports:
-        assert await port_refuses(port), f"port {port} still listening after Ctrl-C"
+    assert not await outlived(topology)
     doc = json.loads((results / "latest" / "results.json").read_text())
     assert doc["interrupted"] is True
     assert 1 <= len(doc["cells"]) < 12
@@ -164,30 +134,6 @@ async def test_ctrl_c_mid_run_kills_everything_and_keeps_results(tmp_path):
 # In-process calls of gauntlet.cli.main (fast); anything that would start calibration or a cell
 # fails the test instead, so an input accepted by mistake cannot hide behind a long run.
 
-MINI = """
-name = "mini"
-description = "two cells"
-time_scale = 10
-transports = ["sse", "long_poll"]
-intermediaries = ["direct"]
-[workload]
-events = 3
-rate_per_s = 10
-payload_bytes = 32
-[budget]
-latency_p95_ms = 100
-deliver_within_real_s = 20
-[[expect]]
-transport = "sse"
-intermediary = "direct"
-verdict = "PASS"
-reason = "nothing in between"
-[[expect]]
-transport = "long_poll"
-intermediary = "direct"
-verdict = "PASS"
-reason = "nothing in between"
-"""
 RUN_MINI = ("run", "--matrix", "mini", "--no-calibration", "--results", "{T}/r")
 
 

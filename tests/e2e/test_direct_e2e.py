@@ -12,26 +12,16 @@ import pytest
 import trio
 
 from gauntlet.clients import TRANSPORTS
-from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
-from gauntlet.spec import HopSpec
+from gauntlet.scenario import CellSpec
 from gauntlet.topology import run_cell
-from gauntlet.verdict import Budget
+from tests.e2e.cells import TWO_SECONDS, cell
 
 pytestmark = pytest.mark.e2e
 
 
-def cell(transport: str, hops: tuple[HopSpec, ...], protocol: str) -> CellSpec:
-    name = "+".join(h.label for h in hops) or "direct"
-    return CellSpec(
-        "test",
-        transport,
-        Intermediary(name, "", hops),
-        Workload(6, 10, 64),
-        Budget(250),
-        Timing(30, 60),
-        None,
-        None,
-        protocol,
+def direct(transport: str, protocol: str) -> CellSpec:
+    return cell(
+        (), transport=transport, protocol=protocol, events=6, rate_per_s=10, timing=TWO_SECONDS
     )
 
 
@@ -40,7 +30,7 @@ async def test_every_transport_passes_direct(protocol, tmp_path):
     failures = {}
     for transport in TRANSPORTS:
         with trio.fail_after(30):
-            entry = await run_cell(cell(transport, (), protocol), tmp_path)
+            entry = await run_cell(direct(transport, protocol), tmp_path)
         if entry["verdict"] != "PASS":
             failures[transport] = entry["reason"]
         versions = {c.get("http_version") for c in entry["connections"]}

@@ -17,34 +17,13 @@ import trio
 
 from gauntlet.progress import Event, HopListening, Publishing
 from gauntlet.runner import run_cells
-from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
 from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
-from gauntlet.verdict import Budget
+from tests.e2e.cells import cell
 from tests.e2e.conftest import alive, gauntlet_cmd
 
 pytestmark = pytest.mark.e2e
 CELL_TIMEOUT_S = 60.0
-
-
-def cell(
-    hops: tuple[HopSpec, ...],
-    name: str,
-    events: int = 5,
-    rate_per_s: float = 20,
-    transport: str = "sse",
-) -> CellSpec:
-    inter = Intermediary(name, "a hop of the test", hops)
-    return CellSpec(
-        "test",
-        transport,
-        inter,
-        Workload(events, rate_per_s, 64),
-        Budget(250),
-        Timing(60, 60),
-        None,
-        None,
-    )
 
 
 def closed_port() -> int:

@@ -16,38 +16,16 @@ import pytest
 import trio
 
 from tests.e2e.conftest import (
+    SMOKE_RUN,
     Topology,
-    alive,
     count,
     gauntlet_cmd,
-    port_refuses,
+    outlived,
     progress_events,
+    signal_mid_run,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-async def _start(*args: str) -> trio.Process:
-    return await trio.lowlevel.open_process(
-        gauntlet_cmd(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-
-
-async def _read_until(proc: trio.Process, done, text: list[str], bound_s: float) -> str:
-    """Read stderr into text[0] until done(its progress events) holds; fail after `bound_s`."""
-    with trio.fail_after(bound_s):
-        while not done(progress_events(text[0])):
-            chunk = await proc.stderr.receive_some(4096)
-            assert chunk, text[0]
-            text[0] += chunk.decode(errors="replace")
-    return text[0]
-
-
-async def _finish(proc: trio.Process, text: list[str], bound_s: float = 30) -> None:
-    with trio.fail_after(bound_s):
-        while chunk := await proc.stderr.receive_some(4096):
-            text[0] += chunk.decode(errors="replace")
-        await proc.wait()
 
 
 async def _wait_gone(pid: int, bound_s: float = 10) -> None:
@@ -77,33 +55,17 @@ def _workdir(text: str) -> Path:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path, signum):
     results = tmp_path / "results"
-    proc = await _start(
-        "run",
-        "--matrix",
-        "smoke",
-        "--progress",
-        "json",
-        "--no-calibration",
-        "--results",
-        str(results),
+    run = await signal_mid_run(
+        (*SMOKE_RUN, "--no-calibration", "--results", str(results)),
+        lambda e: count(e, "Publishing") >= 2,
+        signum,
     )
-    text = [""]
-    try:
-        await _read_until(proc, lambda e: count(e, "Publishing") >= 2, text, 60)
-        proc.send_signal(signum)
-        await _finish(proc, text)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-    assert proc.returncode == 130, text[0]
-    assert "Traceback" not in text[0]
-    topology = Topology()
-    for event in progress_events(text[0]):
-        topology.read(event)
-    assert topology.pids and not [pid for pid in topology.pids if alive(pid)]
-    for port in topology.ports:
-        assert await port_refuses(port)
-    assert not _workdir(text[0]).exists()  # keys and certificates with it
+    assert run.returncode == 130, run.stderr
+    assert "Traceback" not in run.stderr
+    topology = Topology.of(run.stderr)
+    assert topology.pids
+    assert not await outlived(topology)
+    assert not _workdir(run.stderr).exists()  # keys and certificates with it
     doc = json.loads((results / "latest" / "results.json").read_text())
     assert doc["interrupted"] is True and doc["complete"] is False
     assert 1 <= len(doc["cells"]) < 12
@@ -111,39 +73,20 @@ async def test_a_signal_mid_run_leaves_nothing_and_keeps_finished_cells(tmp_path
 
 async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_sweeps(tmp_path):
     results = tmp_path / "results"
-    proc = await _start(
-        "run",
-        "--matrix",
-        "smoke",
-        "--progress",
-        "json",
-        "--no-calibration",
-        "--results",
-        str(results),
+    run = await signal_mid_run(  # SIGKILL: no finally runs in the harness
+        (*SMOKE_RUN, "--no-calibration", "--results", str(results)),
+        lambda e: count(e, "CellFinished") >= 1 and count(e, "Publishing") >= 2,
+        signal.SIGKILL,
     )
-    text = [""]
-    try:
-        await _read_until(
-            proc, lambda e: count(e, "CellFinished") >= 1 and count(e, "Publishing") >= 2, text, 60
-        )
-        proc.kill()  # SIGKILL: no finally runs in the harness
-        await _finish(proc, text)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-    topology = Topology()
-    for event in progress_events(text[0]):
-        topology.read(event)
+    topology = Topology.of(run.stderr)
     for pid in topology.pids:  # PR_SET_PDEATHSIG: the kernel kills every hop
         await _wait_gone(pid)
-    assert not [pid for pid in topology.pids if alive(pid)]
-    for port in topology.ports:
-        assert await port_refuses(port)
-    (run_id,) = [e["run_id"] for e in progress_events(text[0]) if e["event"] == "RunStarted"]
+    assert not await outlived(topology)
+    (run_id,) = [e["run_id"] for e in run.events if e["event"] == "RunStarted"]
     doc = json.loads((results / run_id / "results.json").read_text())
     assert doc["complete"] is False
     assert len(doc["cells"]) >= 1 and all(c["verdict"] for c in doc["cells"])
-    workdir = _workdir(text[0])
+    workdir = _workdir(run.stderr)
     assert workdir.exists()  # nothing could remove it ...
     done = subprocess.run(
         gauntlet_cmd(
@@ -167,17 +110,11 @@ async def test_sigkill_of_the_harness_keeps_finished_cells_and_the_next_run_swee
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 async def test_a_signal_during_the_first_calibration_exits_130_in_one_line(tmp_path, signum):
     results = tmp_path / "results"  # empty: the run calibrates first
-    proc = await _start("run", "--matrix", "smoke", "--progress", "json", "--results", str(results))
-    text = [""]
-    try:  # the first step of a calibration: direct's p50 measured, a hop starting
-        await _read_until(proc, lambda e: count(e, "Step") >= 1, text, 60)
-        proc.send_signal(signum)
-        await _finish(proc, text)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-    assert proc.returncode == 130, text[0]
-    assert "Traceback" not in text[0]
-    assert text[0].strip().splitlines()[-1].startswith("gauntlet: interrupted")
-    assert not _workdir(text[0]).exists()
+    run = await signal_mid_run(  # the first step of a calibration: direct's p50, a hop starting
+        (*SMOKE_RUN, "--results", str(results)), lambda e: count(e, "Step") >= 1, signum
+    )
+    assert run.returncode == 130, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("gauntlet: interrupted")
+    assert not _workdir(run.stderr).exists()
     assert not (results / "calibration").exists()

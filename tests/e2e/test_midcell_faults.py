@@ -15,33 +15,13 @@ import pytest
 import trio
 
 from gauntlet.progress import Event, Publishing
-from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload
+from gauntlet.scenario import CellSpec
 from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
-from gauntlet.verdict import Budget
+from tests.e2e.cells import cell
 
 pytestmark = pytest.mark.e2e
 CELL_TIMEOUT_S = 60.0
-
-
-def cell(
-    hops: tuple[HopSpec, ...],
-    name: str,
-    events: int = 50,
-    rate_per_s: float = 10,
-    transport: str = "sse",
-) -> CellSpec:
-    inter = Intermediary(name, "a hop of the test", hops)
-    return CellSpec(
-        "test",
-        transport,
-        inter,
-        Workload(events, rate_per_s, 64),
-        Budget(250),
-        Timing(60, 60),
-        None,
-        None,
-    )
 
 
 class Relay:
@@ -119,9 +99,9 @@ def server() -> Iterator[socket.socket]:
 async def test_an_external_hop_that_goes_away_mid_cell_is_error_naming_it(tmp_path, server):
     relay = Relay(server.getsockname()[1])
     url = await relay.start()
-    entry = await _run_and_pull(
-        cell((HopSpec((), "reverse", (), url),), "pulled"), tmp_path, relay, server
-    )
+    hops = (HopSpec((), "reverse", (), url),)
+    spec = cell(hops, "pulled", events=50, rate_per_s=10)  # 5 s: pulled while it publishes
+    entry = await _run_and_pull(spec, tmp_path, relay, server)
     assert entry["verdict"] == "ERROR", entry["reason"]
     assert entry["metrics"] is None  # no finding about the network
     assert re.match(
@@ -138,7 +118,8 @@ async def test_a_hop_answering_502_itself_mid_cell_is_error_naming_both_hops(tmp
     relay = Relay(server.getsockname()[1])
     url = await relay.start()
     hops = (HopSpec(("transparent",)), HopSpec((), "reverse", (), url))
-    entry = await _run_and_pull(cell(hops, "pulled_behind_a_hop"), tmp_path, relay, server)
+    spec = cell(hops, "pulled_behind_a_hop", events=50, rate_per_s=10)
+    entry = await _run_and_pull(spec, tmp_path, relay, server)
     assert entry["verdict"] == "ERROR", entry["reason"]
     assert entry["metrics"] is None
     pid = entry["reason"].split("pid ")[1].split(")")[0]
@@ -161,7 +142,7 @@ async def test_a_gateway_answering_503_as_its_behaviour_stays_a_finding(tmp_path
         (("error_status_code", "503"), ("error_status_paths", "/sse,/poll,/ws")),
     )
     with trio.fail_after(CELL_TIMEOUT_S):
-        entry = await run_cell(cell((hop,), "gateway_503", events=5, rate_per_s=20), tmp_path)
+        entry = await run_cell(cell((hop,), "gateway_503"), tmp_path)
     assert entry["verdict"] == "FAIL", entry["reason"]
     assert entry["metrics"]["delivered"] == 0
     relayed = [n for n in entry["notes"] if "a finding, not a fault" in n]

@@ -16,12 +16,11 @@ import subprocess
 import pytest
 import trio
 
-from gauntlet.scenario import CellSpec, Intermediary, Timing, Workload, load_intermediaries
+from gauntlet.scenario import CellSpec, load_intermediaries
 from gauntlet.spec import HopSpec
 from gauntlet.topology import run_cell
-from gauntlet.verdict import Budget
+from tests.e2e.cells import TWO_SECONDS, cell
 from tests.e2e.conftest import gauntlet_cmd
-from tests.e2e.test_direct_e2e import cell
 
 pytestmark = pytest.mark.e2e
 
@@ -103,12 +102,10 @@ def test_each_transport_reports_its_cost(transports_matrix):
 
 
 async def test_websocket_fallback_gives_up_on_a_killing_proxy_and_keeps_polling(tmp_path):
-    kill = Intermediary("kill", "", (HopSpec(("ws_accept_then_kill",)),))
+    kill = (HopSpec(("ws_accept_then_kill",)),)
 
     def four_seconds(transport: str) -> CellSpec:
-        return CellSpec(
-            "test", transport, kill, Workload(20, 5, 64), Budget(250), Timing(30, 60), None, None
-        )
+        return cell(kill, "kill", transport=transport, events=20, rate_per_s=5, timing=TWO_SECONDS)
 
     with trio.fail_after(60):
         naive = await run_cell(four_seconds("websocket"), tmp_path)
@@ -123,7 +120,15 @@ async def test_websocket_fallback_gives_up_on_a_killing_proxy_and_keeps_polling(
 async def test_adaptive_sse_guesses_wrong_behind_an_h2_front_h1_back_hop(tmp_path):
     chain = load_intermediaries()["corporate_tls_cdn"].hops[1:]  # the CDN edge alone
     with trio.fail_after(30):
-        entry = await run_cell(cell("sse_adaptive", chain, "h2"), tmp_path)
+        spec = cell(
+            chain,
+            transport="sse_adaptive",
+            protocol="h2",
+            events=6,
+            rate_per_s=10,
+            timing=TWO_SECONDS,
+        )
+        entry = await run_cell(spec, tmp_path)
     # The client speaks h2, the server sees HTTP/1.1 and closes after every event: each
     # event costs the client a reconnect it did not need.
     assert entry["server_saw"] == ["HTTP/1.1 /sse"]

@@ -30,9 +30,9 @@ def scratch(tmp_path: Path, fake_python_version: str | None) -> tuple[Path, dict
     return project, {"PATH": str(bin_dir), "HOME": str(tmp_path)}
 
 
-def test_no_suitable_python_is_a_clear_message_and_exit_2(tmp_path):
-    project, env = scratch(tmp_path, fake_python_version="3.11")
-    done = subprocess.run(
+def bootstrap(project: Path, env: dict) -> subprocess.CompletedProcess:
+    """scripts/bootstrap.sh in the scratch project, with only `env` (bounded: 30 s)."""
+    return subprocess.run(
         ["bash", "scripts/bootstrap.sh"],
         cwd=project,
         env=env,
@@ -40,6 +40,11 @@ def test_no_suitable_python_is_a_clear_message_and_exit_2(tmp_path):
         text=True,
         timeout=30,
     )
+
+
+def test_no_suitable_python_is_a_clear_message_and_exit_2(tmp_path):
+    project, env = scratch(tmp_path, fake_python_version="3.11")
+    done = bootstrap(project, env)
     assert done.returncode == 2
     assert "no Python >= 3.12 found" in done.stderr
     assert "GAUNTLET_PYTHON" in done.stderr and "install Python 3.12" in done.stderr
@@ -49,12 +54,5 @@ def test_no_suitable_python_is_a_clear_message_and_exit_2(tmp_path):
 def test_explicit_python_that_is_too_old_is_skipped(tmp_path):
     project, env = scratch(tmp_path, fake_python_version=None)
     env["GAUNTLET_PYTHON"] = "/usr/bin/python3.11"
-    done = subprocess.run(
-        ["bash", "scripts/bootstrap.sh"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = bootstrap(project, env)
     assert done.returncode == 2 and "no Python >= 3.12 found" in done.stderr

@@ -93,6 +93,19 @@ def sse(status: int, body: bytes, *, hang=False, ctype="text/event-stream") -> h
     )
 
 
+async def long_poll_until(server: FakeServer, requests: int) -> tuple[list[float], EventLog]:
+    """Poll `server` until its request `requests` arrives (1 s of virtual time at most): the
+    gaps between one request and the next, and the client's log."""
+    log = EventLog()
+    with trio.move_on_after(1):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_long_poll, Target(BASE, transport=server), log)
+            await server.arrived(requests)
+            nursery.cancel_scope.cancel()
+    gaps = [b.at - a.at for a, b in zip(server.seen, server.seen[1:], strict=False)]
+    return gaps, log
+
+
 async def run_until(client, server: FakeServer, log: EventLog, virtual_s: float) -> None:
     """Run a client for `virtual_s` of virtual time (it may also return by itself)."""
     with trio.move_on_after(virtual_s):
@@ -200,13 +213,7 @@ async def test_failed_polls_back_off_exponentially_and_count_one_reconnect(autoj
             return httpx.Response(502)
         return httpx.Response(200, json={"events": [{"id": n}]} if n in (1, 5) else {"events": []})
 
-    server, log = FakeServer(script), EventLog()
-    with trio.move_on_after(1):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(run_long_poll, Target(BASE, transport=server), log)
-            await server.arrived(6)
-            nursery.cancel_scope.cancel()
-    gaps = [b.at - a.at for a, b in zip(server.seen, server.seen[1:], strict=False)]
+    gaps, log = await long_poll_until(FakeServer(script), 6)
     assert gaps == pytest.approx([0, 0.05, 0.1, 0.2, 0])  # 50 ms doubling, reset on success
     assert len(log.of(Connected)) == 2 and len(log.of(Request)) == 6
     assert [r.id for r in log.of(Received)] == [1, 5]
@@ -223,13 +230,7 @@ async def test_a_poll_cut_before_any_answer_is_resent_at_once_and_only_once(auto
             )
         return httpx.Response(200, json={"events": [{"id": n}]})
 
-    server, log = FakeServer(script), EventLog()
-    with trio.move_on_after(1):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(run_long_poll, Target(BASE, transport=server), log)
-            await server.arrived(7)
-            nursery.cancel_scope.cancel()
-    gaps = [b.at - a.at for a, b in zip(server.seen, server.seen[1:], strict=False)]
+    gaps, log = await long_poll_until(FakeServer(script), 7)
     assert gaps[:6] == pytest.approx([0, 0, 0, 0, 0.05, 0])  # resend at once; 2nd cut backs off
     assert [d.reason for d in log.of(Disconnected)] == ["poll failed: RemoteProtocolError"]
     assert sum("poll resent" in n.text for n in log.of(Note)) == 2

@@ -7,23 +7,7 @@ import pytest
 from gauntlet import fidelity
 from gauntlet.errors import ScenarioError
 from gauntlet.report.fidelity import fidelity_html, fidelity_markdown
-
-
-def entry(verdict="PASS", delivered=15, sent=15, p50=1.0, conns=None, reconnects=0, id_=""):
-    conns = [{"conn": 1, "http_version": "HTTP/1.1"}] if conns is None else conns
-    return {
-        "id": id_,
-        "transport": id_.split(":")[-1].split("-")[0] if id_ else "sse",
-        "verdict": verdict,
-        "reason": "r",
-        "connections": conns,
-        "metrics": {
-            "delivered": delivered,
-            "sent": sent,
-            "reconnects": reconnects,
-            "latency_ms": {"p50": p50 if delivered else None},
-        },
-    }
+from tests.unit.fidelity_entry import entry
 
 
 def test_identical_cells_agree():

@@ -8,24 +8,7 @@ its boundaries, negative added latency, and which row a cell lands in."""
 from __future__ import annotations
 
 from gauntlet import fidelity_compare as fc
-
-
-def entry(verdict="PASS", delivered=15, sent=15, p50=1.0, conns=None, reconnects=0, id_=""):
-    conns = [{"conn": 1, "http_version": "HTTP/1.1"}] if conns is None else conns
-    return {
-        "id": id_,
-        "transport": id_.split(":")[-1].split("-")[0] if id_ else "sse",
-        "verdict": verdict,
-        "reason": f"{verdict.lower()} reason",
-        "connections": conns,
-        "metrics": {
-            "delivered": delivered,
-            "sent": sent,
-            "reconnects": reconnects,
-            "latency_ms": {"p50": p50},
-        },
-    }
-
+from tests.unit.fidelity_entry import entry
 
 DIRECT = entry(p50=0.0)
 

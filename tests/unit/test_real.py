@@ -20,6 +20,25 @@ def timeouts_record(name: str, time_scale: float) -> dict:
     ]
 
 
+def rendered(
+    name: str,
+    workdir: Path,
+    scale: float = 30,
+    listen: str = "127.0.0.1:1",
+    upstream: str = "127.0.0.1:2",
+    as_root: bool = False,
+) -> str:
+    """`name`'s configuration as real.render writes it, its timeouts scaled by `scale`."""
+    return real.render(
+        name,
+        workdir=workdir,
+        listen=listen,
+        upstream=upstream,
+        timeouts_s=scaled_timeouts_s(name, scale),
+        as_root=as_root,
+    )
+
+
 def directives(text: str) -> str:
     """The config without its comment lines (which cite the directives they leave out)."""
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
@@ -27,39 +46,16 @@ def directives(text: str) -> str:
 
 def test_every_preset_renders_with_every_placeholder_filled(tmp_path):
     for name in real.PRESETS:
-        text = real.render(
-            name,
-            workdir=tmp_path,
-            listen="127.0.0.1:1234",
-            upstream="127.0.0.1:5678",
-            timeouts_s=scaled_timeouts_s(name, 30),
-            as_root=False,
-        )
+        text = rendered(name, tmp_path, listen="127.0.0.1:1234", upstream="127.0.0.1:5678")
         assert "@" not in text.replace("fd@", ""), name
 
 
 def test_nginx_timeouts_are_scaled_and_written_in_ms(tmp_path):
-    text = directives(
-        real.render(
-            "nginx:defaults",
-            workdir=tmp_path,
-            listen="127.0.0.1:1",
-            upstream="127.0.0.1:2",
-            timeouts_s=scaled_timeouts_s("nginx:defaults", 30),
-            as_root=False,
-        )
-    )
+    text = directives(rendered("nginx:defaults", tmp_path))
     assert "proxy_read_timeout 2000ms;" in text
     assert "proxy_pass http://127.0.0.1:2;" in text
     assert "proxy_http_version" not in text and "proxy_buffering" not in text  # defaults
-    tuned = real.render(
-        "nginx:tuned",
-        workdir=tmp_path,
-        listen="127.0.0.1:1",
-        upstream="127.0.0.1:2",
-        timeouts_s=scaled_timeouts_s("nginx:tuned", 1),
-        as_root=True,
-    )
+    tuned = rendered("nginx:tuned", tmp_path, scale=1, as_root=True)
     assert "proxy_buffering off;" in tuned and "proxy_http_version 1.1;" in tuned
     assert "proxy_read_timeout 60000ms;" in tuned and "user root;" in tuned
 
@@ -76,16 +72,7 @@ def test_timeouts_record_both_values():
 
 def test_presets_differ_where_the_field_does(tmp_path):
     def text(name):
-        return directives(
-            real.render(
-                name,
-                workdir=tmp_path,
-                listen="127.0.0.1:1",
-                upstream="h:2",
-                timeouts_s=scaled_timeouts_s(name, 1),
-                as_root=False,
-            )
-        )
+        return directives(rendered(name, tmp_path, scale=1, upstream="h:2"))
 
     assert "http-no-delay" in text("haproxy:no_delay")
     assert "http-no-delay" not in text("haproxy:defaults")
@@ -149,14 +136,7 @@ def test_commands_run_in_the_foreground():
 
 def test_trafficserver_writes_debians_records_with_scaled_whole_seconds(tmp_path):
     text = directives(
-        real.render(
-            "trafficserver:defaults",
-            workdir=tmp_path,
-            listen="4321:fd=7",
-            upstream="127.0.0.1:2",
-            timeouts_s=scaled_timeouts_s("trafficserver:defaults", 30),
-            as_root=True,
-        )
+        rendered("trafficserver:defaults", tmp_path, listen="4321:fd=7", as_root=True)
     )
     assert "CONFIG proxy.config.http.server_ports STRING 4321:fd=7" in text
     assert "proxy.config.http.transaction_no_activity_timeout_out INT 1\n" in text  # 30 s / 30

@@ -16,31 +16,7 @@ from gauntlet.scenario import (
     load_matrix,
 )
 from gauntlet.verdict import Verdict
-
-GOOD = """
-name = "mini"
-description = "two cells"
-time_scale = 10
-transports = ["sse", "long_poll"]
-intermediaries = ["direct"]
-[workload]
-events = 3
-rate_per_s = 10
-payload_bytes = 32
-[budget]
-latency_p95_ms = 100
-deliver_within_real_s = 20
-[[expect]]
-transport = "sse"
-intermediary = "direct"
-verdict = "PASS"
-reason = "nothing in between"
-[[expect]]
-transport = "long_poll"
-intermediary = "direct"
-verdict = "PASS"
-reason = "nothing in between"
-"""
+from tests.matrices import MINI
 
 
 def write(tmp_path: Path, text: str, name: str = "mini.toml") -> Path:
@@ -59,13 +35,13 @@ def test_smoke_matrix_has_every_cell_with_expectation_and_reason():
 
 
 def test_time_scale_divides_real_world_durations_in_one_place(tmp_path):
-    matrix = load_matrix(str(write(tmp_path, GOOD)))
+    matrix = load_matrix(str(write(tmp_path, MINI)))
     assert matrix.cells[0].timing.deliver_within_real_s == 20
     assert matrix.cells[0].timing.deliver_within_s == 2.0
 
 
 def test_cell_ids_are_transport_dash_intermediary(tmp_path):
-    ids = [c.id for c in load_matrix(str(write(tmp_path, GOOD))).cells]
+    ids = [c.id for c in load_matrix(str(write(tmp_path, MINI))).cells]
     assert ids == ["sse-direct", "long_poll-direct"]
 
 
@@ -138,7 +114,7 @@ def test_cell_ids_are_transport_dash_intermediary(tmp_path):
     ],
 )
 def test_bad_matrix_errors_name_file_place_and_field(tmp_path, edit, message):
-    path = write(tmp_path, edit(GOOD))
+    path = write(tmp_path, edit(MINI))
     with pytest.raises(ScenarioError) as err:
         load_matrix(str(path))
     assert str(path) in str(err.value)
@@ -147,7 +123,7 @@ def test_bad_matrix_errors_name_file_place_and_field(tmp_path, edit, message):
 
 
 def test_protocols_multiply_cells_and_an_expectation_can_name_one(tmp_path):
-    text = GOOD.replace("time_scale = 10", 'time_scale = 10\nprotocols = ["h1", "h2"]')
+    text = MINI.replace("time_scale = 10", 'time_scale = 10\nprotocols = ["h1", "h2"]')
     text += (
         '[[expect]]\ntransport = "sse"\nintermediary = "direct"\nprotocol = "h2"\n'
         'verdict = "DEGRADED"\nreason = "a protocol-specific expectation wins"\n'
@@ -243,7 +219,7 @@ def test_list_matrices_finds_smoke():
 def test_profiles_list_matrices_and_repeat_with_unique_ids(tmp_path):
     from gauntlet.scenario import load_profiles, profile_cells
 
-    write(tmp_path, GOOD)
+    write(tmp_path, MINI)
     (tmp_path / "profiles.toml").write_text(
         '[quick]\ndescription = "q"\nmatrices = ["mini"]\n'
         '[twice]\ndescription = "t"\nmatrices = ["mini"]\nrepeats = 2\n'
@@ -261,7 +237,7 @@ def test_profiles_list_matrices_and_repeat_with_unique_ids(tmp_path):
 def test_profile_errors_name_the_profile_file_and_field(tmp_path):
     from gauntlet.scenario import load_profiles, profile_cells
 
-    write(tmp_path, GOOD)
+    write(tmp_path, MINI)
     path = tmp_path / "profiles.toml"
     path.write_text('[quick]\ndescription = "q"\nmatrices = ["mini", "nope"]\n')
     with pytest.raises(ScenarioError, match=r"quick: field 'matrices\[1\]': unknown matrix 'nope'"):
@@ -307,7 +283,7 @@ def test_workload_schedule_steady_bursts_and_a_scaled_quiet_period(shape, time_s
 
 
 def test_workload_shape_is_read_from_the_matrix_file(tmp_path):
-    text = GOOD.replace("events = 3", "events = 3\nburst = 3\nquiet_after = 1\nquiet_real_s = 5")
+    text = MINI.replace("events = 3", "events = 3\nburst = 3\nquiet_after = 1\nquiet_real_s = 5")
     workload = load_matrix(str(write(tmp_path, text))).cells[0].workload
     assert (workload.burst, workload.quiet_after, workload.quiet_real_s) == (3, 1, 5)
     assert workload.schedule_s(10) == pytest.approx([0.0, 0.5, 0.5])
@@ -315,9 +291,9 @@ def test_workload_shape_is_read_from_the_matrix_file(tmp_path):
 
 def test_added_p50_budget_is_optional_tolerant_by_default_and_reported(tmp_path):
     """No `added_p50_ms`: no limit (None); set, it reaches the cell and its results spec."""
-    tolerant = load_matrix(str(write(tmp_path, GOOD)))
+    tolerant = load_matrix(str(write(tmp_path, MINI)))
     assert all(c.budget.added_p50_ms is None for c in tolerant.cells)
-    strict_text = GOOD.replace(
+    strict_text = MINI.replace(
         "latency_p95_ms = 100\n", "latency_p95_ms = 100\nadded_p50_ms = 50\n"
     )
     strict = load_matrix(str(write(tmp_path, strict_text, "strict.toml")))
@@ -332,7 +308,7 @@ def test_select_cells_matrix_adhoc_one_transport_repeat_and_shard(tmp_path):
     """`gauntlet run` and the pytest plugin choose cells with this one function."""
     from gauntlet.scenario import select_cells
 
-    write(tmp_path, GOOD)
+    write(tmp_path, MINI)
     whole = select_cells(matrix="mini", scenarios_dir=tmp_path)
     assert [i for i, _ in whole.pairs] == ["sse-direct", "long_poll-direct"]
     assert (whole.label, whole.matrix, whole.time_scale, whole.jobs) == ("mini", "mini", 10, None)
@@ -352,7 +328,7 @@ def test_select_cells_matrix_adhoc_one_transport_repeat_and_shard(tmp_path):
 def test_select_cells_profile_keeps_its_ids_and_jobs(tmp_path):
     from gauntlet.scenario import select_cells
 
-    write(tmp_path, GOOD)
+    write(tmp_path, MINI)
     (tmp_path / "profiles.toml").write_text(
         '[quick]\ndescription = "q"\nmatrices = ["mini"]\njobs = 1\nrepeats = 2\n'
     )

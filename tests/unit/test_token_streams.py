@@ -18,7 +18,8 @@ from gauntlet.server.optout import sse_headers
 from gauntlet.server.publisher import PushEvent
 from gauntlet.sse import SSEParser
 from gauntlet.verdict import Budget, Verdict, judge
-from tests.unit.test_scenario import GOOD, write
+from tests.matrices import MINI
+from tests.unit.test_scenario import write
 
 MS = 1_000_000
 
@@ -170,7 +171,7 @@ def test_unknown_opt_out_is_refused():
 
 
 def test_headers_multiply_cells_and_join_the_id(tmp_path):
-    text = GOOD.replace("time_scale = 10", 'time_scale = 10\nheaders = ["none", "x_accel"]')
+    text = MINI.replace("time_scale = 10", 'time_scale = 10\nheaders = ["none", "x_accel"]')
     text += (
         '[[expect]]\ntransport = "sse"\nintermediary = "direct"\nheaders = "x_accel"\n'
         'verdict = "DEGRADED"\nreason = "a header-specific expectation wins"\n'
@@ -188,13 +189,13 @@ def test_headers_multiply_cells_and_join_the_id(tmp_path):
 
 
 def test_an_unknown_header_opt_out_names_the_field(tmp_path):
-    text = GOOD.replace("time_scale = 10", 'time_scale = 10\nheaders = ["nope"]')
+    text = MINI.replace("time_scale = 10", 'time_scale = 10\nheaders = ["nope"]')
     with pytest.raises(Exception, match=r"field 'headers\[0\]': unknown header opt-out 'nope'"):
         load_matrix(str(write(tmp_path, text)))
 
 
 def test_batch_budgets_are_read_from_the_matrix(tmp_path):
-    text = GOOD.replace(
+    text = MINI.replace(
         "deliver_within_real_s = 20",
         "deliver_within_real_s = 20\nmax_batch_tokens = 4\ninter_token_p99_ms = 90",
     )

@@ -25,6 +25,12 @@ from gauntlet.spec import HopSpec, ScaledHop, scale_hop
 from gauntlet.topology_open import open_topology
 
 HOP = scale_hop(HopSpec(("transparent",)))
+UP = ["server up", "hops up", "client up"]
+"""From the server outwards: each hop needs its upstream's address, a client the front hop's."""
+HOPS_THEN_SERVER = ["hops killed", "server down"]
+"""The end of every teardown, after the clients: no hop is left talking to a stopped server."""
+IN_ORDER = [*UP, "client down", *HOPS_THEN_SERVER]
+"""Up and down again, with nothing in between (the fakes' records, oldest first)."""
 
 
 class FakeServer:
@@ -102,6 +108,18 @@ def chain(monkeypatch):
     return record
 
 
+@pytest.fixture
+def events(chain) -> list[str]:
+    """What the fakes record, oldest first: the server, the chain and the clients."""
+    chain["events"] = []
+    return chain["events"]
+
+
+def one_hop(events: list[str], tmp_path: Path, **kwargs):
+    """open_topology over one fake hop and a fake server, both recording into `events`."""
+    return open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events), **kwargs)
+
+
 def client(events: list[str], seen: list[Target] | None = None):
     async def run(target: Target, log: EventLog) -> None:
         if seen is not None:
@@ -117,85 +135,57 @@ def client(events: list[str], seen: list[Target] | None = None):
 
 async def test_up_from_the_server_outwards_and_down_clients_then_hops_then_server(
     chain,
+    events,
     tmp_path,
     autojump_clock: trio.testing.MockClock,
 ):
-    events: list[str] = []
-    chain["events"] = events
     seen: list[Target] = []
     async with open_topology([HOP, HOP], tmp_path, EventLog(), server=FakeServer(events)) as t:
         t.start_client(client(events, seen))
         await trio.sleep(1)
         events.append("body done")
-    assert events == [
-        "server up",
-        "hops up",
-        "client up",
-        "body done",
-        "client down",
-        "hops killed",
-        "server down",
-    ]
+    assert events == [*UP, "body done", "client down", *HOPS_THEN_SERVER]
     assert chain["args"][1] == "http://127.0.0.1:1"  # the chain starts at the server's URL
     assert seen == [Target("http://127.0.0.1:10")]  # clients enter at the front hop
     assert [h.index for h in t.hops] == [1, 2]
 
 
 async def test_an_error_in_the_block_still_tears_down_in_order_and_propagates(
-    chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
     with pytest.raises(BaseException) as caught:
-        async with open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events)) as t:
+        async with one_hop(events, tmp_path) as t:
             t.start_client(client(events))
             await trio.sleep(1)
             raise ValueError("the workload broke")
     assert isinstance(unwrap(caught.value), ValueError)
-    assert events == [
-        "server up",
-        "hops up",
-        "client up",
-        "client down",
-        "hops killed",
-        "server down",
-    ]
+    assert events == IN_ORDER
 
 
 async def test_a_cancel_from_outside_ctrl_c_kills_the_hops_after_the_clients(
-    chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
     with trio.move_on_after(5) as scope:
-        async with open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events)) as t:
+        async with one_hop(events, tmp_path) as t:
             t.start_client(client(events))
             await trio.sleep_forever()
     assert scope.cancelled_caught
-    assert events == [
-        "server up",
-        "hops up",
-        "client up",
-        "client down",
-        "hops killed",
-        "server down",
-    ]
+    assert events == IN_ORDER
 
 
 async def test_a_hop_that_cannot_start_stops_the_server_and_starts_no_client(
     chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
     chain["fail"] = HopStartError("hop 1 (transparent) failed to start: boom")
     with pytest.raises(BaseException) as caught:
-        async with open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events)):
+        async with one_hop(events, tmp_path):
             events.append("body ran")  # pragma: no cover - must not happen
     assert isinstance(unwrap(caught.value), HopStartError)
     assert events == ["server up", "server down"]
@@ -203,15 +193,12 @@ async def test_a_hop_that_cannot_start_stops_the_server_and_starts_no_client(
 
 async def test_a_watched_hop_that_exits_ends_the_block_with_a_hop_fault(
     chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
     with pytest.raises(BaseException) as caught:
-        async with open_topology(
-            [HOP], tmp_path, EventLog(), server=FakeServer(events), watch=lambda: 2.5
-        ) as t:
+        async with one_hop(events, tmp_path, watch=lambda: 2.5) as t:
             t.start_client(client(events))
             await trio.sleep(1)
             chain["processes"][0].exit.set()
@@ -219,50 +206,36 @@ async def test_a_watched_hop_that_exits_ends_the_block_with_a_hop_fault(
     fault = unwrap(caught.value)
     assert isinstance(fault, HopFault)
     assert str(fault) == "hop 1 (transparent, pid 100) exited with signal 9 (SIGKILL) at 2.5 s"
-    assert events == [
-        "server up",
-        "hops up",
-        "client up",
-        "client down",
-        "hops killed",
-        "server down",
-    ]
+    assert events == IN_ORDER
 
 
 async def test_without_watch_a_hop_exit_is_not_the_topologys_business(
     chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
-    async with open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events)):
+    async with one_hop(events, tmp_path):
         chain["processes"][0].exit.set()
         await trio.sleep(1)
         events.append("body done")
-    assert events[-3:] == ["body done", "hops killed", "server down"]
+    assert events[-3:] == ["body done", *HOPS_THEN_SERVER]
 
 
-async def test_the_watch_ends_before_the_hops_are_killed(chain, tmp_path, autojump_clock):
+async def test_the_watch_ends_before_the_hops_are_killed(chain, events, tmp_path, autojump_clock):
     """Killing the hops at teardown makes their processes exit: that is no HopFault."""
-    events: list[str] = []
-    chain["events"] = events
-    async with open_topology(
-        [HOP], tmp_path, EventLog(), server=FakeServer(events), watch=lambda: 0.0
-    ):
+    async with one_hop(events, tmp_path, watch=lambda: 0.0):
         await trio.sleep(1)
     chain["processes"][0].exit.set()  # would raise if anything still watched
     await trio.sleep(1)
-    assert events[-2:] == ["hops killed", "server down"]
+    assert events[-2:] == HOPS_THEN_SERVER
 
 
 async def test_over_a_running_servers_url_nothing_is_started_for_the_server(
-    chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
     async with open_topology([], tmp_path, EventLog(), server="http://127.0.0.1:7") as t:
         assert t.server is None and t.entry == Target("http://127.0.0.1:7")
     assert events == ["hops up", "hops killed"]
@@ -275,11 +248,10 @@ async def test_over_a_running_servers_url_nothing_is_started_for_the_server(
 
 async def test_tls_makes_one_ca_for_the_server_the_hops_and_the_clients(
     chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
     server = FakeServer(events)
     forward = scale_hop(HopSpec(("transparent",), mode="regular"))
     async with open_topology(
@@ -294,25 +266,15 @@ async def test_tls_makes_one_ca_for_the_server_the_hops_and_the_clients(
 
 
 async def test_a_block_client_ends_with_its_block_before_the_topology(
-    chain,
+    events,
     tmp_path,
     autojump_clock,
 ):
-    events: list[str] = []
-    chain["events"] = events
-    async with open_topology([HOP], tmp_path, EventLog(), server=FakeServer(events)) as t:
+    async with one_hop(events, tmp_path) as t:
         async with t.client(client(events)):
             await trio.sleep(1)
         events.append("sample done")
-    assert events == [
-        "server up",
-        "hops up",
-        "client up",
-        "client down",
-        "sample done",
-        "hops killed",
-        "server down",
-    ]
+    assert events == [*UP, "client down", "sample done", *HOPS_THEN_SERVER]
 
 
 def test_a_cell_ended_by_two_hop_faults_is_named_by_one_and_a_ctrl_c_is_left_alone():
