@@ -409,7 +409,7 @@ def test_matrices_behind_a_python_forward_proxy_judge_held_or_relayed_not_relay_
 def test_a_model_error_is_exactly_one_line_naming_file_place_and_field(tmp_path, edit, line):
     """The pydantic models keep the loader's wording: the type found and the value, and no
     empty place for a field at the top of the file."""
-    path = write(tmp_path, edit(GOOD))
+    path = write(tmp_path, edit(MINI))
     with pytest.raises(ScenarioError) as err:
         load_matrix(str(path))
     assert str(err.value) == f"{path}: {line}"
@@ -417,7 +417,7 @@ def test_a_model_error_is_exactly_one_line_naming_file_place_and_field(tmp_path,
 
 def test_numbers_keep_their_type_as_written(tmp_path):
     """An int stays an int (results.json shows `10`, not `10.0`); a float stays a float."""
-    matrix = load_matrix(str(write(tmp_path, GOOD.replace("rate_per_s = 10", "rate_per_s = 2.5"))))
+    matrix = load_matrix(str(write(tmp_path, MINI.replace("rate_per_s = 10", "rate_per_s = 2.5"))))
     assert type(matrix.time_scale) is int and type(matrix.cells[0].workload.rate_per_s) is float
 
 
@@ -472,7 +472,7 @@ def test_a_chain_error_is_exactly_one_line_naming_the_hop(tmp_path, hops, line):
 def test_a_profile_error_is_exactly_one_line_naming_the_profile(tmp_path, body, line):
     from gauntlet.scenario import load_profiles
 
-    write(tmp_path, GOOD)
+    write(tmp_path, MINI)
     path = tmp_path / "profiles.toml"
     path.write_text(f'[quick]\ndescription = "q"\nmatrices = ["mini"]\n{body}\n')
     with pytest.raises(ScenarioError) as err:
