@@ -105,7 +105,7 @@ class ChainWatch:
             return
         self.checks += 1
         try:
-            await check_health(
+            stall = await check_health(
                 self.hops,
                 self.server_url,
                 self.make_target,
@@ -122,6 +122,6 @@ class ChainWatch:
             Note(
                 now_ns(),
                 f"chain relayed a health check at {self.clock():.1f} s "
-                f"({context}): a finding, not a fault",
+                f"({context}{'; ' + stall if stall else ''}): a finding, not a fault",
             )
         )

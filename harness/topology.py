@@ -224,7 +224,11 @@ async def _measure(
         for hop in t.hops:
             progress(HopListening(hop.index, hop.spec.label, hop.pid, hop.url))
         if pushed.health_count is not None:
-            await check_health(t.hops, t.server_url, t.client_target, pushed.health_count, clock)
+            stall = await check_health(
+                t.hops, t.server_url, t.client_target, pushed.health_count, clock
+            )
+            if stall is not None:  # a first probe met a stall; the chain relayed the next ones
+                log.append(Note(now_ns(), f"health check before the workload: {stall}"))
             chain_watch: ChainWatch | None = ChainWatch(
                 t.hops, t.server_url, t.client_target, pushed.health_count, clock, log
             )

@@ -12,7 +12,7 @@ falls back to polling when it dies, and gives up upgrading after a few failed pr
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -133,9 +133,47 @@ async def open_socket(target: Target, resource: str) -> AsyncIterator[WebSocketC
                     cleanup.shield = True
                     await ws.aclose()
     except BaseExceptionGroup as group:  # as open_websocket_url does: the one error, bare
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
+        raise handshake_outcome(group) from None
+
+
+def handshake_outcome(group: BaseExceptionGroup) -> BaseException:
+    """The one error a handshake ended with, out of the group its nursery raised (PURE).
+
+    The nursery holds two tasks: this one, waiting for the handshake inside its connect
+    bound, and trio-websocket's reader, which raises ConnectionRejected from the proxy's
+    answer without a checkpoint. When a cancel (the cell's teardown, the client's own scope)
+    or the connect bound expires in the scheduler tick in which the reader was woken with
+    that answer, both end with an exception: [Cancelled, ConnectionRejected] or
+    [TooSlowError, ConnectionRejected]. Re-raised as a group, that escaped websocket_session
+    (it catches a HandshakeError, not a group) and, holding a Cancelled, the cell's client
+    guard too (it catches an Exception): the cell became ERROR "ConnectionRejected: (403,
+    ...)" under load, where a refused upgrade is a finding (FAIL). The direct path does not
+    have this: trio-websocket's open_websocket_url resolves its group the same way.
+
+    So: a Cancelled is dropped when a real error is beside it (trio's cancel is level-
+    triggered: the client's next checkpoint raises it again, as trio-websocket's own
+    open_websocket does), and the proxy's answer (a HandshakeError) wins over our own bound
+    expiring at the same moment. A group of one is its member, as before; anything else
+    (two unrelated errors, several Cancelled) is the group itself, unchanged.
+    """
+    leaves = list(_leaves(group))
+    errors = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    if len(leaves) == 1 or len(errors) == 1:
+        return errors[0] if errors else leaves[0]
+    answers = [e for e in errors if isinstance(e, HandshakeError)]
+    if len(answers) == 1 and all(
+        isinstance(e, (HandshakeError, trio.TooSlowError)) for e in errors
+    ):
+        return answers[0]
+    return group
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
 
 
 async def open_tunnel(proxy_url: str, host: str, port: int) -> trio.SocketStream:

@@ -119,3 +119,22 @@ async def test_a_direct_cell_is_never_checked():
     with trio.move_on_after(1):
         await watch.watch()  # sleeps forever: no hop to break
     assert watch.checks == 0
+
+
+async def test_a_check_whose_first_probe_met_a_stall_notes_it_as_a_finding(monkeypatch):
+    """health.check_health returns what a first probe met when every probe of the diagnosis
+    then crossed the chain: no fault, and the note says so."""
+    from gauntlet import chain_watch
+
+    async def stalled_then_relayed(*args, **kwargs) -> str:
+        return "hop 1 (transparent, pid 101) did not answer at first, then the chain relayed"
+
+    monkeypatch.setattr(chain_watch, "check_health", stalled_then_relayed)
+    log = EventLog()
+    watch = ChainWatch([hop(1, None)], "http://127.0.0.1:1", None, lambda: 0, lambda: 3.0, log)  # type: ignore[arg-type]
+    await watch.check("after the workload")
+    [note] = log.of(Note)
+    assert note.text == (
+        "chain relayed a health check at 3.0 s (after the workload; hop 1 (transparent, "
+        "pid 101) did not answer at first, then the chain relayed): a finding, not a fault"
+    )
