@@ -165,19 +165,27 @@ def never_subscribed_error(figures: dict[str, Any], path: str) -> str | None:
     """The run's error when users never subscribed (pure), naming their causes.
 
     Such a user never held a stream, so no event was ever pushed to it: the run did not put
-    the asked load on the path, which is a fault of the load (the generator, or a path that
-    refused to connect it), not loss of pushed events. An ERROR with its cause, never a FAIL
-    blaming `path` (RULES: harness faults are errors); the losses among the users that did
-    subscribe are the measurement."""
+    the asked load on the path. That is an ERROR with its cause, never a loss of pushed events
+    blamed on `path` (RULES: harness faults are errors); the losses among the users that did
+    subscribe are the measurement. A cause that is a status is an answer (from the path or the
+    target) on which an EventSource gives up for good: measured, a proxy out of descriptors
+    answers 500 (issue 15); connect errors without any answer point at the generator's side
+    or a full listen queue."""
     k = figures.get("never_subscribed") or 0
     if not k:
         return None
-    causes = ", ".join(
-        f"{cause} x{count}" for cause, count in figures["never_subscribed_causes"].items()
-    )
+    causes = figures["never_subscribed_causes"]
+    named = ", ".join(f"{cause} x{count}" for cause, count in causes.items())
+    answered = any(cause.startswith("status ") for cause in causes)
     return (
-        f"load generator: {k} of {figures['subscribers']} users never subscribed ({causes}); "
-        f"their {figures['lost_never_subscribed']} deliveries are counted apart "
+        f"load not established: {k} of {figures['subscribers']} users never subscribed "
+        f"({named})"
+        + (
+            "; a status is an answer from the path or the target, see its log"
+            if answered
+            else "; no answer ever came: the load generator never got a stream"
+        )
+        + f"; their {figures['lost_never_subscribed']} deliveries are counted apart "
         f"(lost_never_subscribed), not as loss through {path}"
     )
 

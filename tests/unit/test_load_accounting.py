@@ -98,9 +98,12 @@ def test_never_subscribed_causes_name_a_status_errors_or_no_attempt() -> None:
         "status 502": 1,
     }
     error = never_subscribed_error(out, "nginx:tuned_many")
-    assert error is not None and error.startswith("load generator: 3 of 4 users")
+    assert error is not None and error.startswith("load not established: 3 of 4 users")
     assert "status 502 x1" in error and "not as loss through nginx:tuned_many" in error
+    assert "an answer from the path or the target" in error
     assert never_subscribed_error(merge(SENT, [worker("b", [(0, [])])]), "direct") is None
+    silent = merge(SENT, [worker("c", [(None, [])])])
+    assert "the load generator never got a stream" in (never_subscribed_error(silent, "x") or "")
 
 
 def test_losses_split_live_from_history() -> None:

@@ -162,7 +162,7 @@ def test_summary_says_who_never_subscribed_apart_from_loss() -> None:
         "users": 3,
         "path": "nginx:tuned_many",
         "workers": 1,
-        "error": "load generator: 1 of 3 users never subscribed",
+        "error": "load not established: 1 of 3 users never subscribed",
         "delivered": 4,
         "expected_deliveries": 6,
         "delivered_fraction": 1.0,
@@ -178,7 +178,7 @@ def test_summary_says_who_never_subscribed_apart_from_loss() -> None:
         "processes": [],
     }
     text = "\n".join(summary_lines({"points": [point]}))
-    assert "ERROR load generator" in text and "lost 0" in text
+    assert "ERROR load not established" in text and "lost 0" in text
     assert "never subscribed (not loss through the path): 1 users, 2 deliveries" in text
     assert "reconnects 0" in text and "stop: delivery window" in text
 
