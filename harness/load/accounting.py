@@ -6,8 +6,9 @@ first request) and EVERY receipt `[event id, stamp ns]`, duplicates included. Th
 counts, per (subscriber, published event), the first receipt as the delivery, every further
 one as a duplicate, and a missing one as a loss: exact, whatever the number of workers.
 
-A user that never subscribed (never held a stream) is counted apart from loss: nothing was
-pushed to it, so its missing events say nothing about the path (`merge`,
+A user that never subscribed (never held a stream) is counted apart from the loss of pushed
+events, since nothing was pushed to it; why it never got a stream (an answer such as a
+proxy's 500, or connect errors with no answer) is named instead (`merge`,
 `never_subscribed_error`).
 
 Latency is counted only for events published after the subscriber had subscribed: an event
