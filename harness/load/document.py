@@ -69,6 +69,16 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
                 f"({p['delivered_fraction']}), lost {p['lost']}, duplicates "
                 f"{p['duplicates']}; p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms"
             )
+            if p.get("never_subscribed"):
+                out.append(
+                    f"  never subscribed (not loss through the path): {p['never_subscribed']} "
+                    f"users, {p.get('lost_never_subscribed')} deliveries; "
+                    f"{p.get('never_subscribed_causes')}"
+                )
+            out.append(
+                f"  reconnects {p.get('reconnects')}, client errors "
+                f"{p.get('client_error_kinds') or {}}; stop: {p.get('stop_reason')}"
+            )
         if lim:
             out.append(
                 f"  limiting process: {lim['role']} (pid {lim['pid']}) at "
@@ -80,6 +90,13 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
                     if lim.get("machine_saturated")
                     else ""
                 )
+            )
+        peak = p.get("limiting_at_peak") or {}
+        if peak:
+            out.append(
+                f"  busiest second: {peak['role']} (pid {peak['pid']}) at "
+                f"{peak['cpu_share']:.0%} of a core; the machine at its busiest "
+                f"{p.get('peak_machine_busy_cores')} cores"
             )
         per = cpu_per_event(p)
         if per:

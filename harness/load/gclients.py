@@ -57,6 +57,7 @@ class Subscriber:
         self.clock = clock
         self.on_event = on_event
         self.subscribed_ns: int | None = None
+        self.attempts = 0  # connections tried: with connects, says whether a user tried at all
         self.connects = 0
         self.errors = 0
         self.error_kinds: dict[str, int] = {}
@@ -84,6 +85,7 @@ class Subscriber:
         return {
             "id": self.id,
             "subscribed_ns": self.subscribed_ns,
+            "attempts": self.attempts,
             "connects": self.connects,
             "errors": self.errors,
             "error_kinds": self.error_kinds,
@@ -150,6 +152,7 @@ def run_sse(
     policy = EventSourcePolicy(default_retry_ms, "")
     while True:
         parser = SSEParser(last_event_id=policy.last_event_id)
+        sub.attempts += 1
         try:
             sock = _connect(host, port)
             try:
@@ -187,6 +190,7 @@ def run_long_poll(base_url: str, sub: Subscriber, wait_ms: int = LONG_POLL_HOLD_
         reused = sock is not None
         try:
             if sock is None:
+                sub.attempts += 1
                 sock, conn = _connect(host, port), h11.Connection(h11.CLIENT)
             asked = sub.clock()
             resp = _get(
@@ -235,6 +239,7 @@ def run_websocket(base_url: str, sub: Subscriber) -> None:
     cursor, backoff = Cursor(), Backoff()
     while True:
         delivered = False
+        sub.attempts += 1
         try:
             sock = _connect(host, port)
             try:

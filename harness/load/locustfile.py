@@ -11,8 +11,9 @@ coordinating, stopping); Gauntlet keeps exact receipts:
   `time.monotonic_ns()` (system-wide on Linux: comparable with the publisher's stamps on the
   same machine) or, with `--gauntlet-clock wall` across machines, `time.time_ns()`;
 - a worker whose users all hold `--gauntlet-events` distinct events tells the master
-  (`gauntlet_complete`); once every worker has, the master stops the run (or at
-  `--gauntlet-max-seconds`, whichever comes first);
+  (`gauntlet_complete`); once every worker has, the master stops the run (or on SIGUSR1,
+  the harness's end of the delivery window, or at `--gauntlet-max-seconds`, whichever
+  comes first);
 - on stop, each worker sends its receipts to the master (`gauntlet_receipts`, Locust's
   custom messages, before its `client_stopped`), and the master writes one
   `receipts-<worker>.json` per worker under `--gauntlet-receipts` for the harness to merge
@@ -25,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import socket
 import time
 from pathlib import Path
@@ -232,4 +234,12 @@ def _init_master(environment: Any, runner: MasterRunner) -> None:
         environment.parsed_options.gauntlet_max_seconds,
         finish,
         "time limit: --gauntlet-max-seconds",
+    )
+    # The harness's end of the delivery window (harness/load/run.py, END_SIGNAL): gevent runs
+    # the handler in a new greenlet (gevent.signal_handler), so the stop waits for receipts
+    # exactly as at the time limit.
+    gevent.signal_handler(
+        signal.SIGUSR1,
+        finish,
+        "delivery window: the harness's deliver_within_s after the last event",
     )

@@ -8,7 +8,8 @@ it with `--remote-workers` (README "Beyond one machine").
 
 Every run is bounded: users (MAX_USERS), events (duration x rate) and time (the master's
 `--gauntlet-max-seconds`, and a hard bound on waiting for it here). The master ends the run
-itself once every user holds every event. CPU and peak RSS of the server (this process),
+itself once every user holds every event, or when this process tells it (END_SIGNAL) that the
+delivery window after the last publish is over. CPU and peak RSS of the server (this process),
 each hop, the master and each worker are sampled from /proc over the publishing window; a
 worker past 90 % of a core makes the run measure again with twice the workers, as the
 bench's sweep does.
@@ -16,9 +17,11 @@ bench's sweep does.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,7 +39,13 @@ from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
 from gauntlet.hops import client_entry
 from gauntlet.instrument.bench import procs
 from gauntlet.instrument.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
-from gauntlet.load.accounting import ReceiptsError, check_receipts, merge, ramp_points
+from gauntlet.load.accounting import (
+    ReceiptsError,
+    check_receipts,
+    merge,
+    never_subscribed_error,
+    ramp_points,
+)
 from gauntlet.progress import Progress, Step, ignore
 from gauntlet.spawn import Child, kill_group, spawn
 from gauntlet.spec import HopSpec, scale_chain
@@ -54,6 +63,7 @@ MAX_USERS = 20_000  # a user is 1 socket in its worker, 1 at the server, 2 per h
 MAX_WORKERS = 16
 MAX_DURATION_S = 3600.0
 SAMPLE_EVERY_S = 1.0
+END_SIGNAL = signal.SIGUSR1  # the locustfile's master ends the run on it (as at its time limit)
 MASTER_GRACE_S = 90.0  # beyond --gauntlet-max-seconds: stop_timeout + Locust's 60 s stop wait
 REPO = Path(__file__).resolve().parents[2]
 # The locustfile ships beside this module (package data), in a checkout and in the wheel.
@@ -221,22 +231,40 @@ def worker_argv(master_host: str, port: int) -> list[str]:
 
 class _Sampler:
     """CPU and peak RSS of each process, read from /proc every second; the last reading of a
-    process that ended (a worker at stop) is kept, so its share covers its own window."""
+    process that ended (a worker at stop) is kept, so its share covers its own window.
 
-    def __init__(self, roles: list[tuple[str, int]]) -> None:
+    Also each process's busiest second (`peak_cpu_share`) and the machine's: at 0.1 events/s
+    a window is mostly idle between fan-outs, so its average share (35 % for the server at
+    10 000 subscribers) hides the process a fan-out waits on; its busiest second shows it."""
+
+    def __init__(
+        self, roles: list[tuple[str, int]], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.roles = roles
+        self.clock = clock
         self.first: dict[int, tuple[float, procs.ProcReading]] = {}
         self.last: dict[int, tuple[float, procs.ProcReading]] = {}
+        self.peak: dict[int, float] = {}
         self.system: list[tuple[int, int]] = []  # (busy, total) ticks: first and last
+        self.system_prev: tuple[int, int] | None = None
+        self.peak_machine_cores: float | None = None
         self.stop = False
 
     def sample(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         system = procs.read_system()
         if system is not None:
             self.system[1:] = [system] if self.system else []
             if not self.system:
                 self.system.append(system)
+            if self.system_prev is not None and system[1] > self.system_prev[1]:
+                busy = (
+                    (system[0] - self.system_prev[0])
+                    / (system[1] - self.system_prev[1])
+                    * (os.cpu_count() or 1)
+                )
+                self.peak_machine_cores = round(max(self.peak_machine_cores or 0.0, busy), 3)
+            self.system_prev = system
         for role, pid in self.roles:
             reading = procs.read(pid if pid != os.getpid() else None)
             if reading is None:
@@ -252,6 +280,11 @@ class _Sampler:
                     self.last[pid][1].peak_rss_mb,
                 )  # its last peak
             self.first.setdefault(pid, (now, reading))
+            if pid in self.last and pid in self.peak and now > self.last[pid][0]:
+                t, before = self.last[pid]
+                share = (reading.cpu_s - before.cpu_s) / (now - t)
+                self.peak[pid] = round(max(self.peak[pid], share), 3)
+            self.peak.setdefault(pid, 0.0)
             self.last[pid] = (now, reading)
 
     def restart(self) -> None:
@@ -259,7 +292,9 @@ class _Sampler:
         Locust's start-up are not the fan-out's cost; connects during the ramp are), and the
         peak RSS of each process from here (where the kernel allows it)."""
         self.first.clear()
+        self.peak.clear()
         self.system.clear()
+        self.peak_machine_cores = None
         for _, pid in self.roles:
             procs.reset_peak(pid if pid != os.getpid() else None)
         self.sample()
@@ -292,6 +327,7 @@ class _Sampler:
                 "pid": pid,
                 "cpu_s": None,
                 "cpu_share": None,
+                "peak_cpu_share": self.peak.get(pid),
                 "peak_rss_mb": None,
             }
             if pid in self.first and pid in self.last:
@@ -469,7 +505,12 @@ async def _run(
             point["load_average_before"] = list(os.getloadavg())
             async with trio.open_nursery() as inner:
                 inner.start_soon(sampler.run)
-                await _publish(spec, target, log, sampler.restart)
+                window = await _publish(spec, target, log, sampler.restart)
+                with trio.move_on_at(window):
+                    await master.wait()
+                if master.returncode is None:  # the delivery window is over
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(master.pid, END_SIGNAL)
                 with trio.move_on_after(spec.max_seconds + MASTER_GRACE_S) as bound:
                     await master.wait()
                 sampler.stop = True
@@ -490,6 +531,12 @@ async def _run(
     point["limiting"] = limiting_process(
         point["processes"], point["machine_busy_cores"], os.cpu_count()
     )
+    point["peak_machine_busy_cores"] = sampler.peak_machine_cores
+    point["limiting_at_peak"] = limiting_process(
+        [{**row, "cpu_share": row["peak_cpu_share"]} for row in point["processes"]],
+        sampler.peak_machine_cores,
+        os.cpu_count(),
+    )
     reason = run_dir / "receipts" / "stop-reason.txt"
     point["stop_reason"] = reason.read_text().strip() if reason.exists() else None
     sent = log.published
@@ -500,10 +547,10 @@ async def _run(
 
 async def _publish(
     spec: LoadSpec, target: Any, log: _LoadLog, on_start: Callable[[], None]
-) -> None:
+) -> float:
     """A steady `rate_per_s` from the first subscription the target saw (a running endpoint
     cannot say: from now), or with `publish_when_subscribed` once it has seen every user's;
-    `events` in all."""
+    `events` in all. Returns when the delivery window ends (trio time, `delivery_window_end`)."""
     within = spec.connect_within_s + 2 * spec.ramp_s
     if spec.publish_when_subscribed:
         if target.first_request is None:
@@ -526,6 +573,22 @@ async def _publish(
     for i in range(spec.events):
         await trio.sleep_until(start + i / spec.rate_per_s)  # the workload's pacing
         await target.publish()
+    return delivery_window_end(spec, start, trio.current_time())
+
+
+def delivery_window_end(spec: LoadSpec, first_publish: float, last_publish: float) -> float:
+    """When the run ends if the master has not ended it (pure): `deliver_within_s` after the
+    last publish, and not before the ramp has had twice its nominal time from the first one
+    (as `max_seconds` allows it), so a late subscriber still gets its stream and the history.
+
+    Without it a run with one subscriber short of every event waited for the master's
+    `--gauntlet-max-seconds` with every stream idle: measured, 10 000 SSE through nginx
+    waited 85 s after the last event, nginx's 60 s `proxy_read_timeout` cut all 9 996 streams
+    (h11 RemoteProtocolError each) and their reconnection storm overflowed the listen queues
+    (4 447 connect timeouts), load the run never asked for. With `publish_when_subscribed`
+    the ramp was over before the first publish."""
+    ramp_end = first_publish if spec.publish_when_subscribed else first_publish + 2 * spec.ramp_s
+    return max(last_publish, ramp_end) + spec.deliver_within_s
 
 
 def _new_run_dir(workdir: Path, name: str) -> Path:
@@ -584,8 +647,10 @@ def _account(spec: LoadSpec, folder: Path, sent: dict[int, int], point: dict[str
         }
         for d in docs
     ]
-    ramp = ramp_points(figures["events"], figures["subscribers"] or 1, spec.transport, spec.through)
+    ramp = ramp_points(figures["events"], spec.transport, spec.through)
     point["ramp"] = ramp
     point["knee"] = knees(ramp)[0] if ramp else None
     if figures["subscribers"] != spec.users and point["error"] is None:
         point["error"] = f"{figures['subscribers']} of {spec.users} users reported receipts"
+    if point["error"] is None:
+        point["error"] = never_subscribed_error(figures, spec.through)

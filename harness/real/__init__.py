@@ -184,7 +184,7 @@ PRESETS = {
             "tuned_many",
             "nginx-tuned_many.conf",
             "nginx:tuned with 24000 connections per worker (Debian's 768 caps it at 384 "
-            "subscribers), for `gauntlet load`",
+            "subscribers), a worker per core, a listen backlog of 4096, for `gauntlet load`",
         ),
         Preset(
             "nginx",

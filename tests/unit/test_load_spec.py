@@ -139,3 +139,62 @@ def test_a_process_that_exited_keeps_its_last_peak_rss(monkeypatch) -> None:
     sampler.sample()
     row = sampler.rows()[0]
     assert (row["cpu_s"], row["peak_rss_mb"]) == (1.5, 50.0)
+
+
+def test_the_delivery_window_ends_after_the_last_event_and_the_ramp() -> None:
+    """The harness ends the run deliver_within_s after the last publish (never later than the
+    ramp's doubled time needs): a run one subscriber short of every event no longer idles
+    every stream until the master's time limit (issue 15: nginx's proxy_read_timeout cut them
+    all, and the reconnection storm followed)."""
+    from gauntlet.load.run import delivery_window_end
+
+    fast = LoadSpec("sse", 10_000, spawn_rate=500, deliver_within_s=15)  # ramp 20 s
+    assert delivery_window_end(fast, 100.0, 150.0) == 150.0 + 15
+    slow = LoadSpec("sse", 1000, spawn_rate=10, deliver_within_s=15)  # ramp 100 s
+    assert delivery_window_end(slow, 100.0, 150.0) == 100.0 + 200 + 15
+    bench = LoadSpec("sse", 1000, spawn_rate=10, deliver_within_s=15, publish_when_subscribed=True)
+    assert delivery_window_end(bench, 100.0, 150.0) == 150.0 + 15  # subscribed before publishing
+
+
+def test_summary_says_who_never_subscribed_apart_from_loss() -> None:
+    point = {
+        "transport": "sse",
+        "users": 3,
+        "path": "nginx:tuned_many",
+        "workers": 1,
+        "error": "load not established: 1 of 3 users never subscribed",
+        "delivered": 4,
+        "expected_deliveries": 6,
+        "delivered_fraction": 1.0,
+        "lost": 0,
+        "never_subscribed": 1,
+        "lost_never_subscribed": 2,
+        "never_subscribed_causes": {"TimeoutError": 1},
+        "duplicates": 0,
+        "reconnects": 0,
+        "client_error_kinds": {"TimeoutError": 4},
+        "stop_reason": "delivery window",
+        "latency_ms": {"p50": 1.0, "p99": 2.0},
+        "processes": [],
+    }
+    text = "\n".join(summary_lines({"points": [point]}))
+    assert "ERROR load not established" in text and "lost 0" in text
+    assert "never subscribed (not loss through the path): 1 users, 2 deliveries" in text
+    assert "reconnects 0" in text and "stop: delivery window" in text
+
+
+def test_the_sampler_keeps_each_process_busiest_second(monkeypatch) -> None:
+    """At 0.1 events/s a window is mostly idle: the average share hides the process a fan-out
+    waits on, its busiest second shows it (limiting_at_peak)."""
+    from gauntlet.instrument.bench.procs import ProcReading
+    from gauntlet.load import run as load_run
+
+    cpu = iter([0.0, 0.1, 1.05, 1.15])  # idle, a fan-out (0.95 s of CPU in 1 s), idle
+    clock = iter([0.0, 1.0, 2.0, 3.0])
+    monkeypatch.setattr(load_run.procs, "read", lambda pid=None: ProcReading(next(cpu), 1.0))
+    monkeypatch.setattr(load_run.procs, "read_system", lambda: None)
+    sampler = load_run._Sampler([("server", 12345)], clock=lambda: next(clock))
+    for _ in range(4):
+        sampler.sample()
+    row = sampler.rows()[0]
+    assert (row["cpu_share"], row["peak_cpu_share"]) == (round(1.15 / 3, 3), 0.95)
