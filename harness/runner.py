@@ -22,6 +22,7 @@ import trio
 from gauntlet import added_latency
 from gauntlet.clients import TRANSPORTS
 from gauntlet.errors import GauntletError
+from gauntlet.instrument.heap import freeze_startup_heap
 from gauntlet.phases import PhaseGate
 from gauntlet.progress import CellFinished, CellStarted, Progress, RunStarted, ignore
 from gauntlet.repeats import summarize as summarize_repeats
@@ -87,6 +88,7 @@ async def run_cells(
     or one port, so the caller runs such cells one at a time."""
     if jobs < 1:
         raise GauntletError(f"jobs must be at least 1, got {jobs}")
+    freeze_startup_heap()  # the harness's own GC pauses out of the cells' latencies
     measured: list[dict[str, Any] | None] = [None] * len(cells)
     interrupted: list[bool] = []
     failures: list[GauntletError] = []

@@ -53,6 +53,7 @@ from gauntlet.eventlog import (
     Received,
     ServerRequest,
 )
+from gauntlet.instrument.heap import freeze_startup_heap
 from gauntlet.metrics import NS_PER_MS, Metrics, compute, percentile
 from gauntlet.progress import Calibrating, Note, Progress, Step, WorkDir, ignore
 from gauntlet.results import new_run_id
@@ -437,6 +438,7 @@ async def calibrate(
     A hop that cannot start or a dead baseline raises GauntletError (the environment is
     broken), unwrapped from trio's exception groups so the CLI reports it in one line."""
     signalled: list[int] = []
+    freeze_startup_heap()  # the harness's own GC pauses out of what it calibrates
     with private_workdir("calibrate") as tmp:
         progress(WorkDir(str(tmp)))
         try:
