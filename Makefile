@@ -9,8 +9,8 @@ PYTEST := $(BIN)/python -m pytest
 # (2 at a time by default; this machine has 2 cores). `--dist loadscope` hands a module to one
 # worker whole, so a module fixture that runs a whole matrix runs once, not once per worker
 # (`loadgroup` and its xdist_group marks group nothing with pytest 9.2: pytest-xdist#1386).
-# Tests marked `serial` (browsers, load, benchmarks, calibration, a hostile SCHED_RR server,
-# busy loops on every core, the package build) measure the machine or load it: they run
+# Tests marked `serial` (browsers, load, benchmarks, calibration, the server beside hostile
+# clients, busy loops on every core, the package build) measure the machine or load it: they run
 # after, one at a time, with nothing beside them.
 JOBS ?= 2
 SIDE_BY_SIDE := -n $(JOBS) --dist loadscope

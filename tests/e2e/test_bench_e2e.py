@@ -42,7 +42,7 @@ async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
         real_hop_events=20,
     )
     events: list[Event] = []
-    with trio.fail_after(400):  # 9 points; each starts a Locust master and its workers
+    with trio.fail_after(460):  # 9 points (each a Locust master and workers), hostile clients
         bench, path = await run_bench(config, tmp_path, events.append, ["gauntlet", "bench"])
     doc = bench.to_json()
     assert validate(doc) == []
@@ -67,6 +67,9 @@ async def test_tiny_sweep_writes_a_well_formed_document(tmp_path):
         assert all(not alive(proc["pid"]) for proc in p["processes"] if proc["role"] != "server")
     assert doc["hops"][0]["chains"][0]["hops"] == 1
     assert {t["name"]: t["met"] for t in doc["targets"]}["smoke_matrix_wall"] is None
+    hostile = doc["hostile"]  # figures only: the p99 target is judged, not asserted here
+    assert (hostile["base_lost"], hostile["lost"]) == (0, 0) and hostile["hostile_requests"] > 20
+    assert "hostile_clients_p99" in {t["name"] for t in doc["targets"]}
     assert any(describe(e).startswith("sweep [4/4]") for e in events)
 
 

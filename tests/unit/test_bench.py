@@ -13,6 +13,7 @@ from gauntlet.instrument.bench.document import (
     KIND,
     evaluate_targets,
     hop_overhead,
+    hostile_target,
     knees,
     limited_by,
     limiting_process,
@@ -147,6 +148,37 @@ def test_targets_met_not_met_and_not_measured():
     assert targets_of()["hop_p50_per_hop_sse"]["met"] is None
 
 
+def hostile(base=2.0, p99=9.0, lost=0, realtime=True) -> dict:
+    return {
+        "base_lost": 0,
+        "lost": lost,
+        "base_p99_ms": base,
+        "p99_ms": p99,
+        "rss_growth_mb": 8.0,
+        "hostile_requests": 900,
+        "realtime": realtime,
+    }
+
+
+@pytest.mark.parametrize(
+    ("figures", "met", "ratio"),
+    [
+        (hostile(base=2.0, p99=9.9), True, 1.98),  # under the 5 ms floor: limit 10 ms
+        (hostile(base=2.0, p99=10.1), False, 2.02),
+        (hostile(base=8.0, p99=16.0), True, 2.0),  # above the floor: 2 x the baseline
+        (hostile(base=8.0, p99=16.5), False, 2.06),
+        (hostile(p99=3.0, lost=1), False, 0.6),  # a lost event fails it whatever the p99
+        (hostile(p99=30.0, realtime=False), None, 6.0),  # without SCHED_RR: not judged
+    ],
+)
+def test_hostile_target_is_p99_within_2x_a_floored_baseline_and_no_loss(figures, met, ratio):
+    t = hostile_target(figures)
+    assert (t["met"], t["figure"], t["unit"]) == (met, ratio, "x")
+    assert hostile_target(None)["met"] is None
+    assert "hostile_clients_p99" not in targets_of()  # older documents: no such target
+    assert targets_of(hostile=figures)["hostile_clients_p99"]["met"] is met
+
+
 def minimal_doc() -> dict:
     p = {
         **point(),
@@ -186,6 +218,12 @@ def test_schema_check_accepts_a_well_formed_document_and_names_what_is_missing()
     doc["targets"] = evaluate_targets(doc)
     assert validate(doc) == []
     assert summary_lines(doc)  # the human summary reads the same document
+    doc["hostile"] = hostile()
+    assert validate(doc) == []
+    assert any(
+        line.startswith("hostile clients: subscribers' p99 2.0 ms alone, 9.0 ms")
+        for line in summary_lines(doc)
+    )
     del doc["sweep"][0]["processes"][0]["cpu_share"]
     doc.pop("wall_s")
     assert validate(doc) == ["sweep[0].processes[0].cpu_share: Field required"]

@@ -7,7 +7,10 @@ One module, one job:
                 Locust users on Locust's runners, exact receipts per worker, merged):
                 server, optional hops, N subscribers, a bounded workload, the bench's point;
 - `document.py` PURE: the versioned bench document, the knee, the targets, the schema check;
-- `run.py`      the whole benchmark: floor, hop overhead, load sweep, matrix wall times.
+- `hostile.py`  the reference server's subscribers beside hostile clients (their p99,
+                the server's memory), the clients in `hostile_clients.py`, run as a process;
+- `run.py`      the whole benchmark: floor, hop overhead, load sweep, hostile clients,
+                matrix wall times.
 
 This package imports nothing itself.
 """

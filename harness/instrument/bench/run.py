@@ -1,9 +1,12 @@
-"""The whole benchmark: floor, hop overhead, load sweep, matrix wall times -> one document.
+"""The whole benchmark: floor, hop overhead, load sweep, hostile clients, matrix wall times ->
+one document.
 
 - floor: one subscriber per transport, direct, at a low rate: the instrument's own latency;
 - hops: the same through 1, 2 and 3 transparent hops, minus the floor measured in this run;
 - sweep: subscribers x transport x {direct, one hop} at 1 event/s each
   (harness/instrument/bench/sweep.py);
+- hostile: the reference server's subscribers beside hostile clients, their p99 against their
+  own baseline (harness/instrument/bench/hostile.py);
 - matrices: `gauntlet run` of the smoke matrix and the default profile as subprocesses, timed.
 
 The document (bench/document.py: BenchDocument) goes to `<results>/bench/<bench id>.json`,
@@ -27,7 +30,7 @@ import trio
 from gauntlet import documents
 from gauntlet.documents import header, machine_info
 from gauntlet.errors import GauntletError
-from gauntlet.instrument.bench import procs
+from gauntlet.instrument.bench import hostile, procs
 from gauntlet.instrument.bench.document import (
     BenchDocument,
     emulation_vs_real,
@@ -37,6 +40,7 @@ from gauntlet.instrument.bench.document import (
     relay_cost,
 )
 from gauntlet.instrument.bench.sweep import MAX_SUBSCRIBERS, REPO, PointSpec, measure_point
+from gauntlet.instrument.heap import freeze_startup_heap
 from gauntlet.load.run import LOAD_TRANSPORTS
 from gauntlet.progress import Note, Progress, Step, ignore
 from gauntlet.results import new_run_id
@@ -75,6 +79,7 @@ class BenchConfig:
     real_hop_transports: tuple[str, ...] = SWEEP_TRANSPORTS
     real_hop_events: int = 300
     real_hop_rate_per_s: float = 50.0
+    hostile: bool = True
 
     def check(self) -> None:
         unknown = [
@@ -299,6 +304,28 @@ async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tupl
     return points, skipped
 
 
+async def _hostile(progress: Progress) -> dict[str, Any]:
+    """The hostile-clients measurement, in SCHED_RR where the kernel allows it; without it the
+    figures are kept but the p99 target is not judged (harness/instrument/bench/hostile.py)."""
+    progress(
+        Note(
+            f"hostile clients: {hostile.SUBSCRIBERS} SSE subscribers, {hostile.EVENTS} events "
+            f"at {hostile.RATE_PER_S:g}/s, alone then beside every kind of attack"
+        )
+    )
+    with hostile.realtime_priority() as realtime:
+        figures = await hostile.measure_beside_hostile_clients(realtime=realtime)
+    progress(
+        Step(
+            f"hostile: p99 {figures.base_p99_ms:.1f} ms alone, {figures.p99_ms:.1f} ms beside "
+            f"the attack, lost {figures.base_lost}/{figures.lost}, RSS "
+            f"+{figures.rss_growth_mb:.0f} MB"
+            + ("" if realtime else " (no SCHED_RR: p99 not judged)")
+        )
+    )
+    return figures.as_dict()
+
+
 async def _time_matrix(name: str, results_dir: Path, progress: Progress) -> dict[str, Any]:
     args, limit_s = MATRIX_COMMANDS[name]
     command = [sys.executable, "-m", "gauntlet", *args, "--results", str(results_dir)]
@@ -343,6 +370,7 @@ async def run_bench(
 ) -> tuple[BenchDocument, Path]:
     """Measure everything `config` asks for and write the document; returns (doc, path)."""
     config.check()
+    freeze_startup_heap()  # the harness's own GC pauses out of its figures
     open_files = procs.raise_open_files_limit()
     started = time.monotonic()
     created = dt.datetime.now(dt.UTC)
@@ -352,6 +380,7 @@ async def run_bench(
         floor, hops = await _floor_and_hops(config, workdir, progress)
         real_hops = await _real_hops(config, workdir, progress)
         sweep, skipped = await _sweep(config, workdir, progress)
+        hostile = await _hostile(progress) if config.hostile else None
         matrices = [
             await _time_matrix(name, workdir / "matrix-results", progress)
             for name in config.matrices
@@ -378,6 +407,7 @@ async def run_bench(
         "sweep": sweep,
         "skipped_points": skipped,
         "knees": knees(sweep),
+        "hostile": hostile,
         "matrices": matrices,
         "targets": [],
         "wall_s": 0.0,
@@ -452,6 +482,13 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             else "not reached"
         )
         out.append(f"knee  {k['transport']} {k['path']}: {where}")
+    if doc.get("hostile"):
+        h = doc["hostile"]
+        out.append(
+            f"hostile clients: subscribers' p99 {h['base_p99_ms']} ms alone, {h['p99_ms']} ms "
+            f"beside the attack; lost {h['base_lost']} / {h['lost']}; server RSS "
+            f"+{h['rss_growth_mb']} MB; {h['hostile_requests']} hostile requests"
+        )
     for m_ in doc["matrices"]:
         out.append(
             f"matrix {m_['name']}: "

@@ -1,11 +1,12 @@
 """Hostile clients against the reference server, run as a separate process by
-tests/e2e/test_server_hostile.py (so their CPU is not the server's interpreter's).
+gauntlet/instrument/bench/hostile.py (so their CPU is not the server's interpreter's).
 
-`python hostile_clients.py PORT SECONDS [KIND,...]`: on 127.0.0.1:PORT only, for at most
-SECONDS, keep up slowloris requests, SSE clients that never read, malformed and enormous
-Last-Event-ID headers and cursors (MALFORMED_PER_S), connect/disconnect churn (at most
-CHURN_PER_S), and WebSocket handshakes followed by invalid frames (BAD_WEBSOCKET_PER_S).
-Prints `started` once every kind is running, and a count per kind when it ends."""
+`python -m gauntlet.instrument.bench.hostile_clients PORT SECONDS [KIND,...]`: on
+127.0.0.1:PORT only, for at most SECONDS, keep up slowloris requests, SSE clients that never
+read, malformed and enormous Last-Event-ID headers and cursors (MALFORMED_PER_S),
+connect/disconnect churn (at most CHURN_PER_S), and WebSocket handshakes followed by invalid
+frames (BAD_WEBSOCKET_PER_S). Prints `started` once every kind is running, and a count per
+kind when it ends."""
 
 from __future__ import annotations
 
