@@ -3,7 +3,8 @@
 (mitmproxy's test/mitmproxy/proxy/conftest.py does the same.) No deadline in either: CI
 machines stall now and then, and a property's truth does not depend on its speed.
 
-Also: a temp folder of its own for each pytest-xdist worker (pytest_configure below).
+Also: a temp folder of its own for each pytest-xdist worker (pytest_configure below), and the
+imported heap frozen once collection is done (pytest_collection_finish).
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["TMPDIR"] = str(folder)
     tempfile.tempdir = str(folder)
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every test module and what it imports, frozen out of the cyclic GC's full passes.
+
+    The e2e tests time events in this process (the reference server and clients run on the
+    test's trio loop), as the runner does in its; a full collection over a test session's
+    heap paused it 100+ ms on the 2-core machine (harness/instrument/heap.py), more than the
+    50 ms several e2e tests allow an event. The runner freezes its own start-up heap; this
+    does the same for the tests that open a topology themselves."""
+    from gauntlet.instrument.heap import freeze_startup_heap
+
+    freeze_startup_heap()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -14,6 +14,7 @@ class Cycle:
 
 
 def test_freezing_moves_the_live_heap_out_of_collections_and_leaves_new_garbage_collectable():
+    was_frozen = gc.get_freeze_count() > 0  # the session's freeze (tests/conftest.py)
     gc.unfreeze()
     try:
         before = Cycle()
@@ -25,3 +26,5 @@ def test_freezing_moves_the_live_heap_out_of_collections_and_leaves_new_garbage_
         assert freeze_startup_heap() >= frozen  # again: what was created since joins it
     finally:
         gc.unfreeze()
+        if was_frozen:
+            freeze_startup_heap()
