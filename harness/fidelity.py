@@ -128,15 +128,20 @@ def load_plan(path: Path = PAIRS_FILE) -> Plan:
             raise ScenarioError(f"{path}: pair[{i}]: {exc}") from None
         for key in p.relay_options:
             if key not in known:
-                raise ScenarioError(
-                    f"{path}: pair[{i}]: relay_options: unknown option {key!r} "
-                    f"(the relay is a transparent hop: {', '.join(known)})"
+                raise models.error_at(
+                    path,
+                    ("pair", i, "relay_options", key),
+                    f"unknown option (the relay is a transparent hop: {', '.join(known)})",
                 )
         relay_options = tuple((k, option_text(v)) for k, v in p.relay_options.items())
         pairs.append(Pair(p.real, emulation, p.claims, tuple(p.not_claimed.items()), relay_options))
     for unclaimed in plan.latency_not_claimed:
         if unclaimed not in workloads:
-            raise ScenarioError(f"{path}: latency_not_claimed: unknown workload {unclaimed!r}")
+            raise models.error_at(
+                path,
+                ("latency_not_claimed", unclaimed),
+                f"unknown workload (known: {', '.join(workloads)})",
+            )
     return Plan(
         plan.time_scale,
         tuple(plan.transports),

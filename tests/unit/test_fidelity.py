@@ -139,8 +139,23 @@ def test_a_relay_option_the_transparent_hop_lacks_is_an_error_naming_the_pair(tm
     )
     path = tmp_path / "pairs.toml"
     path.write_text(text)
-    with pytest.raises(ScenarioError, match=r"pair\[0\]: relay_options: unknown option"):
+    with pytest.raises(
+        ScenarioError, match=r"pair\[0\]\.relay_options: field 'no_such_option': unknown option"
+    ):
         fidelity.load_plan(path)
+
+
+def test_latency_not_claimed_for_an_unknown_workload_is_an_error_naming_it(tmp_path):
+    text = fidelity.PAIRS_FILE.read_text().replace(
+        "[latency_not_claimed]\n", '[latency_not_claimed]\nstedy = "a typo"\n'
+    )
+    path = tmp_path / "pairs.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        fidelity.load_plan(path)
+    assert str(caught.value).startswith(
+        f"{path}: latency_not_claimed: field 'stedy': unknown workload (known: steady, bursts"
+    )
 
 
 def test_fidelity_command_with_nothing_to_run_is_one_line_and_exit_2(capsys, tmp_path):
