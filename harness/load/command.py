@@ -146,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from gauntlet.documents import header
     from gauntlet.eventlog import clock_resolution_ns
     from gauntlet.instrument.bench.run import bench_machine
+    from gauntlet.instrument.heap import freeze_startup_heap
     from gauntlet.load.document import LoadDocument, clock_entry, summary_lines, write_load
     from gauntlet.load.run import REPO, measure
     from gauntlet.progress import Note, ProgressPrinter
@@ -165,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     load_id = new_run_id(f"load-{spec.transport}-{spec.users}", created)
     started = time.monotonic()
     progress(Note(f"load {load_id}: {spec.events} events at {spec.rate_per_s:g}/s; loopback only"))
+    freeze_startup_heap()  # the harness's own GC pauses out of the point's latencies
     with private_workdir("load") as workdir:
         logs = args.results / "load" / load_id / "logs"
         point = trio.run(lambda: measure(spec, choice, hops, workdir, progress, sock, logs))

@@ -39,7 +39,6 @@ from gauntlet.eventlog import EventLog, Published, Record, ServerRequest
 from gauntlet.hops import client_entry
 from gauntlet.instrument.bench import procs
 from gauntlet.instrument.bench.document import SATURATED_CPU_SHARE, knees, limiting_process
-from gauntlet.instrument.heap import freeze_startup_heap
 from gauntlet.load.accounting import (
     ReceiptsError,
     check_receipts,
@@ -352,7 +351,6 @@ async def measure(
     """Run once; again with twice the local workers while one saturated its core. With
     `logs_to`, the Locust processes' logs of every attempt are kept there."""
     attempts: list[dict[str, Any]] = []
-    freeze_startup_heap()  # the harness's own GC pauses out of the point's latencies
     while True:
         point = await run_once(spec, choice, hops, workdir, progress, sock)
         if logs_to is not None:

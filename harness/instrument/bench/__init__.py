@@ -2,7 +2,7 @@
 
 One module, one job:
 
-- `procs.py`    CPU time and peak RSS of a process, from /proc;
+- `procs.py`    CPU time, peak and current RSS of a process, from /proc;
 - `sweep.py`    one measured point on the project's one load generator (harness/load/:
                 Locust users on Locust's runners, exact receipts per worker, merged):
                 server, optional hops, N subscribers, a bounded workload, the bench's point;

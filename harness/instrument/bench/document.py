@@ -212,8 +212,8 @@ def hostile_target(figures: dict[str, Any] | None) -> dict[str, Any]:
     )
     if figures is None:
         return _target("hostile_clients_p99", text, None, "x", None, "not run")
-    limit = HOSTILE_P99_MAX_RATIO * max(figures["base_p99_ms"], HOSTILE_P99_FLOOR_MS)
-    ratio = round(figures["p99_ms"] / max(figures["base_p99_ms"], HOSTILE_P99_FLOOR_MS), 2)
+    baseline = max(figures["base_p99_ms"], HOSTILE_P99_FLOOR_MS)
+    limit, ratio = HOSTILE_P99_MAX_RATIO * baseline, round(figures["p99_ms"] / baseline, 2)
     note = f"p99 {figures['p99_ms']} ms, limit {limit:g} ms, lost {figures['lost']}"
     if not figures["realtime"]:
         return _target("hostile_clients_p99", text, ratio, "x", None, f"no SCHED_RR; {note}")

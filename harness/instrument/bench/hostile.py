@@ -34,7 +34,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import partial
-from pathlib import Path
 
 import trio
 
@@ -42,6 +41,7 @@ from gauntlet.clients import Target
 from gauntlet.clients.policy import Cursor
 from gauntlet.clients.sse import run_sse
 from gauntlet.eventlog import EventLog, Published, Received, ServerRequest
+from gauntlet.instrument.bench.procs import rss_mb
 from gauntlet.instrument.heap import freeze_startup_heap
 from gauntlet.metrics import percentile
 from gauntlet.server import Publisher, PushApp, ServerOptions, serve_push_app
@@ -65,13 +65,6 @@ class HostileFigures:
 
     def as_dict(self) -> dict[str, float | int | bool]:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""CPU time and peak memory of a process, read from /proc (Linux), and the open-files limit.
+"""CPU time, peak and current memory of a process, read from /proc (Linux); the open-files limit.
 
 Every figure is cumulative (CPU since the process started; VmHWM, the peak resident set),
 so a measurement takes one reading before and one after and reports the difference. The
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import resource
 from dataclasses import dataclass
+from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -40,6 +41,14 @@ def read(pid: int | None = None) -> ProcReading | None:
         if line.startswith("VmHWM:"):
             peak = int(line.split()[1]) / 1024
     return ProcReading((utime + stime) / CLOCK_TICKS, peak)
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (VmRSS, MB), where `read` gives its peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def tree_cpu_s(pid: int) -> float | None:
