@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+import trio
 
 from gauntlet.errors import GauntletError
 from gauntlet.instrument.bench.document import (
@@ -179,6 +180,35 @@ def test_hostile_target_is_p99_within_2x_a_floored_baseline_and_no_loss(figures,
     assert targets_of(hostile=figures)["hostile_clients_p99"]["met"] is met
 
 
+def test_a_hostile_measurement_that_failed_is_not_measured_with_its_cause():
+    t = hostile_target({"error": "the hostile clients ended before they started: b''"})
+    assert (t["met"], t["figure"]) == (None, None)
+    assert t["note"] == "the hostile clients ended before they started: b''"
+
+
+async def test_a_failing_hostile_measurement_is_an_error_entry_not_the_end_of_the_bench(
+    monkeypatch,
+):
+    from gauntlet.instrument.bench import hostile, run
+
+    async def attack_never_started(**_: object) -> None:
+        async with trio.open_nursery():  # as the real one fails: inside a nursery
+            raise GauntletError("the hostile clients ended before they started: b''")
+
+    monkeypatch.setattr(hostile, "measure_beside_hostile_clients", attack_never_started)
+    said: list[object] = []
+    entry = await run._hostile(said.append)
+    assert entry == {"error": "the hostile clients ended before they started: b''"}
+    assert "hostile: not measured: the hostile clients ended" in str(said[-1])
+
+    async def interrupted(**_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hostile, "measure_beside_hostile_clients", interrupted)
+    with pytest.raises(KeyboardInterrupt):  # only the measurement's own faults are kept
+        await run._hostile(said.append)
+
+
 def minimal_doc() -> dict:
     p = {
         **point(),
@@ -220,6 +250,9 @@ def test_schema_check_accepts_a_well_formed_document_and_names_what_is_missing()
     assert summary_lines(doc)  # the human summary reads the same document
     doc["hostile"] = hostile()
     assert validate(doc) == []
+    doc["hostile"] = {"error": "boom"}
+    assert validate(doc) == [] and "hostile clients: not measured: boom" in summary_lines(doc)
+    doc["hostile"] = hostile()
     assert any(
         line.startswith("hostile clients: subscribers' p99 2.0 ms alone, 9.0 ms")
         for line in summary_lines(doc)

@@ -210,8 +210,9 @@ def hostile_target(figures: dict[str, Any] | None) -> dict[str, Any]:
         f"subscribers beside hostile clients lose nothing and keep p99 within "
         f"{HOSTILE_P99_MAX_RATIO:g}x their baseline (floor {HOSTILE_P99_FLOOR_MS:g} ms)"
     )
-    if figures is None:
-        return _target("hostile_clients_p99", text, None, "x", None, "not run")
+    if figures is None or figures.get("error"):
+        why = figures["error"] if figures else "not run"
+        return _target("hostile_clients_p99", text, None, "x", None, why)
     baseline = max(figures["base_p99_ms"], HOSTILE_P99_FLOOR_MS)
     limit, ratio = HOSTILE_P99_MAX_RATIO * baseline, round(figures["p99_ms"] / baseline, 2)
     note = f"p99 {figures['p99_ms']} ms, limit {limit:g} ms, lost {figures['lost']}"

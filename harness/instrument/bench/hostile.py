@@ -40,6 +40,7 @@ import trio
 from gauntlet.clients import Target
 from gauntlet.clients.policy import Cursor
 from gauntlet.clients.sse import run_sse
+from gauntlet.errors import GauntletError
 from gauntlet.eventlog import EventLog, Published, Received, ServerRequest
 from gauntlet.instrument.bench.procs import rss_mb
 from gauntlet.instrument.heap import freeze_startup_heap
@@ -115,7 +116,7 @@ async def _attack_started(attack: trio.Process) -> None:
     while b"started\n" not in said:
         chunk = await attack.stdout.receive_some(64)
         if not chunk:
-            raise RuntimeError(f"the hostile clients ended before they started: {said!r}")
+            raise GauntletError(f"the hostile clients ended before they started: {said!r}")
         said += chunk
 
 

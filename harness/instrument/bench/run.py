@@ -29,7 +29,7 @@ import trio
 
 from gauntlet import documents
 from gauntlet.documents import header, machine_info
-from gauntlet.errors import GauntletError
+from gauntlet.errors import GauntletError, unwrap
 from gauntlet.instrument.bench import hostile, procs
 from gauntlet.instrument.bench.document import (
     BenchDocument,
@@ -306,15 +306,25 @@ async def _sweep(config: BenchConfig, workdir: Path, progress: Progress) -> tupl
 
 async def _hostile(progress: Progress) -> dict[str, Any]:
     """The hostile-clients measurement, in SCHED_RR where the kernel allows it; without it the
-    figures are kept but the p99 target is not judged (harness/instrument/bench/hostile.py)."""
+    figures are kept but the p99 target is not judged (harness/instrument/bench/hostile.py).
+    A measurement that fails (the attack never started, a phase past its bound) is
+    `{"error": why}`, as a sweep point's error is, and the rest of the bench stands."""
     progress(
         Note(
             f"hostile clients: {hostile.SUBSCRIBERS} SSE subscribers, {hostile.EVENTS} events "
             f"at {hostile.RATE_PER_S:g}/s, alone then beside every kind of attack"
         )
     )
-    with hostile.realtime_priority() as realtime:
-        figures = await hostile.measure_beside_hostile_clients(realtime=realtime)
+    try:
+        with hostile.realtime_priority() as realtime:
+            figures = await hostile.measure_beside_hostile_clients(realtime=realtime)
+    except (GauntletError, trio.TooSlowError, OSError, BaseExceptionGroup) as exc:
+        inner = unwrap(exc)  # a fault of the measurement ends this part, not the whole bench
+        if not isinstance(inner, GauntletError | trio.TooSlowError | OSError):
+            raise
+        why = str(inner) or type(inner).__name__
+        progress(Step(f"hostile: not measured: {why}"))
+        return {"error": why}
     progress(
         Step(
             f"hostile: p99 {figures.base_p99_ms:.1f} ms alone, {figures.p99_ms:.1f} ms beside "
@@ -482,8 +492,10 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             else "not reached"
         )
         out.append(f"knee  {k['transport']} {k['path']}: {where}")
-    if doc.get("hostile"):
-        h = doc["hostile"]
+    h = doc.get("hostile")
+    if h and h.get("error"):
+        out.append(f"hostile clients: not measured: {h['error']}")
+    elif h:
         out.append(
             f"hostile clients: subscribers' p99 {h['base_p99_ms']} ms alone, {h['p99_ms']} ms "
             f"beside the attack; lost {h['base_lost']} / {h['lost']}; server RSS "
